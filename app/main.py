@@ -1,0 +1,22 @@
+"""Entry point: builds the navigation and nothing else (`streamlit run app/main.py`)."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Diffusion Classroom", page_icon=":material/blur_on:", layout="wide")
+
+pages = {
+    "Diffusion Classroom": [
+        st.Page("pages/home.py", title="Home", icon=":material/school:", default=True),
+    ],
+    "Part 1 · Text to image": [
+        st.Page("pages/gallery.py", title="FLUX gallery", icon=":material/photo_library:"),
+    ],
+    "Part 2 · Score models": [
+        st.Page("pages/score_lab.py", title="Score lab", icon=":material/scatter_plot:"),
+        st.Page("pages/langevin.py", title="Langevin vs annealed", icon=":material/timeline:"),
+        st.Page("pages/forward_noising.py", title="Forward noising", icon=":material/grain:"),
+        st.Page("pages/memorization.py", title="Memorization", icon=":material/content_copy:"),
+    ],
+}
+
+st.navigation(pages).run()

@@ -25,6 +25,7 @@ import hashlib
 import os
 import re
 import tempfile
+import tomllib
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,8 +186,23 @@ def _new_table(values: dict[str, Any], multiline_keys: tuple[str, ...] = ("comme
             table.add(key, _string_item(value, multiline=True))
         else:
             table.add(key, value)
-    table.add(tomlkit.nl())  # a blank line before the next [[...]] header
     return table
+
+
+def _append_table(aot: AoT, table: Table) -> None:
+    """Append to an array of tables with exactly one blank line above the new [[...]] header."""
+    prev = aot[-1] if len(aot) else None
+    aot.append(table)
+    if prev is not None:
+        need_blank = not prev.as_string().endswith("\n\n")
+        table.trivia.indent = ("\n" if need_blank else "") + table.trivia.indent.lstrip("\n")
+
+
+def _ensure_blank_line(container: Any) -> None:
+    """Before starting a new [[...]] array under `container`, leave a blank line after its content."""
+    text = container.as_string()
+    if text and not text.endswith("\n\n"):
+        container.add(tomlkit.nl())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -206,8 +222,9 @@ class PromptFile:
         body = text[1:] if self._bom else text
         try:
             self.doc = tomlkit.parse(body)
-        except tomlkit.exceptions.ParseError as err:
-            raise PromptFileError(_parse_message(err), line=err.line, path=path) from None
+        except tomlkit.exceptions.TOMLKitError as err:
+            line, message = _parse_failure(body, err)
+            raise PromptFileError(message, line=line, path=path) from None
         # What was on disk when loaded: a later save compares against this to detect conflicts.
         self.loaded_text: str | None = text if self.path is not None else None
         self.loaded_hash: str | None = text_hash(text) if self.path is not None else None
@@ -385,7 +402,7 @@ class PromptFile:
         self._prompt_table(prompt_id)["seed"] = seed
 
     def set_prompt_commentary(self, prompt_id: str, commentary: str) -> None:
-        self._set_string(self._prompt_table(prompt_id), "commentary", commentary, multiline=True)
+        self._set_string(self._prompt_table(prompt_id), "commentary", _markdown_block(commentary), multiline=True)
 
     def set_prompt_field(self, prompt_id: str, key: str, value: Any) -> None:
         """Set any schema key of a prompt (None removes optional keys such as an override)."""
@@ -438,10 +455,9 @@ class PromptFile:
                 values[key] = value
         table = _new_table(values)
         if not isinstance(section.get("prompts"), AoT):
-            if not section.as_string().endswith("\n\n"):
-                section.add(tomlkit.nl())  # keep a blank line above the first [[sections.prompts]]
+            _ensure_blank_line(section)
             section.append("prompts", tomlkit.aot())
-        section["prompts"].append(table)
+        _append_table(section["prompts"], table)
         return new_id
 
     def delete_prompt(self, prompt_id: str) -> None:
@@ -461,7 +477,7 @@ class PromptFile:
     # ---- editing sections -------------------------------------------------------------------------
 
     def set_section_commentary(self, section_id: str, commentary: str) -> None:
-        self._set_string(self._section_table(section_id), "commentary", commentary, multiline=True)
+        self._set_string(self._section_table(section_id), "commentary", _markdown_block(commentary), multiline=True)
 
     def set_section_title(self, section_id: str, title: str) -> None:
         self._set_string(self._section_table(section_id), "title", title)
@@ -471,8 +487,9 @@ class PromptFile:
         new_id = self._unique_id(section_id or slugify(title, fallback="section"), self.section_ids())
         table = _new_table({"id": new_id, "title": title, "commentary": commentary})
         if not isinstance(self.doc.get("sections"), AoT):
+            _ensure_blank_line(self.doc)
             self.doc.append("sections", tomlkit.aot())
-        self.doc["sections"].append(table)
+        _append_table(self.doc["sections"], table)
         return new_id
 
     def delete_section(self, section_id: str) -> None:
@@ -519,6 +536,14 @@ class PromptFile:
             return  # unchanged: keep the original formatting byte for byte
         keep_multiline = multiline or _is_multiline(table.get(key)) or "\n" in value or "\r" in value
         table[key] = _string_item(value, multiline=keep_multiline)
+
+
+def _markdown_block(text: str) -> str:
+    """Commentary ends with a newline so its closing triple quotes sit on their own line."""
+    if not isinstance(text, str):
+        raise TypeError(f"commentary must be text, not {type(text).__name__}")
+    text = text.replace("\r\n", "\n")
+    return text if not text.strip() or text.endswith("\n") else text + "\n"
 
 
 def _plain(table: Any) -> dict[str, Any]:
@@ -570,10 +595,22 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         raise
 
 
-def _parse_message(err: tomlkit.exceptions.ParseError) -> str:
-    """tomlkit's message without its own ' at line X col Y' tail (we print the line ourselves)."""
-    message = re.sub(r"\s+at line \d+ col \d+$", "", str(err))
-    return f"not valid TOML: {message} (column {err.col})"
+def _parse_failure(text: str, err: Exception) -> tuple[int, str]:
+    """(line, message) for a file tomlkit cannot read.
+
+    tomlkit's syntax errors carry a line; its semantic ones (a key defined twice) do not, so the
+    standard library's parser, which names the line in its message, is asked for it.
+    """
+    if isinstance(err, tomlkit.exceptions.ParseError):
+        message = re.sub(r"\s+at line \d+ col \d+$", "", str(err))
+        return err.line or 1, f"not valid TOML: {message} (column {err.col})"
+    line = 1
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as std_err:
+        found = re.search(r"at line (\d+)", str(std_err))
+        line = int(found.group(1)) if found else 1
+    return line, f"not valid TOML: {err}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -694,8 +731,9 @@ def validate_text(text: str) -> list[Problem]:
         text = text[1:]
     try:
         data = tomlkit.parse(text).unwrap()
-    except tomlkit.exceptions.ParseError as err:
-        return [Problem(err.line or 1, _parse_message(err))]
+    except tomlkit.exceptions.TOMLKitError as err:
+        line, message = _parse_failure(text, err)
+        return [Problem(line, message)]
     lines = _LineIndex(text)
     problems: list[Problem] = []
 

@@ -1,0 +1,406 @@
+"""Prompt files: byte-exact round trip, edits that keep comments, validation with line numbers, save conflicts."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from models.flux.prompts import (
+    DEFAULT_MODEL,
+    Problem,
+    PromptFile,
+    PromptFileError,
+    SaveConflict,
+    default_seed,
+    id_problem,
+    validate_file,
+    validate_text,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+PART1 = REPO / "prompts" / "part1.toml"
+
+ASSIGNMENT_PROMPTS = [
+    "We two alone will sing like birds i' the cage: And pray, and sing, and tell old tales, and laugh at "
+    "gilded butterflies, watercolor illustration",
+    "flowers melting into a cosmic black hole swirling around the cosmos like stars, fantasy",
+    "A gouache cat wizard casting fireball hexes surrounded by whales swimming in the sky, painterly",
+    "a suit of Trump playing cards",
+    "a witch holding up a black hole, illustration",
+    "пастораль 节日, illustration",
+]
+
+SMALL = """\
+# top comment: keep me
+title = "Small"   # trailing comment
+
+[defaults]
+steps = 4
+width = 512
+height = 512
+future_key = "kept"
+
+[[sections]]
+id = "s1"
+title = "One"
+commentary = \"\"\"
+Section *one*.
+\"\"\"
+
+[[sections.prompts]]
+# about p1, keep me
+id = "p1"
+text = "a cat"
+seed = 1
+commentary = "first"
+
+[[sections.prompts]]
+id = "p2"
+text = "a dog"
+steps = 2
+width = 768
+
+[[sections]]
+id = "s2"
+title = "Two"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+# ---- the shipped file -----------------------------------------------------------------------------
+
+
+def test_part1_has_the_six_assignment_prompts_exactly():
+    data = tomllib.loads(PART1.read_text(encoding="utf-8"))
+    texts = [p["text"] for s in data["sections"] for p in s.get("prompts", [])]
+    assert texts == ASSIGNMENT_PROMPTS
+    sections = data["sections"]
+    assert [len(s.get("prompts", [])) for s in sections] == [3, 3, 0]  # 0.1, 0.2, 0.3 discussion
+    assert "0.3" in sections[2]["title"] and sections[2]["commentary"].strip()
+    mixed = sections[1]["prompts"][2]
+    assert mixed["translation"] == "pastoral holiday"
+    for section in sections:
+        assert section["commentary"].strip()
+        for prompt in section.get("prompts", []):
+            assert prompt["commentary"].strip() and isinstance(prompt["seed"], int)
+
+
+def test_part1_is_valid_and_round_trips_byte_for_byte(tmp_path):
+    assert validate_file(PART1) == []
+    copy = tmp_path / "part1.toml"
+    copy.write_bytes(PART1.read_bytes())
+    pf = PromptFile.load(copy)
+    assert not pf.dirty
+    pf.save()
+    assert copy.read_bytes() == PART1.read_bytes()
+    assert pf.defaults["model"] == DEFAULT_MODEL and pf.defaults["steps"] == 4
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_unchanged_load_save_is_byte_identical(tmp_path, newline):
+    text = SMALL.replace("\n", newline)
+    path = write(tmp_path, text)
+    PromptFile.load(path).save()
+    assert path.read_bytes() == text.encode("utf-8")
+
+
+def test_byte_order_mark_survives(tmp_path):
+    path = write(tmp_path, "\ufeff" + SMALL)
+    pf = PromptFile.load(path)
+    assert pf.title == "Small"
+    pf.save()
+    assert path.read_bytes() == ("\ufeff" + SMALL).encode("utf-8")
+
+
+# ---- editing ----------------------------------------------------------------------------------------
+
+
+def test_edit_keeps_comments_unknown_keys_and_the_rest_of_the_file(tmp_path):
+    path = write(tmp_path, SMALL)
+    pf = PromptFile.load(path)
+    pf.set_prompt_commentary("p1", "New **text**\nover two lines")
+    pf.set_section_commentary("s1", "Changed section")
+    assert pf.dirty
+    pf.save()
+    text = path.read_text(encoding="utf-8")
+    for kept in ("# top comment: keep me", "# trailing comment", "# about p1, keep me", 'future_key = "kept"'):
+        assert kept in text
+    data = tomllib.loads(text)
+    assert data["sections"][0]["prompts"][0]["commentary"] == "New **text**\nover two lines\n"
+    assert data["sections"][0]["commentary"] == "Changed section\n"
+    # Only the two commentaries changed: everything after them is the same text.
+    assert text.split('id = "p2"')[1] == SMALL.split('id = "p2"')[1]
+    assert PromptFile.load(path).prompt("p1")["commentary"] == "New **text**\nover two lines\n"
+
+
+def test_text_seed_chosen_and_overrides(tmp_path):
+    pf = PromptFile.load(write(tmp_path, SMALL))
+    pf.set_prompt_text("p1", 'a "quoted" cat \\ with a backslash')
+    pf.set_prompt_seed("p1", 123)
+    pf.set_chosen("p1", 123)
+    pf.set_prompt_field("p2", "steps", None)  # drop an override
+    data = tomllib.loads(pf.dumps())
+    p1, p2 = data["sections"][0]["prompts"]
+    assert p1["text"] == 'a "quoted" cat \\ with a backslash' and p1["seed"] == 123 and p1["chosen"] == 123
+    assert "steps" not in p2
+    with pytest.raises(ValueError, match="seed"):
+        pf.set_prompt_seed("p1", -1)
+    pf.set_chosen("p1", None)
+    assert "chosen" not in pf.prompt("p1")
+
+
+def test_prompt_params_merge_defaults_and_overrides(tmp_path):
+    pf = PromptFile.load(write(tmp_path, SMALL))
+    assert pf.prompt_params("p1") == {
+        "prompt": "a cat", "seed": 1, "steps": 4, "width": 512, "height": 512,
+        "guidance_scale": 0.0, "max_sequence_length": 256, "model_id": DEFAULT_MODEL,
+    }
+    p2 = pf.prompt_params("p2")
+    assert (p2["steps"], p2["width"], p2["height"]) == (2, 768, 512)
+    assert p2["seed"] == default_seed("p2")  # no seed + policy "fixed": stable, derived from the id
+    random_policy = PromptFile.from_text(SMALL.replace("steps = 4\n", 'steps = 4\nseed_policy = "random"\n', 1))
+    assert random_policy.prompt_params("p2")["seed"] is None
+    with pytest.raises(KeyError, match="nope"):
+        pf.prompt_params("nope")
+
+
+def test_add_delete_move_prompts_and_sections(tmp_path):
+    path = write(tmp_path, SMALL)
+    pf = PromptFile.load(path)
+    new = pf.add_prompt("s2", "A Red Bicycle!", seed=9, commentary="why")
+    assert new == "a-red-bicycle"
+    assert pf.add_prompt("s2", "a red bicycle") == "a-red-bicycle-2"  # ids stay unique
+    pf.move_prompt("p2", -1)
+    assert [p["id"] for p in pf.section("s1")["prompts"]] == ["p2", "p1"]
+    pf.move_prompt("p2", -1)  # already first: nothing happens
+    assert [p["id"] for p in pf.section("s1")["prompts"]] == ["p2", "p1"]
+    sec = pf.add_section("Three")
+    pf.move_section(sec, -2)
+    assert pf.section_ids() == ["three", "s1", "s2"]
+    pf.delete_prompt("a-red-bicycle-2")
+    pf.delete_section("three")
+    pf.save()
+    reloaded = PromptFile.load(path)
+    assert reloaded.section_ids() == ["s1", "s2"]
+    assert reloaded.prompt_ids() == ["p2", "p1", "a-red-bicycle"]
+    assert reloaded.prompt("a-red-bicycle")["seed"] == 9
+    assert "# about p1, keep me" in path.read_text(encoding="utf-8")
+    assert [p.message for p in validate_file(path)] == [
+        p.message for p in validate_text(SMALL)] != []  # only the planted future_key warning
+    # A comment written under a prompt's header moves with the prompt.
+    text = path.read_text(encoding="utf-8")
+    assert text.index('id = "p2"') < text.index("# about p1, keep me") < text.index('id = "p1"')
+
+
+def test_bad_ids_are_refused():
+    pf = PromptFile.from_text(SMALL)
+    with pytest.raises(ValueError, match="slash"):
+        pf.add_prompt("s1", "x", prompt_id="a/b")
+    with pytest.raises(ValueError, match="already"):
+        pf.rename_prompt("p1", "p2")
+    with pytest.raises(KeyError, match="no section"):
+        pf.add_prompt("missing", "x")
+
+
+@pytest.mark.parametrize(
+    "value, fine",
+    [("cat-1", True), ("Кот_2", True), ("", False), ("a/b", False), ("a\\b", False), ("..", False),
+     ("x..y", False), ("tab\there", False), (" pad", False), ("a:b", False), (".hidden", False), (3, False)],
+)
+def test_id_problem(value, fine):
+    assert (id_problem(value) is None) == fine
+
+
+# ---- save conflicts -------------------------------------------------------------------------------
+
+
+def test_save_refuses_when_the_file_changed_on_disk(tmp_path):
+    path = write(tmp_path, SMALL)
+    pf = PromptFile.load(path)
+    pf.set_prompt_text("p1", "mine")
+    someone_else = SMALL.replace("a dog", "their dog")
+    path.write_text(someone_else, encoding="utf-8")
+    assert pf.changed_on_disk()
+    with pytest.raises(SaveConflict) as info:
+        pf.save()
+    assert info.value.disk_text == someone_else
+    assert 'text = "mine"' in info.value.mine_text
+    assert path.read_text(encoding="utf-8") == someone_else  # nothing overwritten
+    pf.save(force=True)
+    assert 'text = "mine"' in path.read_text(encoding="utf-8")
+    assert not pf.changed_on_disk() and not pf.dirty
+    # After a save the new text is the reference: a second save goes through.
+    pf.set_prompt_text("p1", "mine again")
+    pf.save()
+    assert [p.name for p in tmp_path.iterdir()] == ["p.toml"]  # no temp files left behind
+
+
+def test_save_conflict_when_deleted_and_with_expected_hash(tmp_path):
+    path = write(tmp_path, SMALL)
+    pf = PromptFile.load(path)
+    path.unlink()
+    with pytest.raises(SaveConflict, match="deleted") as info:
+        pf.save()
+    assert info.value.disk_text is None
+    pf.save(force=True)
+    with pytest.raises(SaveConflict):
+        pf.save(expected_hash="0" * 64)
+
+
+def test_save_as_new_file_and_refuse_to_clobber_another(tmp_path):
+    pf = PromptFile.from_text(SMALL)
+    with pytest.raises(ValueError, match="no path"):
+        pf.save()
+    target = pf.save(tmp_path / "new.toml")
+    assert target.read_text(encoding="utf-8") == SMALL
+    other = write(tmp_path, "title = 'other'\n", "other.toml")
+    with pytest.raises(SaveConflict):
+        pf.save(other)
+
+
+def test_load_errors_name_the_line(tmp_path):
+    with pytest.raises(PromptFileError, match="not found"):
+        PromptFile.load(tmp_path / "missing.toml")
+    bad = write(tmp_path, 'title = "x"\n\n[defaults]\nsteps = = 4\n')
+    with pytest.raises(PromptFileError) as info:
+        PromptFile.load(bad)
+    assert info.value.line == 4 and ":4:" in str(info.value)
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes(b'title = "ok"\ntext = "caf\xe9"\n')
+    with pytest.raises(PromptFileError, match="UTF-8") as info:
+        PromptFile.load(latin1)
+    assert info.value.line == 2
+
+
+# ---- validation with line numbers ------------------------------------------------------------------
+
+BROKEN = """\
+title = "Broken"
+
+[defaults]
+steps = 60
+width = 1000
+height = 4096
+max_sequence_length = 300
+seed_polcy = "fixed"
+guidance_scale = 3.5
+
+[[sections]]
+id = "dup"
+commentary = \"\"\"
+text = "this line is inside a string, not a key"
+\"\"\"
+
+[[sections]]
+id = "dup"
+
+[[sections.prompts]]
+id = "up..escape"
+text = "ok"
+
+[[sections.prompts]]
+id = "p"
+text = ""
+seed = -3
+
+[[sections.prompts]]
+id = "p"
+commentray = "typo"
+tags = "not a list"
+width = 512
+
+[[sections.prompts]]
+id = ""
+text = "fine"
+"""
+
+
+def expected_broken() -> set[tuple[int, str, str]]:
+    """(line, severity, a word of the message) for every problem planted in BROKEN."""
+    return {
+        (4, "error", "steps"),
+        (5, "error", "multiple of 16"),
+        (6, "error", "outside 256-2048"),
+        (7, "error", "256 tokens"),
+        (8, "warning", "did you mean 'seed_policy'"),
+        (9, "warning", "ignored by FLUX.1-schnell"),
+        (18, "error", "duplicate section id 'dup'"),
+        (21, "error", "'..'"),
+        (26, "error", "text is empty"),
+        (27, "error", "seed"),
+        (30, "error", "duplicate prompt id 'p'"),
+        (31, "warning", "did you mean 'commentary'"),
+        (29, "error", "no text"),
+        (32, "error", "tags"),
+        (36, "error", "is empty"),
+    }
+
+
+def test_each_validation_problem_has_its_line(tmp_path):
+    problems = validate_file(write(tmp_path, BROKEN))
+    found = {(p.line, p.severity) for p in problems}
+    for line, severity, words in expected_broken():
+        match = [p for p in problems if p.line == line and p.severity == severity and words in p.message]
+        assert match, f"no {severity} with {words!r} on line {line}; got {[(p.line, p.message) for p in problems]}"
+    assert len(problems) == len(expected_broken()), problems
+    assert found  # and nothing reported on the string line 14 that looks like a key
+    assert all(p.line != 14 for p in problems)
+    assert problems == sorted(problems, key=lambda p: (p.line, p.severity != "error"))
+
+
+def test_malformed_toml_reports_the_parser_line(tmp_path):
+    problems = validate_file(write(tmp_path, 'title = "x"\n[[sections]]\nid = "a"\ntext = "unterminated\n'))
+    assert len(problems) == 1 and problems[0].line == 4 and "not valid TOML" in problems[0].message
+    duplicate_key = validate_text('title = "x"\n[defaults]\nsteps = 4\nsteps = 5\n')
+    assert duplicate_key[0].line in (4,) and duplicate_key[0].is_error
+
+
+def test_structure_errors_and_unknown_tables():
+    problems = validate_text('title = "x"\n\n[default]\nsteps = 4\n\n[[sections]]\nid = "a"\n\n[[sections.prompts]]\ntext = "no id"\n')
+    assert (3, "warning") in {(p.line, p.severity) for p in problems}
+    assert any("did you mean 'defaults'" in p.message for p in problems)
+    assert any(p.line == 9 and "has no id" in p.message for p in problems)
+    assert validate_file("/nonexistent/prompts.toml")[0].message.startswith("file not found")
+    no_title = validate_text('[[sections]]\nid = "a"\n')
+    assert [(p.line, p.severity) for p in no_title] == [(1, "warning")]
+
+
+def test_dev_model_allows_longer_sequences():
+    text = '[defaults]\nmodel = "black-forest-labs/FLUX.1-dev"\nmax_sequence_length = 512\ntitle2 = 1\n'
+    problems = validate_text('title = "t"\n' + text)
+    assert not [p for p in problems if p.is_error]
+    too_long = validate_text('title = "t"\n' + text.replace("512", "513"))
+    assert [p.line for p in too_long if p.is_error] == [4]
+
+
+def test_problem_format():
+    assert Problem(7, "prompt text is empty").format("f.toml") == "f.toml:7: prompt text is empty"
+    assert Problem(3, "unknown key", "warning").format("f.toml") == "f.toml:3: warning: unknown key"
+
+
+# ---- the CLI (python -m models.flux check FILE), from the engine's cli.py -------------------------------
+
+
+@pytest.mark.skipif(importlib.util.find_spec("models.flux.cli") is None, reason="models/flux/cli.py not written yet")
+def test_cli_check(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    good = subprocess.run([sys.executable, "-m", "models.flux", "check", str(PART1)],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert good.returncode == 0, good.stdout + good.stderr
+    bad_path = write(tmp_path, BROKEN)
+    bad = subprocess.run([sys.executable, "-m", "models.flux", "check", str(bad_path)],
+                         capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert bad.returncode == 2
+    out = bad.stdout + bad.stderr
+    assert f"{bad_path}:4:" in out and f"{bad_path}:21:" in out and "multiple of 16" in out

@@ -1,0 +1,461 @@
+"""Text-to-image generation: the parameters of one image and the Generator that makes it.
+
+GenerationParams is everything that determines an image; its cache_key() names the PNG on disk, so
+asking twice for the same image returns the file instead of recomputing it.
+
+The Generator holds ONE pipeline per process (FLUX.1-schnell needs tens of GB: two copies would not
+fit), loads it on the first request, and serializes requests with a lock; `busy` lets other
+sessions say "waiting for the generator". Importing this module is cheap: torch, diffusers and
+transformers are imported only when an image is actually computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from models.flux import FluxError
+from models.flux.loading import MemoryPlan, ModelSource, find_model, load_pipeline, next_offload_level, plan_memory
+from models.flux.settings import SCHNELL_REPO_ID, FluxSettings, load_settings
+from models.flux.tiny import TINY_MODEL_ID
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+    from models.flux.store import ImageStore
+
+MIN_SIZE, MAX_SIZE, TINY_MIN_SIZE = 256, 2048, 16
+MAX_STEPS = 50
+SCHNELL_MAX_SEQUENCE_LENGTH = 256  # schnell was distilled with 256 T5 tokens; the pipeline allows 512
+MAX_SEED = 2**64 - 1  # torch.Generator.manual_seed accepts 64-bit seeds
+
+# FLUX latent (16 channels) -> RGB linear projection for cheap step previews, as used by ComfyUI's
+# Flux latent format (comfy/latent_formats.py). Far cheaper than a VAE decode; colours are approximate.
+FLUX_LATENT_RGB_FACTORS = [
+    [-0.0346, 0.0244, 0.0681], [0.0034, 0.0210, 0.0687], [0.0275, -0.0668, -0.0433], [-0.0174, 0.0160, 0.0617],
+    [0.0859, 0.0721, 0.0329], [0.0004, 0.0383, 0.0115], [0.0405, 0.0861, 0.0915], [-0.0236, -0.0185, -0.0259],
+    [-0.0245, 0.0250, 0.1180], [0.1008, 0.0755, -0.0421], [-0.0515, 0.0201, 0.0011], [0.0428, -0.0012, -0.0036],
+    [0.0817, 0.0765, 0.0749], [-0.1264, -0.0522, -0.1103], [-0.0280, -0.0881, -0.0499], [-0.1262, -0.0982, -0.0778],
+]
+FLUX_LATENT_RGB_BIAS = [-0.0329, -0.0718, -0.0851]
+
+
+class BadParams(FluxError, ValueError):
+    """A generation parameter is out of range; the message names it and the allowed values."""
+
+
+class GenerationCancelled(FluxError):
+    """The cancel event was set: generation stopped and nothing was written."""
+
+
+class OutOfMemory(FluxError):
+    """CUDA ran out of memory. `next_plan` is the next offload level to offer (None: none left)."""
+
+    def __init__(self, message: str, next_plan: MemoryPlan | None = None):
+        super().__init__(message)
+        self.next_plan = next_plan
+
+
+def random_seed() -> int:
+    """A fresh seed for the "randomize" button (32 bits: easy to read aloud and type back)."""
+    return secrets.randbelow(2**32)
+
+
+def _is_schnell_like(model_id: str) -> bool:
+    return model_id == TINY_MODEL_ID or "schnell" in model_id.lower()
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Everything that determines one image. Defaults are FLUX.1-schnell's settings."""
+
+    prompt: str
+    seed: int
+    steps: int = 4
+    width: int = 1024
+    height: int = 1024
+    guidance_scale: float = 0.0
+    max_sequence_length: int = 256
+    model_id: str = SCHNELL_REPO_ID
+    revision: str | None = None
+
+    def cache_key(self) -> str:
+        """Content hash of exactly the fields that change the pixels (24 hex digits); the PNG's name."""
+        content = {
+            "model_id": self.model_id,
+            "revision": self.revision,
+            "prompt": self.prompt,
+            "seed": int(self.seed),
+            "steps": int(self.steps),
+            "size": [int(self.width), int(self.height)],
+            "guidance_scale": float(self.guidance_scale),
+            "max_sequence_length": int(self.max_sequence_length),
+        }
+        blob = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
+
+    @property
+    def is_demo(self) -> bool:
+        return self.model_id == TINY_MODEL_ID
+
+    def validate(self) -> "GenerationParams":
+        """Raise BadParams with a student-readable message if any field is unusable; return self."""
+        def is_int(x: Any) -> bool:
+            return isinstance(x, int) and not isinstance(x, bool)
+
+        if not isinstance(self.prompt, str) or not self.prompt.strip():
+            raise BadParams("The prompt is empty: write what the image should show.")
+        if not is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
+            raise BadParams(f"Seed must be a whole number from 0 to {MAX_SEED}, got {self.seed!r}.")
+        if not is_int(self.steps) or not 1 <= self.steps <= MAX_STEPS:
+            raise BadParams(f"Steps must be a whole number from 1 to {MAX_STEPS} (schnell: 4), got {self.steps!r}.")
+        low = TINY_MIN_SIZE if self.is_demo else MIN_SIZE
+        for name in ("width", "height"):
+            v = getattr(self, name)
+            if not is_int(v) or not low <= v <= MAX_SIZE or v % 16:
+                raise BadParams(
+                    f"{name.capitalize()} must be a multiple of 16 from {low} to {MAX_SIZE} pixels, got {v!r}"
+                    + ("" if self.is_demo else f" (sizes below {MIN_SIZE} are only for the tiny demo pipeline)")
+                    + "."
+                )
+        g = self.guidance_scale
+        if isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isfinite(g) or not 0 <= g <= 20:
+            raise BadParams(f"Guidance scale must be a number from 0 to 20, got {g!r}.")
+        if _is_schnell_like(self.model_id) and g != 0:
+            raise BadParams(f"FLUX.1-schnell has no guidance input: guidance_scale must be 0, got {g!r}.")
+        max_len = SCHNELL_MAX_SEQUENCE_LENGTH if _is_schnell_like(self.model_id) else 512
+        if not is_int(self.max_sequence_length) or not 1 <= self.max_sequence_length <= max_len:
+            raise BadParams(
+                f"max_sequence_length must be a whole number from 1 to {max_len} for {self.model_id}, "
+                f"got {self.max_sequence_length!r}."
+            )
+        if not isinstance(self.model_id, str) or not self.model_id:
+            raise BadParams("model_id is empty.")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "GenerationParams":
+        """Build from a dict (e.g. image metadata); unknown keys are ignored, missing ones take defaults."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """One finished image and how it was made."""
+
+    image: "Image.Image"
+    params: GenerationParams
+    path: Path | None  # where the PNG is (None when no store was given)
+    truncated_tokens: int = 0  # prompt tokens beyond max_sequence_length that the model never saw
+    seconds: float = 0.0
+    from_cache: bool = False
+    is_demo: bool = False
+    prompt_id: str | None = None
+
+
+StepCallback = Callable[[int, int, "Image.Image"], None]  # (step, total, preview)
+
+
+def latents_preview(latents, width: int, height: int, size: int = 256) -> "Image.Image":
+    """A cheap RGB preview of packed FLUX latents (batch item 0): linear projection, no VAE.
+
+    Packed latents are (batch, (H/16)*(W/16), 64): 2x2 patches of 16 channels. Unpacking gives a
+    16-channel image at 1/8 of the size; FLUX_LATENT_RGB_FACTORS maps 16 channels to RGB in [-1, 1].
+    """
+    import torch
+    from PIL import Image
+
+    lat = latents[:1].detach().to("cpu", torch.float32)
+    h, w = height // 16, width // 16
+    lat = lat.view(1, h, w, 16, 2, 2).permute(0, 3, 1, 4, 2, 5).reshape(16, 2 * h, 2 * w)
+    factors = torch.tensor(FLUX_LATENT_RGB_FACTORS)
+    bias = torch.tensor(FLUX_LATENT_RGB_BIAS)
+    rgb = torch.einsum("chw,cr->hwr", lat, factors) + bias
+    pixels = ((rgb.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+    image = Image.fromarray(pixels, mode="RGB")
+    scale = max(1, size // max(2 * h, 2 * w))
+    if scale > 1:
+        image = image.resize((2 * w * scale, 2 * h * scale), Image.Resampling.NEAREST)
+    return image
+
+
+class Generator:
+    """Owns the process's pipeline; generate() is safe to call from several threads (one at a time).
+
+    model: a spec for find_model ("auto", "tiny", a folder, a repo id) or a ModelSource.
+    store: an ImageStore; when given, generate() returns a stored image instead of recomputing it,
+    and saves every new image there.
+    """
+
+    def __init__(
+        self,
+        model: str | ModelSource | None = None,
+        *,
+        settings: FluxSettings | None = None,
+        store: "ImageStore | None" = None,
+        plan: MemoryPlan | None = None,
+    ):
+        self.settings = settings or load_settings()
+        self.store = store
+        self._spec = model
+        self._source: ModelSource | None = model if isinstance(model, ModelSource) else None
+        self._plan = plan
+        self._pipe = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+        self.load_seconds: float | None = None
+
+    # -- state -------------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """True while an image is being made (or the model loaded) for someone."""
+        return self._lock.locked()
+
+    @property
+    def loaded(self) -> bool:
+        return self._pipe is not None
+
+    @property
+    def source(self) -> ModelSource:
+        """Where the weights are (resolved on first use; raises ModelNotFound)."""
+        if self._source is None:
+            self._source = find_model(self._spec if isinstance(self._spec, str) else None, self.settings)
+        return self._source
+
+    @property
+    def plan(self) -> MemoryPlan:
+        """How the pipeline is placed in memory (planned on first use; raises InsufficientMemory)."""
+        if self._plan is None:
+            self._plan = plan_memory(self.source)
+        return self._plan
+
+    def params(self, prompt: str, seed: int | None = None, **overrides: Any) -> GenerationParams:
+        """GenerationParams for this generator's model (model id and revision filled in).
+
+        seed None draws a random one. The tiny demo defaults to 64x64 (its images are noise anyway).
+        """
+        src = self.source
+        defaults: dict[str, Any] = {"width": 64, "height": 64} if src.is_demo else {}
+        defaults.update(overrides)
+        return GenerationParams(prompt=prompt, seed=random_seed() if seed is None else seed,
+                                model_id=src.model_id, revision=src.revision, **defaults)
+
+    # -- loading -----------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the pipeline now (generate() does it on first use). Raises ModelNotFound / InsufficientMemory."""
+        with self._lock:
+            self._load_locked()
+
+    def _load_locked(self) -> None:
+        if self._pipe is None:
+            start = time.perf_counter()
+            self._pipe = load_pipeline(self.source, self.plan)
+            self.load_seconds = time.perf_counter() - start
+
+    def unload(self) -> None:
+        """Drop the pipeline (frees its memory once nothing else refers to it)."""
+        with self._lock:
+            self._unload_locked()
+
+    def _unload_locked(self) -> None:
+        if self._pipe is None:
+            return
+        self._pipe = None
+        import gc
+
+        gc.collect()
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def use_plan(self, plan: MemoryPlan) -> None:
+        """Switch memory plan (e.g. OutOfMemory.next_plan): the pipeline reloads on the next image."""
+        with self._lock:
+            self._unload_locked()
+            self._plan = plan
+
+    def switch_model(self, model: str | ModelSource) -> None:
+        """Use another model; the current pipeline is dropped and the new one loads on the next image."""
+        with self._lock:
+            self._unload_locked()
+            self._spec = model
+            self._source = model if isinstance(model, ModelSource) else None
+            self._plan = None
+            self._tokenizer = None
+
+    # -- prompts -----------------------------------------------------------------------------------
+
+    def _t5_tokenizer(self):
+        if self._pipe is not None:
+            return self._pipe.tokenizer_2
+        if self._tokenizer is None:
+            src = self.source
+            from models.flux.loading import quiet_libraries
+
+            quiet_libraries()
+            from transformers import AutoTokenizer
+
+            if src.path is not None:
+                self._tokenizer = AutoTokenizer.from_pretrained(src.path / "tokenizer_2", local_files_only=True)
+            else:
+                self._tokenizer = AutoTokenizer.from_pretrained(
+                    src.repo_id, subfolder="tokenizer_2", revision=src.revision,
+                    cache_dir=src.cache_dir, local_files_only=src.local_files_only)
+        return self._tokenizer
+
+    def count_tokens(self, prompt: str) -> int:
+        """Number of T5 tokens of `prompt`, end-of-text token included (what max_sequence_length limits)."""
+        return len(self._t5_tokenizer()(prompt).input_ids)
+
+    def truncated_tokens(self, prompt: str, max_sequence_length: int = SCHNELL_MAX_SEQUENCE_LENGTH) -> int:
+        """How many prompt tokens the T5 encoder will drop (0 when the prompt fits)."""
+        return max(0, self.count_tokens(prompt) - max_sequence_length)
+
+    # -- generation --------------------------------------------------------------------------------
+
+    def cached(self, params: GenerationParams, prompt_id: str | None = None) -> GenerationResult | None:
+        """The stored result for `params`, or None (no store, or not generated yet). Never computes."""
+        if self.store is None:
+            return None
+        path = self.store.get(params)
+        if path is None:
+            return None
+        from PIL import Image
+
+        from models.flux.store import read_metadata
+
+        meta = read_metadata(path)
+        with Image.open(path) as im:
+            image = im.convert("RGB")
+        return GenerationResult(
+            image=image, params=params, path=path, truncated_tokens=int(meta.get("truncated_tokens") or 0),
+            seconds=0.0, from_cache=True, is_demo=bool(meta.get("is_demo", params.is_demo)),
+            prompt_id=prompt_id or meta.get("prompt_id"),
+        )
+
+    def generate(
+        self,
+        params: GenerationParams,
+        *,
+        on_step: StepCallback | None = None,
+        cancel: threading.Event | None = None,
+        prompt_id: str | None = None,
+    ) -> GenerationResult:
+        """Make (or fetch from the store) the image for `params`.
+
+        on_step(step, total, preview) is called after each denoising step with a cheap preview.
+        Setting `cancel` stops at the next step with GenerationCancelled; nothing is written.
+        Raises BadParams, ModelNotFound, InsufficientMemory, OutOfMemory (with .next_plan).
+        """
+        params.validate()
+        hit = self.cached(params, prompt_id)
+        if hit is not None:
+            return hit
+        # Wait for our turn, but give up at once if the user cancels while waiting.
+        while not self._lock.acquire(timeout=0.1):
+            if cancel is not None and cancel.is_set():
+                raise GenerationCancelled("Cancelled while waiting for the generator.")
+        try:
+            hit = self.cached(params, prompt_id)  # someone else may have made it while we waited
+            if hit is not None:
+                return hit
+            src = self.source
+            if params.model_id != src.model_id or (params.revision or None) != (src.revision or None):
+                raise BadParams(
+                    f"These parameters are for model {params.model_id}"
+                    + (f" @ {params.revision}" if params.revision else "")
+                    + f", but the generator uses {src.label}; build them with Generator.params()."
+                )
+            if cancel is not None and cancel.is_set():
+                raise GenerationCancelled("Cancelled before the generation started.")
+            self._load_locked()
+            return self._generate_locked(params, on_step, cancel, prompt_id)
+        finally:
+            self._lock.release()
+
+    def _generate_locked(self, params, on_step, cancel, prompt_id) -> GenerationResult:
+        import torch
+
+        pipe, src = self._pipe, self.source
+        truncated = max(0, len(pipe.tokenizer_2(params.prompt).input_ids) - params.max_sequence_length)
+
+        class _Stop(Exception):
+            pass
+
+        def callback(p, step: int, timestep, tensors: dict) -> dict:
+            if cancel is not None and cancel.is_set():
+                p._interrupt = True  # the pipeline's own flag, in case the exception below is swallowed
+                raise _Stop  # stop now: skips the remaining steps and the VAE decode
+            if on_step is not None:
+                on_step(step + 1, params.steps, latents_preview(tensors["latents"], params.width, params.height))
+            return {}
+
+        start = time.perf_counter()
+        try:
+            image = pipe(
+                params.prompt,
+                num_inference_steps=params.steps,
+                guidance_scale=params.guidance_scale,  # schnell: 0 (ignored by the model, but explicit)
+                height=params.height,
+                width=params.width,
+                max_sequence_length=params.max_sequence_length,
+                generator=torch.Generator("cpu").manual_seed(params.seed),
+                callback_on_step_end=callback,
+                callback_on_step_end_tensor_inputs=["latents"],
+            ).images[0]
+        except _Stop:
+            pipe.maybe_free_model_hooks()  # put offloaded parts back where the offload hooks expect them
+            raise GenerationCancelled("Generation cancelled; no image was saved.") from None
+        except torch.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            nxt = next_offload_level(self.plan)
+            hint = f" Next try: {nxt.summary}" if nxt else " No lighter memory plan is left: try a smaller size."
+            raise OutOfMemory(f"The GPU ran out of memory ({self.plan.summary}).{hint}", next_plan=nxt) from None
+        if getattr(pipe, "_interrupt", False):  # interrupted without our exception reaching us
+            raise GenerationCancelled("Generation cancelled; no image was saved.")
+        seconds = time.perf_counter() - start
+
+        path = None
+        if self.store is not None:
+            path = self.store.save(image, params, extra={
+                "prompt_id": prompt_id, "is_demo": src.is_demo, "truncated_tokens": truncated,
+                "seconds": round(seconds, 3), "memory_plan": self.plan.summary,
+            })
+        return GenerationResult(image=image, params=params, path=path, truncated_tokens=truncated,
+                                seconds=seconds, from_cache=False, is_demo=src.is_demo, prompt_id=prompt_id)
+
+
+_shared: Generator | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_generator(settings: FluxSettings | None = None, store: "ImageStore | None" = None) -> Generator:
+    """The process-wide Generator (one pipeline per process), created on first call.
+
+    Streamlit runs every browser session in the same process: they all share this object, and its
+    `busy` flag tells a session that another one is generating.
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            settings = settings or load_settings()
+            if store is None:
+                from models.flux.store import ImageStore
+
+                store = ImageStore(settings.output_dir)
+            _shared = Generator(settings.model, settings=settings, store=store)
+        return _shared

@@ -1,0 +1,87 @@
+"""Settings of the FLUX engine, read once from the environment (DC_* variables) with safe defaults.
+
+The defaults work on a laptop with no GPU and no internet: `model="auto"` uses the real
+FLUX.1-schnell if it is already in the Hugging Face cache, else the tiny demo pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from models.flux import FluxError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHNELL_REPO_ID = "black-forest-labs/FLUX.1-schnell"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def default_hf_cache() -> Path:
+    """The Hugging Face hub cache folder (honours HF_HOME / HF_HUB_CACHE like huggingface_hub does)."""
+    try:
+        from huggingface_hub import constants
+
+        return Path(constants.HF_HUB_CACHE)
+    except ImportError:  # hub missing: same rule, computed by hand
+        home = os.environ.get("HF_HOME", os.path.join(os.path.expanduser("~"), ".cache", "huggingface"))
+        return Path(os.environ.get("HF_HUB_CACHE", os.path.join(home, "hub")))
+
+
+@dataclass(frozen=True)
+class FluxSettings:
+    """Where the weights, the images and the prompt file are, and whether downloads are allowed.
+
+    model: a folder path, a HF repo id, "tiny" (demo pipeline) or "auto" (schnell if cached, else tiny).
+    """
+
+    model: str = "auto"
+    output_dir: Path = REPO_ROOT / "outputs"
+    tiny_dir: Path = REPO_ROOT / ".cache" / "tiny-flux"
+    allow_download: bool = False
+    cache_dir: Path | None = None  # None: the Hugging Face default, see resolved_cache_dir
+    prompts_file: Path = REPO_ROOT / "prompts" / "part1.toml"
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return Path(self.cache_dir) if self.cache_dir is not None else default_hf_cache()
+
+
+class SettingsError(FluxError, ValueError):
+    """An environment variable holds a value we cannot use."""
+
+
+def _env_bool(name: str, value: str) -> bool:
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise SettingsError(f"{name}={value!r} is not a yes/no value: use 1 or 0")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> FluxSettings:
+    """Read FluxSettings from `env` (default: os.environ). Unset or empty variables keep the default.
+
+    DC_FLUX_MODEL, DC_OUTPUT_DIR, DC_TINY_DIR, DC_ALLOW_DOWNLOAD (1/0), DC_HF_CACHE (else HF_HUB_CACHE /
+    HF_HOME as huggingface_hub reads them), DC_PROMPTS_FILE.
+    """
+    env = os.environ if env is None else env
+    d = FluxSettings()
+
+    def path(name: str, default: Path) -> Path:
+        value = env.get(name, "").strip()
+        return Path(value).expanduser() if value else default
+
+    cache = env.get("DC_HF_CACHE", "").strip()
+    return FluxSettings(
+        model=env.get("DC_FLUX_MODEL", "").strip() or d.model,
+        output_dir=path("DC_OUTPUT_DIR", d.output_dir),
+        tiny_dir=path("DC_TINY_DIR", d.tiny_dir),
+        allow_download=_env_bool("DC_ALLOW_DOWNLOAD", env.get("DC_ALLOW_DOWNLOAD", "")),
+        cache_dir=Path(cache).expanduser() if cache else None,
+        prompts_file=path("DC_PROMPTS_FILE", d.prompts_file),
+    )

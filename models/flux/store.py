@@ -1,0 +1,351 @@
+"""Generated images on disk: one PNG per GenerationParams.cache_key(), parameters inside the PNG.
+
+Each PNG carries two text chunks:
+    parameters          AUTOMATIC1111's format, so other tools (and people) can read it:
+                        "<prompt>\\nSteps: 4, Sampler: flow-match euler, CFG scale: 0, Seed: 42, Size: 1024x1024, Model: ..."
+    diffusion_classroom JSON with everything (params, prompt id, demo flag, truncated tokens, time)
+read_metadata() reads ours, or parses an A1111 `parameters` chunk written by any other tool.
+
+Writes are atomic (temp file in the same folder + os.replace): a reader never sees half a PNG.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from models.flux.generate import GenerationParams
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+DEMO_LABEL = "demo pipeline — random weights, not FLUX output"
+JSON_KEY = "diffusion_classroom"
+A1111_KEY = "parameters"
+SAMPLER = "flow-match euler"
+METADATA_VERSION = 1
+
+
+# ----------------------------------------------------------------------------- A1111 text
+
+
+def _fmt_number(x: float) -> str:
+    """0.0 -> "0", 3.5 -> "3.5" (A1111 writes CFG scale without a trailing .0)."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def a1111_parameters(params: GenerationParams) -> str:
+    """The AUTOMATIC1111-style `parameters` text for `params`."""
+    return (
+        f"{params.prompt}\n"
+        f"Steps: {params.steps}, Sampler: {SAMPLER}, CFG scale: {_fmt_number(params.guidance_scale)}, "
+        f"Seed: {params.seed}, Size: {params.width}x{params.height}, Model: {params.model_id}"
+        + (f", Model revision: {params.revision}" if params.revision else "")
+        + f", Max sequence length: {params.max_sequence_length}"
+    )
+
+
+# "Key: value" pairs of A1111's last line; a value is either "quoted, with commas" or runs to the next comma.
+_KV = re.compile(r'\s*([\w][\w \-/().]*?):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
+
+
+def _parse_kv_line(line: str) -> dict[str, str] | None:
+    """Parse "Steps: 4, Sampler: x, ..." into a dict, or None if `line` is not such a line."""
+    pairs: dict[str, str] = {}
+    pos = 0
+    while pos < len(line):
+        m = _KV.match(line, pos)
+        if not m or m.end() == pos:
+            return None
+        key, value = m.group(1).strip(), m.group(2).strip()
+        if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = value[1:-1]
+        pairs[key] = value
+        pos = m.end()
+    return pairs if len(pairs) >= 2 or "Steps" in pairs else None
+
+
+def _to_int(text: Any) -> int | None:
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        return None
+
+
+def _to_float(text: Any) -> float | None:
+    try:
+        return float(str(text).strip())
+    except ValueError:
+        return None
+
+
+def parse_a1111(text: str) -> dict:
+    """Parse an AUTOMATIC1111 `parameters` text (ours or another tool's).
+
+    Returns prompt, negative_prompt, seed, steps, width, height, guidance_scale, model_id, sampler,
+    revision, max_sequence_length (None when absent) and `extra` (every other key, as text).
+    A prompt may contain commas and newlines; only the last line holds the key/value pairs.
+    """
+    lines = text.replace("\r\n", "\n").split("\n")
+    kv: dict[str, str] = {}
+    if lines and (parsed := _parse_kv_line(lines[-1].strip())) is not None:
+        kv = parsed
+        lines = lines[:-1]
+    prompt_lines: list[str] = []
+    negative_lines: list[str] | None = None
+    for line in lines:
+        if negative_lines is None and line.startswith("Negative prompt:"):
+            negative_lines = [line[len("Negative prompt:"):].strip()]
+        elif negative_lines is not None:
+            negative_lines.append(line)
+        else:
+            prompt_lines.append(line)
+
+    width = height = None
+    if "Size" in kv:
+        m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", kv["Size"])
+        if m:
+            width, height = int(m.group(1)), int(m.group(2))
+    known = {"Steps", "Sampler", "CFG scale", "Seed", "Size", "Model", "Model revision", "Max sequence length"}
+    return {
+        "prompt": "\n".join(prompt_lines).strip(),
+        "negative_prompt": "\n".join(negative_lines).strip() if negative_lines is not None else None,
+        "seed": _to_int(kv.get("Seed", "")),
+        "steps": _to_int(kv.get("Steps", "")),
+        "width": width,
+        "height": height,
+        "guidance_scale": _to_float(kv.get("CFG scale", "")),
+        "model_id": kv.get("Model") or None,
+        "revision": kv.get("Model revision") or None,
+        "max_sequence_length": _to_int(kv.get("Max sequence length", "")),
+        "sampler": kv.get("Sampler") or None,
+        "extra": {k: v for k, v in kv.items() if k not in known},
+    }
+
+
+# ----------------------------------------------------------------------------- reading metadata
+
+
+def _png_text(source: str | os.PathLike | bytes) -> dict[str, str]:
+    from PIL import Image
+
+    fp = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+    with Image.open(fp) as im:
+        # Our chunks precede the pixel data, so `info` has them without decoding the image;
+        # other tools may put text after it, which `text` finds.
+        info = {k: v for k, v in im.info.items() if isinstance(v, str)}
+        if JSON_KEY not in info and A1111_KEY not in info:
+            info.update(getattr(im, "text", {}) or {})
+        return info
+
+
+def read_metadata(source: str | os.PathLike | bytes) -> dict:
+    """The generation parameters stored in a PNG (a path or the file's bytes).
+
+    Always has the keys prompt, seed, steps, width, height, guidance_scale, max_sequence_length,
+    model_id, revision (None when unknown), is_demo, prompt_id, truncated_tokens, created and
+    `source`: "diffusion_classroom" (our JSON chunk), "a1111" (a parameters chunk) or "none".
+    """
+    text = _png_text(source)
+    base = {k: None for k in ("prompt", "seed", "steps", "width", "height", "guidance_scale",
+                              "max_sequence_length", "model_id", "revision", "prompt_id", "created")}
+    base.update(is_demo=False, truncated_tokens=0, source="none")
+    if JSON_KEY in text:
+        try:
+            data = json.loads(text[JSON_KEY])
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            out = dict(base)
+            out.update(data.get("extra") or {})
+            out.update(data.get("params") or {})
+            for key in ("prompt_id", "is_demo", "truncated_tokens", "created", "cache_key"):
+                if key in data:
+                    out[key] = data[key]
+            out["source"] = JSON_KEY
+            return out
+    if A1111_KEY in text:
+        out = dict(base)
+        parsed = parse_a1111(text[A1111_KEY])
+        out.update(parsed)
+        out["is_demo"] = parsed.get("model_id") == "tiny-flux-demo"
+        out["source"] = "a1111"
+        return out
+    return base
+
+
+def params_from_metadata(meta: dict) -> GenerationParams:
+    """GenerationParams to regenerate an image from its metadata ("recall"); missing fields take defaults.
+
+    Raises ValueError when there is no prompt or seed to recall.
+    """
+    if not meta.get("prompt") or meta.get("seed") is None:
+        raise ValueError("This image carries no prompt and seed to recall.")
+    data = {k: v for k, v in meta.items() if v is not None}
+    return GenerationParams.from_dict(data)
+
+
+# ----------------------------------------------------------------------------- the store
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """An image file in the store and its metadata (see read_metadata)."""
+
+    path: Path
+    metadata: dict
+    mtime: float
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self.metadata.get("is_demo"))
+
+    @property
+    def prompt_id(self) -> str | None:
+        return self.metadata.get("prompt_id")
+
+    @property
+    def prompt(self) -> str | None:
+        return self.metadata.get("prompt")
+
+    @property
+    def label(self) -> str | None:
+        """DEMO_LABEL for demo images, else None: show it under every demo image."""
+        return DEMO_LABEL if self.is_demo else None
+
+    def params(self) -> GenerationParams:
+        return params_from_metadata(self.metadata)
+
+
+class ImageStore:
+    """A folder of generated PNGs named <cache_key>.png (created on first save)."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).expanduser()
+        self._meta_cache: dict[Path, tuple[int, int, dict]] = {}
+        self._lock = threading.Lock()
+
+    def path_for(self, params: GenerationParams) -> Path:
+        return self.root / f"{params.cache_key()}.png"
+
+    def get(self, params: GenerationParams) -> Path | None:
+        """The PNG for `params` if it was already generated, else None."""
+        path = self.path_for(params)
+        return path if path.is_file() else None
+
+    def save(self, image: "Image.Image", params: GenerationParams, extra: dict | None = None) -> Path:
+        """Write `image` as <cache_key>.png with both metadata chunks, atomically; return its path.
+
+        `extra` goes into the JSON chunk (prompt_id, is_demo, truncated_tokens, seconds, ...).
+        """
+        from PIL.PngImagePlugin import PngInfo
+
+        extra = dict(extra or {})
+        record = {
+            "version": METADATA_VERSION,
+            "params": params.to_dict(),
+            "cache_key": params.cache_key(),
+            "prompt_id": extra.pop("prompt_id", None),
+            "is_demo": bool(extra.pop("is_demo", params.is_demo)),
+            "truncated_tokens": int(extra.pop("truncated_tokens", 0) or 0),
+            "created": extra.pop("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
+            "extra": extra,
+        }
+        if record["is_demo"]:
+            record["label"] = DEMO_LABEL
+        info = PngInfo()
+        info.add_text(A1111_KEY, a1111_parameters(params))
+        info.add_text(JSON_KEY, json.dumps(record, ensure_ascii=False))
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        final = self.path_for(params)
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}-", suffix=".png.tmp", dir=self.root)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                image.save(f, format="PNG", pnginfo=info)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        return final
+
+    def metadata(self, path: str | os.PathLike) -> dict:
+        """read_metadata(path), cached until the file's mtime or size changes."""
+        path = Path(path)
+        st = path.stat()
+        with self._lock:
+            hit = self._meta_cache.get(path)
+            if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
+                return hit[2]
+        meta = read_metadata(path)
+        with self._lock:
+            self._meta_cache[path] = (st.st_mtime_ns, st.st_size, meta)
+        return meta
+
+    def find(self, prompt: str | None = None, prompt_id: str | None = None) -> list[StoredImage]:
+        """Images in the store, newest first, optionally only those of one prompt text or prompt id."""
+        if not self.root.is_dir():
+            return []
+        found = []
+        for path in self.root.glob("*.png"):
+            if path.name.startswith("."):  # a temp file of a write in progress
+                continue
+            try:
+                mtime = path.stat().st_mtime
+                meta = self.metadata(path)
+            except (OSError, ValueError, SyntaxError):  # deleted meanwhile, or not a readable PNG
+                continue
+            if prompt is not None and meta.get("prompt") != prompt:
+                continue
+            if prompt_id is not None and meta.get("prompt_id") != prompt_id:
+                continue
+            found.append(StoredImage(path=path, metadata=meta, mtime=mtime))
+        found.sort(key=lambda s: (s.mtime, s.path.name), reverse=True)
+        return found
+
+    def delete(self, path: str | os.PathLike) -> None:
+        """Delete one image of this store (refuses paths outside it)."""
+        path = Path(path).resolve()
+        if path.parent != self.root.resolve() or path.suffix != ".png":
+            raise ValueError(f"{path} is not an image of the store {self.root}")
+        path.unlink(missing_ok=True)
+        with self._lock:
+            self._meta_cache.pop(Path(path), None)
+
+
+def thumbnail(path: str | os.PathLike, size: int = 256) -> bytes:
+    """A JPEG thumbnail (longest side `size`) of the image at `path`, cached per file version."""
+    st = os.stat(path)
+    return _thumbnail(str(Path(path).resolve()), st.st_mtime_ns, st.st_size, int(size))
+
+
+@lru_cache(maxsize=512)
+def _thumbnail(path: str, mtime_ns: int, file_size: int, size: int) -> bytes:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        resample = Image.Resampling.NEAREST if max(im.size) <= size // 2 else Image.Resampling.LANCZOS
+        if max(im.size) != size:
+            scale = size / max(im.size)
+            im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), resample)
+        out = io.BytesIO()
+        im.save(out, format="JPEG", quality=85)
+        return out.getvalue()

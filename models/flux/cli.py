@@ -1,0 +1,153 @@
+"""Command line of the FLUX engine: `python -m models.flux COMMAND ...`.
+
+    make-tiny DIR                       build the tiny random-weight demo pipeline in DIR
+    render FILE [--model M] [--only ID ...] [--out DIR] [--dry-run]
+                                        render every missing image of a prompt file
+    check FILE                          validate a prompt file (FILE:LINE: message per problem)
+    generate PROMPT [--seed N] ...      make one image
+    info [--model M]                    which weights would load, and the memory plan
+
+Bad input gives exit status 2 and one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from models.flux import FluxError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of usage + error
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _cmd_make_tiny(args) -> int:
+    from models.flux.tiny import make_tiny_pipeline
+
+    folder = make_tiny_pipeline(args.dir)
+    print(f"tiny demo pipeline written to {folder} (random weights: its images are noise)")
+    return 0
+
+
+def _cmd_render(args) -> int:
+    from models.flux.render import render_file
+
+    render_file(args.file, model=args.model, only=args.only, out=args.out, dry_run=args.dry_run,
+                log=lambda line: print(line, flush=True))
+    return 0
+
+
+def _cmd_check(args) -> int:
+    try:
+        from models.flux.prompts import validate_file
+    except ImportError as exc:
+        raise FluxError(f"cannot check prompt files: models.flux.prompts is not available ({exc})") from None
+    problems = validate_file(args.file)
+    for p in problems:
+        prefix = "warning: " if p.severity == "warning" else ""
+        print(f"{args.file}:{p.line}: {prefix}{p.message}")
+    errors = sum(1 for p in problems if p.severity != "warning")
+    if not problems:
+        print(f"{args.file}: no problems")
+    return 2 if errors else 0
+
+
+def _cmd_generate(args) -> int:
+    from models.flux.generate import Generator
+    from models.flux.settings import load_settings
+    from models.flux.store import DEMO_LABEL, ImageStore
+
+    settings = load_settings()
+    store = ImageStore(args.out or settings.output_dir)
+    gen = Generator(args.model, settings=settings, store=store)
+    overrides = {k: getattr(args, k) for k in ("steps", "width", "height", "max_sequence_length")
+                 if getattr(args, k) is not None}
+    params = gen.params(args.prompt, args.seed, **overrides)
+    print(f"model: {gen.source.label}; {gen.plan.summary}", flush=True)
+    result = gen.generate(params, on_step=lambda i, n, _img: print(f"step {i}/{n}", flush=True))
+    how = "from the store" if result.from_cache else f"in {result.seconds:.1f} s"
+    print(f"{result.path} (seed {params.seed}, {how})" + (f" [{DEMO_LABEL}]" if result.is_demo else ""))
+    if result.truncated_tokens:
+        print(f"warning: the prompt was cut: {result.truncated_tokens} T5 tokens beyond {params.max_sequence_length}")
+    return 0
+
+
+def _cmd_info(args) -> int:
+    from models.flux.loading import find_model, plan_memory
+    from models.flux.settings import load_settings
+
+    settings = load_settings()
+    source = find_model(args.model, settings)
+    print(f"model: {source.label}")
+    print(f"path: {source.path}")
+    if source.note:
+        print(f"note: {source.note}")
+    plan = plan_memory(source)
+    print(f"memory plan: {plan.summary}")
+    if plan.warning:
+        print(f"warning: {plan.warning}")
+    print(f"images: {settings.output_dir}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m models.flux", description="FLUX.1-schnell engine of Diffusion Classroom.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("make-tiny", help="build the tiny random-weight demo pipeline (offline)")
+    p.add_argument("dir", type=Path)
+    p.set_defaults(func=_cmd_make_tiny)
+
+    p = sub.add_parser("render", help="render every missing image of a prompt file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--model", help="folder, Hugging Face repo id, 'tiny' or 'auto' (default: the file's model)")
+    p.add_argument("--only", nargs="+", metavar="ID", help="render only these prompt ids")
+    p.add_argument("--out", type=Path, help="image folder (default: DC_OUTPUT_DIR or outputs/)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be rendered, render nothing")
+    p.set_defaults(func=_cmd_render)
+
+    p = sub.add_parser("check", help="validate a prompt file")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("generate", help="make one image")
+    p.add_argument("prompt")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--steps", type=int)
+    p.add_argument("--width", type=int)
+    p.add_argument("--height", type=int)
+    p.add_argument("--max-sequence-length", type=int, dest="max_sequence_length")
+    p.add_argument("--model", help="folder, Hugging Face repo id, 'tiny' or 'auto'")
+    p.add_argument("--out", type=Path)
+    p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("info", help="which weights would load, and how they fit in memory")
+    p.add_argument("--model")
+    p.set_defaults(func=_cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 bad input, 1 unexpected error, 130 interrupted)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FluxError as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a folder we cannot write, a full disk, ...
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted (finished images are kept; run again to resume)", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line, with enough to report it
+        print(f"internal error: {type(exc).__name__}: {_one_line(exc)} (please report it)", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

@@ -1,0 +1,132 @@
+"""A trained score model on disk: `model.safetensors` + `config.json` (+ `losses.csv`).
+
+`ScoreModel` is what the rest of the code samples with: the network as a score
+function in the DATA's own coordinates. When training standardized the data
+(a user's CSV, text points), z = (x − shift)/scale, and the chain rule gives
+    s_x(x, σ) = s_z((x − shift)/scale, σ/scale) / scale.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .errors import InputError
+from .networks import build_network
+from .trainer import TrainConfig, Trainer
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ScoreModel:
+    network: torch.nn.Module
+    config: TrainConfig
+    sigmas: torch.Tensor              # the ladder in data coordinates, largest first
+    shift: torch.Tensor               # (2,)
+    scale: float
+    dataset: dict | None = None       # DatasetSpec.to_dict() of the training data
+    steps_trained: int = 0
+
+    @torch.no_grad()
+    def score(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        """∇ log p_σ(x) in data coordinates (the signature every sampler takes)."""
+        dev = next(self.network.parameters()).device
+        z = ((x.to(dev) - self.shift.to(dev)) / self.scale)
+        out = self.network(z, float(sigma) / self.scale) / self.scale
+        return out.to(x.device)
+
+    __call__ = score
+
+    @property
+    def sigma(self) -> float:
+        """The smallest noise level (the only one, for a denoising score network)."""
+        return float(self.sigmas[-1])
+
+    @classmethod
+    def from_trainer(cls, trainer: Trainer, shift=None, scale: float = 1.0, dataset: dict | None = None):
+        shift = torch.zeros(2) if shift is None else torch.as_tensor(shift, dtype=torch.float32)
+        return cls(trainer.sampling_network, trainer.config, trainer.sigmas * scale, shift, float(scale),
+                   dataset, trainer.state.step)
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_run(directory: str | Path, model: ScoreModel, history: list[dict] | None = None) -> Path:
+    """Write weights, config and (optionally) the loss history; every file atomically."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.network.state_dict().items()}
+    _atomic_write(d / "model.safetensors", lambda p: save_file(tensors, p, metadata={"format": "diffusion-classroom"}))
+    cfg = {
+        "format_version": FORMAT_VERSION,
+        "train": model.config.to_dict(),
+        "sigmas": [float(s) for s in model.sigmas],
+        "shift": [float(v) for v in model.shift],
+        "scale": model.scale,
+        "dataset": model.dataset,
+        "steps_trained": model.steps_trained,
+    }
+    _atomic_write(d / "config.json", lambda p: Path(p).write_text(json.dumps(cfg, indent=2)))
+    if history:
+        _atomic_write(d / "losses.csv", lambda p: write_losses_csv(p, history, len(model.sigmas)))
+    return d
+
+
+def write_losses_csv(path, history: list[dict], levels: int) -> None:
+    per_sigma = "per_sigma" in history[0]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "loss"] + ([f"sigma_{i + 1}" for i in range(levels)] if per_sigma else []))
+        for row in history:
+            w.writerow([row["step"], f"{row['loss']:.6g}"] + [f"{v:.6g}" for v in row.get("per_sigma", [])])
+
+
+def load_run(directory: str | Path, device: str = "cpu") -> ScoreModel:
+    """Load a run directory; any problem becomes one clear `InputError`."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise InputError(f"run directory not found: {d}")
+    cfg_path, weights_path = d / "config.json", d / "model.safetensors"
+    for p in (cfg_path, weights_path):
+        if not p.is_file():
+            raise InputError(f"{p} is missing: this does not look like a trained run (train one first)")
+    try:
+        cfg = json.loads(cfg_path.read_text())
+        known = {f.name for f in fields(TrainConfig)}
+        config = TrainConfig(**{k: v for k, v in cfg["train"].items() if k in known})
+        sigmas = torch.tensor(cfg["sigmas"], dtype=torch.float32)
+        shift, scale = torch.tensor(cfg["shift"], dtype=torch.float32), float(cfg["scale"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{cfg_path} is not a valid run config ({exc.__class__.__name__}: {exc})") from None
+    try:
+        tensors = load_file(weights_path)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise InputError(f"{weights_path} is truncated or corrupt: {exc}") from None
+    network = build_network(config.model, hidden=config.hidden, depth=config.depth,
+                            sigma=config.sigma, conditioning=config.conditioning)
+    try:
+        network.load_state_dict(tensors)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = next((line.strip() for line in first[1:] if line.strip()), first[0] if first else "")
+        raise InputError(f"{weights_path} does not match its config.json ({detail})") from None
+    network.to(device).eval().requires_grad_(False)
+    return ScoreModel(network, config, sigmas, shift, scale, cfg.get("dataset"), int(cfg.get("steps_trained", 0)))

@@ -146,6 +146,12 @@ class JobPool:
             j.cancel()
         return len(jobs)
 
+    def reap(self, is_alive: Callable[[str], bool]) -> int:
+        """Cancel the jobs whose owner is gone (a browser tab closed); returns how many."""
+        with self._lock:
+            owners = {j.owner for j in list(self._queue) + list(self._running) if j.owner is not None}
+        return sum(self.cancel_owner(o) for o in owners if not is_alive(o))
+
     def _drop_queued(self, job: Job) -> None:
         with self._lock:
             if job not in self._queue:

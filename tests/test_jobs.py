@@ -68,3 +68,12 @@ def test_cancel_owner_only_touches_that_owner():
 def test_invalid_pool_size():
     with pytest.raises(ValueError):
         JobPool(0)
+
+
+def test_reap_cancels_jobs_of_sessions_that_went_away():
+    pool = JobPool(2)
+    gone = pool.submit(lambda job: job.stop_event.wait(5), owner="closed-tab")
+    alive = pool.submit(lambda job: job.stop_event.wait(0.3) or "kept", owner="open-tab")
+    assert pool.reap(lambda owner: owner == "open-tab") == 1
+    assert gone.wait(5) and gone.state == CANCELLED
+    assert alive.wait(5) and alive.state == DONE

@@ -1,0 +1,41 @@
+"""Process-wide resources shared by every session (one job pool, a reaper for closed tabs)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from models.jobs import JobPool
+
+# Concurrent background jobs for the whole server; the rest wait in line.
+MAX_JOBS = int(os.environ.get("DC_MAX_JOBS", max(1, (os.cpu_count() or 2) // 2)))
+
+
+def session_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
+
+
+def _session_alive(owner: str) -> bool:
+    try:
+        return Runtime.instance().is_active_session(owner)
+    except Exception:  # no runtime (AppTest, bare mode): nobody to reap
+        return True
+
+
+@st.cache_resource
+def job_pool() -> JobPool:
+    pool = JobPool(MAX_JOBS)
+
+    def reaper():  # a closed tab must not keep a CPU busy
+        while True:
+            time.sleep(5)
+            pool.reap(_session_alive)
+
+    threading.Thread(target=reaper, name="job-reaper", daemon=True).start()
+    return pool

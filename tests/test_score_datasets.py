@@ -200,8 +200,23 @@ def test_csv_header_picks_x_y_columns(tmp_path):
 def test_csv_from_buffers():
     text = "x,y\n" + "\n".join(f"{x},{y}" for x, y in _rows())
     a = read_points_csv(io.StringIO(text))
-    b = read_points_csv(io.BytesIO(("\ufeff" + text).encode("utf-8")))  # BOM, as Excel writes
+    upload = io.BytesIO(("\ufeff" + text).encode("utf-8"))  # BOM, as Excel writes
+    upload.name = "/some/dir/mine.csv"
+    upload.read()  # already read once, as an upload widget's buffer may be
+    b = read_points_csv(upload)
     assert torch.equal(a, b) and a.shape == (12, 2)
+    bad = io.BytesIO(b"x,y\n1,2\n")
+    bad.name = "mine.csv"
+    with pytest.raises(InputError, match="^mine.csv has only 1 point row; at least 10"):
+        read_points_csv(bad)
+
+
+def test_csv_byte_cap(tmp_path, monkeypatch):
+    from models.score import datasets as d
+
+    monkeypatch.setattr(d, "MAX_CSV_BYTES", 100)
+    with pytest.raises(InputError, match="larger than"):
+        read_points_csv(_write(tmp_path, "1.0,2.0\n" * 20))
 
 
 @pytest.mark.parametrize(

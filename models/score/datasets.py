@@ -49,6 +49,7 @@ DATASET_DESCRIPTIONS: dict[str, str] = {
 
 MAX_POINTS = 1_000_000  # sample_dataset / text_to_points: beyond this a laptop class demo stalls
 MAX_CSV_ROWS = 200_000
+MAX_CSV_BYTES = 32 * 2**20  # far more than 200k rows of x,y need; stops a huge file early
 MIN_CSV_ROWS = 10
 MAX_TEXT_CHARS = 24
 
@@ -191,12 +192,17 @@ def _read_text(path_or_buffer: PathOrBuffer) -> tuple[str, str]:
         if path.is_dir():
             raise InputError(f"{path} is a folder, not a CSV file")
         try:
-            raw: str | bytes = path.read_bytes()
+            with path.open("rb") as f:
+                raw: str | bytes = f.read(MAX_CSV_BYTES + 1)
         except OSError as e:
             raise InputError(f"cannot read {path}: {e.strerror or e}") from e
     else:
-        label = str(getattr(path_or_buffer, "name", "uploaded file"))
-        raw = path_or_buffer.read()
+        label = Path(str(getattr(path_or_buffer, "name", "uploaded file"))).name
+        if getattr(path_or_buffer, "seekable", lambda: False)():
+            path_or_buffer.seek(0)  # an upload widget's buffer may have been read already
+        raw = path_or_buffer.read(MAX_CSV_BYTES + 1)
+    if len(raw) > MAX_CSV_BYTES:
+        raise InputError(f"{label} is larger than {MAX_CSV_BYTES // 2**20} MB; at most {MAX_CSV_ROWS:,} points are allowed")
     if isinstance(raw, (bytes, bytearray, memoryview)):
         try:
             raw = bytes(raw).decode("utf-8-sig")
@@ -249,7 +255,8 @@ def read_points_csv(path_or_buffer: PathOrBuffer) -> torch.Tensor:
     if len(lines) > MAX_CSV_ROWS:
         raise InputError(f"{label} has {len(lines):,} rows; at most {MAX_CSV_ROWS:,} points are allowed")
     if len(lines) < MIN_CSV_ROWS:
-        raise InputError(f"{label} has only {len(lines)} point rows; at least {MIN_CSV_ROWS} are needed")
+        rows = f"{len(lines)} point row" + ("" if len(lines) == 1 else "s")
+        raise InputError(f"{label} has only {rows}; at least {MIN_CSV_ROWS} are needed")
 
     values: list[tuple[float, float]] = []
     for line_no, line in lines:

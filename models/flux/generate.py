@@ -17,7 +17,7 @@ import math
 import secrets
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -128,8 +128,6 @@ class GenerationParams:
         g = self.guidance_scale
         if isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isfinite(g) or not 0 <= g <= 20:
             raise BadParams(f"Guidance scale must be a number from 0 to 20, got {g!r}.")
-        if _is_schnell_like(self.model_id) and g != 0:
-            raise BadParams(f"FLUX.1-schnell has no guidance input: guidance_scale must be 0, got {g!r}.")
         max_len = SCHNELL_MAX_SEQUENCE_LENGTH if _is_schnell_like(self.model_id) else 512
         if not is_int(self.max_sequence_length) or not 1 <= self.max_sequence_length <= max_len:
             raise BadParams(
@@ -409,7 +407,7 @@ class Generator:
             image = pipe(
                 params.prompt,
                 num_inference_steps=params.steps,
-                guidance_scale=params.guidance_scale,  # schnell: 0 (ignored by the model, but explicit)
+                guidance_scale=params.guidance_scale,  # explicit: the call's default (3.5) is FLUX.1-dev's
                 height=params.height,
                 width=params.width,
                 max_sequence_length=params.max_sequence_length,

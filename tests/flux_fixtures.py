@@ -1,0 +1,95 @@
+"""Shared fixtures of the FLUX engine tests (load with `pytest_plugins = ["tests.flux_fixtures"]`).
+
+The tiny random-weight pipeline is built ONCE per test session (a few seconds) into a temp folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory) -> Path:
+    from models.flux.tiny import make_tiny_pipeline
+
+    return make_tiny_pipeline(tmp_path_factory.mktemp("tiny-flux") / "pipeline")
+
+
+@pytest.fixture(scope="session")
+def empty_hf_cache(tmp_path_factory) -> Path:
+    """A Hugging Face cache with nothing in it: 'auto' then means the tiny demo."""
+    return tmp_path_factory.mktemp("hf-cache-empty")
+
+
+@pytest.fixture
+def tiny_settings(tiny_dir, empty_hf_cache, tmp_path):
+    from models.flux.settings import FluxSettings
+
+    return FluxSettings(model="tiny", output_dir=tmp_path / "outputs", tiny_dir=tiny_dir,
+                        cache_dir=empty_hf_cache, prompts_file=tmp_path / "prompts.toml")
+
+
+@pytest.fixture(scope="session")
+def tiny_pipe(tiny_dir):
+    """The tiny pipeline, loaded once (for tests that call it directly)."""
+    from models.flux.loading import find_model, load_pipeline, plan_memory
+    from models.flux.settings import FluxSettings
+
+    source = find_model(str(tiny_dir), FluxSettings(tiny_dir=tiny_dir))
+    return load_pipeline(source, plan_memory(source))
+
+
+def copy_without_marker(src: Path, dst: Path) -> Path:
+    """A copy of the tiny pipeline that does not say it is the demo (stands in for real weights)."""
+    from models.flux.tiny import MARKER_FILE
+
+    shutil.copytree(src, dst)
+    (dst / MARKER_FILE).unlink()
+    return dst
+
+
+def make_hf_cache(cache: Path, repo_id: str, pipeline: Path, commit: str = "0123456789abcdef0123456789abcdef01234567"):
+    """Lay out `pipeline` as huggingface_hub does: models--org--name/snapshots/<commit>/ + refs/main."""
+    repo_dir = cache / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo_dir / "snapshots" / commit
+    copy_without_marker(pipeline, snapshot)
+    (repo_dir / "refs").mkdir(parents=True)
+    (repo_dir / "refs" / "main").write_text(commit)
+    return snapshot
+
+
+def _cli_env(tiny_dir: Path, tmp_path: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DC_")}
+    env.update(PYTHONPATH=str(REPO), DC_TINY_DIR=str(tiny_dir), DC_OUTPUT_DIR=str(tmp_path / "outputs"),
+               DC_HF_CACHE=str(tmp_path / "hf-cache"), HF_HUB_OFFLINE="1")
+    return env
+
+
+@pytest.fixture
+def cli_env(tiny_dir, tmp_path) -> dict:
+    """Environment for `python -m models.flux` subprocesses: repo importable, all paths inside tmp_path."""
+    return _cli_env(tiny_dir, tmp_path)
+
+
+@pytest.fixture
+def run_cli(cli_env):
+    """run_cli(*args, env=None) -> CompletedProcess of `python -m models.flux *args` (text, captured)."""
+    def run(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "models.flux", *map(str, args)], capture_output=True,
+                              text=True, cwd=REPO, env=env or cli_env, timeout=timeout)
+    return run
+
+
+@pytest.fixture(scope="session")
+def flux_helpers():
+    """Helper functions: copy_without_marker(src, dst), make_hf_cache(cache, repo_id, pipeline, commit)."""
+    return SimpleNamespace(copy_without_marker=copy_without_marker, make_hf_cache=make_hf_cache, repo=REPO)

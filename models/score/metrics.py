@@ -66,15 +66,15 @@ def energy_distance(x, y, max_points: int | None = None, seed: int = 0, unbiased
     `energy_distance_floor` next to it. `unbiased=True` gives the U-statistic (pairs
     i ≠ j within a set): mean 0 for equal distributions, but it can be slightly negative.
 
-    What the numbers mean (the built-in standardized moons, overall std 1, n = 2000 each;
-    the value grows linearly with the data's scale):
-      data vs fresh data ...... ≈ 0.0015, 0.0005–0.003 from draw to draw (the floor;
-                                it halves when n doubles)
-      + N(0, 0.1²) blur ≈ floor + 0.0003;  + N(0, 0.3²) blur ≈ 0.006
-      moon weights 40/60 instead of 50/50 ........... 0.01–0.02
-      one Gaussian with the data's mean, covariance . 0.025
-      N(0, I) ....................................... 0.055
-      the data shifted by 0.5 ....................... 0.11
+    What the numbers mean (built-in standardized moons, overall std 1, n = 2000 per set;
+    the value grows linearly with the data's scale and the floor halves when n doubles):
+      data vs a fresh draw of data (the floor) ... ≈ 0.0015 (0.0005–0.003 draw to draw)
+      fresh data + N(0, 0.1²) blur ............... floor + 0.0003
+      fresh data + N(0, 0.3²) blur ............... ≈ 0.006
+      moon weights 40/60 instead of 50/50 ........ 0.01–0.02
+      one Gaussian with the data's mean and cov .. ≈ 0.025
+      N(0, I) .................................... ≈ 0.055
+      the data shifted by 0.5 .................... ≈ 0.11
     So a small number with a visibly blurred picture is normal: energy distance barely
     sees blur. Pair it with `mode_shares` and `precision_recall`.
 
@@ -109,7 +109,7 @@ def energy_distance_floor(
     """The energy distance between two independent draws of the data itself, averaged.
 
     `sample_fn(n, seed)` returns n points (e.g. `functools.partial(sample_dataset, "moons")`).
-    Seeds are used in pairs: (seeds[0], seeds[1]), (seeds[2], seeds[3]), ... A model can not
+    Seeds are used in pairs: (seeds[0], seeds[1]), (seeds[2], seeds[3]), ... A model cannot
     be expected to beat this number at the same n.
     """
     if len(seeds) < 2:

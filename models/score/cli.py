@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="cpu")
     t.add_argument("--batch-size", type=_positive_int, default=256)
-    t.add_argument("--lr", type=_positive_float, default=2e-3)
+    t.add_argument("--lr", type=_positive_float, default=5e-3)
     t.add_argument("--hidden", type=_positive_int, default=128)
     t.add_argument("--depth", type=_positive_int, default=3)
     t.add_argument("--sigma", type=_positive_float, help="the denoising network's noise level (model dsm)")
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--steps-per-level", type=_positive_int, default=20)
     s.add_argument("--steps", type=_positive_int, default=1000, help="plain Langevin steps")
-    s.add_argument("--eps", type=_positive_float, help="step size ε (default 0.1 σ_L²)")
+    s.add_argument("--eps", type=_positive_float, help="step size ε (default 0.5 σ_L²)")
     s.add_argument("--sigma", type=float, help="plain Langevin's noise level (default: the smallest; 0 = data score)")
     s.add_argument("--sigma-min", type=_positive_float)
     s.add_argument("--sigma-max", type=_positive_float)
@@ -211,6 +211,10 @@ def cmd_animate(args) -> None:
     from .checkpoints import load_run
     from .datasets import DatasetSpec, load_dataset
 
+    if args.frames < 2:
+        raise InputError("--frames must be at least 2")
+    if args.size < 64:
+        raise InputError("--size must be at least 64 pixels")
     model = load_run(args.run)
     total = args.steps_per_level * len(model.sigmas)
     result = lab.sample(model.score, model.sigmas, sampler=args.sampler, n=args.n, seed=args.seed,

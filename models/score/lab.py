@@ -83,12 +83,14 @@ def reference_score(kind: str, data: TrainingData):
 
 
 def default_eps(sigmas: torch.Tensor) -> float:
-    """ε = 0.1 σ_L²: the NCSN toy's ε = 0.1 at σ_L = 1, scaled so the last level's step is ~0.3 σ_L."""
-    return 0.1 * float(sigmas[-1]) ** 2
+    """ε = 0.5 σ_L², so level i's Langevin step is α_i = σ_i²/2: each step moves about σ_i,
+    the scale on which p_σi varies. Measured on moons (NCSN, 20 steps/level): energy distance
+    0.0017 at 0.5 σ_L², 0.002 at σ_L², 0.013 at 4 σ_L², 0.02 at 0.1 σ_L² (too timid for 20 steps)."""
+    return 0.5 * float(sigmas[-1]) ** 2
 
 
 def sample(score_fn, sigmas: torch.Tensor, *, sampler: str = "annealed", n: int = 2000, seed: int = 0,
-           eps: float | None = None, steps_per_level: int = 100, final_denoise: bool = True,
+           eps: float | None = None, steps_per_level: int = 20, final_denoise: bool = True,
            sigma: float | None = None, langevin_steps: int = 1000, denoise_levels: int = 100,
            start: str = "gaussian", start_range: tuple[float, float] = (-8.0, 8.0),
            center: torch.Tensor | None = None, device: str = "cpu", stride: int = 0) -> SamplerResult:

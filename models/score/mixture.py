@@ -27,12 +27,16 @@ class GaussianMixture:
             raise ValueError("weights, means and stds must have the same non-zero length")
         if abs(sum(self.weights) - 1.0) > 1e-6:
             raise ValueError("mixture weights must sum to 1")
+        object.__setattr__(self, "_cache", {})
 
     def _tensors(self, device=None, dtype=torch.float32):
-        w = torch.tensor(self.weights, device=device, dtype=dtype)
-        mu = torch.tensor(self.means, device=device, dtype=dtype)
-        s = torch.tensor(self.stds, device=device, dtype=dtype)
-        return w, mu, s
+        # Samplers call score() thousands of times: build the parameter tensors once per device/dtype.
+        key = (str(device), dtype)
+        if key not in self._cache:
+            self._cache[key] = (torch.tensor(self.weights, device=device, dtype=dtype),
+                                torch.tensor(self.means, device=device, dtype=dtype),
+                                torch.tensor(self.stds, device=device, dtype=dtype))
+        return self._cache[key]
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         w, mu, s = self._tensors()
@@ -40,24 +44,25 @@ class GaussianMixture:
         z = torch.randn(n, 2, generator=generator)
         return mu[k] + s[k, None] * z
 
-    def _responsibilities(self, x: torch.Tensor, sigma: float):
-        """Log-weights of each component at x for the σ-smoothed mixture, and the variances."""
+    def _log_components(self, x: torch.Tensor, sigma: float):
+        """log w_k N(x; μ_k, (s_k² + σ²) I) for every row and component, and the variances."""
         w, mu, s = self._tensors(x.device, x.dtype)
         var = s**2 + sigma**2  # (K,)
-        d2 = ((x[:, None, :] - mu[None]) ** 2).sum(-1)  # (N, K)
-        log_comp = torch.log(w) - d2 / (2 * var) - torch.log(2 * math.pi * var)  # 2-D normaliser
+        # ‖x − μ‖² = ‖x‖² − 2 x·μ + ‖μ‖² as one matmul: several times faster than broadcasting
+        d2 = (x * x).sum(1, keepdim=True) - 2 * x @ mu.T + (mu * mu).sum(1)
+        log_comp = torch.log(w) - torch.log(2 * math.pi * var) - d2 / (2 * var)  # 2-D normaliser
         return log_comp, mu, var
 
     def log_prob(self, x: torch.Tensor, sigma: float = 0.0) -> torch.Tensor:
         """log p_σ(x), where p_σ = p * N(0, σ²I)."""
-        log_comp, _, _ = self._responsibilities(x, sigma)
+        log_comp, _, _ = self._log_components(x, sigma)
         return torch.logsumexp(log_comp, dim=1)
 
     def score(self, x: torch.Tensor, sigma: float = 0.0) -> torch.Tensor:
         """∇_x log p_σ(x) = Σ_k r_k(x) (μ_k − x) / (s_k² + σ²), r the posterior responsibilities."""
-        log_comp, mu, var = self._responsibilities(x, sigma)
-        r = torch.softmax(log_comp, dim=1)  # (N, K)
-        return ((r / var)[:, :, None] * (mu[None] - x[:, None, :])).sum(1)
+        log_comp, mu, var = self._log_components(x, sigma)
+        rv = torch.softmax(log_comp, dim=1) / var  # (N, K)
+        return rv @ mu - x * rv.sum(1, keepdim=True)
 
     def means_tensor(self) -> torch.Tensor:
         return torch.tensor(self.means, dtype=torch.float32)

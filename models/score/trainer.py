@@ -56,7 +56,7 @@ class TrainConfig:
     sigma_jitter: bool = True            # NCSN: also train between the ladder's rungs (see ncsn_loss)
     steps: int = 3000
     batch_size: int = 256
-    lr: float = 2e-3
+    lr: float = 5e-3
     lr_decay: bool = True                # cosine decay to 5% of lr over `steps`
     ema: float = 0.99                    # weight averaging; 0 turns it off
     seed: int = 0

@@ -1,6 +1,365 @@
-"""Placeholder until this page is built."""
+"""FLUX gallery: the prompt file of Part 1 with its images and commentary.
+
+Generate (through the shared job pool), star the image for the handout, edit prompts and commentary,
+save back to the TOML file (keeping its comments), recall a PNG's parameters, export a zip or handout.
+User text is shown with st.markdown / st.code only: never through unsafe_allow_html.
+"""
+
+import difflib
 
 import streamlit as st
 
-st.title("gallery")
-st.info("This page is being built.")
+from app import gallery_widgets as gw
+from app.resources import job_pool, session_id
+from models.flux import FluxError
+from models.flux.export import export_html, export_zip_bytes, params_line
+from models.flux.generate import random_seed
+from models.flux.prompts import OVERRIDE_KEYS, PromptFile, SaveConflict
+from models.flux.settings import load_settings
+from models.flux.store import params_from_metadata, read_metadata
+
+state = st.session_state
+try:
+    settings = load_settings()
+except FluxError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+path = settings.prompts_file
+
+# ---------------------------------------------------------------- the prompt file (kept across reruns)
+pf = gw.load_prompt_file(path)
+if pf is None:
+    st.title("FLUX gallery")
+    gw.show_load_error(path, state.gallery_load_error)
+    if st.button("Reload from disk", key="gallery_reload_broken", icon=":material/refresh:"):
+        st.rerun()
+    st.stop()
+
+st.title(pf.title or "FLUX gallery")
+st.caption(f"Prompt file: `{path}` · images: `{settings.output_dir}`")
+
+# ---------------------------------------------------------------- model status (nothing heavy is loaded here)
+spec = gw.model_spec(settings, pf)
+backend = gw.backend_status(spec, settings)
+gw.show_backend(backend)
+generator = gw.shared_generator(settings, spec)
+store = generator.store
+can_generate = backend.model_id is not None
+
+# ---------------------------------------------------------------- the background job of this session
+job = state.get("gallery_job")
+if job is not None and job.is_finished:  # collect it once: the summary stays until the next job
+    state.gallery_last = {"state": job.state, "error": job.error, **(job.result or {})}
+    state.gallery_job = job = None
+last = state.get("gallery_last")
+if last:
+    made, errors = last.get("made", []), last.get("errors", [])
+    fresh = sum(1 for m in made if not m[3])
+    if made:
+        st.success(f"{len(made)} image(s) ready ({fresh} new, {len(made) - fresh} already there) "
+                   f"in {last.get('seconds', 0):.1f} s.", icon=":material/check:")
+    if last.get("state") == "cancelled":
+        st.info("Generation cancelled; the images finished before that are kept.", icon=":material/cancel:")
+    for prompt_id, message in errors:
+        st.error(f"**{gw.md_escape(prompt_id)}:** {gw.md_escape(message)}", icon=":material/error:")
+    if last.get("error"):
+        st.error(f"The generation job failed: {gw.md_escape(last['error'])}", icon=":material/error:")
+    if last.get("next_plan") is not None:
+        plan = last["next_plan"]
+        if st.button(f"Try again with a lighter memory plan: {plan.summary}", key="gallery_next_plan"):
+            generator.use_plan(plan)
+            state.gallery_last = None
+            st.rerun()
+if job is None and generator.busy:
+    st.info("The generator is busy with another session's image: yours will wait for it.",
+            icon=":material/hourglass_top:")
+
+
+def start_job(items: list, name: str) -> None:
+    """Queue generation of [(prompt_id, GenerationParams)] in the shared pool."""
+    if not items:
+        st.toast("Nothing to generate: every image is already there.")
+        return
+    new_job = job_pool().submit(gw.generation_job(generator, items), name=name, owner=session_id())
+    state.gallery_job = new_job
+    state.gallery_last = None
+
+
+@st.fragment(run_every=0.5)
+def progress_panel() -> None:
+    running = state.get("gallery_job")
+    if running is None:
+        return
+    if running.is_finished:
+        st.rerun(scope="app")  # the whole page redraws with the new images
+    gw.job_progress(running)
+
+
+busy = state.get("gallery_job") is not None
+
+# ---------------------------------------------------------------- saving, with conflict detection
+
+
+def save(force: bool = False) -> None:
+    try:
+        pf.save(force=force)
+    except SaveConflict as conflict:
+        state.gallery_conflict = conflict
+    except OSError as exc:
+        st.error(f"Could not save {path}: {exc}", icon=":material/error:")
+    else:
+        state.gallery_conflict = None
+        st.toast(f"Saved {path.name}", icon=":material/save:")
+
+
+def reload_from_disk() -> None:
+    state.gallery_pf = None
+    state.gallery_conflict = None
+
+
+conflict = state.get("gallery_conflict")
+if conflict is not None:
+    st.error(f"**Not saved:** {gw.md_escape(str(conflict))}", icon=":material/sync_problem:")
+    diff = "\n".join(difflib.unified_diff((conflict.disk_text or "").splitlines(), conflict.mine_text.splitlines(),
+                                          "on disk", "yours", lineterm=""))
+    with st.expander("What differs (on disk → yours)"):
+        st.code(diff or "(no difference)", language="diff")
+    left, right = st.columns(2)
+    left.button("Reload from disk (drop my edits)", key="gallery_reload", icon=":material/refresh:",
+                on_click=reload_from_disk)
+    if right.button("Keep mine (overwrite)", key="gallery_overwrite", icon=":material/save_as:", type="primary"):
+        save(force=True)
+        st.rerun()
+elif pf.dirty and pf.changed_on_disk():
+    st.warning("The file changed on disk since you loaded it; Save will ask what to do.", icon=":material/sync:")
+
+# ---------------------------------------------------------------- toolbar
+gw.show_problems(pf, path)
+bar = st.columns([1.2, 1, 1.6, 1.3, 1.5], vertical_alignment="center")
+editing = bar[0].toggle("Edit", key="gallery_edit", help="Edit prompts, seeds and commentary; Save writes the file")
+if bar[1].button("Save", key="gallery_save", icon=":material/save:", type="primary" if pf.dirty else "secondary",
+                 disabled=not pf.dirty, help="Write the prompt file (comments are kept)"):
+    save()
+    st.rerun()
+if bar[2].button("Generate missing", key="gallery_generate_missing", icon=":material/auto_awesome:",
+                 disabled=busy or not can_generate, help="Every prompt whose image is not in the store yet"):
+    todo = []
+    for pid in pf.prompt_ids():
+        gw.ensure_seed(pf, pid)
+        params = gw.prompt_generation_params(pf, pid, backend)
+        if store.get(params) is None:
+            todo.append((pid, params))
+    start_job(todo, "generate missing")
+    st.rerun()
+bar[3].download_button("Zip", data=lambda: export_zip_bytes(pf, store, model_id=backend.model_id),
+                       file_name=f"{path.stem}.zip", mime="application/zip", key="gallery_zip",
+                       icon=":material/folder_zip:", on_click="ignore",
+                       help="The prompt file and the starred (else first) image of each prompt")
+bar[4].download_button("HTML handout", data=lambda: export_html(pf, store, model_id=backend.model_id),
+                       file_name=f"{path.stem}.html", mime="text/html", key="gallery_html",
+                       icon=":material/description:", on_click="ignore",
+                       help="One standalone page: sections, commentary, images and their settings")
+if pf.dirty:
+    st.caption(":material/edit_note: Unsaved changes: press **Save** to write them to the file.")
+
+if state.get("gallery_job") is not None:
+    progress_panel()
+
+# ---------------------------------------------------------------- edit callbacks (they run before the script)
+
+
+def edited(kind: str, ident: str) -> None:
+    """Copy one edit widget's value into the document."""
+    value = state[f"{gw.EDIT_PREFIX}{kind}_{ident}"]
+    if kind == "text":
+        pf.set_prompt_text(ident, value)
+    elif kind == "comm":
+        pf.set_prompt_commentary(ident, value)
+    elif kind == "tr":
+        pf.set_prompt_field(ident, "translation", value.strip() or None)
+    elif kind == "tags":
+        pf.set_prompt_field(ident, "tags", [t.strip() for t in value.split(",") if t.strip()] or None)
+    elif kind == "seed":
+        try:
+            pf.set_prompt_seed(ident, int(str(value).strip()))
+        except ValueError:
+            state.gallery_seed_error = (ident, f"{value!r} is not a seed: use a whole number like 42.")
+            return
+        state.pop("gallery_seed_error", None)
+    elif kind == "stitle":
+        pf.set_section_title(ident, value)
+    elif kind == "scomm":
+        pf.set_section_commentary(ident, value)
+
+
+def structural(action, *args) -> None:
+    """Run a document edit that changes what widgets show (move, add, delete, randomize)."""
+    action(*args)
+    state.gallery_confirm = None
+    gw.reset_edit_widgets()
+
+
+def star(prompt_id: str, image, siblings) -> None:
+    pf.set_chosen(prompt_id, gw.chosen_value(image, siblings))
+
+
+def confirm_delete(kind: str, ident: str) -> None:
+    state.gallery_confirm = (kind, ident)
+
+
+def confirm_box(kind: str, ident: str, action) -> None:
+    """The second step of a delete: nothing is removed until this is confirmed."""
+    if state.get("gallery_confirm") != (kind, ident):
+        return
+    st.warning(f"Delete this {kind} (`{ident}`) from the file? Save afterwards to make it permanent.",
+               icon=":material/delete_forever:")
+    yes, no = st.columns(2)
+    yes.button(f"Delete {kind}", key=f"gallery_confirm_yes_{kind}_{ident}", type="primary",
+               on_click=structural, args=(action, ident))
+    no.button("Keep it", key=f"gallery_confirm_no_{kind}_{ident}", on_click=lambda: state.update(gallery_confirm=None))
+
+
+def edit_key(kind: str, ident: str) -> str:
+    return f"{gw.EDIT_PREFIX}{kind}_{ident}"
+
+
+# ---------------------------------------------------------------- sections and prompts
+sections = pf.sections()
+for s_index, section in enumerate(sections):
+    sid = section["id"]
+    st.divider()
+    st.header(section.get("title") or sid, anchor=False)
+    if editing:
+        st.text_input("Section title", value=section.get("title", ""), key=edit_key("stitle", sid),
+                      on_change=edited, args=("stitle", sid))
+        st.text_area("Section commentary (Markdown)", value=section.get("commentary", ""), height=180,
+                     key=edit_key("scomm", sid), on_change=edited, args=("scomm", sid))
+        row = st.columns(4)
+        row[0].button("Move up", key=f"gallery_sup_{sid}", icon=":material/arrow_upward:", disabled=s_index == 0,
+                      on_click=structural, args=(pf.move_section, sid, -1))
+        row[1].button("Move down", key=f"gallery_sdown_{sid}", icon=":material/arrow_downward:",
+                      disabled=s_index == len(sections) - 1, on_click=structural, args=(pf.move_section, sid, 1))
+        row[2].button("Add prompt", key=f"gallery_padd_{sid}", icon=":material/add:", on_click=structural,
+                      args=(lambda s: pf.add_prompt(s, "a new prompt", seed=random_seed()), sid))
+        row[3].button("Delete section", key=f"gallery_sdel_{sid}", icon=":material/delete:",
+                      on_click=confirm_delete, args=("section", sid))
+        confirm_box("section", sid, pf.delete_section)
+    elif section.get("commentary"):
+        st.markdown(section["commentary"])
+
+    for p_index, prompt in enumerate(section["prompts"]):
+        pid = prompt["id"]
+        if "text" not in prompt or not isinstance(prompt.get("text"), str):
+            continue
+        images = gw.images_of(store, pf, prompt, backend) if can_generate else []
+        with st.container(border=True):
+            st.subheader(pid, anchor=False)
+            if editing:
+                st.text_area("Prompt text (sent to the model exactly as written)", value=prompt["text"],
+                             key=edit_key("text", pid), on_change=edited, args=("text", pid))
+            else:
+                st.code(prompt["text"], language=None, wrap_lines=True)
+            left, right = st.columns([3, 2], gap="medium")
+            with right:
+                params = pf.prompt_params(pid)
+                st.caption(params_line({**params, "model_id": None}) if params["seed"] is not None
+                           else "seed: drawn at random on the first Generate, then recorded")
+                if prompt.get("translation"):
+                    st.caption(f"Translation: “{gw.md_escape(prompt['translation'])}”")
+                if prompt.get("tags"):
+                    st.caption(" · ".join(f"`{t.replace('`', '')}`" for t in prompt["tags"] if isinstance(t, str)))
+                if editing:
+                    seed_row = st.columns([3, 1], vertical_alignment="bottom")
+                    seed_row[0].text_input("Seed", value="" if prompt.get("seed") is None else str(prompt["seed"]),
+                                           key=edit_key("seed", pid), on_change=edited, args=("seed", pid))
+                    seed_row[1].button("Random", key=f"gallery_rand_{pid}", icon=":material/casino:",
+                                       help="Randomize: draw a new seed and record it in the file",
+                                       on_click=structural, args=(lambda p: pf.set_prompt_seed(p, random_seed()), pid))
+                    seed_error = state.get("gallery_seed_error")
+                    if seed_error and seed_error[0] == pid:
+                        st.error(seed_error[1])
+                    st.text_area("Commentary (Markdown)", value=prompt.get("commentary", ""), height=200,
+                                 key=edit_key("comm", pid), on_change=edited, args=("comm", pid))
+                    st.text_input("Tags (comma separated)", value=", ".join(prompt.get("tags", [])),
+                                  key=edit_key("tags", pid), on_change=edited, args=("tags", pid))
+                    st.text_input("Translation", value=prompt.get("translation", ""), key=edit_key("tr", pid),
+                                  on_change=edited, args=("tr", pid))
+                    row = st.columns(3)
+                    row[0].button("Up", key=f"gallery_pup_{pid}", icon=":material/arrow_upward:", disabled=p_index == 0,
+                                  on_click=structural, args=(pf.move_prompt, pid, -1))
+                    row[1].button("Down", key=f"gallery_pdown_{pid}", icon=":material/arrow_downward:",
+                                  disabled=p_index == len(section["prompts"]) - 1,
+                                  on_click=structural, args=(pf.move_prompt, pid, 1))
+                    row[2].button("Delete", key=f"gallery_pdel_{pid}", icon=":material/delete:",
+                                  on_click=confirm_delete, args=("prompt", pid))
+                    confirm_box("prompt", pid, pf.delete_prompt)
+                elif prompt.get("commentary"):
+                    st.markdown(prompt["commentary"])
+            with left:
+                if images:
+                    gw.image_grid(images, prompt.get("chosen"), lambda im, p=pid, sib=images: star(p, im, sib),
+                                  key=f"gallery_grid_{pid}")
+                elif can_generate:
+                    st.caption("No image yet: press Generate.")
+                actions = st.columns([1, 1.3, 0.8, 1.3], vertical_alignment="bottom")
+                if actions[0].button("Generate", key=f"gallery_gen_{pid}", icon=":material/play_arrow:",
+                                     type="primary", disabled=busy or not can_generate,
+                                     help="Make the image for this seed (instant when it is already there)"):
+                    gw.ensure_seed(pf, pid)
+                    start_job([(pid, gw.prompt_generation_params(pf, pid, backend))], f"generate {pid}")
+                    st.rerun()
+                if actions[1].button("Regenerate", key=f"gallery_regen_{pid}", icon=":material/replay:",
+                                     disabled=busy or not can_generate,
+                                     help="Compute this seed's image again (same seed, same picture)"):
+                    gw.ensure_seed(pf, pid)
+                    params = gw.prompt_generation_params(pf, pid, backend)
+                    existing = store.get(params)
+                    if existing is not None:
+                        store.delete(existing)
+                    start_job([(pid, params)], f"regenerate {pid}")
+                    st.rerun()
+                count = actions[2].number_input("How many", min_value=1, max_value=8, value=2,
+                                                key=f"gallery_nvar_{pid}")
+                if actions[3].button("New seeds", key=f"gallery_var_{pid}", icon=":material/shuffle:",
+                                     disabled=busy or not can_generate,
+                                     help="Variations: new random seeds, each recorded in its image"):
+                    items = [(pid, gw.prompt_generation_params(pf, pid, backend, seed=random_seed()))
+                             for _ in range(int(count))]
+                    start_job(items, f"variations of {pid}")
+                    st.rerun()
+                if len(images) >= 2:
+                    with st.expander("Compare two images side by side"):
+                        gw.compare_two(images, key=f"gallery_cmp_{pid}")
+
+if editing:
+    st.divider()
+    st.button("Add a section", key="gallery_sadd", icon=":material/add_box:", on_click=structural,
+              args=(lambda: pf.add_section("New section"),))
+
+# ---------------------------------------------------------------- recall the parameters of a PNG
+st.divider()
+with st.expander("Recall a PNG's parameters into a new prompt", icon=":material/upload_file:"):
+    upload = st.file_uploader("A PNG made here or by AUTOMATIC1111 / Forge", type=["png"], key="gallery_upload")
+    if upload is not None:
+        try:
+            meta = read_metadata(upload.getvalue())
+            recalled = params_from_metadata(meta)
+        except (ValueError, OSError, SyntaxError) as exc:
+            st.error(f"Cannot read parameters from {gw.md_escape(upload.name)}: {gw.md_escape(str(exc))}")
+        else:
+            st.code(recalled.prompt, language=None, wrap_lines=True)
+            st.caption(params_line(recalled.to_dict()) + f" · read from the {meta['source']} metadata")
+            if sections:
+                target = st.selectbox("Add to section", [s["id"] for s in sections], key="gallery_upload_section",
+                                      format_func=lambda s: next(x.get("title") or s for x in sections if x["id"] == s))
+                if st.button("Add as a new prompt", key="gallery_upload_add", icon=":material/add:"):
+                    defaults = pf.defaults
+                    overrides = {k: getattr(recalled, k) for k in OVERRIDE_KEYS
+                                 if getattr(recalled, k) != defaults.get(k)}
+                    new_id = pf.add_prompt(target, recalled.prompt, seed=recalled.seed,
+                                           commentary=f"Recalled from {upload.name}.", **overrides)
+                    gw.reset_edit_widgets()
+                    st.toast(f"Added prompt {new_id}; press Save to keep it.")
+                    st.rerun()
+            else:
+                st.info("Add a section first (Edit → Add a section).")

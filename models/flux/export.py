@@ -291,7 +291,7 @@ def _image_data_uri(path: Path, max_side: int | None) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def _params_line(meta: dict[str, Any]) -> str:
+def params_line(meta: dict[str, Any]) -> str:
     parts = [f"seed {meta.get('seed')}"]
     if meta.get("steps") is not None:
         parts.append(f"{meta['steps']} steps")
@@ -331,10 +331,10 @@ def export_html(prompt_file: PromptFile | str | os.PathLike, store: ImageStore, 
                 body.append(f'<div><img src="{_image_data_uri(image.path, max_side)}" alt="{alt}">')
                 if image.is_demo:
                     body.append(f'<div class="demo">{esc(DEMO_LABEL)}</div>')
-                body.append(f'<div class="params">{esc(_params_line(image.metadata))}</div></div>')
+                body.append(f'<div class="params">{esc(params_line(image.metadata))}</div></div>')
             else:
                 body.append('<div><div class="missing">not generated yet</div>'
-                            f'<div class="params">{esc(_params_line(pf.prompt_params(prompt["id"])))}</div></div>')
+                            f'<div class="params">{esc(params_line(pf.prompt_params(prompt["id"])))}</div></div>')
             body.append("<figcaption>")
             body.append(f'<blockquote class="prompt-text">{esc(prompt.get("text", ""))}</blockquote>')
             if prompt.get("translation"):

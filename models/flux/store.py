@@ -234,7 +234,7 @@ class ImageStore:
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser()
-        self._meta_cache: dict[Path, tuple[int, int, dict]] = {}
+        self._meta_cache: dict[Path, tuple[int, int, dict | Exception]] = {}
         self._lock = threading.Lock()
 
     def path_for(self, params: GenerationParams) -> Path:
@@ -292,12 +292,17 @@ class ImageStore:
         st = path.stat()
         with self._lock:
             hit = self._meta_cache.get(path)
-            if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
-                return hit[2]
-        meta = read_metadata(path)
-        with self._lock:
-            self._meta_cache[path] = (st.st_mtime_ns, st.st_size, meta)
-        return meta
+        if hit is None or hit[0] != st.st_mtime_ns or hit[1] != st.st_size:
+            try:
+                value: dict | Exception = read_metadata(path)
+            except (OSError, ValueError, SyntaxError) as exc:  # not a readable PNG: remember that too
+                value = exc
+            hit = (st.st_mtime_ns, st.st_size, value)
+            with self._lock:
+                self._meta_cache[path] = hit
+        if isinstance(hit[2], Exception):
+            raise hit[2]
+        return hit[2]
 
     def find(self, prompt: str | None = None, prompt_id: str | None = None) -> list[StoredImage]:
         """Images in the store, newest first, optionally only those of one prompt text or prompt id."""
@@ -327,7 +332,8 @@ class ImageStore:
             raise ValueError(f"{path} is not an image of the store {self.root}")
         path.unlink(missing_ok=True)
         with self._lock:
-            self._meta_cache.pop(Path(path), None)
+            for key in [k for k in self._meta_cache if k.resolve() == path]:
+                del self._meta_cache[key]
 
 
 def thumbnail(path: str | os.PathLike, size: int = 256) -> bytes:

@@ -1,6 +1,79 @@
-"""Placeholder until this page is built."""
+"""Home: what the dashboard teaches, where each page is, and what hardware it runs on.
+
+Kept light on purpose: no diffusers/transformers import here (that alone costs
+seconds), so the first page a class sees paints at once.
+"""
+
+import os
 
 import streamlit as st
+import torch
 
-st.title("home")
-st.info("This page is being built.")
+st.title("Diffusion Classroom")
+st.markdown(
+    "A dashboard for a course on **diffusion models**: first look at what a real text-to-image "
+    "model does, then rebuild the core idea — *learn the score, then follow it* — on 2-D points "
+    "you can see in full."
+)
+
+left, right = st.columns(2, gap="large")
+
+with left:
+    st.subheader("Part 1 · Text to image")
+    st.markdown(
+        "A gallery of **FLUX.1-schnell** images generated from editable prompt files. "
+        "Prompts are grouped by what they probe:\n"
+        "- **generalization** — combinations the model has almost surely never seen "
+        "(an astronaut knitting on the Moon): does it *combine* concepts or *copy* images?\n"
+        "- **failure** — counting, text, hands, spatial relations: where the learned score "
+        "is weak, samples drift to the most likely look instead of the asked one."
+    )
+    st.page_link("pages/gallery.py", label="FLUX gallery", icon=":material/photo_library:")
+
+with right:
+    st.subheader("Part 2 · Score models")
+    st.markdown(
+        "The same machinery on 2-D toy data, where everything can be computed exactly:\n"
+        "- **denoising score matching** — a network learns the score $\\nabla_x \\log p_\\sigma(x)$ "
+        "by learning to denoise;\n"
+        "- **NCSN** — one network for a whole ladder of noise levels $\\sigma_1 > \\dots > \\sigma_L$;\n"
+        "- **annealed Langevin dynamics** — sample by following the score downhill in noise."
+    )
+    st.page_link("pages/score_lab.py", label="Score lab — train and sample", icon=":material/scatter_plot:")
+    st.page_link("pages/langevin.py", label="Langevin vs annealed Langevin", icon=":material/timeline:")
+    st.page_link("pages/forward_noising.py", label="Forward noising and Tweedie", icon=":material/grain:")
+    st.page_link("pages/memorization.py", label="Memorization vs generalization", icon=":material/content_copy:")
+
+st.divider()
+st.subheader("One idea, seen twice")
+st.markdown(
+    "Denoising and Langevin dynamics are the same idea seen twice. Tweedie's formula says the best "
+    "guess of a clean point behind a noisy one is a step **along the score**; Langevin dynamics "
+    "samples by taking many small steps along the score plus a little noise:"
+)
+st.latex(r"\hat x = \tilde x + \sigma^2\, \nabla_{\tilde x} \log p_\sigma(\tilde x)"
+         r"\qquad\qquad x \leftarrow x + \tfrac{\alpha}{2}\, \nabla_x \log p_\sigma(x) + \sqrt{\alpha}\, z")
+st.markdown(
+    "A diffusion model is a network trained to denoise, i.e. to estimate that score at every noise level; "
+    "generating an image is running the second equation from pure noise down to σ ≈ 0."
+)
+
+st.divider()
+st.subheader("This machine")
+devices = ["CPU"]
+if torch.cuda.is_available():
+    devices.append(f"CUDA GPU: {torch.cuda.get_device_name(0)}")
+mps = getattr(torch.backends, "mps", None)
+if mps is not None and mps.is_available():
+    devices.append("Apple MPS")
+in_use = "cuda" if torch.cuda.is_available() else ("mps" if len(devices) > 1 else "cpu")
+gpu_line = "a GPU is available" if in_use != "cpu" else "no GPU found"
+st.markdown(
+    f"**Device in use: `{in_use}`** — {gpu_line} ({', '.join(devices)}); "
+    f"{torch.get_num_threads()} PyTorch CPU threads, {os.cpu_count()} CPU cores."
+)
+st.caption(
+    "The score pages run comfortably on a laptop CPU. Real FLUX.1-schnell images need the model "
+    "weights downloaded once (see the gallery page) and, in practice, a GPU; without them the gallery "
+    "shows stored images and a tiny offline demo pipeline."
+)

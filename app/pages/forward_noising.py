@@ -1,6 +1,119 @@
-"""Placeholder until this page is built."""
+"""Forward noising: add N(0, σ²I) to a dataset, see the noisy score, and denoise with Tweedie.
 
+Everything is exact: for the Gaussian mixtures the noisy density is again a mixture,
+and for any other shape the N points shown ARE the distribution, so p_σ is the
+point set smoothed with a Gaussian of width σ (the "empirical" score).
+"""
+
+from contextlib import contextmanager
+
+import numpy as np
 import streamlit as st
+import torch
 
-st.title("forward_noising")
-st.info("This page is being built.")
+from app import charts
+from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, dataset_mixture, sample_dataset
+from models.score.metrics import nearest_distances, score_grid
+from models.score.reference import empirical_log_prob, empirical_score
+
+SIGMAS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0]
+GRID = 21
+
+
+@contextmanager
+def _one_thread():
+    # Tiny 2-D tensors: one intra-op thread is faster than two on a busy laptop.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def noising(name: str, n: int, sigma: float, seed: int, lim: float):
+    """Clean points, noisy points, Tweedie-denoised points, and the score/log-density on a grid."""
+    mixture = dataset_mixture(name)
+    data = sample_dataset(name, n, seed=seed)
+    z = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed + 1))
+    noisy = data + sigma * z  # the same z for every σ: moving the slider moves each point smoothly
+    grid = score_grid(lim, GRID)
+    with _one_thread():
+        if mixture is not None:  # exact: each component's variance grows by σ²
+            score = lambda x: mixture.score(x, sigma)  # noqa: E731
+            log_p = mixture.log_prob(grid, sigma)
+        else:                    # exact for the shown point set smoothed by N(0, σ²I)
+            score = lambda x: empirical_score(data, x, sigma)  # noqa: E731
+            log_p = empirical_log_prob(data, grid, sigma)
+        denoised = noisy + sigma**2 * score(noisy)  # Tweedie: E[x | x̃]
+        grid_score = score(grid)
+    return (data.numpy(), noisy.numpy(), denoised.numpy(), grid.numpy(), grid_score.numpy(),
+            log_p.numpy())
+
+
+st.title("Forward noising and Tweedie's formula")
+st.markdown(
+    "A diffusion model is trained on **noisy** copies of the data. Move σ and watch the data dissolve into a "
+    "Gaussian blob; the score of the noisy density points back toward the data, and one step along it — "
+    "Tweedie's formula — is the best guess of the clean point."
+)
+e1, e2, e3 = st.columns(3)
+e1.latex(r"\tilde x = x + \sigma z,\quad z \sim \mathcal N(0, I)")
+e2.latex(r"p_\sigma(\tilde x) = \int p(x)\, \mathcal N(\tilde x; x, \sigma^2 I)\, dx")
+e3.latex(r"\mathbb E[x \mid \tilde x] = \tilde x + \sigma^2\, \nabla_{\tilde x} \log p_\sigma(\tilde x)")
+
+c1, c2, c3 = st.columns([2, 1, 1])
+with c1:
+    sigma = st.select_slider("noise level σ (log scale)", SIGMAS, value=0.3, key="fn_sigma",
+                             format_func=lambda s: f"{s:g}")
+with c2:
+    name = st.selectbox("dataset", DATASET_NAMES, index=DATASET_NAMES.index("moons"), key="fn_dataset")
+with c3:
+    n = st.select_slider("points", [200, 500, 1000, 2000], 1000, key="fn_n")
+st.caption(DATASET_DESCRIPTIONS[name])
+view = st.radio("middle panel", ["score field ∇log p_σ", "log density log p_σ"], horizontal=True,
+                key="fn_view")
+
+# The axes depend on the dataset only, so they stay put while σ moves.
+lim = 9.0 if name == "ncsn-mixture" else 3.0
+domain = (-lim, lim)
+with st.spinner("Computing exact scores…"):
+    data, noisy, denoised, grid, grid_score, log_p = noising(name, n, float(sigma), 0, lim)
+
+off_chart = float(np.mean(np.abs(noisy).max(1) > lim))
+cols = st.columns(3)
+with cols[0]:
+    st.altair_chart(charts.scatter(noisy, data, f"noisy data x̃ at σ = {sigma:g}", domain,
+                                   sample_label="noisy x̃", size=330), width="content")
+    if off_chart > 0.01:
+        st.caption(f"{off_chart:.0%} of the noisy points are outside the view.")
+with cols[1]:
+    if view.startswith("score"):
+        st.altair_chart(charts.vector_field(grid, grid_score, data, f"score of p_σ at σ = {sigma:g}", domain,
+                                            size=330), width="content")
+    else:
+        st.altair_chart(charts.heatmap(grid[:, 0], grid[:, 1], log_p, f"log p_σ at σ = {sigma:g}",
+                                       color_title="log p_σ", domain=domain, size=330), width="content")
+with cols[2]:
+    st.altair_chart(charts.scatter({"denoised x̂": denoised}, data, "Tweedie: x̂ = x̃ + σ² ∇log p_σ(x̃)",
+                                   domain, size=330, colors=[charts.PALETTE[1]]), width="content")
+
+noisy_gap = float(np.nanmedian(nearest_distances(torch.from_numpy(noisy), torch.from_numpy(data))))
+denoised_gap = float(np.nanmedian(nearest_distances(torch.from_numpy(denoised), torch.from_numpy(data))))
+m1, m2, m3 = st.columns(3)
+m1.metric("σ", f"{sigma:g}")
+m2.metric("median distance: noisy x̃ → nearest data point", f"{noisy_gap:.3g}")
+m3.metric("median distance: denoised x̂ → nearest data point", f"{denoised_gap:.3g}")
+
+st.info(
+    "**What to notice**\n\n"
+    "- Small σ: the noisy cloud still has the data's shape, the score is huge right next to it (yellow arrows) "
+    "and Tweedie puts every point back almost exactly.\n"
+    "- Large σ: the noisy cloud is a round Gaussian blob; the score points at the centre, and the denoised points "
+    "all land near the **posterior mean** — the average of every data point that could have produced x̃. "
+    "That blur is the best guess *on average*, not a sample: a sampler has to remove the noise gradually.\n"
+    "- Arrows all have the same length; the colour is the score's size. It grows like 1/σ near the data.\n"
+    "- The middle panel is exact: for the two mixtures the noisy density is a mixture with variances grown by σ²; "
+    "for the other shapes it is the shown points smoothed by a Gaussian of width σ."
+)

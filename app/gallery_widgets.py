@@ -111,7 +111,7 @@ def show_backend(backend: Backend) -> None:
         return
     if backend.is_demo:
         st.warning(
-            f"**{DEMO_LABEL[0].upper() + DEMO_LABEL[1:]}.** Every button works, but the pictures are noise "
+            f"**This is the {DEMO_LABEL}.** Every button works, but the pictures are noise "
             "from a tiny untrained network with FLUX's structure: a demo of the mechanics."
             + (f"\n\n{backend.note}" if backend.note else ""),
             icon=":material/science:",

@@ -1,0 +1,206 @@
+"""The Gallery page under Streamlit's AppTest, with the tiny demo pipeline (built once per session)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+from PIL import Image, PngImagePlugin
+from streamlit.testing.v1 import AppTest
+
+from models.flux.store import DEMO_LABEL, ImageStore
+
+pytest_plugins = ["tests.flux_fixtures"]
+
+REPO = Path(__file__).resolve().parents[1]
+PART1 = REPO / "prompts" / "part1.toml"
+WITCH = "witch-black-hole"
+
+
+@pytest.fixture
+def gallery(tiny_dir, tmp_path, monkeypatch):
+    """Environment of one gallery session: a copy of part1.toml (at 256x256 to keep the demo fast)."""
+    prompts = tmp_path / "part1.toml"
+    text = PART1.read_text(encoding="utf-8")
+    prompts.write_text(text.replace("width = 1024", "width = 256").replace("height = 1024", "height = 256"),
+                       encoding="utf-8")
+    env = {"DC_FLUX_MODEL": "tiny", "DC_PROMPTS_FILE": str(prompts), "DC_OUTPUT_DIR": str(tmp_path / "outputs"),
+           "DC_TINY_DIR": str(tiny_dir), "DC_HF_CACHE": str(tmp_path / "hf-cache"), "HF_HUB_OFFLINE": "1"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return prompts
+
+
+def open_gallery() -> AppTest:
+    at = AppTest.from_file(str(REPO / "app" / "main.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/gallery.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def wait_for_job(at: AppTest) -> None:
+    job = at.session_state["gallery_job"]
+    if job is not None:  # None: it finished (e.g. from the store) before the page's rerun collected it
+        assert job.wait(240), "generation did not finish"
+        at.run()
+    assert at.session_state["gallery_job"] is None and at.session_state["gallery_last"]
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def test_renders_the_file_with_the_demo_banner(gallery):
+    at = open_gallery()
+    assert at.title[0].value.startswith("Part 1")
+    assert any(DEMO_LABEL in w for w in texts(at.warning))  # the banner says what the images are
+    shown = texts(at.code)
+    data = tomllib.loads(gallery.read_text(encoding="utf-8"))
+    prompts = [p["text"] for s in data["sections"] for p in s.get("prompts", [])]
+    assert prompts and all(p in shown for p in prompts)
+    headers = texts(at.header)
+    assert [s["title"] for s in data["sections"]] == headers  # sections in file order
+    assert any("Lear" in m for m in texts(at.markdown))  # commentary rendered
+    assert not at.error
+
+
+def test_generate_one_image_star_it_and_save(gallery, tmp_path):
+    at = open_gallery()
+    assert "No image yet: press Generate." in texts(at.caption)
+    at.button(key=f"gallery_gen_{WITCH}").click().run()
+    wait_for_job(at)
+    assert any("1 image(s) ready (1 new" in s for s in texts(at.success))
+    images = ImageStore(tmp_path / "outputs").find(prompt_id=WITCH)
+    assert len(images) == 1 and images[0].metadata["seed"] == 7 and images[0].is_demo
+    assert len(at.image) == 1
+    # Star it: recorded in the document, written on Save.
+    at.button(key=f"gallery_grid_{WITCH}_star_{images[0].path.stem}").click().run()
+    assert at.session_state["gallery_pf"].prompt(WITCH)["chosen"] == 7
+    assert at.button(key="gallery_save").disabled is False
+    at.button(key="gallery_save").click().run()
+    data = tomllib.loads(gallery.read_text(encoding="utf-8"))
+    witch = [p for s in data["sections"] for p in s.get("prompts", []) if p["id"] == WITCH][0]
+    assert witch["chosen"] == 7
+    # Generating again is served from the store.
+    at.button(key=f"gallery_gen_{WITCH}").click().run()
+    wait_for_job(at)
+    assert any("(0 new, 1 already there)" in s for s in texts(at.success))
+
+
+def test_new_seed_variations_are_recorded_in_their_images(gallery, tmp_path):
+    at = open_gallery()
+    at.number_input(key=f"gallery_nvar_{WITCH}").set_value(2).run()
+    at.button(key=f"gallery_var_{WITCH}").click().run()
+    wait_for_job(at)
+    images = ImageStore(tmp_path / "outputs").find(prompt_id=WITCH)
+    seeds = {im.metadata["seed"] for im in images}
+    assert len(images) == 2 and len(seeds) == 2
+    stars = [b for b in at.button if b.key.startswith(f"gallery_grid_{WITCH}_star_")]
+    assert {b.key.rsplit("_", 1)[1] for b in stars} == {im.path.stem for im in images}  # both in the grid
+    assert len(at.multiselect(key=f"gallery_cmp_{WITCH}").value) == 2  # compare side by side offered
+    assert len(at.image) == 4  # two thumbnails + the same two side by side
+
+
+def test_edit_commentary_and_save_keeps_comments(gallery):
+    at = open_gallery()
+    at.toggle(key="gallery_edit").set_value(True).run()
+    at.text_area(key=f"ge_comm_{WITCH}").input("Edited in class: **the orb** again.").run()
+    at.text_area(key="ge_scomm_task-0-3-discussion").input("Discuss in pairs.").run()
+    assert not at.exception
+    at.button(key="gallery_save").click().run()
+    text = gallery.read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    witch = [p for s in data["sections"] for p in s.get("prompts", []) if p["id"] == WITCH][0]
+    assert witch["commentary"] == "Edited in class: **the orb** again.\n"
+    assert data["sections"][2]["commentary"] == "Discuss in pairs.\n"
+    assert "# How to edit this file" in text and "# King Lear, Act 5 Scene 3" in text
+    assert witch["text"] == "a witch holding up a black hole, illustration"
+    assert at.button(key="gallery_save").disabled  # nothing left to save
+
+
+def test_randomize_seed_records_it(gallery):
+    at = open_gallery()
+    at.toggle(key="gallery_edit").set_value(True).run()
+    at.button(key=f"gallery_rand_{WITCH}").click().run()
+    seed = at.session_state["gallery_pf"].prompt(WITCH)["seed"]
+    assert seed != 7 and at.text_input(key=f"ge_seed_{WITCH}").value == str(seed)
+    at.text_input(key=f"ge_seed_{WITCH}").input("not a number").run()
+    assert any("not a seed" in e for e in texts(at.error))
+    assert at.session_state["gallery_pf"].prompt(WITCH)["seed"] == seed
+
+
+def test_delete_needs_confirmation(gallery):
+    at = open_gallery()
+    at.toggle(key="gallery_edit").set_value(True).run()
+    at.button(key=f"gallery_pdel_{WITCH}").click().run()
+    assert WITCH in at.session_state["gallery_pf"].prompt_ids()  # not yet
+    at.button(key=f"gallery_confirm_yes_prompt_{WITCH}").click().run()
+    assert WITCH not in at.session_state["gallery_pf"].prompt_ids()
+    assert WITCH in gallery.read_text(encoding="utf-8")  # on disk only after Save
+    at.button(key="gallery_save").click().run()
+    assert WITCH not in gallery.read_text(encoding="utf-8")
+
+
+def test_save_conflict_keep_mine_or_reload(gallery):
+    at = open_gallery()
+    at.toggle(key="gallery_edit").set_value(True).run()
+    at.text_area(key=f"ge_comm_{WITCH}").input("mine").run()
+    theirs = gallery.read_text(encoding="utf-8").replace('title = "Part 1', 'title = "Changed elsewhere: Part 1')
+    gallery.write_text(theirs, encoding="utf-8")
+    at.button(key="gallery_save").click().run()
+    assert any("Not saved" in e for e in texts(at.error))
+    assert gallery.read_text(encoding="utf-8") == theirs  # nothing overwritten
+    at.button(key="gallery_overwrite").click().run()
+    assert 'commentary = """\nmine\n"""' in gallery.read_text(encoding="utf-8")
+    assert not any("Not saved" in e for e in texts(at.error))
+
+    # Second round: this time drop my edit and take the disk version.
+    at.text_area(key=f"ge_comm_{WITCH}").input("mine again").run()
+    gallery.write_text(theirs, encoding="utf-8")
+    at.button(key="gallery_save").click().run()
+    at.button(key="gallery_reload").click().run()
+    assert at.title[0].value.startswith("Changed elsewhere")
+    assert at.session_state["gallery_pf"].prompt(WITCH)["commentary"] != "mine again\n"
+    assert gallery.read_text(encoding="utf-8") == theirs
+
+
+def test_problems_are_listed_with_their_lines(gallery):
+    text = gallery.read_text(encoding="utf-8").replace("seed = 7\n", "seed = 7\nwidht = 1000\nwidth = 1000\n")
+    gallery.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("width = 1000") + 1
+    at = open_gallery()
+    errors = texts(at.error)
+    assert any(f"line {line}: width 1000 is not a multiple of 16" in e for e in errors), errors
+    assert len(at.code) >= 6  # the page still shows the prompts
+
+
+def test_malformed_file_shows_the_line(gallery):
+    gallery.write_text('title = "x"\n\n[defaults]\nsteps = = 4\n', encoding="utf-8")
+    at = open_gallery()
+    assert any(":4:**" in e and "not valid TOML" in e for e in texts(at.error)), texts(at.error)
+    assert any("> " in c and "steps = = 4" in c for c in texts(at.code))
+
+
+def test_recall_a1111_png_into_a_new_prompt(gallery):
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a lighthouse in fog, oil painting\nSteps: 6, Sampler: Euler, CFG scale: 0, "
+                                "Seed: 1234, Size: 512x512, Model: flux1-schnell")
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, format="PNG", pnginfo=info)
+    at = open_gallery()
+    at.file_uploader(key="gallery_upload").upload("fog.png", buffer.getvalue(), "image/png").run()
+    assert "a lighthouse in fog, oil painting" in texts(at.code)
+    at.selectbox(key="gallery_upload_section").set_value("task-0-3-discussion").run()
+    at.button(key="gallery_upload_add").click().run()
+    pf = at.session_state["gallery_pf"]
+    new = pf.section("task-0-3-discussion")["prompts"][-1]
+    assert new["text"] == "a lighthouse in fog, oil painting" and new["seed"] == 1234
+    assert new["steps"] == 6 and new["width"] == 512 and new["height"] == 512
+    assert "guidance_scale" not in new  # same as the defaults: not repeated
+    assert pf.problems() == []

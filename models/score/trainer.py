@@ -101,6 +101,11 @@ class Progress:
     lr: float
 
 
+# The λ(σ)=σ² weighting keeps every objective O(1) for a sane network (DSM starts near 1);
+# a window mean beyond this means the weights have blown up even if no NaN appeared yet.
+EXPLODED_LOSS = 1e6
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the model keeps the last finite weights."""
 
@@ -195,11 +200,13 @@ class Trainer:
                 self.state.step = step
                 if step % c.log_every == 0 or step == target:
                     mean_loss = float(sum_loss) / window
-                    if not math.isfinite(mean_loss):
+                    if not math.isfinite(mean_loss) or abs(mean_loss) > EXPLODED_LOSS:
                         self._restore(last_good)
                         self.state.step = last_good["step"]
+                        what = ("NaN" if math.isnan(mean_loss) else "infinite" if math.isinf(mean_loss)
+                                else f"{mean_loss:.3g} (exploded)")
                         raise TrainingDiverged(
-                            f"the loss became {'NaN' if math.isnan(mean_loss) else 'infinite'} "
+                            f"the loss became {what} "
                             f"between steps {last_good['step'] + 1} and {step}; the last finite weights "
                             f"(step {last_good['step']}) were kept. Try a smaller learning rate "
                             f"(now {c.lr:g}).")

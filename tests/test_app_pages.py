@@ -1,0 +1,117 @@
+"""Home, Langevin, Forward noising and Memorization pages, driven headless with AppTest.
+
+Widget values are set small through session_state so the file stays fast on 2 cores;
+the numbers checked are the ones the pages show to students.
+"""
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+
+
+def _open(page: str, **widgets) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=90)
+    at.run()
+    at.switch_page(page)
+    for key, value in widgets.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metric(at: AppTest, label_start: str) -> str:
+    found = [m.value for m in at.metric if m.label.startswith(label_start)]
+    assert found, f"no metric starting with {label_start!r}: {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def _percent(text: str) -> float:
+    return float(re.fullmatch(r"([\d.]+)%", text).group(1)) / 100
+
+
+def _charts(at: AppTest) -> list[dict]:
+    """Every Vega-Lite chart on the page: its spec and its data rows (decoded from Arrow)."""
+    out = []
+    for el in at.get("vega_lite_chart"):
+        rows = []
+        for ds in el.proto.datasets:
+            rows += pa.ipc.open_stream(ds.data.data).read_all().to_pylist()
+        out.append({"spec": json.loads(el.proto.spec), "rows": rows})
+    return out
+
+
+def test_home_links_every_page_and_names_the_device():
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.run()
+    assert not at.exception
+    pages = {el.proto.page for el in at.get("page_link")}
+    assert pages == {"gallery", "score_lab", "langevin", "forward_noising", "memorization"}
+    device = [m.value for m in at.markdown if "Device in use" in m.value]
+    assert device and re.search(r"`(cpu|cuda|mps)`", device[0])
+    assert re.search(r"\d+ PyTorch CPU threads", device[0])
+
+
+def test_langevin_page_shows_the_ncsn_toy_result():
+    at = _open("pages/langevin.py", lv_n=600)
+    annealed = _percent(_metric(at, "Annealed Langevin · share in mode (5, 5)"))
+    plain = _percent(_metric(at, "Plain Langevin · share in mode (5, 5)"))
+    assert abs(annealed - 0.8) <= 0.05, annealed
+    assert abs(plain - 0.5) <= 0.1, plain
+    # each half: a scatter with data + samples + trajectories, and the share bars
+    assert len(_charts(at)) == 4
+
+    # Annealing with a single tiny noise range is plain Langevin again: the shares drift back.
+    at.session_state["lv_sigma"] = (0.1, 0.3)
+    at.session_state["lv_L"] = 2
+    at.run()
+    assert not at.exception
+    assert abs(_percent(_metric(at, "Annealed Langevin · share in mode (5, 5)")) - 0.5) <= 0.1
+
+
+def test_forward_noising_sigma_slider_moves_the_data():
+    at = _open("pages/forward_noising.py", fn_n=200)
+    before = _charts(at)
+    assert len(before) == 3
+    noisy_before = [r for r in before[0]["rows"] if r["set"] == "noisy x̃"]
+    assert len(noisy_before) == 200
+    gap_small = float(_metric(at, "median distance: denoised"))
+
+    at.select_slider(key="fn_sigma").set_value(2.0)
+    at.run()
+    assert not at.exception
+    after = _charts(at)
+    noisy_after = [r for r in after[0]["rows"] if r["set"] == "noisy x̃"]
+    assert noisy_after != noisy_before
+    assert "σ = 2" in after[0]["spec"]["title"]
+    # More noise: the noisy points are farther from the data than before.
+    spread = lambda rows: sum(abs(r["x"]) + abs(r["y"]) for r in rows) / len(rows)  # noqa: E731
+    assert spread(noisy_after) > spread(noisy_before)
+    # Tweedie at large σ lands near the posterior mean, not on the data: the gap grows.
+    assert float(_metric(at, "median distance: denoised")) > gap_small
+
+
+def test_memorization_empirical_score_copies_network_does_not():
+    at = _open("pages/memorization.py", mem_n_train=40, mem_n_samples=250, mem_steps=300)
+    spread = float(_metric(at, "data spread"))
+    empirical = float(_metric(at, "empirical optimal score · median distance"))
+    assert empirical < 0.05 * spread
+    # The network trains in the background; the page polls it. Rerun until its result shows.
+    deadline = time.monotonic() + 60
+    while not any(m.label.startswith("trained network") for m in at.metric):
+        if time.monotonic() > deadline:
+            pytest.fail("the background training job did not finish within 60 s")
+        time.sleep(1)
+        at.run()
+        assert not at.exception
+    network = float(_metric(at, "trained network · median distance"))
+    assert network > 0.05 * spread > empirical
+    hist = _charts(at)[-1]["rows"]
+    assert {r["set"] for r in hist} == {"empirical optimal score", "trained network", "fresh data (yardstick)"}

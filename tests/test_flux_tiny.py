@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from models.flux.tiny import MARKER_FILE, TINY_MODEL_ID, ensure_tiny_pipeline, is_tiny_pipeline
+from models.flux.tiny import MARKER_FILE, TINY_MODEL_ID, ensure_tiny_pipeline, is_tiny_pipeline, make_tiny_pipeline
 
 pytest_plugins = ["tests.flux_fixtures"]
 
@@ -65,4 +65,9 @@ def test_make_tiny_cli_is_deterministic_and_atomic(tiny_dir, tmp_path, run_cli):
     (target / MARKER_FILE).unlink()
     ensure_tiny_pipeline(target)
     assert is_tiny_pipeline(target) and _digest(target) == _digest(tiny_dir)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name not in ("outputs", "hf-cache")) == ["again"]
+    # A builder that lost the race to another process keeps the winner's complete folder.
+    stamp = (target / "model_index.json").stat().st_mtime_ns
+    assert make_tiny_pipeline(target, replace_existing=False) == target.resolve()
+    assert (target / "model_index.json").stat().st_mtime_ns == stamp
     assert sorted(p.name for p in tmp_path.iterdir() if p.name not in ("outputs", "hf-cache")) == ["again"]

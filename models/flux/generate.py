@@ -211,7 +211,8 @@ class Generator:
         self._plan = plan
         self._pipe = None
         self._tokenizer = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while loading or generating: `busy`
+        self._source_lock = threading.Lock()
         self.load_seconds: float | None = None
 
     # -- state -------------------------------------------------------------------------------------
@@ -228,16 +229,19 @@ class Generator:
     @property
     def source(self) -> ModelSource:
         """Where the weights are (resolved on first use; raises ModelNotFound)."""
-        if self._source is None:
-            self._source = find_model(self._spec if isinstance(self._spec, str) else None, self.settings)
-        return self._source
+        with self._source_lock:  # two sessions asking at once must not both build the tiny demo
+            if self._source is None:
+                self._source = find_model(self._spec if isinstance(self._spec, str) else None, self.settings)
+            return self._source
 
     @property
     def plan(self) -> MemoryPlan:
         """How the pipeline is placed in memory (planned on first use; raises InsufficientMemory)."""
-        if self._plan is None:
-            self._plan = plan_memory(self.source)
-        return self._plan
+        source = self.source
+        with self._source_lock:
+            if self._plan is None:
+                self._plan = plan_memory(source)
+            return self._plan
 
     def params(self, prompt: str, seed: int | None = None, **overrides: Any) -> GenerationParams:
         """GenerationParams for this generator's model (model id and revision filled in).

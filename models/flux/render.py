@@ -20,7 +20,7 @@ import os
 import time
 import tomllib
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -225,7 +225,6 @@ def render_file(
         plan = plan_memory(source)
         if state is not None and plan.device == "cuda":
             import torch
-            from dataclasses import replace
 
             torch.cuda.set_device(state.local_process_index)
             plan = replace(plan, device=f"cuda:{state.local_process_index}")

@@ -15,6 +15,7 @@ import os
 import shutil
 import string
 import tempfile
+import threading
 from pathlib import Path
 
 TINY_MODEL_ID = "tiny-flux-demo"
@@ -99,11 +100,19 @@ def build_tiny_pipeline():
     )
 
 
-def make_tiny_pipeline(folder: str | os.PathLike) -> Path:
+_build_lock = threading.Lock()
+
+
+def _complete(folder: Path) -> bool:
+    return is_tiny_pipeline(folder) and (folder / "model_index.json").is_file()
+
+
+def make_tiny_pipeline(folder: str | os.PathLike, *, replace_existing: bool = True) -> Path:
     """Build the tiny pipeline and save it to `folder` (replaced atomically); return the folder.
 
     It is written into a temporary sibling folder first and renamed into place, so a crash never
-    leaves a half-written pipeline that would later fail to load.
+    leaves a half-written pipeline that would later fail to load. With replace_existing=False a
+    complete pipeline that appeared meanwhile (another process built it) is kept and ours dropped.
     """
     folder = Path(folder).expanduser().resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -115,22 +124,29 @@ def make_tiny_pipeline(folder: str | os.PathLike) -> Path:
             json.dumps({"model_id": TINY_MODEL_ID, "revision": TINY_REVISION,
                         "note": "random weights: a demo of the pipeline's mechanics, not FLUX output"}, indent=2)
         )
-        old = None
-        if folder.exists():  # os.replace cannot replace a non-empty folder: move the old one aside
+        if folder.exists() and not (replace_existing is False and _complete(folder)):
+            # os.replace cannot replace a non-empty folder: move the old one aside, then delete it.
             old = Path(tempfile.mkdtemp(prefix=f".{folder.name}-old-", dir=folder.parent))
             os.replace(folder, old / "x")
-        os.replace(tmp, folder)
-        if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        try:
+            os.replace(tmp, folder)
+        except OSError:
+            if not _complete(folder):  # not a lost race with another builder: a real error
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already when the rename succeeded
     return folder
 
 
 def ensure_tiny_pipeline(folder: str | os.PathLike) -> Path:
-    """Return `folder`, building the tiny pipeline there first if it is missing or incomplete."""
+    """Return `folder`, building the tiny pipeline there first if it is missing or incomplete.
+
+    Safe when several threads or processes (e.g. `accelerate launch`) ask at once: the first complete
+    build wins and the others keep it.
+    """
     folder = Path(folder).expanduser()
-    if is_tiny_pipeline(folder) and (folder / "model_index.json").is_file():
-        return folder.resolve()
-    return make_tiny_pipeline(folder)
+    with _build_lock:
+        if not _complete(folder):
+            make_tiny_pipeline(folder, replace_existing=False)
+    return folder.resolve()

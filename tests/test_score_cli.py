@@ -21,6 +21,22 @@ def run_cli(*args):
     return p
 
 
+class Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli(capsys):
+    """In-process: the same `main` the module runs, minus the ~2 s interpreter + torch start-up."""
+    def call(*args):
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        assert "Traceback" not in out.err
+        return Result(code, out.out, out.err)
+    return call
+
+
 def read_points(path):
     rows = list(csv.reader(open(path)))
     assert rows[0] == ["x", "y"]
@@ -37,11 +53,11 @@ def small_run(tmp_path_factory):
     return out
 
 
-def test_datasets_lists_and_writes(tmp_path):
-    p = run_cli("datasets")
+def test_datasets_lists_and_writes(cli, tmp_path):
+    p = cli("datasets")
     assert p.returncode == 0 and "moons" in p.stdout and "ncsn-mixture" in p.stdout
     out = tmp_path / "m.csv"
-    assert run_cli("datasets", "swiss-roll", "--n", "50", "--seed", "2", "--out", out).returncode == 0
+    assert cli("datasets", "swiss-roll", "--n", "50", "--seed", "2", "--out", out).returncode == 0
     assert len(read_points(out)) == 50
 
 
@@ -55,18 +71,18 @@ def test_train_writes_weights_config_and_losses(small_run):
 
 
 @pytest.mark.parametrize("sampler", ["annealed", "denoise", "langevin"])
-def test_sample_from_a_run(small_run, tmp_path, sampler):
+def test_sample_from_a_run(cli, small_run, tmp_path, sampler):
     out = tmp_path / "s.csv"
-    p = run_cli("sample", "--run", small_run, "--sampler", sampler, "--n", "200", "--seed", "1",
+    p = cli("sample", "--run", small_run, "--sampler", sampler, "--n", "200", "--seed", "1",
                 "--steps-per-level", "5", "--steps", "50", "--out", out)
     assert p.returncode == 0, p.stderr
     pts = read_points(out)
     assert len(pts) == 200 and all(abs(x) < 50 and abs(y) < 50 for x, y in pts)
 
 
-def test_sample_with_exact_reference_reproduces_mode_weights(tmp_path):
+def test_sample_with_exact_reference_reproduces_mode_weights(cli, tmp_path):
     out = tmp_path / "s.csv"
-    p = run_cli("sample", "--reference", "exact", "--dataset", "ncsn-mixture", "--sampler", "annealed",
+    p = cli("sample", "--reference", "exact", "--dataset", "ncsn-mixture", "--sampler", "annealed",
                 "--n", "1000", "--seed", "0", "--sigma-max", "20", "--sigma-min", "1", "--levels", "10",
                 "--eps", "0.1", "--steps-per-level", "100", "--no-final-denoise", "--start", "uniform", "--out", out)
     assert p.returncode == 0, p.stderr
@@ -75,7 +91,7 @@ def test_sample_with_exact_reference_reproduces_mode_weights(tmp_path):
     assert upper == pytest.approx(0.8, abs=0.04)
 
 
-def test_csv_training_is_sampled_back_in_the_files_own_coordinates(tmp_path):
+def test_csv_training_is_sampled_back_in_the_files_own_coordinates(cli, tmp_path):
     # points around (100, 50) with spread ~10: the network trains on standardized points,
     # samples must come back where the data is.
     data = tmp_path / "mine.csv"
@@ -84,18 +100,18 @@ def test_csv_training_is_sampled_back_in_the_files_own_coordinates(tmp_path):
     pts = torch.randn(500, 2, generator=g) * 10 + torch.tensor([100.0, 50.0])
     data.write_text("x,y\n" + "\n".join(f"{a},{b}" for a, b in pts.tolist()))
     run = tmp_path / "run"
-    assert run_cli("train", "--data", data, "--steps", "300", "--hidden", "32", "--depth", "2",
+    assert cli("train", "--data", data, "--steps", "300", "--hidden", "32", "--depth", "2",
                    "--out", run).returncode == 0
     out = tmp_path / "s.csv"
-    assert run_cli("sample", "--run", run, "--sampler", "denoise", "--n", "300", "--out", out).returncode == 0
+    assert cli("sample", "--run", run, "--sampler", "denoise", "--n", "300", "--out", out).returncode == 0
     s = torch.tensor(read_points(out))
     assert (s.mean(0) - torch.tensor([100.0, 50.0])).abs().max() < 3.0
     assert 5 < float(s.std(0).mean()) < 15
 
 
-def test_animate_writes_a_gif(small_run, tmp_path):
+def test_animate_writes_a_gif(cli, small_run, tmp_path):
     out = tmp_path / "a.gif"
-    p = run_cli("animate", "--run", small_run, "--n", "200", "--steps-per-level", "5", "--frames", "10",
+    p = cli("animate", "--run", small_run, "--n", "200", "--steps-per-level", "5", "--frames", "10",
                 "--out", out)
     assert p.returncode == 0, p.stderr
     assert out.read_bytes()[:6] in (b"GIF87a", b"GIF89a")

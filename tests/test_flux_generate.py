@@ -15,13 +15,13 @@ from models.flux.generate import (
 )
 from models.flux.loading import MemoryPlan
 from models.flux.store import ImageStore, params_from_metadata, read_metadata
-from models.flux.tiny import TINY_MODEL_ID
+from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
 
 pytest_plugins = ["tests.flux_fixtures"]
 
 
 def tiny_params(**kw) -> GenerationParams:
-    base = dict(prompt="a red cube on a table", seed=7, width=64, height=64, model_id=TINY_MODEL_ID, revision="v1")
+    base = dict(prompt="a red cube on a table", seed=7, width=64, height=64, model_id=TINY_MODEL_ID, revision=TINY_REVISION)
     base.update(kw)
     return GenerationParams(**base)
 
@@ -108,7 +108,7 @@ def test_cache_key_covers_exactly_the_pixel_fields():
 
 def test_generate_store_cache_hit_and_recall(generator, count_pipeline_calls):
     params = generator.params("a red cube on a table", seed=7)
-    assert (params.model_id, params.revision, params.width) == (TINY_MODEL_ID, "v1", 64)
+    assert (params.model_id, params.revision, params.width) == (TINY_MODEL_ID, TINY_REVISION, 64)
     first = generator.generate(params, prompt_id="cube")
     assert len(count_pipeline_calls) == 1
     call = count_pipeline_calls[0]  # schnell's settings are always passed explicitly

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 
-from models.flux.tiny import MARKER_FILE, TINY_MODEL_ID, ensure_tiny_pipeline, is_tiny_pipeline, make_tiny_pipeline
+from models.flux.tiny import (
+    MARKER_FILE, TINY_MODEL_ID, TINY_REVISION, ensure_tiny_pipeline, is_tiny_pipeline, make_tiny_pipeline, tiny_revision,
+)
 
 pytest_plugins = ["tests.flux_fixtures"]
 
@@ -66,6 +68,12 @@ def test_make_tiny_cli_is_deterministic_and_atomic(tiny_dir, tmp_path, run_cli):
     ensure_tiny_pipeline(target)
     assert is_tiny_pipeline(target) and _digest(target) == _digest(tiny_dir)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name not in ("outputs", "hf-cache")) == ["again"]
+    # A pipeline of an older recipe is rebuilt (its images would carry the wrong revision).
+    marker = json.loads((target / MARKER_FILE).read_text())
+    (target / MARKER_FILE).write_text(json.dumps({**marker, "revision": "v0"}))
+    assert tiny_revision(target) == "v0"
+    ensure_tiny_pipeline(target)
+    assert tiny_revision(target) == TINY_REVISION
     # A builder that lost the race to another process keeps the winner's complete folder.
     stamp = (target / "model_index.json").stat().st_mtime_ns
     assert make_tiny_pipeline(target, replace_existing=False) == target.resolve()

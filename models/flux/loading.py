@@ -20,7 +20,7 @@ from pathlib import Path
 
 from models.flux import FluxError
 from models.flux.settings import SCHNELL_REPO_ID, FluxSettings, load_settings
-from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION, ensure_tiny_pipeline, is_tiny_pipeline
+from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION, ensure_tiny_pipeline, is_tiny_pipeline, tiny_revision
 
 GB = 1e9
 # Hugging Face staff estimates for FLUX.1-schnell in bfloat16 (model page): ~33 GB fully on the GPU,
@@ -170,7 +170,7 @@ def _folder_source(folder: Path) -> ModelSource:
     if missing:
         raise ModelNotFound(f"{folder} is incomplete: missing {', '.join(missing)}/. " + how_to_get_weights())
     if is_tiny_pipeline(folder):
-        return ModelSource(kind="tiny", path=folder.resolve(), revision=TINY_REVISION, is_demo=True)
+        return ModelSource(kind="tiny", path=folder.resolve(), revision=tiny_revision(folder), is_demo=True)
     return ModelSource(kind="folder", path=folder.resolve())
 
 

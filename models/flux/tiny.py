@@ -19,14 +19,22 @@ import threading
 from pathlib import Path
 
 TINY_MODEL_ID = "tiny-flux-demo"
-TINY_REVISION = "v1"  # bump when the recipe below changes: it is part of every image's cache key
+TINY_REVISION = "v2"  # bump when the recipe below changes: it is part of every image's cache key
 MARKER_FILE = "tiny_flux_demo.json"  # written next to model_index.json; marks a folder as the demo
 SEED = 0
 
 
 def is_tiny_pipeline(folder: str | os.PathLike) -> bool:
-    """True when `folder` holds a pipeline made by make_tiny_pipeline."""
+    """True when `folder` holds a pipeline made by make_tiny_pipeline (any recipe revision)."""
     return (Path(folder) / MARKER_FILE).is_file()
+
+
+def tiny_revision(folder: str | os.PathLike) -> str | None:
+    """The recipe revision a tiny pipeline folder was built with (None if unreadable)."""
+    try:
+        return json.loads((Path(folder) / MARKER_FILE).read_text()).get("revision")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _clip_tokenizer():
@@ -89,6 +97,7 @@ def build_tiny_pipeline():
         down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
         block_out_channels=(8, 8, 8, 8), layers_per_block=1, norm_num_groups=4, sample_size=32,
         use_quant_conv=False, use_post_quant_conv=False,
+        mid_block_add_attention=False,  # attention over a 128x128 latent grid would cost ~1 GB at 1024x1024
         shift_factor=0.1159, scaling_factor=0.3611,  # FLUX.1's VAE latent normalisation
     )
     scheduler = FlowMatchEulerDiscreteScheduler(shift=1.0, use_dynamic_shifting=False)
@@ -104,7 +113,8 @@ _build_lock = threading.Lock()
 
 
 def _complete(folder: Path) -> bool:
-    return is_tiny_pipeline(folder) and (folder / "model_index.json").is_file()
+    """A finished build of the current recipe (an older revision is rebuilt)."""
+    return tiny_revision(folder) == TINY_REVISION and (folder / "model_index.json").is_file()
 
 
 def make_tiny_pipeline(folder: str | os.PathLike, *, replace_existing: bool = True) -> Path:
@@ -140,7 +150,7 @@ def make_tiny_pipeline(folder: str | os.PathLike, *, replace_existing: bool = Tr
 
 
 def ensure_tiny_pipeline(folder: str | os.PathLike) -> Path:
-    """Return `folder`, building the tiny pipeline there first if it is missing or incomplete.
+    """Return `folder`, building the tiny pipeline there first if missing, incomplete or of an older recipe.
 
     Safe when several threads or processes (e.g. `accelerate launch`) ask at once: the first complete
     build wins and the others keep it.

@@ -16,6 +16,8 @@ zero — a perfect network still pays the irreducible posterior variance; see
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
@@ -77,6 +79,13 @@ PER_EXAMPLE = {
 }
 
 
+@functools.lru_cache(maxsize=16)
+def _levels(batch: int, L: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Level index of each batch row (0, 1, …, L−1, 0, 1, …) and rows per level; built once."""
+    idx = torch.arange(batch, device=device) % L
+    return idx, torch.bincount(idx, minlength=L).clamp(min=1).float()
+
+
 def ncsn_loss(model: nn.Module, x: torch.Tensor, sigmas: torch.Tensor, objective: str = "dsm",
               generator: torch.Generator | None = None, jitter: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """The NCSN objective (1/L) Σᵢ ℓ(σᵢ), one level per example, levels spread evenly over the batch.
@@ -91,7 +100,7 @@ def ncsn_loss(model: nn.Module, x: torch.Tensor, sigmas: torch.Tensor, objective
     losses of those bins.
     """
     L = len(sigmas)
-    idx = torch.arange(x.shape[0], device=x.device) % L
+    idx, counts = _levels(x.shape[0], L, x.device)
     sigma = sigmas[idx]
     if jitter and L > 1:
         half_step = 0.5 * torch.log(sigmas[0] / sigmas[1])
@@ -99,7 +108,6 @@ def ncsn_loss(model: nn.Module, x: torch.Tensor, sigmas: torch.Tensor, objective
         sigma = sigma * torch.exp((2 * u - 1) * half_step)
     per_example = PER_EXAMPLE[objective](model, x, sigma, generator)
     sums = torch.zeros(L, device=x.device, dtype=per_example.dtype).index_add_(0, idx, per_example)
-    counts = torch.bincount(idx, minlength=L).clamp(min=1).to(per_example.dtype)
     per_level = sums / counts
     return per_level.mean(), per_level.detach()
 

@@ -1,0 +1,15 @@
+"""`make bench`: every CPU benchmark in turn (each prints ratios against its own baseline)."""
+
+import importlib
+import sys
+
+MODULES = ["benchmarks.bench_score", "benchmarks.bench_flux", "benchmarks.bench_app"]
+
+for name in sys.argv[1:] or MODULES:
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        print(f"# {name}: not available ({exc})")
+        continue
+    module.main()
+    print()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ from models.flux.loading import (
     GB, InsufficientMemory, MemoryPlan, ModelNotFound, ModelSource, find_model, load_pipeline, next_offload_level,
     plan_memory,
 )
-from models.flux.settings import SCHNELL_REPO_ID, FluxSettings, SettingsError, load_settings
+from models.flux.settings import SCHNELL_REPO_ID, SettingsError, load_settings
 from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
 
 pytest_plugins = ["tests.flux_fixtures"]
@@ -29,7 +30,9 @@ def test_settings_defaults_and_environment(tmp_path):
     assert s.model == "auto" and s.allow_download is False
     assert s.output_dir.name == "outputs" and s.tiny_dir.parts[-2:] == (".cache", "tiny-flux")
     assert s.prompts_file.parts[-2:] == ("prompts", "part1.toml")
-    assert s.resolved_cache_dir.name == "hub"  # huggingface_hub's default cache
+    from huggingface_hub import constants
+
+    assert s.cache_dir == s.resolved_cache_dir == Path(constants.HF_HUB_CACHE)  # huggingface_hub's default
 
     s = load_settings({"DC_FLUX_MODEL": "tiny", "DC_OUTPUT_DIR": str(tmp_path / "o"), "DC_TINY_DIR": str(tmp_path),
                        "DC_ALLOW_DOWNLOAD": "yes", "DC_HF_CACHE": str(tmp_path / "c"),

@@ -42,7 +42,7 @@ class FluxSettings:
     output_dir: Path = REPO_ROOT / "outputs"
     tiny_dir: Path = REPO_ROOT / ".cache" / "tiny-flux"
     allow_download: bool = False
-    cache_dir: Path | None = None  # None: the Hugging Face default, see resolved_cache_dir
+    cache_dir: Path | None = None  # None: the Hugging Face default (load_settings fills it in)
     prompts_file: Path = REPO_ROOT / "prompts" / "part1.toml"
 
     @property
@@ -82,6 +82,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> FluxSettings:
         output_dir=path("DC_OUTPUT_DIR", d.output_dir),
         tiny_dir=path("DC_TINY_DIR", d.tiny_dir),
         allow_download=_env_bool("DC_ALLOW_DOWNLOAD", env.get("DC_ALLOW_DOWNLOAD", "")),
-        cache_dir=Path(cache).expanduser() if cache else None,
+        cache_dir=Path(cache).expanduser() if cache else default_hf_cache(),
         prompts_file=path("DC_PROMPTS_FILE", d.prompts_file),
     )

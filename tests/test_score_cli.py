@@ -165,3 +165,18 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, case):
 def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
     p = run_cli("train", "--dataset", "moon", "--out", tmp_path / "r")
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_single_sigma_denoising_network_samples_with_every_sampler(cli, tmp_path):
+    run = tmp_path / "dsm"
+    assert cli("train", "--model", "dsm", "--dataset", "8-gaussians", "--steps", "300", "--hidden", "32",
+               "--depth", "2", "--out", run).returncode == 0
+    for sampler in ("langevin", "annealed", "denoise"):
+        out = tmp_path / f"{sampler}.csv"
+        p = cli("sample", "--run", run, "--sampler", sampler, "--n", "300", "--steps", "300", "--out", out)
+        assert p.returncode == 0, p.stderr
+        pts = read_points(out)
+        # 8 gaussians sit on a circle of radius 2: samples must end up near it, not at the start cloud
+        import math
+        radii = sorted(math.hypot(x, y) for x, y in pts)
+        assert 1.3 < radii[len(radii) // 2] < 2.7

@@ -178,14 +178,14 @@ def _sampling_inputs(args):
             from .noise import geometric_sigmas
             sigmas = geometric_sigmas(args.sigma_max or float(sigmas[0]), args.sigma_min or float(sigmas[-1]),
                                       args.levels)
-        return model.score, sigmas, model.shift
+        return model.score, sigmas, model.shift, model.scale
     if args.dataset is None and args.data is None and args.text is None:
         raise InputError("--reference needs the data: give --dataset NAME or --data FILE.csv")
     data = lab.training_data(_spec(args), args.n_train, args.seed)
     if args.sigma_min and args.sigma_max and args.sigma_min >= args.sigma_max:
         raise InputError(f"--sigma-min ({args.sigma_min}) must be smaller than --sigma-max ({args.sigma_max})")
     sigmas = lab.reference_sigmas(data, args.levels, args.sigma_min, args.sigma_max)
-    return lab.reference_score(args.reference, data), sigmas, data.raw.mean(0)
+    return lab.reference_score(args.reference, data), sigmas, data.raw.mean(0), float(data.raw.std(0).mean())
 
 
 def cmd_sample(args) -> None:
@@ -194,11 +194,12 @@ def cmd_sample(args) -> None:
 
     if args.sigma is not None and args.sigma < 0:
         raise InputError(f"--sigma must be zero or positive (got {args.sigma})")
-    score_fn, sigmas, center = _sampling_inputs(args)
+    score_fn, sigmas, center, spread = _sampling_inputs(args)
     result = lab.sample(score_fn, sigmas, sampler=args.sampler, n=args.n, seed=args.seed, eps=args.eps,
                         steps_per_level=args.steps_per_level, final_denoise=args.final_denoise,
                         sigma=args.sigma, langevin_steps=args.steps, start=args.start,
-                        start_range=tuple(args.start_range), center=center, device=args.device)
+                        start_range=tuple(args.start_range), center=center, start_scale=spread,
+                        device=args.device)
     if not torch.isfinite(result.samples).all():
         raise InputError("sampling diverged (non-finite points): try a smaller --eps")
     write_points_csv(result.samples, args.out)
@@ -218,7 +219,7 @@ def cmd_animate(args) -> None:
     model = load_run(args.run)
     total = args.steps_per_level * len(model.sigmas)
     result = lab.sample(model.score, model.sigmas, sampler=args.sampler, n=args.n, seed=args.seed,
-                        steps_per_level=args.steps_per_level, center=model.shift,
+                        steps_per_level=args.steps_per_level, center=model.shift, start_scale=model.scale,
                         stride=max(1, total // args.frames))
     data = None
     if model.dataset:

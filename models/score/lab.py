@@ -93,8 +93,15 @@ def sample(score_fn, sigmas: torch.Tensor, *, sampler: str = "annealed", n: int 
            eps: float | None = None, steps_per_level: int = 20, final_denoise: bool = True,
            sigma: float | None = None, langevin_steps: int = 1000, denoise_levels: int = 100,
            start: str = "gaussian", start_range: tuple[float, float] = (-8.0, 8.0),
-           center: torch.Tensor | None = None, device: str = "cpu", stride: int = 0) -> SamplerResult:
-    """Draw n samples with one of the three samplers from a common starting cloud."""
+           center: torch.Tensor | None = None, start_scale: float = 1.0, device: str = "cpu",
+           stride: int = 0) -> SamplerResult:
+    """Draw n samples with one of the three samplers from a common starting cloud.
+
+    With a ladder, particles start from N(center, σ_1²I), the top of the ladder. A
+    single-σ model (the denoising score network) has no ladder to anneal: every sampler
+    then runs plain Langevin at that σ from N(center, start_scale²I) — the data's own
+    spread — and "annealed"/"denoise" finish with the Tweedie step.
+    """
     if n < 1:
         raise InputError("the number of samples must be at least 1")
     if sampler not in SAMPLERS:
@@ -104,10 +111,23 @@ def sample(score_fn, sigmas: torch.Tensor, *, sampler: str = "annealed", n: int 
     if steps_per_level < 1 or langevin_steps < 1:
         raise InputError("the number of steps must be at least 1")
     s_max = float(sigmas[0])
+    single = len(sigmas) == 1
     if start == "uniform":
         x0 = uniform_start(n, *start_range, seed=seed)
     else:
-        x0 = gaussian_start(n, s_max, seed=seed, center=center)
+        x0 = gaussian_start(n, start_scale if single else s_max, seed=seed, center=center)
+    if single:
+        level = s_max if sigma is None else sigma
+        result = langevin_dynamics(score_fn, x0, sigma=level, eps=eps or default_eps(sigmas),
+                                   n_steps=langevin_steps, seed=seed, device=device, stride=stride)
+        if sampler != "langevin" and final_denoise:
+            with torch.no_grad():
+                result.samples = result.samples + level**2 * score_fn(result.samples, level).cpu()
+            if stride:
+                result.frames.append(result.samples.clone())
+                result.labels.append("final denoising step (Tweedie)")
+                result.frame_sigmas.append(0.0)
+        return result
     if sampler == "annealed":
         return annealed_langevin(score_fn, x0, sigmas, eps=eps or default_eps(sigmas),
                                  steps_per_level=steps_per_level, final_denoise=final_denoise,

@@ -1,6 +1,491 @@
-"""Placeholder until this page is built."""
+"""Score lab: pick 2-D data, press Train, watch the loss fall and the samples take shape.
 
+A script of widgets: the computation lives in models/score (through app/score_lab_state.py),
+the training runs in the shared job pool, and a fragment redraws its progress twice a second.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
 import streamlit as st
+import torch
 
-st.title("score_lab")
-st.info("This page is being built.")
+from app import charts
+from app import score_lab_state as lab_state
+from app import training_charts
+from models.score import metrics
+from models.score.animation import gif_bytes
+from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, dataset_mixture, read_points_csv
+from models.score.errors import InputError
+from models.score.trainer import TrainConfig, available_devices
+
+ss = st.session_state
+DEFAULTS = TrainConfig()
+SOURCES = ("built-in shape", "a word", "your CSV")
+OBJECTIVE_LABELS = {"dsm": "denoising score matching (dsm)", "sliced": "sliced score matching",
+                    "implicit": "implicit score matching (Hyvärinen)"}
+MODEL_LABELS = {"ncsn": "NCSN: one network for every σ", "dsm": "denoising score network at one σ"}
+SETTINGS = {  # widget key → default; persist_state="session" keeps them across page switches
+    "sl_source": SOURCES[0], "sl_dataset": "moons", "sl_text": "DIFFUSION", "sl_model": "ncsn",
+    "sl_objective": "dsm", "sl_auto_ladder": True, "sl_sigma_max": None, "sl_sigma_min": None,
+    "sl_levels": DEFAULTS.levels, "sl_sigma": None, "sl_steps": DEFAULTS.steps, "sl_batch": DEFAULTS.batch_size,
+    "sl_lr": DEFAULTS.lr, "sl_device": "cpu", "sl_seed": DEFAULTS.seed,
+}
+
+
+KEEP = "session"  # widgets' persist_state: the settings survive a visit to another page
+
+
+def _cache(key: tuple, compute):
+    """Per-session memo for results of the current run (cleared on Reset / a new run)."""
+    store = ss.setdefault("score_lab_cache", {})
+    if key not in store:
+        if len(store) > 24:
+            store.clear()
+        store[key] = compute()
+    return store[key]
+
+
+def _spec() -> DatasetSpec:
+    if ss.sl_source == SOURCES[0]:
+        return DatasetSpec.builtin(ss.sl_dataset)
+    if ss.sl_source == SOURCES[1]:
+        return DatasetSpec.from_text(ss.sl_text or "")
+    if not ss.get("sl_csv_path"):
+        raise InputError("upload a CSV file of x,y points first (or pick a built-in shape)")
+    return DatasetSpec.csv(ss.sl_csv_path)
+
+
+def _data_for(spec: DatasetSpec, seed: int):
+    return _cache(("data", spec, seed), lambda: lab_state.load_training_data(spec, seed))
+
+
+def _config() -> TrainConfig:
+    manual = not ss.sl_auto_ladder
+    return lab_state.make_config(
+        model=ss.sl_model, objective=ss.sl_objective,
+        sigma=ss.sl_sigma if (manual and ss.sl_model == "dsm") else None,
+        sigma_max=ss.sl_sigma_max if (manual and ss.sl_model == "ncsn") else None,
+        sigma_min=ss.sl_sigma_min if (manual and ss.sl_model == "ncsn") else None,
+        levels=ss.sl_levels, steps=ss.sl_steps, batch_size=ss.sl_batch, lr=ss.sl_lr,
+        device=ss.sl_device, seed=ss.sl_seed)
+
+
+# ----------------------------------------------------------------------------- button callbacks
+
+def _on_train() -> None:
+    ss.pop("sl_error", None)
+    try:
+        lab_state.start_training(_spec(), _config())
+    except InputError as exc:
+        ss["sl_error"] = str(exc)
+
+
+def _on_cpu_fallback() -> None:
+    ss["sl_device"] = "cpu"
+    _on_train()
+
+
+def _on_resume() -> None:
+    lab_state.resume_training(extra_steps=ss.sl_steps)
+
+
+def _on_reset() -> None:
+    ss.pop("sl_error", None)
+    lab_state.reset()
+
+
+# ----------------------------------------------------------------------------- intro
+
+st.title("Score lab")
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.markdown(
+        "A small network learns the **score** s(x, σ) ≈ ∇ log p_σ(x) of 2-D data blurred with noise of size σ: "
+        "an arrow at every point that says *which way is more likely*. Training only ever shows it noisy copies "
+        "x̃ = x + σz of the data and asks it to point back (denoising score matching):")
+    st.latex(r"\mathcal{L}(\sigma) = \tfrac12\,\mathbb{E}_{x,\,z}\,\big\|\,\sigma\, s_\theta(x+\sigma z,\ \sigma) + z\,\big\|^2")
+    st.markdown("NCSN trains one network for a whole ladder of noise levels, from σ_max (bigger than the data) "
+                "down to σ_min (invisible blur), and averages the loss over the ladder:")
+    st.latex(r"\sigma_i = \sigma_{\max}\Big(\frac{\sigma_{\min}}{\sigma_{\max}}\Big)^{\frac{i-1}{L-1}},\quad i = 1,\dots,L")
+    st.markdown("Sampling walks uphill along the learned score with a little noise (annealed Langevin), "
+                "level by level from σ_max to σ_min:")
+    st.latex(r"x \leftarrow x + \tfrac{\alpha_i}{2}\, s_\theta(x, \sigma_i) + \sqrt{\alpha_i}\, z,"
+             r"\qquad \alpha_i = \varepsilon\, \sigma_i^2 / \sigma_L^2")
+with right:
+    st.info(
+        "**What to notice**\n\n"
+        "- The loss never reaches 0. It flattens onto the dashed **Bayes-optimal floor**: even a perfect network "
+        "cannot tell exactly which noise z was added.\n"
+        "- Big σ: small loss, the arrows just point to the middle. Small σ: loss near 1, the noise is smaller than "
+        "the data's own wiggle, so there is little to undo.\n"
+        "- The live samples go from a blob to the shape: coarse structure is learned first, fine detail last.\n"
+        "- After training, compare the arrows at a large and a small σ, and watch the sampling movie go from "
+        "noise to data, level by level.",
+        icon=":material/visibility:")
+
+# ----------------------------------------------------------------------------- settings (sidebar)
+
+for _key, _default in SETTINGS.items():
+    ss.setdefault(_key, _default)
+with st.sidebar:
+    st.header("Training settings")
+    st.radio("Data", SOURCES, key="sl_source", persist_state=KEEP, horizontal=True)
+    if ss.sl_source == SOURCES[0]:
+        st.selectbox("Dataset", DATASET_NAMES, key="sl_dataset", persist_state=KEEP)
+        st.caption(DATASET_DESCRIPTIONS[ss.sl_dataset])
+    elif ss.sl_source == SOURCES[1]:
+        st.text_input("Word to draw as points", key="sl_text", persist_state=KEEP, max_chars=24,
+                      help="Up to 24 letters, digits or punctuation, drawn with a built-in font.")
+    else:
+        upload = st.file_uploader("CSV of x,y points", type=["csv", "txt"], key="sl_csv_upload",
+                                  help="Two columns of numbers (a header x,y is optional), 10 to 200,000 rows.")
+        if upload is not None and ss.get("sl_csv_id") != upload.file_id:
+            ss["sl_csv_id"] = upload.file_id
+            ss.pop("sl_csv_path", None)
+            ss.pop("sl_csv_error", None)
+            try:
+                content = upload.getvalue()
+                points = read_points_csv(upload)
+                ss["sl_csv_path"] = str(lab_state.save_upload(upload.name, content))
+                ss["sl_csv_info"] = f"{upload.name}: {len(points):,} points"
+            except InputError as exc:
+                ss["sl_csv_error"] = str(exc)
+        if ss.get("sl_csv_error"):
+            st.error(ss.sl_csv_error, icon=":material/error:")
+        elif ss.get("sl_csv_path"):
+            st.caption(ss.get("sl_csv_info", ""))
+
+    st.radio("Model", list(MODEL_LABELS), key="sl_model", persist_state=KEEP, format_func=MODEL_LABELS.get)
+    st.selectbox("Objective", list(OBJECTIVE_LABELS), key="sl_objective", persist_state=KEEP, format_func=OBJECTIVE_LABELS.get,
+                 help="All three learn the same score. Sliced and implicit score matching never use the clean "
+                      "point, and their losses are the DSM loss minus 1: negative near the optimum.")
+
+    # Defaults of the noise ladder come from the data: show them.
+    try:
+        preview_data = _data_for(_spec(), int(ss.sl_seed))
+        data_error = None
+    except InputError as exc:
+        preview_data, data_error = None, str(exc)
+    if preview_data is not None:
+        raw = preview_data.raw
+        from models.score.noise import default_sigma_max, default_sigma_min
+        d_max, d_min = default_sigma_max(raw), default_sigma_min(raw)
+        d_sigma = 0.1 * float(raw.std(0).mean())
+    else:
+        d_max, d_min, d_sigma = 3.0, 0.01, 0.1
+    st.checkbox("Noise levels from the data", key="sl_auto_ladder", persist_state=KEEP,
+                help="σ_max = the largest distance between data points; σ_min = 1% of the data's spread "
+                     "(denoising network: σ = 10% of the spread).")
+    if ss.sl_model == "ncsn":
+        if ss.sl_auto_ladder:
+            st.caption(f"σ_max = {d_max:.3g}, σ_min = {d_min:.3g} (from the data)")
+            ss.sl_sigma_max, ss.sl_sigma_min = None, None
+        else:
+            if ss.sl_sigma_max is None:
+                ss.sl_sigma_max = float(f"{d_max:.3g}")
+            if ss.sl_sigma_min is None:
+                ss.sl_sigma_min = float(f"{d_min:.3g}")
+            st.number_input("σ_max", key="sl_sigma_max", persist_state=KEEP, min_value=1e-4, format="%.4g")
+            st.number_input("σ_min", key="sl_sigma_min", persist_state=KEEP, min_value=1e-5, format="%.4g")
+        st.slider("Noise levels L", 2, 30, key="sl_levels", persist_state=KEEP)
+    else:
+        if ss.sl_auto_ladder:
+            st.caption(f"σ = {d_sigma:.3g} (from the data)")
+            ss.sl_sigma = None
+        else:
+            if ss.sl_sigma is None:
+                ss.sl_sigma = float(f"{d_sigma:.3g}")
+            st.number_input("σ", key="sl_sigma", persist_state=KEEP, min_value=1e-5, format="%.4g")
+    st.number_input("Training steps", min_value=10, max_value=200_000, step=500, key="sl_steps", persist_state=KEEP)
+    st.select_slider("Batch size", [32, 64, 128, 256, 512, 1024, 2048], key="sl_batch", persist_state=KEEP)
+    st.number_input("Learning rate", min_value=1e-6, max_value=100.0, step=1e-3, format="%g", key="sl_lr", persist_state=KEEP,
+                    help="Adam, with a cosine decay to 5% over the run. Try 10 to see a run blow up.")
+    devices = available_devices()
+    if ss.sl_device not in devices:
+        ss.sl_device = "cpu"
+    st.selectbox("Device", devices, key="sl_device", persist_state=KEEP, format_func={"cpu": "CPU", "cuda": "CUDA GPU",
+                                                                    "mps": "Apple GPU (MPS)"}.get)
+    st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sl_seed", persist_state=KEEP)
+
+# ----------------------------------------------------------------------------- data + buttons
+
+run = lab_state.current_run()
+running = run is not None and run.running
+data_col, button_col = st.columns([2, 3], gap="large")
+with data_col:
+    if data_error:
+        st.warning(data_error, icon=":material/warning:")
+    elif preview_data is not None and (run is None or run.data is None or run.data.spec != preview_data.spec):
+        st.altair_chart(charts.scatter(None, preview_data.raw, title=f"Data: {preview_data.spec.describe()}",
+                                       max_points=1500, size=260), width="content")
+with button_col:
+    b1, b2, b3, b4 = st.columns(4)
+    b1.button("Train", type="primary", key="sl_train", on_click=_on_train, disabled=running,
+              icon=":material/play_arrow:", width="stretch")
+    b2.button("Stop", key="sl_stop", on_click=lab_state.stop_training, disabled=not running,
+              icon=":material/stop:", width="stretch")
+    can_resume = run is not None and run.trainer is not None and not running
+    more = run is not None and run.trainer is not None and run.steps_done >= run.target_steps
+    b3.button(f"+{int(ss.sl_steps):,} steps" if more else "Resume", key="sl_resume", on_click=_on_resume,
+              disabled=not can_resume, icon=":material/fast_forward:", width="stretch",
+              help="Continue training the same network (same weights, same optimizer).")
+    b4.button("Reset", key="sl_reset", on_click=_on_reset, disabled=run is None,
+              icon=":material/restart_alt:", width="stretch")
+    if ss.get("sl_error"):
+        st.error(ss.sl_error, icon=":material/error:")
+    if run is not None:
+        st.caption(f"Model: {run.describe()}")
+        if run.trainer is not None and not running:
+            try:
+                changed = _config().to_dict() != run.config.to_dict() or _spec() != run.data.spec
+            except InputError:
+                changed = True
+            if changed:
+                st.caption("Settings changed since this model was trained: press **Train** to start a new one.")
+
+
+# ----------------------------------------------------------------------------- live progress (fragment)
+
+def _live_panel() -> None:
+    run = lab_state.current_run()
+    if run is None:
+        st.caption("Press **Train** to start. The defaults reach good samples in a few seconds on a laptop CPU.")
+        return
+    job = run.job
+    snap = job.snapshot() if job is not None else {}
+    history = run.history if (job is None or job.is_finished) else (snap.get("history") or [])
+    if job is not None and job.state == "queued":
+        ahead = max(job.queue_position - 1, 0)
+        st.info(f"Waiting in line: {ahead} job{'s' if ahead != 1 else ''} ahead of yours "
+                "(the server trains a few models at a time).", icon=":material/hourglass_top:")
+    elif job is not None and job.state == "running":
+        step, total = int(snap.get("step", run.steps_done)), max(int(snap.get("total", run.target_steps)), 1)
+        phase = snap.get("phase", "starting")
+        st.progress(min(step / total, 1.0), text=f"{phase}: step {step:,} / {total:,}" if phase == "training"
+                    else f"{phase}…")
+    elif job is not None and job.state == "cancelled":
+        st.warning(f"Stopped at step {run.steps_done:,} of {run.target_steps:,}. Press **Resume** to continue "
+                   "the same network.", icon=":material/pause:")
+    elif job is not None and job.state == "failed":
+        st.error(lab_state.error_message(job), icon=":material/error:")
+        kind = lab_state.classify_error(job)
+        if kind == "diverged" and run.steps_done > 0:
+            st.caption(f"The weights from step {run.steps_done:,} are still usable below.")
+        if kind == "device":
+            st.button("Train on the CPU instead", key="sl_cpu_fallback", on_click=_on_cpu_fallback,
+                      icon=":material/memory:")
+
+    floor = run.floor_total()
+    last = history[-1] if history else None
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("step", f"{(last or {}).get('step', run.steps_done):,}")
+    m2.metric("loss", f"{last['loss']:.4f}" if last and math.isfinite(last["loss"]) else "–")
+    m3.metric("floor (perfect network)", f"{floor:.4f}" if floor is not None else "–")
+    sps = (last or {}).get("steps_per_second")
+    m4.metric("steps / s", f"{sps:,.0f}" if sps and math.isfinite(sps) else "–")
+
+    c1, c2 = st.columns(2)
+    with c1:
+        st.altair_chart(training_charts.loss_chart(history, floor, title="Loss (mean over the noise levels)"
+                                                   if run.kind == "ncsn" else "Loss"),
+                        width="stretch")
+        if run.objective != "dsm":
+            st.caption("Sliced and implicit score matching: the loss equals the DSM loss minus 1 (half the "
+                       "dimension), so near the optimum it is **negative**. That is expected, not a bug: only the "
+                       "distance to the floor means anything.")
+    with c2:
+        if run.kind == "ncsn" and run.model() is not None:
+            sig = [float(s) for s in run.model().sigmas]
+            st.altair_chart(training_charts.per_sigma_chart(history, sig, run.floors_for_objective()),
+                            width="stretch")
+        elif run.kind == "ncsn" and run.job is not None:
+            st.caption("Per-σ losses appear once the network is built.")
+    if job is not None and not job.is_finished:
+        c3, c4 = st.columns(2)
+        preview = snap.get("preview")
+        with c3:
+            if preview is not None and run.data is not None:
+                st.altair_chart(charts.scatter(preview, run.data.raw, max_points=1500, size=330,
+                                               domain=charts.square_domain(run.data.raw),
+                                               title=f"Samples at step {snap.get('preview_step', 0):,} "
+                                                     f"({len(preview)} quick samples)"),
+                                width="content")
+        with c4:
+            st.altair_chart(training_charts.speed_chart(history), width="stretch")
+    elif history and job is not None:
+        with st.expander("Training speed"):
+            st.altair_chart(training_charts.speed_chart(history), width="stretch")
+
+    if job is not None and job.is_finished and ss.get("sl_shown_done") != job.id:
+        ss["sl_shown_done"] = job.id
+        st.rerun()  # once: the full page draws the results section
+
+
+if run is not None and run.job is not None and run.job.is_finished:
+    ss["sl_shown_done"] = run.job.id   # this full run draws the results already
+    run.job.result = None              # the run lives in session state; drop the pool's reference
+    if run.job.snapshot().get("preview") is not None:
+        run.job.report(preview=None, history=None)
+st.fragment(run_every=0.5 if running else None)(_live_panel)()
+
+
+# ----------------------------------------------------------------------------- results
+
+def _results(run: lab_state.LabRun) -> None:
+    model = run.model()
+    data = run.data
+    train_pts = data.raw if data is not None else None
+    domain = charts.square_domain(train_pts) if train_pts is not None else lab_state.data_range(None, model)
+    st.subheader("What the model learned")
+    if run.error_kind == "diverged":
+        st.caption("These come from the last weights before the loss blew up.")
+
+    # --- samples vs data
+    if model.config.model == "ncsn":
+        sampler = st.radio("Sampler", ["annealed", "denoise"], horizontal=True, key="sl_sampler",
+                           format_func={"annealed": "annealed Langevin", "denoise": "denoising sampler (Tweedie steps)"}.get,
+                           help="Two ways to use the same score: both should land on the data.")
+        steps_per_level = st.slider("Langevin steps per noise level", 5, 100, 20, step=5, key="sl_spl",
+                                    disabled=sampler != "annealed")
+    else:
+        sampler, steps_per_level = "langevin", 0
+        st.caption(f"A denoising network knows the score at one σ = {model.sigma:.3g} only: plain Langevin "
+                   "(1000 steps from a uniform start) is the only sampler it supports, and it mixes slowly between "
+                   "separated parts of the data. NCSN fixes that with the ladder.")
+    key = (run.id, run.steps_done, sampler, steps_per_level)
+    with st.spinner("Sampling…"):
+        result = _cache(("samples",) + key, lambda: lab_state.draw_samples(
+            model, data, sampler, n=2000, seed=model.config.seed, steps_per_level=steps_per_level or 20))
+    samples = result.samples
+    bad = int((~torch.isfinite(samples).all(1)).sum())
+
+    c1, c2 = st.columns([3, 2], gap="large")
+    with c1:
+        st.altair_chart(charts.scatter(samples, train_pts, domain=domain, max_points=2000, size=420,
+                                       title=f"{len(samples):,} samples vs the training data"),
+                        width="content")
+    with c2:
+        if bad:
+            st.warning(f"{bad} samples ran off to infinity (left out): the score is wrong far from the data.")
+        if data is not None:
+            evaluation = _cache(("eval", run.id), lambda: lab_state.evaluation_data(run))
+            ed = _cache(("ed",) + key, lambda: metrics.energy_distance(samples, evaluation)) if bad < len(samples) else None
+            ed_floor = _cache(("ed_floor", run.id), lambda: metrics.energy_distance_floor(
+                lab_state.evaluation_sampler(run), len(evaluation)))
+            st.metric("energy distance to fresh data", f"{ed:.4f}" if ed is not None else "–",
+                      help="0 = the same distribution. It sees missing modes and wrong weights, barely blur.")
+            st.metric("data vs data (the best possible)", f"{ed_floor:.4f}")
+            mixture = dataset_mixture(data.spec.name) if data.spec.kind == "builtin" else None
+            if mixture is not None:
+                means = mixture.means_tensor()
+                shares = metrics.mode_shares(samples, means)
+                labels = [f"({m[0]:.0f}, {m[1]:.0f})" if len(means) <= 2 else f"mode {i + 1}"
+                          for i, m in enumerate(means.tolist())]
+                st.altair_chart(charts.bar_shares(dict(zip(labels, shares)), "Share of samples per mode",
+                                                  reference=dict(zip(labels, mixture.weights)), width=300,
+                                                  height=26 * len(labels) + 20), width="content")
+        else:
+            st.caption("The training data of this model is not available, so there is nothing to compare to.")
+
+    tab_field, tab_movie = st.tabs(["Score field", "Sampling, step by step"])
+    with tab_field:
+        sigmas = [float(s) for s in model.sigmas]
+        if len(sigmas) > 1:
+            sigma = st.select_slider("Noise level σ", options=sigmas, value=sigmas[len(sigmas) // 2],
+                                     format_func=lambda s: f"{s:.3g}", key=f"sl_field_sigma_{run.id}")
+        else:
+            sigma = sigmas[0]
+        field = _cache(("field", run.id, run.steps_done, sigma), lambda: _field(model, run, sigma, domain))
+        f1, f2, f3 = st.columns(3)
+        with f1:
+            st.altair_chart(charts.vector_field(field["arrow_pts"], field["arrows"], train_pts, domain=domain,
+                                                size=330, title=f"Learned score at σ = {sigma:.3g}"),
+                            width="content")
+        with f2:
+            st.altair_chart(charts.heatmap(field["axis"], field["axis"], field["norm"], domain=domain, size=330,
+                                           color_title="σ·‖s‖", title="Score size (dark = a likely place)"),
+                            width="content")
+        with f3:
+            if field["error"] is not None:
+                st.altair_chart(charts.heatmap(field["axis"], field["axis"], field["error"], domain=domain,
+                                               size=330, scheme="magma", color_title="σ·‖s − s_ref‖",
+                                               title=f"Error vs the {field['ref_kind']} score"),
+                                width="content")
+        st.caption("Arrows show only the direction (colour = size). σ·‖s‖ is about 1 where a point is one noise "
+                   "width from the data, and near 0 on the data itself. "
+                   + ("The reference is the exact score of the Gaussian mixture." if field["ref_kind"] == "exact" else
+                      "The reference is the exact score of the smoothed training points: at small σ it memorizes "
+                      "them, so a network that generalizes differs there — that is good."))
+    with tab_movie:
+        frames = result.frames
+        if frames:
+            i = st.select_slider("Frame", options=list(range(len(frames))), value=len(frames) - 1,
+                                 format_func=lambda k: result.labels[k], key=f"sl_frame_{run.id}_{sampler}")
+            m1, m2 = st.columns(2)
+            with m1:
+                st.altair_chart(charts.scatter(frames[i], train_pts, domain=domain, max_points=2000, size=380,
+                                               title=result.labels[i]), width="content")
+            with m2:
+                gif = _cache(("gif",) + key, lambda: gif_bytes(frames, data=_thin(train_pts), titles=result.labels,
+                                                               size=360, max_frames=50))
+                st.image(gif, caption="Sampling across noise levels (plays in a loop)")
+                st.download_button("Download the GIF", gif, file_name="score_lab_sampling.gif", mime="image/gif",
+                                   icon=":material/download:", key="sl_gif_download")
+
+
+def _thin(points, n: int = 2000):
+    if points is None or len(points) <= n:
+        return points
+    g = torch.Generator().manual_seed(0)
+    return points[torch.randperm(len(points), generator=g)[:n]]
+
+
+def _field(model, run: lab_state.LabRun, sigma: float, domain) -> dict:
+    arrow_pts, _ = lab_state.grid(domain, 21)
+    arrows = lab_state.score_on_grid(model.score, sigma, arrow_pts)
+    pts, axis = lab_state.grid(domain, 40)
+    s = lab_state.score_on_grid(model.score, sigma, pts)
+    norm = (sigma * s.norm(dim=1)).reshape(40, 40).numpy()
+    kind, ref = lab_state.reference_score(run)
+    error = None
+    if ref is not None:
+        s_ref = lab_state.score_on_grid(ref, sigma, pts)
+        error = (sigma * (s - s_ref).norm(dim=1)).reshape(40, 40).numpy()
+    return {"arrow_pts": arrow_pts, "arrows": arrows, "axis": axis.numpy(), "norm": norm, "error": error,
+            "ref_kind": kind}
+
+
+if run is not None and not running and run.model() is not None:
+    _results(run)
+elif run is not None and running:
+    st.caption("The sample plots, the score field and the sampling movie appear when training stops.")
+
+# ----------------------------------------------------------------------------- save / load
+
+with st.expander("Save or load a trained model", icon=":material/save:"):
+    s1, s2 = st.columns(2)
+    with s1:
+        if run is not None and not running and run.model() is not None:
+            blob = _cache(("zip", run.id, run.steps_done), lambda: lab_state.run_zip_bytes(run))
+            st.download_button("Download model (.zip)", blob, file_name="score_lab_model.zip",
+                               mime="application/zip", icon=":material/download:", key="sl_zip_download")
+            st.caption("model.safetensors + config.json + losses.csv")
+        else:
+            st.caption("Train a model (and let it finish or stop it) to download it.")
+    with s2:
+        upload = st.file_uploader("Load a saved model (.zip)", type=["zip"], key="sl_zip_upload",
+                                  disabled=running)
+        if upload is not None and ss.get("sl_zip_id") != upload.file_id:
+            ss["sl_zip_id"] = upload.file_id
+            try:
+                model, history = lab_state.load_run_zip(upload.getvalue(), upload.name)
+                lab_state.set_loaded(model, history)
+                ss.pop("sl_zip_error", None)
+                st.rerun()
+            except InputError as exc:
+                ss["sl_zip_error"] = str(exc)
+        if ss.get("sl_zip_error"):
+            st.error(ss.sl_zip_error, icon=":material/error:")

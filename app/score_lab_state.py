@@ -1,0 +1,602 @@
+"""Score lab plumbing: one training run per browser session, trained in the shared job pool.
+
+Streamlit reruns the page script on every click, so nothing long runs inside it:
+
+* `LabRun` (kept in `st.session_state`) holds the data, the config, the `Trainer`,
+  the loss floors and the job handle. It is never put in `st.cache_*`: it belongs
+  to one session and is freed on Reset.
+* `training_job(job, run, target)` is the worker. It runs in a pool thread, never
+  calls `st.*`, and talks to the page only through `job.report(...)`: history rows,
+  the floors, and a small batch of samples every second or so for the live scatter.
+* `start_training`, `stop_training`, `resume_training`, `reset` are the buttons'
+  callbacks (they run before the page script, so the page draws the new state).
+
+Everything here except the session helpers at the bottom is plain Python + torch,
+so the worker and the analysis helpers are tested and benchmarked headless.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import io
+import itertools
+import math
+import tempfile
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.jobs import Job
+from models.score import lab
+from models.score.checkpoints import ScoreModel, load_run, save_run
+from models.score.datasets import DatasetSpec, dataset_mixture, load_dataset
+from models.score.errors import InputError
+from models.score.trainer import TrainConfig, Trainer, TrainingDiverged
+
+N_TRAIN = 10_000          # training points drawn from a built-in shape or a word
+PREVIEW_POINTS = 400      # live scatter while training: cheap, still shows the shape
+PREVIEW_STEPS_PER_LEVEL = 10
+PREVIEW_BUDGET = 0.08     # previews may take at most this share of the training time
+PREVIEW_MIN_GAP_S = 0.8
+FLOOR_QUERIES = 800       # noisy points per level for the Bayes-optimal floor (see loss_floors)
+# The losses are σ²-weighted, so a healthy run starts near 1 and stays there; a mean
+# loss a million times larger is a run that has blown up even if no NaN appeared yet.
+BLOW_UP_LOSS = 1e6
+DIM = 2
+
+_run_ids = itertools.count(1)
+
+
+# ----------------------------------------------------------------------------- settings
+
+def make_config(*, model: str = "ncsn", objective: str = "dsm", sigma: float | None = None,
+                sigma_max: float | None = None, sigma_min: float | None = None, levels: int | None = None,
+                steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
+                device: str = "cpu", seed: int = 0) -> TrainConfig:
+    """A TrainConfig from the page's widgets; None keeps the engine's default (σ's: from the data)."""
+    base = TrainConfig()
+    config = TrainConfig(
+        model=model, objective=objective, sigma=sigma, sigma_max=sigma_max, sigma_min=sigma_min,
+        levels=base.levels if levels is None else int(levels),
+        steps=base.steps if steps is None else int(steps),
+        batch_size=base.batch_size if batch_size is None else int(batch_size),
+        lr=base.lr if lr is None else float(lr), device=device, seed=int(seed))
+    config.log_every = log_every_for(config.steps)
+    config.validate()
+    if model == "ncsn" and sigma_max is not None and sigma_min is not None and sigma_min >= sigma_max:
+        raise InputError(f"σ_min ({sigma_min:g}) must be smaller than σ_max ({sigma_max:g})")
+    return config
+
+
+def log_every_for(steps: int) -> int:
+    """About 150 loss points per run: a smooth live chart without per-step overhead."""
+    return max(10, min(50, int(steps) // 150))
+
+
+def load_training_data(spec: DatasetSpec, seed: int = 0) -> lab.TrainingData:
+    return lab.training_data(spec, N_TRAIN, seed)
+
+
+def save_upload(name: str, content: bytes) -> Path:
+    """Keep an uploaded CSV on disk (DatasetSpec.csv needs a path); one folder per content hash."""
+    digest = hashlib.sha1(content).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "diffusion-classroom-uploads" / digest
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name) or "points.csv"
+    path = folder / safe
+    if not path.exists():
+        tmp = folder / f".{safe}.tmp"
+        tmp.write_bytes(content)
+        tmp.replace(path)
+    return path
+
+
+# ----------------------------------------------------------------------------- loss floors
+
+def _posterior_variance_floor(points: torch.Tensor, sigmas: torch.Tensor, n: int, seed: int,
+                              chunk: int = 256) -> float:
+    """½E‖σ s*(x̃) + z‖² for the smoothed point set, with z integrated out exactly.
+
+    For x̃ = x + σz and the optimal score s* = ∇log p_σ, E[z | x̃] = −σ s*(x̃), so
+    the Bayes-optimal DSM loss is E_x̃[ tr Cov(z | x̃) ]/2 = E_x̃[ Var(x | x̃) ]/(2σ²),
+    where x | x̃ is a softmax over the training points. Averaging the posterior
+    variance instead of ½‖σs*+z‖² ("Rao–Blackwellizing") removes the z noise: about
+    as accurate as `reference.dsm_loss_floor` with 4–10× fewer queries.
+    Each query may have its own σ (the NCSN loss jitters σ within a ladder bin).
+    """
+    g = torch.Generator().manual_seed(seed)
+    pts = points.double()
+    idx = torch.randint(len(pts), (n,), generator=g)
+    z = torch.randn(n, DIM, generator=g, dtype=torch.float64)
+    x_noisy = pts[idx] + sigmas[:, None] * z
+    sq = (pts**2).sum(1)
+    total = 0.0
+    for i in range(0, n, chunk):
+        q, s = x_noisy[i:i + chunk], sigmas[i:i + chunk]
+        # −‖q − x_j‖²/2σ²: the ‖q‖² term is the same for every j and cancels in the softmax.
+        r = torch.softmax((2 * q @ pts.T - sq[None]) / (2 * s[:, None] ** 2), dim=1)
+        mean = r @ pts
+        var = (r @ sq - (mean**2).sum(1)).clamp(min=0)
+        total += float((var / (2 * s**2)).sum())
+    return total / n
+
+
+_floor_cache: dict[tuple, list[float]] = {}
+_floor_lock = threading.Lock()
+
+
+def loss_floors(points: torch.Tensor, sigmas, jitter: bool = False, n: int = FLOOR_QUERIES,
+                seed: int = 0) -> list[float]:
+    """The Bayes-optimal DSM loss at each level of the ladder, for THIS training set.
+
+    A network cannot go below these numbers on average: they are the losses of the exact
+    score of the training points smoothed at σ (what a perfect network would learn).
+    `jitter` matches `ncsn_loss(..., jitter=True)`: σ log-uniform within half a ladder step.
+    Results are cached per process (same points + same ladder → same floors), so a
+    second Train on the same data does not pay again.
+    """
+    sig = torch.as_tensor(sigmas, dtype=torch.float64).flatten()
+    key = (hashlib.sha1(points.detach().cpu().float().numpy().tobytes()).hexdigest(),
+           tuple(round(float(s), 9) for s in sig), bool(jitter), n, seed)
+    with _floor_lock:
+        if key in _floor_cache:
+            return list(_floor_cache[key])
+    half_step = 0.5 * math.log(float(sig[0] / sig[1])) if jitter and len(sig) > 1 else 0.0
+    floors = []
+    for i, s in enumerate(sig):
+        g = torch.Generator().manual_seed(seed + 7919 * i)
+        per_query = torch.full((n,), float(s), dtype=torch.float64)
+        if half_step:
+            u = torch.rand(n, generator=g, dtype=torch.float64)
+            per_query = per_query * torch.exp((2 * u - 1) * half_step)
+        floors.append(_posterior_variance_floor(points.cpu(), per_query, n, seed + i))
+    with _floor_lock:
+        if len(_floor_cache) > 64:
+            _floor_cache.clear()
+        _floor_cache[key] = floors
+    return list(floors)
+
+
+def objective_offset(objective: str) -> float:
+    """What to add to a DSM floor to get the floor of `objective`.
+
+    Expanding ½E‖σs + z‖² and using E[z | x̃] = −σ∇log p_σ(x̃) gives, for ANY s,
+        DSM(s) = σ²/2 E‖s − ∇log p_σ‖² − σ²/2 E‖∇log p_σ‖² + E‖z‖²/2,
+    and the sliced/implicit losses are the same without the last term. So they equal the
+    DSM loss minus d/2 = 1 (in 2-D): near the optimum they are negative — that is fine.
+    """
+    return 0.0 if objective == "dsm" else -DIM / 2
+
+
+# ----------------------------------------------------------------------------- a run
+
+@dataclass
+class LabRun:
+    """One model of this session: trained here (has a Trainer) or loaded from a zip."""
+
+    data: lab.TrainingData | None
+    config: TrainConfig                    # σ's in DATA coordinates, as the user gave them
+    target_steps: int
+    trainer: Trainer | None = None
+    loaded: ScoreModel | None = None
+    loaded_history: list[dict] = field(default_factory=list)
+    floors: list[float] | None = None      # per level, DSM convention (see objective_offset)
+    job: Job | None = None
+    error: str | None = None
+    error_kind: str | None = None          # "diverged", "device", "input", "other"
+    id: int = field(default_factory=lambda: next(_run_ids))
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and not self.job.is_finished
+
+    @property
+    def steps_done(self) -> int:
+        if self.trainer is not None:
+            return self.trainer.state.step
+        return self.loaded.steps_trained if self.loaded is not None else 0
+
+    @property
+    def history(self) -> list[dict]:
+        if self.trainer is not None:
+            return list(self.trainer.state.history)
+        return list(self.loaded_history)
+
+    def model(self) -> ScoreModel | None:
+        """The score function in data coordinates (EMA weights), or None before training starts."""
+        if self.loaded is not None:
+            return self.loaded
+        if self.trainer is None or self.data is None:
+            return None
+        return lab.trained_model(self.trainer, self.data)
+
+    @property
+    def kind(self) -> str:
+        return (self.loaded.config if self.loaded is not None else self.config).model
+
+    @property
+    def objective(self) -> str:
+        return (self.loaded.config if self.loaded is not None else self.config).objective
+
+    def floor_total(self) -> float | None:
+        """Floor of the reported (level-averaged) loss in the run's own objective."""
+        if not self.floors:
+            return None
+        return float(np.mean(self.floors)) + objective_offset(self.objective)
+
+    def floors_for_objective(self) -> list[float] | None:
+        if not self.floors:
+            return None
+        return [f + objective_offset(self.objective) for f in self.floors]
+
+    def describe(self) -> str:
+        c = self.loaded.config if self.loaded is not None else self.config
+        what = "NCSN" if c.model == "ncsn" else "denoising score network"
+        data = self.data.spec.describe() if self.data is not None else "unknown data"
+        return f"{what} · {c.objective} · {data} · {self.steps_done:,} steps"
+
+
+# ----------------------------------------------------------------------------- the worker
+
+class BlowUpGuard:
+    """Stop a run whose loss has exploded, keeping the last sane weights.
+
+    The Trainer already stops on NaN/inf; a loss of 10⁸ can stay finite for thousands of
+    steps (lr = 10), so this guard keeps a copy of the weights at the last sane window
+    and puts them back when the loss passes BLOW_UP_LOSS.
+    """
+
+    SAVE_EVERY_S = 0.5  # copying the weights every window would cost a few % of the speed
+
+    def __init__(self, trainer: Trainer):
+        self.trainer = trainer
+        self._save()
+
+    def _save(self) -> None:
+        t = self.trainer
+        self.saved_at = time.perf_counter()
+        self.step = t.state.step
+        self.network = copy.deepcopy(t.network.state_dict())
+        self.ema = copy.deepcopy(t.ema_network.state_dict()) if t.ema_network is not None else None
+        self.optimizer = copy.deepcopy(t.optimizer.state_dict())
+
+    def check(self, loss: float) -> None:
+        if math.isfinite(loss) and abs(loss) < BLOW_UP_LOSS:
+            if time.perf_counter() - self.saved_at >= self.SAVE_EVERY_S:
+                self._save()
+            return
+        t = self.trainer
+        bad_step = t.state.step
+        t.network.load_state_dict(self.network)
+        if self.ema is not None:
+            t.ema_network.load_state_dict(self.ema)
+        t.optimizer.load_state_dict(self.optimizer)
+        t.state.step = self.step
+        del t.state.history[len([r for r in t.state.history if r["step"] <= self.step]):]
+        raise TrainingDiverged(
+            f"the loss exploded to {loss:.3g} by step {bad_step} (a healthy run stays near 1); "
+            f"the last sane weights (step {self.step}) were kept. Try a smaller learning rate "
+            f"(now {t.config.lr:g}).")
+
+
+def preview_samples(model: ScoreModel, data: lab.TrainingData | None, n: int = PREVIEW_POINTS,
+                    seed: int = 0) -> np.ndarray:
+    """A few hundred samples with cheap sampler settings, for the live scatter."""
+    device = str(next(model.network.parameters()).device)
+    if model.config.model == "ncsn":
+        result = lab.sample(model.score, model.sigmas, n=n, seed=seed, steps_per_level=PREVIEW_STEPS_PER_LEVEL,
+                            center=model.shift, device=device)
+    else:
+        result = lab.sample(model.score, model.sigmas, sampler="langevin", n=n, seed=seed,
+                            langevin_steps=200, start="uniform", start_range=data_range(data, model),
+                            device=device)
+    return result.samples.numpy()
+
+
+def data_range(data: lab.TrainingData | None, model: ScoreModel | None = None) -> tuple[float, float]:
+    """[low, high] covering the data (a start box for plain Langevin, a plot domain)."""
+    if data is not None:
+        pts = data.raw
+        lo, hi = float(pts.min()), float(pts.max())
+    elif model is not None:
+        c, s = float(model.shift.mean()), 3 * model.scale
+        lo, hi = c - s, c + s
+    else:
+        lo, hi = -3.0, 3.0
+    pad = 0.1 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+def training_job(job: Job, run: LabRun, target: int) -> LabRun:
+    """The worker: build (or reuse) the Trainer, compute the floors, train to `target` steps.
+
+    Runs in a pool thread: no `st.*` here. Progress goes out through `job.report`.
+    """
+    if run.trainer is None:
+        job.report(phase="building the network")
+        run.trainer = lab.new_trainer(run.data, run.config)
+    trainer = run.trainer
+    if run.floors is None:
+        job.report(phase="computing the Bayes-optimal floor")
+        run.floors = loss_floors(trainer.data_cpu, trainer.sigmas,
+                                 jitter=trainer.config.model == "ncsn" and trainer.config.sigma_jitter,
+                                 seed=trainer.config.seed)
+    job.report(phase="training", floors=run.floors, total=target, step=trainer.state.step)
+    guard = BlowUpGuard(trainer)
+    model = lab.trained_model(trainer, run.data)
+    next_preview = 0.0  # first preview as soon as the first window is logged
+
+    def on_progress(p) -> None:
+        nonlocal next_preview
+        guard.check(p.loss)
+        fields = dict(step=p.step, total=p.total_steps, loss=p.loss, steps_per_second=p.steps_per_second,
+                      history=list(trainer.state.history))
+        now = time.perf_counter()
+        if now >= next_preview or p.step == p.total_steps:
+            fields["preview"] = preview_samples(model, run.data, seed=trainer.config.seed)
+            fields["preview_step"] = p.step
+            cost = time.perf_counter() - now
+            next_preview = time.perf_counter() + max(PREVIEW_MIN_GAP_S, cost / PREVIEW_BUDGET)
+        job.report(**fields)
+
+    try:
+        trainer.run(on_progress, job.stop_event, steps=target)
+    finally:
+        job.report(step=trainer.state.step, history=list(trainer.state.history))
+    return run
+
+
+# ----------------------------------------------------------------------------- errors
+
+def classify_error(job: Job) -> str:
+    """What kind of failure a finished job had: drives which help the page shows."""
+    exc = job.exception
+    if isinstance(exc, TrainingDiverged):
+        return "diverged"
+    if isinstance(exc, InputError) and ("CUDA" in str(exc) or "MPS" in str(exc)):
+        return "device"
+    if isinstance(exc, InputError):
+        return "input"
+    oom = getattr(torch.cuda, "OutOfMemoryError", ())
+    if (oom and isinstance(exc, oom)) or any(w in str(exc) for w in ("CUDA", "cuda", "MPS", "out of memory")):
+        return "device"
+    return "other"
+
+
+def error_message(job: Job) -> str:
+    kind = classify_error(job)
+    if kind == "diverged":
+        return f"Training diverged: {job.error}"
+    if kind == "device":
+        return (f"The {'GPU' if 'mps' not in (job.error or '').lower() else 'Apple GPU'} could not train this "
+                f"model: {job.error}")
+    if kind == "input":
+        return job.error or "invalid settings"
+    return f"Training failed ({type(job.exception).__name__}): {job.error}"
+
+
+# ----------------------------------------------------------------------------- analysis
+
+def evaluation_data(run: LabRun, n: int = 2000, seed: int = 12_345) -> torch.Tensor | None:
+    """Fresh points of the same data (a different seed) to compare samples against."""
+    if run.data is None:
+        return None
+    spec = run.data.spec
+    if spec.kind == "csv":  # a file has only its own points: a random subset
+        g = torch.Generator().manual_seed(seed)
+        pts = run.data.raw
+        return pts[torch.randperm(len(pts), generator=g)[:n]]
+    return load_dataset(spec, n, seed)
+
+
+def evaluation_sampler(run: LabRun):
+    """sample_fn(n, seed) for `metrics.energy_distance_floor` (data vs fresh data)."""
+    spec = run.data.spec
+    if spec.kind == "csv":
+        pts = run.data.raw
+
+        def subset(n: int, seed: int) -> torch.Tensor:
+            g = torch.Generator().manual_seed(seed)
+            return pts[torch.randint(len(pts), (n,), generator=g)]
+        return subset
+    return lambda n, seed: load_dataset(spec, n, seed)
+
+
+def reference_score(run: LabRun):
+    """('exact', fn) for the Gaussian mixtures, ('empirical', fn) of the training points otherwise."""
+    if run.data is None:
+        return None, None
+    spec = run.data.spec
+    if spec.kind == "builtin" and dataset_mixture(spec.name) is not None:
+        return "exact", lab.reference_score("exact", run.data)
+    return "empirical", lab.reference_score("empirical", run.data)
+
+
+def draw_samples(model: ScoreModel, data: lab.TrainingData | None, sampler: str, n: int = 2000, seed: int = 0,
+                 steps_per_level: int = 20, frames: int = 50):
+    """Samples plus ~`frames` snapshots along the way (for the σ slider and the GIF)."""
+    device = str(next(model.network.parameters()).device)
+    if model.config.model == "dsm":
+        steps = 1000
+        return lab.sample(model.score, model.sigmas, sampler="langevin", n=n, seed=seed, langevin_steps=steps,
+                          start="uniform", start_range=data_range(data, model), device=device,
+                          stride=max(1, steps // frames))
+    if sampler == "denoise":
+        levels = 100
+        return lab.sample(model.score, model.sigmas, sampler="denoise", n=n, seed=seed, denoise_levels=levels,
+                          center=model.shift, device=device, stride=max(1, levels // frames))
+    total = steps_per_level * len(model.sigmas)
+    return lab.sample(model.score, model.sigmas, sampler="annealed", n=n, seed=seed,
+                      steps_per_level=steps_per_level, center=model.shift, device=device,
+                      stride=max(1, total // frames))
+
+
+def grid(domain: tuple[float, float], n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """n×n points on domain² (x fastest) and the 1-D axis."""
+    axis = torch.linspace(domain[0], domain[1], n)
+    gy, gx = torch.meshgrid(axis, axis, indexing="ij")
+    return torch.stack([gx.flatten(), gy.flatten()], 1), axis
+
+
+@torch.no_grad()
+def score_on_grid(score_fn, sigma: float, points: torch.Tensor) -> torch.Tensor:
+    return score_fn(points, float(sigma)).float().cpu()
+
+
+# ----------------------------------------------------------------------------- save / load
+
+def run_zip_bytes(run: LabRun) -> bytes:
+    """model.safetensors + config.json + losses.csv (checkpoints.save_run) as one zip."""
+    model = run.model()
+    if model is None:
+        raise InputError("nothing to save yet: train a model first")
+    with tempfile.TemporaryDirectory() as tmp:
+        save_run(tmp, model, run.history)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for p in sorted(Path(tmp).iterdir()):
+                zf.write(p, p.name)
+        return buf.getvalue()
+
+
+RUN_FILES = ("model.safetensors", "config.json", "losses.csv")
+MAX_ZIP_MEMBER = 50_000_000
+
+
+def load_run_zip(content: bytes, name: str = "uploaded file") -> tuple[ScoreModel, list[dict]]:
+    """A zip written by `run_zip_bytes` → (model, loss history); InputError for anything else.
+
+    Only the three known file names are read (wherever they sit in the zip); nothing is
+    extracted by the zip's own paths, so a crafted archive cannot write elsewhere.
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile:
+        raise InputError(f"{name} is not a zip file: save a model from the Score lab and upload that zip") from None
+    with zf, tempfile.TemporaryDirectory() as tmp:
+        found = {}
+        for info in zf.infolist():
+            base = Path(info.filename).name
+            if base in RUN_FILES and not info.is_dir():
+                if info.file_size > MAX_ZIP_MEMBER:
+                    raise InputError(f"{name}: {base} is too large to be a toy score model")
+                found[base] = info
+        missing = [f for f in RUN_FILES[:2] if f not in found]
+        if missing:
+            raise InputError(f"{name} has no {' or '.join(missing)}: it is not a saved Score lab model")
+        try:
+            for base, info in found.items():
+                (Path(tmp) / base).write_bytes(zf.read(info))
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise InputError(f"{name} is damaged ({exc})") from None
+        model = load_run(tmp)
+        history = read_losses_csv(Path(tmp) / "losses.csv") if "losses.csv" in found else []
+    return model, history
+
+
+def read_losses_csv(path: Path) -> list[dict]:
+    """losses.csv (step, loss, sigma_1…) back into history rows; unreadable rows are skipped."""
+    rows = []
+    try:
+        with open(path, newline="") as f:
+            for rec in csv.DictReader(f):
+                try:
+                    row = {"step": int(rec["step"]), "loss": float(rec["loss"])}
+                    levels = [float(v) for k, v in rec.items() if k and k.startswith("sigma_")]
+                    if levels:
+                        row["per_sigma"] = levels
+                    rows.append(row)
+                except (KeyError, TypeError, ValueError):
+                    continue
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    return rows
+
+
+def data_for_loaded(model: ScoreModel) -> lab.TrainingData | None:
+    """Rebuild a loaded model's training data from its config when possible (a CSV may be gone)."""
+    if not model.dataset:
+        return None
+    try:
+        spec = DatasetSpec.from_dict(model.dataset)
+        return lab.training_data(spec, N_TRAIN, model.config.seed)
+    except (InputError, OSError):
+        return None
+
+
+# ----------------------------------------------------------------------------- session helpers
+
+def _ss():
+    import streamlit as st
+    return st.session_state
+
+
+RUN_KEY = "score_lab_run"
+
+
+def current_run() -> LabRun | None:
+    return _ss().get(RUN_KEY)
+
+
+def submit(run: LabRun, target: int) -> Job:
+    """Queue `run` for training up to `target` steps in the shared pool (owner: this session)."""
+    from app.resources import job_pool, session_id
+
+    run.target_steps = target
+    run.error = run.error_kind = None
+    run.job = job_pool().submit(lambda job: training_job(job, run, target), name="score-lab training",
+                                owner=session_id())
+    return run.job
+
+
+def start_training(spec: DatasetSpec, config: TrainConfig) -> LabRun:
+    """Train a fresh model (the old run, if any, is stopped and dropped)."""
+    reset()
+    data = load_training_data(spec, config.seed)
+    run = LabRun(data=data, config=config, target_steps=config.steps)
+    _ss()[RUN_KEY] = run
+    submit(run, config.steps)
+    return run
+
+
+def stop_training() -> None:
+    run = current_run()
+    if run is not None and run.job is not None:
+        run.job.cancel()
+
+
+def resume_training(extra_steps: int | None = None) -> None:
+    """Continue the same Trainer: to its target if it stopped early, else `extra_steps` more."""
+    run = current_run()
+    if run is None or run.trainer is None or run.running:
+        return
+    target = run.target_steps
+    if run.trainer.state.step >= target:
+        target = run.trainer.state.step + int(extra_steps or run.config.steps)
+    submit(run, target)
+
+
+def reset() -> None:
+    """Stop and forget this session's run (frees the Trainer, its data and cached results)."""
+    ss = _ss()
+    run = ss.pop(RUN_KEY, None)
+    if run is not None and run.job is not None:
+        run.job.cancel()
+        run.job.result = None
+    for key in [k for k in ss.keys() if str(k).startswith("score_lab_cache")]:
+        del ss[key]
+
+
+def set_loaded(model: ScoreModel, history: list[dict]) -> LabRun:
+    reset()
+    run = LabRun(data=data_for_loaded(model), config=model.config, target_steps=model.steps_trained,
+                 loaded=model, loaded_history=history)
+    _ss()[RUN_KEY] = run
+    return run

@@ -85,7 +85,7 @@ def start_job(items: list, name: str) -> None:
     state.gallery_last = None
 
 
-@st.fragment(run_every=0.5)
+@st.fragment(run_every=1.0)
 def progress_panel() -> None:
     running = state.get("gallery_job")
     if running is None:

@@ -124,10 +124,10 @@ if conflict is not None:
                                           "on disk", "yours", lineterm=""))
     with st.expander("What differs (on disk → yours)"):
         st.code(diff or "(no difference)", language="diff")
-    left, right = st.columns(2)
-    left.button("Reload from disk (drop my edits)", key="gallery_reload", icon=":material/refresh:",
+    choice = st.container(horizontal=True)
+    choice.button("Reload from disk (drop my edits)", key="gallery_reload", icon=":material/refresh:",
                 on_click=reload_from_disk)
-    if right.button("Keep mine (overwrite)", key="gallery_overwrite", icon=":material/save_as:", type="primary"):
+    if choice.button("Keep mine (overwrite)", key="gallery_overwrite", icon=":material/save_as:", type="primary"):
         save(force=True)
         st.rerun()
 elif pf.dirty and pf.changed_on_disk():
@@ -135,14 +135,14 @@ elif pf.dirty and pf.changed_on_disk():
 
 # ---------------------------------------------------------------- toolbar
 gw.show_problems(pf, path)
-bar = st.columns([1.2, 1, 1.6, 1.3, 1.5], vertical_alignment="center")
-editing = bar[0].toggle("Edit", key="gallery_edit", help="Edit prompts, seeds and commentary; Save writes the file")
-if bar[1].button("Save", key="gallery_save", icon=":material/save:", type="primary" if pf.dirty else "secondary",
-                 disabled=not pf.dirty, help="Write the prompt file (comments are kept)"):
+bar = st.container(horizontal=True, vertical_alignment="center")
+editing = bar.toggle("Edit", key="gallery_edit", help="Edit prompts, seeds and commentary; Save writes the file")
+if bar.button("Save", key="gallery_save", icon=":material/save:", type="primary" if pf.dirty else "secondary",
+              disabled=not pf.dirty, help="Write the prompt file (comments are kept)"):
     save()
     st.rerun()
-if bar[2].button("Generate missing", key="gallery_generate_missing", icon=":material/auto_awesome:",
-                 disabled=busy or not can_generate, help="Every prompt whose image is not in the store yet"):
+if bar.button("Generate missing", key="gallery_generate_missing", icon=":material/auto_awesome:",
+              disabled=busy or not can_generate, help="Every prompt whose image is not in the store yet"):
     todo = []
     for pid in pf.prompt_ids():
         gw.ensure_seed(pf, pid)
@@ -151,14 +151,14 @@ if bar[2].button("Generate missing", key="gallery_generate_missing", icon=":mate
             todo.append((pid, params))
     start_job(todo, "generate missing")
     st.rerun()
-bar[3].download_button("Zip", data=lambda: export_zip_bytes(pf, store, model_id=backend.model_id),
-                       file_name=f"{path.stem}.zip", mime="application/zip", key="gallery_zip",
-                       icon=":material/folder_zip:", on_click="ignore",
-                       help="The prompt file and the starred (else first) image of each prompt")
-bar[4].download_button("HTML handout", data=lambda: export_html(pf, store, model_id=backend.model_id),
-                       file_name=f"{path.stem}.html", mime="text/html", key="gallery_html",
-                       icon=":material/description:", on_click="ignore",
-                       help="One standalone page: sections, commentary, images and their settings")
+bar.download_button("Zip", data=lambda: export_zip_bytes(pf, store, model_id=backend.model_id),
+                    file_name=f"{path.stem}.zip", mime="application/zip", key="gallery_zip",
+                    icon=":material/folder_zip:", on_click="ignore",
+                    help="The prompt file and the starred (else first) image of each prompt")
+bar.download_button("HTML handout", data=lambda: export_html(pf, store, model_id=backend.model_id),
+                    file_name=f"{path.stem}.html", mime="text/html", key="gallery_html",
+                    icon=":material/description:", on_click="ignore",
+                    help="One standalone page: sections, commentary, images and their settings")
 if pf.dirty:
     st.caption(":material/edit_note: Unsaved changes: press **Save** to write them to the file.")
 
@@ -213,10 +213,10 @@ def confirm_box(kind: str, ident: str, action) -> None:
         return
     st.warning(f"Delete this {kind} (`{ident}`) from the file? Save afterwards to make it permanent.",
                icon=":material/delete_forever:")
-    yes, no = st.columns(2)
-    yes.button(f"Delete {kind}", key=f"gallery_confirm_yes_{kind}_{ident}", type="primary",
+    row = st.container(horizontal=True)
+    row.button(f"Delete {kind}", key=f"gallery_confirm_yes_{kind}_{ident}", type="primary",
                on_click=structural, args=(action, ident))
-    no.button("Keep it", key=f"gallery_confirm_no_{kind}_{ident}", on_click=lambda: state.update(gallery_confirm=None))
+    row.button("Keep it", key=f"gallery_confirm_no_{kind}_{ident}", on_click=lambda: state.update(gallery_confirm=None))
 
 
 def edit_key(kind: str, ident: str) -> str:
@@ -234,14 +234,14 @@ for s_index, section in enumerate(sections):
                       on_change=edited, args=("stitle", sid))
         st.text_area("Section commentary (Markdown)", value=section.get("commentary", ""), height=180,
                      key=edit_key("scomm", sid), on_change=edited, args=("scomm", sid))
-        row = st.columns(4)
-        row[0].button("Move up", key=f"gallery_sup_{sid}", icon=":material/arrow_upward:", disabled=s_index == 0,
+        with st.container(horizontal=True):
+            st.button("Move up", key=f"gallery_sup_{sid}", icon=":material/arrow_upward:", disabled=s_index == 0,
                       on_click=structural, args=(pf.move_section, sid, -1))
-        row[1].button("Move down", key=f"gallery_sdown_{sid}", icon=":material/arrow_downward:",
+            st.button("Move down", key=f"gallery_sdown_{sid}", icon=":material/arrow_downward:",
                       disabled=s_index == len(sections) - 1, on_click=structural, args=(pf.move_section, sid, 1))
-        row[2].button("Add prompt", key=f"gallery_padd_{sid}", icon=":material/add:", on_click=structural,
+            st.button("Add prompt", key=f"gallery_padd_{sid}", icon=":material/add:", on_click=structural,
                       args=(lambda s: pf.add_prompt(s, "a new prompt", seed=random_seed()), sid))
-        row[3].button("Delete section", key=f"gallery_sdel_{sid}", icon=":material/delete:",
+            st.button("Delete section", key=f"gallery_sdel_{sid}", icon=":material/delete:",
                       on_click=confirm_delete, args=("section", sid))
         confirm_box("section", sid, pf.delete_section)
     elif section.get("commentary"):
@@ -252,6 +252,7 @@ for s_index, section in enumerate(sections):
         if "text" not in prompt or not isinstance(prompt.get("text"), str):
             continue
         images = gw.images_of(store, pf, prompt, backend) if can_generate else []
+        params = pf.prompt_params(pid)
         with st.container(border=True):
             st.subheader(pid, anchor=False)
             if editing:
@@ -259,58 +260,63 @@ for s_index, section in enumerate(sections):
                              key=edit_key("text", pid), on_change=edited, args=("text", pid))
             else:
                 st.code(prompt["text"], language=None, wrap_lines=True)
-            left, right = st.columns([3, 2], gap="medium")
-            with right:
-                params = pf.prompt_params(pid)
-                st.caption(params_line({**params, "model_id": None}) if params["seed"] is not None
-                           else "seed: drawn at random on the first Generate, then recorded")
-                if prompt.get("translation"):
-                    st.caption(f"Translation: “{gw.md_escape(prompt['translation'])}”")
-                if prompt.get("tags"):
-                    st.caption(" · ".join(f"`{t.replace('`', '')}`" for t in prompt["tags"] if isinstance(t, str)))
-                if editing:
-                    seed_row = st.columns([3, 1], vertical_alignment="bottom")
-                    seed_row[0].text_input("Seed", value="" if prompt.get("seed") is None else str(prompt["seed"]),
-                                           key=edit_key("seed", pid), on_change=edited, args=("seed", pid))
-                    seed_row[1].button("Random", key=f"gallery_rand_{pid}", icon=":material/casino:",
-                                       help="Randomize: draw a new seed and record it in the file",
-                                       on_click=structural, args=(lambda p: pf.set_prompt_seed(p, random_seed()), pid))
-                    seed_error = state.get("gallery_seed_error")
-                    if seed_error and seed_error[0] == pid:
-                        st.error(seed_error[1])
-                    st.text_area("Commentary (Markdown)", value=prompt.get("commentary", ""), height=200,
-                                 key=edit_key("comm", pid), on_change=edited, args=("comm", pid))
-                    st.text_input("Tags (comma separated)", value=", ".join(prompt.get("tags", [])),
-                                  key=edit_key("tags", pid), on_change=edited, args=("tags", pid))
-                    st.text_input("Translation", value=prompt.get("translation", ""), key=edit_key("tr", pid),
-                                  on_change=edited, args=("tr", pid))
-                    row = st.columns(3)
-                    row[0].button("Up", key=f"gallery_pup_{pid}", icon=":material/arrow_upward:", disabled=p_index == 0,
-                                  on_click=structural, args=(pf.move_prompt, pid, -1))
-                    row[1].button("Down", key=f"gallery_pdown_{pid}", icon=":material/arrow_downward:",
-                                  disabled=p_index == len(section["prompts"]) - 1,
-                                  on_click=structural, args=(pf.move_prompt, pid, 1))
-                    row[2].button("Delete", key=f"gallery_pdel_{pid}", icon=":material/delete:",
-                                  on_click=confirm_delete, args=("prompt", pid))
-                    confirm_box("prompt", pid, pf.delete_prompt)
-                elif prompt.get("commentary"):
-                    st.markdown(prompt["commentary"])
-            with left:
+            notes = [params_line({**params, "model_id": None}) if params["seed"] is not None
+                     else "seed: drawn at random on the first Generate, then recorded"]
+            if prompt.get("translation"):
+                notes.append(f"translation: “{gw.md_escape(prompt['translation'])}”")
+            if prompt.get("tags"):
+                notes.append(" ".join(f"`{t.replace('`', '')}`" for t in prompt["tags"] if isinstance(t, str)))
+            st.caption(" · ".join(notes))
+
+            if editing:
+                with st.container(horizontal=True, vertical_alignment="bottom"):
+                    st.text_input("Seed", value="" if prompt.get("seed") is None else str(prompt["seed"]),
+                                  key=edit_key("seed", pid), on_change=edited, args=("seed", pid), width=220)
+                    st.button("Random seed", key=f"gallery_rand_{pid}", icon=":material/casino:",
+                              help="Draw a new seed and record it in the file",
+                              on_click=structural, args=(lambda p: pf.set_prompt_seed(p, random_seed()), pid))
+                seed_error = state.get("gallery_seed_error")
+                if seed_error and seed_error[0] == pid:
+                    st.error(seed_error[1])
+                st.text_area("Commentary (Markdown)", value=prompt.get("commentary", ""), height=220,
+                             key=edit_key("comm", pid), on_change=edited, args=("comm", pid))
+                tags_col, translation_col = st.columns(2)
+                tags_col.text_input("Tags (comma separated)", value=", ".join(prompt.get("tags", [])),
+                                    key=edit_key("tags", pid), on_change=edited, args=("tags", pid))
+                translation_col.text_input("Translation", value=prompt.get("translation", ""),
+                                           key=edit_key("tr", pid), on_change=edited, args=("tr", pid))
+                with st.container(horizontal=True):
+                    st.button("Up", key=f"gallery_pup_{pid}", icon=":material/arrow_upward:", disabled=p_index == 0,
+                              on_click=structural, args=(pf.move_prompt, pid, -1))
+                    st.button("Down", key=f"gallery_pdown_{pid}", icon=":material/arrow_downward:",
+                              disabled=p_index == len(section["prompts"]) - 1,
+                              on_click=structural, args=(pf.move_prompt, pid, 1))
+                    st.button("Delete prompt", key=f"gallery_pdel_{pid}", icon=":material/delete:",
+                              on_click=confirm_delete, args=("prompt", pid))
+                confirm_box("prompt", pid, pf.delete_prompt)
+                grid_area = st.container()
+            else:
+                grid_area, text_area = st.columns([3, 2], gap="medium")
+                if prompt.get("commentary"):
+                    text_area.markdown(prompt["commentary"])
+
+            with grid_area:
                 if images:
                     gw.image_grid(images, prompt.get("chosen"), lambda im, p=pid, sib=images: star(p, im, sib),
-                                  key=f"gallery_grid_{pid}")
+                                  key=f"gallery_grid_{pid}", columns=4 if editing else 3)
                 elif can_generate:
                     st.caption("No image yet: press Generate.")
-                actions = st.columns([1, 1.3, 0.8, 1.3], vertical_alignment="bottom")
-                if actions[0].button("Generate", key=f"gallery_gen_{pid}", icon=":material/play_arrow:",
-                                     type="primary", disabled=busy or not can_generate,
-                                     help="Make the image for this seed (instant when it is already there)"):
+
+            with st.container(horizontal=True, vertical_alignment="bottom"):
+                if st.button("Generate", key=f"gallery_gen_{pid}", icon=":material/play_arrow:", type="primary",
+                             disabled=busy or not can_generate,
+                             help="Make the image for this seed (instant when it is already there)"):
                     gw.ensure_seed(pf, pid)
                     start_job([(pid, gw.prompt_generation_params(pf, pid, backend))], f"generate {pid}")
                     st.rerun()
-                if actions[1].button("Regenerate", key=f"gallery_regen_{pid}", icon=":material/replay:",
-                                     disabled=busy or not can_generate,
-                                     help="Compute this seed's image again (same seed, same picture)"):
+                if st.button("Regenerate", key=f"gallery_regen_{pid}", icon=":material/replay:",
+                             disabled=busy or not can_generate,
+                             help="Compute this seed's image again: same seed, same picture"):
                     gw.ensure_seed(pf, pid)
                     params = gw.prompt_generation_params(pf, pid, backend)
                     existing = store.get(params)
@@ -318,18 +324,18 @@ for s_index, section in enumerate(sections):
                         store.delete(existing)
                     start_job([(pid, params)], f"regenerate {pid}")
                     st.rerun()
-                count = actions[2].number_input("How many", min_value=1, max_value=8, value=2,
-                                                key=f"gallery_nvar_{pid}")
-                if actions[3].button("New seeds", key=f"gallery_var_{pid}", icon=":material/shuffle:",
-                                     disabled=busy or not can_generate,
-                                     help="Variations: new random seeds, each recorded in its image"):
+                count = st.number_input("Variations", min_value=1, max_value=8, value=2, key=f"gallery_nvar_{pid}",
+                                        width=120)
+                if st.button("New seeds", key=f"gallery_var_{pid}", icon=":material/shuffle:",
+                             disabled=busy or not can_generate,
+                             help="Variations: new random seeds, each recorded in its image"):
                     items = [(pid, gw.prompt_generation_params(pf, pid, backend, seed=random_seed()))
                              for _ in range(int(count))]
                     start_job(items, f"variations of {pid}")
                     st.rerun()
-                if len(images) >= 2:
-                    with st.expander("Compare two images side by side"):
-                        gw.compare_two(images, key=f"gallery_cmp_{pid}")
+            if len(images) >= 2:
+                with st.expander("Compare two images side by side"):
+                    gw.compare_two(images, key=f"gallery_cmp_{pid}")
 
 if editing:
     st.divider()

@@ -204,3 +204,58 @@ def test_recall_a1111_png_into_a_new_prompt(gallery):
     assert new["steps"] == 6 and new["width"] == 512 and new["height"] == 512
     assert "guidance_scale" not in new  # same as the defaults: not repeated
     assert pf.problems() == []
+
+
+def test_cancel_stops_a_running_job(gallery, tmp_path):
+    at = open_gallery()
+    at.number_input(key=f"gallery_nvar_{WITCH}").set_value(8).run()
+    at.button(key=f"gallery_var_{WITCH}").click().run()
+    job = at.session_state["gallery_job"]
+    assert job is not None and not at.button(key="gallery_cancel").disabled  # the progress panel is up
+    at.button(key="gallery_cancel").click().run()
+    assert job.wait(240)
+    at.run()
+    assert job.state == "cancelled"
+    assert any("cancelled" in i for i in texts(at.info))
+    assert len(ImageStore(tmp_path / "outputs").find(prompt_id=WITCH)) < 8  # stopped early; finished ones kept
+
+
+def test_export_buttons_are_offered(gallery):
+    at = open_gallery()
+    keys = {b.key for b in at.get("download_button")}
+    assert {"gallery_zip", "gallery_html"} <= keys
+
+
+def test_second_session_waits_for_the_generator(tiny_settings):
+    """Two sessions share one Generator: while one generates, the other's job says it is waiting."""
+    import threading
+    import time
+
+    from app.gallery_widgets import generation_job
+    from models.flux.generate import Generator
+    from models.jobs import JobPool
+
+    generator = Generator("tiny", settings=tiny_settings, store=ImageStore(tiny_settings.output_dir))
+    inside, release = threading.Event(), threading.Event()
+
+    def hold(step, total, preview):  # session A pauses inside its generation, holding the generator
+        inside.set()
+        release.wait(120)
+
+    first = threading.Thread(target=generator.generate, args=(generator.params("a", 1, width=64, height=64),),
+                             kwargs={"on_step": hold})
+    first.start()
+    try:
+        assert inside.wait(240)
+        job = JobPool(1).submit(generation_job(generator, [("b", generator.params("b", 2, width=64, height=64))]),
+                                name="session B")
+        deadline = time.monotonic() + 30
+        while "status" not in job.snapshot() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert job.snapshot()["status"].startswith("waiting for the generator")
+        assert not job.is_finished
+    finally:
+        release.set()
+        first.join(240)
+    assert job.wait(240) and job.state == "done"
+    assert [m[0] for m in job.result["made"]] == ["b"] and job.result["errors"] == []

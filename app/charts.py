@@ -30,6 +30,10 @@ PALETTE = ["#e4572e", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
 
 Points = object  # a torch.Tensor, numpy array or nested list of shape (N, 2)
 
+# width/height are the PLOT AREA; axes, legend and title come on top. (Streamlit's default,
+# "fit", squeezes all of them into width × height, which flattens a square plot.)
+PAD = alt.AutoSizeParams(type="pad", contains="padding")
+
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -102,7 +106,8 @@ def _points_frame(groups: dict[str, np.ndarray], max_points: int, seed: int) -> 
 
 def scatter(samples: Points | Mapping[str, Points] | None, data: Points | None = None, title: str = "",
             domain: tuple[float, float] | None = None, *, sample_label: str = "samples",
-            data_label: str = "data", paths: Points | None = None, max_points: int = MAX_POINTS,
+            data_label: str = "data", paths: Points | None = None, rings: Points | None = None,
+            ring_label: str = "training points", max_points: int = MAX_POINTS,
             size: int = SIZE, point_size: float = 9, colors: Sequence[str] | None = None,
             seed: int = 0) -> alt.Chart | alt.LayerChart:
     """Samples in colour over the data in light grey, equal aspect, fixed square domain.
@@ -111,15 +116,22 @@ def scatter(samples: Points | Mapping[str, Points] | None, data: Points | None =
     data: the training/true points, drawn first in grey.
     domain: (lo, hi) for both axes; default covers all points (see `square_domain`).
     paths: particle trajectories, shape (T, K, 2) (T frames of K particles), drawn as lines.
+    rings: a few reference points (e.g. a small training set) drawn on top as open black
+        circles, so samples sitting exactly on them stay visible inside the ring.
+    size: width = height of the plot area in pixels (axes and legend come on top).
     """
     groups = _groups(samples, sample_label)
     data_pts = None if data is None else as_points(data, "data")
+    ring_pts = None if rings is None else downsample(finite_rows(as_points(rings, "rings")), max_points, seed)
     if domain is None:
-        domain = square_domain(data_pts, *groups.values())
+        domain = square_domain(data_pts, ring_pts, *groups.values())
     palette = list(colors or PALETTE)
     labels = list(groups)
     legend_domain = ([data_label] if data_pts is not None else []) + labels
     legend_range = ([DATA_COLOR] if data_pts is not None else []) + palette[:len(labels)]
+    if ring_pts is not None:
+        legend_domain.append(ring_label)
+        legend_range.append("black")
     # Grey data first so the coloured samples are drawn on top of it.
     all_groups = ({data_label: data_pts} if data_pts is not None else {}) | groups
     frame = _points_frame(all_groups, max_points, seed)
@@ -132,8 +144,12 @@ def scatter(samples: Points | Mapping[str, Points] | None, data: Points | None =
     layers = [points]
     if paths is not None:
         layers.insert(0, trajectories(paths, domain))
+    if ring_pts is not None:
+        ring_frame = pd.DataFrame({"x": ring_pts[:, 0], "y": ring_pts[:, 1], "set": ring_label})
+        layers.append(alt.Chart(ring_frame).mark_point(filled=False, size=45, strokeWidth=1.2, clip=True)
+                      .encode(x=x, y=y, color=color))
     chart = alt.layer(*layers) if len(layers) > 1 else points
-    return chart.properties(title=title, width=size, height=size)
+    return chart.properties(title=title, width=size, height=size, autosize=PAD)
 
 
 def trajectories(paths: Points, domain: tuple[float, float], *, max_paths: int = 50,
@@ -190,13 +206,16 @@ def vector_field(points: Points, vectors: Points, data: Points | None = None, ti
     x = alt.X("x:Q", scale=_axis("x", domain), title=None)
     y = alt.Y("y:Q", scale=_axis("y", domain), title=None)
     color = alt.Color("magnitude:Q", scale=alt.Scale(type="log", scheme="viridis"),
-                      legend=alt.Legend(title=color_title, orient="bottom", format=".2~g"))
+                      legend=alt.Legend(title=color_title, orient="bottom", format=".2~g", type="gradient"))
     base = alt.Chart(frame)
+    # Shafts and heads have separate (identical: same data) colour scales, so that only the
+    # shafts' colour bar is shown; a shared scale would merge in the heads' symbol legend.
+    head_color = alt.Color("magnitude:Q", scale=alt.Scale(type="log", scheme="viridis"), legend=None)
     shafts = base.mark_rule(strokeWidth=1.4, clip=True).encode(x=x, y=y, x2="x2:Q", y2="y2:Q", color=color)
     heads = base.mark_point(shape="triangle-up", filled=True, size=22, clip=True).encode(
         x=alt.X("x2:Q", scale=_axis("x", domain), title=None),
         y=alt.Y("y2:Q", scale=_axis("y", domain), title=None),
-        angle=alt.Angle("angle:Q", scale=None), color=color,
+        angle=alt.Angle("angle:Q", scale=None), color=head_color,
         tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f"),
                  alt.Tooltip("magnitude:Q", format=".3g")])
     layers = [shafts, heads]
@@ -206,21 +225,22 @@ def vector_field(points: Points, vectors: Points, data: Points | None = None, ti
             size=7, color=DATA_COLOR, opacity=0.8, clip=True).encode(x=x, y=y)
         layers.insert(0, dots)
     return alt.layer(*layers).resolve_scale(color="independent").properties(
-        title=title, width=size, height=size)
+        title=title, width=size, height=size, autosize=PAD)
 
 
 # ----------------------------------------------------------------------------- heatmap
 
 def heatmap(grid_x, grid_y, values, title: str = "", *, color_title: str = "value",
             scheme: str = "viridis", data: Points | None = None, size: int = SIZE,
-            domain: tuple[float, float] | None = None, max_points: int = MAX_POINTS,
-            seed: int = 0) -> alt.Chart | alt.LayerChart:
+            domain: tuple[float, float] | None = None, value_range: tuple[float, float] | None = None,
+            max_points: int = MAX_POINTS, seed: int = 0) -> alt.Chart | alt.LayerChart:
     """A value per grid cell drawn as rectangles.
 
     grid_x (nx,), grid_y (ny,) are the cell centres and values has shape (ny, nx)
     (row i is y = grid_y[i]) — or all three are flat arrays of equal length on a
     regular grid (e.g. from `models.score.metrics.score_grid`). Non-finite cells are
-    left blank.
+    left blank. value_range fixes the colour scale (values outside get the end colours),
+    e.g. to show only the top 12 nats of a log density.
     """
     gx, gy, val = (np.asarray(a.detach().cpu().numpy() if hasattr(a, "detach") else a, dtype=np.float64)
                    for a in (grid_x, grid_y, values))
@@ -239,7 +259,8 @@ def heatmap(grid_x, grid_y, values, title: str = "", *, color_title: str = "valu
     dy = float(np.min(np.diff(uy))) if len(uy) > 1 else 1.0
     ok = np.isfinite(xs) & np.isfinite(ys) & np.isfinite(vs)
     xs, ys, vs = xs[ok], ys[ok], vs[ok]
-    frame = pd.DataFrame({"x": xs - dx / 2, "x2": xs + dx / 2, "y": ys - dy / 2, "y2": ys + dy / 2,
+    hx, hy = 0.51 * dx, 0.51 * dy  # cells overlap a hair: no white seams from anti-aliasing
+    frame = pd.DataFrame({"x": xs - hx, "x2": xs + hx, "y": ys - hy, "y2": ys + hy,
                           "cx": xs, "cy": ys, "value": vs})
     if domain is None:
         lo = float(min(frame["x"].min(), frame["y"].min())) if len(frame) else -1.0
@@ -249,28 +270,35 @@ def heatmap(grid_x, grid_y, values, title: str = "", *, color_title: str = "valu
     y = alt.Y("y:Q", scale=_axis("y", domain), title=None)
     rects = alt.Chart(frame).mark_rect(clip=True).encode(
         x=x, x2="x2:Q", y=y, y2="y2:Q",
-        color=alt.Color("value:Q", scale=alt.Scale(scheme=scheme),
+        color=alt.Color("value:Q", scale=alt.Scale(scheme=scheme, domain=list(value_range), clamp=True)
+                        if value_range is not None else alt.Scale(scheme=scheme),
                         legend=alt.Legend(title=color_title, orient="bottom", format=".3~g")),
         tooltip=[alt.Tooltip("cx:Q", title="x", format=".2f"), alt.Tooltip("cy:Q", title="y", format=".2f"),
                  alt.Tooltip("value:Q", format=".3g")])
     if data is None:
-        return rects.properties(title=title, width=size, height=size)
+        return rects.properties(title=title, width=size, height=size, autosize=PAD)
     d = downsample(finite_rows(as_points(data, "data")), max_points, seed)
     dots = alt.Chart(pd.DataFrame({"x": d[:, 0], "y": d[:, 1]})).mark_circle(
         size=6, color="white", opacity=0.7, clip=True).encode(x=x, y=y)
-    return alt.layer(rects, dots).properties(title=title, width=size, height=size)
+    return alt.layer(rects, dots).properties(title=title, width=size, height=size, autosize=PAD)
 
 
 # ----------------------------------------------------------------------------- histogram
 
 def histogram(values, title: str = "", *, bins: int = 30, x_title: str = "value",
-              log_x: bool = False, extent: tuple[float, float] | None = None,
-              colors: Sequence[str] | None = None, width: int = SIZE, height: int = 220) -> alt.Chart:
-    """Histogram(s), binned here with numpy: one row per bar (and per group).
+              log_x: bool = False, extent: tuple[float, float] | None = None, rows: bool = False,
+              colors: Sequence[str] | None = None, width: int | None = None,
+              height: int = 220) -> alt.Chart | alt.FacetChart:
+    """Histogram(s), binned here with numpy: one data row per bar (and per group).
 
-    values: a 1-D array, or {label: array} to overlay several groups on shared bins.
+    values: a 1-D array, or {label: array} to compare several groups on shared bins.
+    rows: one small histogram per group stacked on a shared x axis (each with its own
+        y scale) instead of overlaid bars — better when one group piles up in one bin.
     log_x: bins spaced evenly in log10 (for distances spanning orders of magnitude);
-    non-positive values are then left out, as are non-finite ones.
+        non-positive values are then left out, as are non-finite ones. Values outside
+        `extent` are counted in the first/last bar.
+    width: plot width in pixels; None stretches to the container (use width="stretch"),
+        except with rows (560 px).
     """
     groups = values if isinstance(values, Mapping) else {"values": values}
     clean: dict[str, np.ndarray] = {}
@@ -289,31 +317,47 @@ def histogram(values, title: str = "", *, bins: int = 30, x_title: str = "value"
     if not hi > lo:
         hi = lo * 10 if log_x else lo + 1.0
     edges = np.geomspace(lo, hi, bins + 1) if log_x else np.linspace(lo, hi, bins + 1)
-    rows = []
+    parts = []
     for label, arr in clean.items():
         counts, _ = np.histogram(np.clip(arr, lo, hi), bins=edges)
         share = counts / max(len(arr), 1)
-        rows.append(pd.DataFrame({"start": edges[:-1], "end": edges[1:], "count": counts,
-                                  "share": share, "set": label}))
-    frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        parts.append(pd.DataFrame({"start": edges[:-1], "end": edges[1:], "count": counts,
+                                   "share": share, "set": label}))
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         {"start": [], "end": [], "count": [], "share": [], "set": []})
     labels = list(clean)
     palette = list(colors or PALETTE)
-    scale = alt.Scale(type="log", domain=[lo, hi]) if log_x else alt.Scale(domain=[lo, hi], zero=False)
-    return alt.Chart(frame).mark_rect(opacity=0.55 if len(labels) > 1 else 0.85).encode(
-        x=alt.X("start:Q", scale=scale, title=x_title), x2="end:Q",
-        y=alt.Y("share:Q", title="share of points", stack=None),
-        color=alt.Color("set:N", scale=alt.Scale(domain=labels, range=palette[:len(labels)]),
-                        legend=alt.Legend(title=None, orient="bottom") if len(labels) > 1 else None),
-        tooltip=["set:N", alt.Tooltip("start:Q", format=".3g"), alt.Tooltip("end:Q", format=".3g"), "count:Q"],
-    ).properties(title=title, width=width, height=height)
+    if log_x:  # ticks at powers of ten only: Vega's default log ticks crowd the axis
+        ticks = [10.0**k for k in range(math.ceil(math.log10(lo) - 1e-9), math.floor(math.log10(hi) + 1e-9) + 1)]
+        scale = alt.Scale(type="log", domain=[lo, hi])
+        axis = alt.Axis(values=ticks, format="~g", grid=False)
+    else:
+        scale, axis = alt.Scale(domain=[lo, hi], zero=False), alt.Axis(grid=False)
+    color = alt.Color("set:N", scale=alt.Scale(domain=labels, range=palette[:len(labels)]),
+                      legend=None if rows or len(labels) < 2 else alt.Legend(title=None, orient="bottom"))
+    size = {"height": height if not rows else max(40, height // max(len(labels), 1))}
+    # Vega-Lite cannot stretch a faceted chart to its container: give rows a fixed width.
+    size["width"] = width if width is not None else (560 if rows else "container")
+    chart = alt.Chart(frame).mark_rect(opacity=0.55 if len(labels) > 1 and not rows else 0.85).encode(
+        x=alt.X("start:Q", scale=scale, axis=axis, title=x_title), x2="end:Q",
+        y=alt.Y("share:Q", title=None if rows else "share of points", stack=None, axis=alt.Axis(format="%")),
+        color=color,
+        tooltip=["set:N", alt.Tooltip("start:Q", format=".3g"), alt.Tooltip("end:Q", format=".3g"),
+                 "count:Q", alt.Tooltip("share:Q", format=".1%")],
+    ).properties(**size)
+    if rows:
+        chart = chart.facet(row=alt.Row("set:N", sort=labels, title=None,
+                                        header=alt.Header(labelAngle=0, labelAlign="left", labelOrient="top",
+                                                          labelFontWeight="bold", labelPadding=2)),
+                            spacing=6).resolve_scale(y="independent")
+    return chart.properties(title=title)
 
 
 # ----------------------------------------------------------------------------- bar shares
 
 def bar_shares(shares: Mapping[str, float], title: str = "", *, reference: Mapping[str, float] | None = None,
                reference_label: str = "true weight", color: str = PALETTE[0], width: int = SIZE,
-               height: int = 200) -> alt.Chart | alt.LayerChart:
+               height: int = 200, show_values: bool = True) -> alt.Chart | alt.LayerChart:
     """Shares (0..1) as horizontal bars with percentage labels; `reference` adds black ticks."""
     labels = [str(k) for k in shares]
     vals = [float(v) for v in shares.values()]
@@ -324,14 +368,14 @@ def bar_shares(shares: Mapping[str, float], title: str = "", *, reference: Mappi
     x = alt.X("share:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None)
     bars = alt.Chart(frame).mark_bar(color=color).encode(x=x, y=y, tooltip=["label:N", alt.Tooltip("share:Q", format=".1%")])
     text = alt.Chart(frame).mark_text(align="left", dx=4).encode(x=x, y=y, text=alt.Text("share:Q", format=".1%"))
-    layers = [bars, text]
+    layers = [bars, text] if show_values else [bars]
     if reference:
         ref = pd.DataFrame({"label": [str(k) for k in reference], "share": [float(v) for v in reference.values()],
                             "what": reference_label})
         layers.append(alt.Chart(ref).mark_tick(color="black", thickness=3, size=28).encode(
             x=x, y=alt.Y("label:N", sort=labels, title=None),
             tooltip=["what:N", alt.Tooltip("share:Q", format=".1%")]))
-    return alt.layer(*layers).properties(title=title, width=width, height=height)
+    return alt.layer(*layers).properties(title=title, width=width, height=height, autosize=PAD)
 
 
 def row_count(chart) -> int:

@@ -61,8 +61,8 @@ def test_home_links_every_page_and_names_the_device():
 
 def test_langevin_page_shows_the_ncsn_toy_result():
     at = _open("pages/langevin.py", lv_n=600)
-    annealed = _percent(_metric(at, "Annealed Langevin · share in mode (5, 5)"))
-    plain = _percent(_metric(at, "Plain Langevin · share in mode (5, 5)"))
+    annealed = _percent(_metric(at, "Annealed · share at (5, 5)"))
+    plain = _percent(_metric(at, "Plain · share at (5, 5)"))
     assert abs(annealed - 0.8) <= 0.05, annealed
     assert abs(plain - 0.5) <= 0.1, plain
     # each half: a scatter with data + samples + trajectories, and the share bars
@@ -73,7 +73,7 @@ def test_langevin_page_shows_the_ncsn_toy_result():
     at.session_state["lv_L"] = 2
     at.run()
     assert not at.exception
-    assert abs(_percent(_metric(at, "Annealed Langevin · share in mode (5, 5)")) - 0.5) <= 0.1
+    assert abs(_percent(_metric(at, "Annealed · share at (5, 5)")) - 0.5) <= 0.1
 
 
 def test_forward_noising_sigma_slider_moves_the_data():
@@ -100,18 +100,18 @@ def test_forward_noising_sigma_slider_moves_the_data():
 
 def test_memorization_empirical_score_copies_network_does_not():
     at = _open("pages/memorization.py", mem_n_train=40, mem_n_samples=250, mem_steps=300)
-    spread = float(_metric(at, "data spread"))
-    empirical = float(_metric(at, "empirical optimal score · median distance"))
+    spread = float(_metric(at, "Data spread"))
+    empirical = float(_metric(at, "Empirical score: median distance"))
     assert empirical < 0.05 * spread
     # The network trains in the background; the page polls it. Rerun until its result shows.
     deadline = time.monotonic() + 60
-    while not any(m.label.startswith("trained network") for m in at.metric):
+    while not any(m.label.startswith("Network: median") for m in at.metric):
         if time.monotonic() > deadline:
             pytest.fail("the background training job did not finish within 60 s")
         time.sleep(1)
         at.run()
         assert not at.exception
-    network = float(_metric(at, "trained network · median distance"))
+    network = float(_metric(at, "Network: median distance"))
     assert network > 0.05 * spread > empirical
     hist = _charts(at)[-1]["rows"]
     assert {r["set"] for r in hist} == {"empirical optimal score", "trained network", "fresh data (yardstick)"}

@@ -107,3 +107,37 @@ def test_bar_shares_with_reference():
     assert len(rows) == 4
     with pytest.raises(ValueError, match="finite"):
         charts.bar_shares({"a": float("nan")})
+
+
+def test_scatter_rings_join_the_legend():
+    train = torch.randn(30, 2)
+    spec = _spec(charts.scatter({"samples": torch.randn(50, 2)}, None, rings=train, ring_label="training points"))
+    rows = _rows(spec)
+    assert len(rows) == 80
+    ring_layer = spec["layer"][-1]
+    assert ring_layer["mark"]["filled"] is False
+    assert ring_layer["encoding"]["color"]["scale"]["domain"] == ["samples", "training points"]
+
+
+def test_histogram_rows_layout_is_faceted_with_own_y_scales():
+    spec = _spec(charts.histogram({"a": np.full(10, 1e-6), "b": np.geomspace(1e-3, 1, 20)},
+                                  bins=6, log_x=True, rows=True, extent=(1e-4, 1)))
+    assert spec["facet"]["row"]["field"] == "set"
+    assert spec["resolve"]["scale"]["y"] == "independent"
+    assert spec["spec"]["encoding"]["x"]["axis"]["values"] == [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+    rows = _rows(spec)
+    assert sum(r["count"] for r in rows if r["set"] == "a") == 10   # below the extent: first bar
+    assert [r["count"] for r in rows if r["set"] == "a"][0] == 10
+
+
+def test_bar_shares_without_value_labels():
+    spec = _spec(charts.bar_shares({"a": 0.3, "b": 0.7}, show_values=False))
+    assert [lay["mark"]["type"] for lay in spec["layer"]] == ["bar"]
+
+
+def test_square_charts_keep_their_plot_area_square():
+    # "pad" autosize: width/height are the plot area, so a square domain draws round circles.
+    for chart in (charts.scatter(torch.randn(5, 2)), charts.vector_field(score_grid(1.0, 3), torch.ones(9, 2)),
+                  charts.heatmap(np.arange(3.0), np.arange(3.0), np.ones((3, 3)))):
+        spec = _spec(chart)
+        assert spec["autosize"]["type"] == "pad" and spec["width"] == spec["height"]

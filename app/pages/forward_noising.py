@@ -17,7 +17,10 @@ from models.score.metrics import nearest_distances, score_grid
 from models.score.reference import empirical_log_prob, empirical_score
 
 SIGMAS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0]
-GRID = 21
+GRID = 21        # arrows per side
+HEAT_GRID = 61   # heatmap cells per side
+LOG_P_RANGE = 12.0  # the heatmap shows the top 12 nats of log p_σ; lower is all the same dark
+PLOT = 250  # px: three square plots side by side must fit a laptop screen
 
 
 @contextmanager
@@ -39,17 +42,18 @@ def noising(name: str, n: int, sigma: float, seed: int, lim: float):
     z = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed + 1))
     noisy = data + sigma * z  # the same z for every σ: moving the slider moves each point smoothly
     grid = score_grid(lim, GRID)
+    heat_grid = score_grid(lim, HEAT_GRID)
     with _one_thread():
         if mixture is not None:  # exact: each component's variance grows by σ²
             score = lambda x: mixture.score(x, sigma)  # noqa: E731
-            log_p = mixture.log_prob(grid, sigma)
+            log_p = mixture.log_prob(heat_grid, sigma)
         else:                    # exact for the shown point set smoothed by N(0, σ²I)
             score = lambda x: empirical_score(data, x, sigma)  # noqa: E731
-            log_p = empirical_log_prob(data, grid, sigma)
+            log_p = empirical_log_prob(data, heat_grid, sigma)
         denoised = noisy + sigma**2 * score(noisy)  # Tweedie: E[x | x̃]
         grid_score = score(grid)
     return (data.numpy(), noisy.numpy(), denoised.numpy(), grid.numpy(), grid_score.numpy(),
-            log_p.numpy())
+            heat_grid.numpy(), log_p.numpy())
 
 
 st.title("Forward noising and Tweedie's formula")
@@ -79,25 +83,28 @@ view = st.radio("middle panel", ["score field ∇log p_σ", "log density log p_�
 lim = 9.0 if name == "ncsn-mixture" else 3.0
 domain = (-lim, lim)
 with st.spinner("Computing exact scores…"):
-    data, noisy, denoised, grid, grid_score, log_p = noising(name, n, float(sigma), 0, lim)
+    data, noisy, denoised, grid, grid_score, heat_grid, log_p = noising(name, n, float(sigma), 0, lim)
 
 off_chart = float(np.mean(np.abs(noisy).max(1) > lim))
 cols = st.columns(3)
 with cols[0]:
     st.altair_chart(charts.scatter(noisy, data, f"noisy data x̃ at σ = {sigma:g}", domain,
-                                   sample_label="noisy x̃", size=330), width="content")
+                                   sample_label="noisy x̃", size=PLOT), width="content")
     if off_chart > 0.01:
         st.caption(f"{off_chart:.0%} of the noisy points are outside the view.")
 with cols[1]:
     if view.startswith("score"):
         st.altair_chart(charts.vector_field(grid, grid_score, data, f"score of p_σ at σ = {sigma:g}", domain,
-                                            size=330), width="content")
+                                            size=PLOT), width="content")
     else:
-        st.altair_chart(charts.heatmap(grid[:, 0], grid[:, 1], log_p, f"log p_σ at σ = {sigma:g}",
-                                       color_title="log p_σ", domain=domain, size=330), width="content")
+        top = float(log_p.max())
+        st.altair_chart(charts.heatmap(heat_grid[:, 0], heat_grid[:, 1], log_p, f"log p_σ at σ = {sigma:g}",
+                                       color_title="log p_σ", domain=domain, size=PLOT,
+                                       value_range=(top - LOG_P_RANGE, top)), width="content")
+        st.caption(f"Colours cover the top {LOG_P_RANGE:g} nats; anything lower is the darkest colour.")
 with cols[2]:
     st.altair_chart(charts.scatter({"denoised x̂": denoised}, data, "Tweedie: x̂ = x̃ + σ² ∇log p_σ(x̃)",
-                                   domain, size=330, colors=[charts.PALETTE[1]]), width="content")
+                                   domain, size=PLOT, colors=[charts.PALETTE[1]]), width="content")
 
 noisy_gap = float(np.nanmedian(nearest_distances(torch.from_numpy(noisy), torch.from_numpy(data))))
 denoised_gap = float(np.nanmedian(nearest_distances(torch.from_numpy(denoised), torch.from_numpy(data))))
@@ -108,12 +115,14 @@ m3.metric("median distance: denoised x̂ → nearest data point", f"{denoised_ga
 
 st.info(
     "**What to notice**\n\n"
-    "- Small σ: the noisy cloud still has the data's shape, the score is huge right next to it (yellow arrows) "
-    "and Tweedie puts every point back almost exactly.\n"
+    "- Small σ: the noisy cloud still has the data's shape. The score points straight back to the nearest part "
+    "of the data and its size grows like (distance to the data)/σ² — yellow far out, dark on the data itself — "
+    "and Tweedie puts every noisy point back almost exactly.\n"
     "- Large σ: the noisy cloud is a round Gaussian blob; the score points at the centre, and the denoised points "
     "all land near the **posterior mean** — the average of every data point that could have produced x̃. "
     "That blur is the best guess *on average*, not a sample: a sampler has to remove the noise gradually.\n"
-    "- Arrows all have the same length; the colour is the score's size. It grows like 1/σ near the data.\n"
+    "- Arrows all have the same length; the colour is the score's size (log scale). At a typical noisy point "
+    "x̃ = x + σz the score is about −z/σ, so it grows like 1/σ as the noise shrinks.\n"
     "- The middle panel is exact: for the two mixtures the noisy density is a mixture with variances grown by σ²; "
     "for the other shapes it is the shown points smoothed by a Gaussian of width σ."
 )

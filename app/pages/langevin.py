@@ -18,10 +18,10 @@ from models.score.noise import geometric_sigmas
 from models.score.reference import mixture_score_fn
 
 MIXTURE = dataset_mixture("ncsn-mixture")
-MODE_LABELS = ["mode (−5, −5), weight 0.2", "mode (5, 5), weight 0.8"]
+MODE_LABELS = ["(−5, −5)", "(5, 5)"]
 TRUE_SHARES = dict(zip(MODE_LABELS, MIXTURE.weights))
 DOMAIN = (-9.0, 9.0)
-N_PATHS = 12
+N_PATHS = 10
 
 
 @contextmanager
@@ -42,8 +42,9 @@ def run_sampler(kind: str, n: int, seed: int, eps: float, steps: int, sigma_max:
     """Samples, a few trajectories (frames × particles × 2) and the mode shares."""
     score_fn = mixture_score_fn(MIXTURE)
     sigmas = geometric_sigmas(sigma_max, sigma_min, levels)
-    total = steps if kind == "langevin" else steps * levels
-    stride = max(1, total // 100)  # ~100 frames per trajectory is plenty for a line
+    # Plain: ~100 points per trajectory. Annealed: one point per level end — within the
+    # big-σ levels particles jump across the whole square, and every step would be a scribble.
+    stride = max(1, steps // 100) if kind == "langevin" else steps
     with _one_thread():
         result = lab.sample(score_fn, sigmas, sampler=kind, n=n, seed=seed, eps=eps, sigma=0.0,
                             langevin_steps=steps, steps_per_level=steps, final_denoise=final_denoise,
@@ -64,9 +65,9 @@ with c1:
     st.markdown("**Langevin dynamics** at the data itself (σ = 0), $T$ steps:")
     st.latex(r"x_{t+1} = x_t + \tfrac{\varepsilon}{2}\,\nabla_x \log p(x_t) + \sqrt{\varepsilon}\, z_t")
 with c2:
-    st.markdown("**Annealed Langevin**: $T$ steps at each of $L$ noise levels $\\sigma_1 > \\dots > \\sigma_L$:")
-    st.latex(r"x \leftarrow x + \tfrac{\alpha_i}{2}\,\nabla_x \log p_{\sigma_i}(x) + \sqrt{\alpha_i}\, z,"
-             r"\quad \alpha_i = \varepsilon\, \sigma_i^2 / \sigma_L^2")
+    st.markdown("**Annealed Langevin**: $T$ steps at each of $L$ noise levels $\\sigma_1 > \\dots > \\sigma_L$, "
+                "with a step size that shrinks with the noise, $\\alpha_i = \\varepsilon\\, \\sigma_i^2 / \\sigma_L^2$:")
+    st.latex(r"x \leftarrow x + \tfrac{\alpha_i}{2}\,\nabla_x \log p_{\sigma_i}(x) + \sqrt{\alpha_i}\, z")
 
 with st.expander("Settings", expanded=False):
     s1, s2, s3 = st.columns(3)
@@ -106,17 +107,19 @@ results = [("Plain Langevin", plain, f"ε = {eps_plain}, T = {steps_plain}, σ =
             f"ε = {eps_ann}, σ {sigma_max:g} → {sigma_min:g}, L = {levels}, T = {steps_ann}")]
 for col, (name, (samples, paths, shares), settings) in zip(cols, results):
     with col:
+        short = name.split()[0]
         st.subheader(name)
         st.caption(settings)
-        st.altair_chart(charts.scatter(samples, data, f"{name}: samples and {N_PATHS} trajectories",
-                                       DOMAIN, paths=paths), width="content")
+        paths_note = "every 1% of the run" if short == "Plain" else "end of each level"
+        st.altair_chart(charts.scatter(samples, data, f"{N_PATHS} particle paths ({paths_note})",
+                                       DOMAIN, paths=paths, size=330), width="content")
         m1, m2 = st.columns(2)
-        m1.metric(f"{name} · share in mode (5, 5)", f"{shares[1]:.1%}", f"{shares[1] - 0.8:+.1%} vs true 80%",
+        m1.metric(f"{short} · share at (5, 5)", f"{shares[1]:.1%}", f"{shares[1] - 0.8:+.1%} vs true 80%",
                   delta_color="off")
-        m2.metric(f"{name} · share in mode (−5, −5)", f"{shares[0]:.1%}", f"{shares[0] - 0.2:+.1%} vs true 20%",
+        m2.metric(f"{short} · share at (−5, −5)", f"{shares[0]:.1%}", f"{shares[0] - 0.2:+.1%} vs true 20%",
                   delta_color="off")
         st.altair_chart(charts.bar_shares(dict(zip(MODE_LABELS, shares)), reference=TRUE_SHARES,
-                                          height=90, width=340), width="content")
+                                          height=70, width=240, show_values=False), width="content")
 
 st.info(
     "**What to notice**\n\n"
@@ -127,6 +130,6 @@ st.info(
     "no information about relative mode weights except in the low-density band where the components overlap.\n"
     "- Annealing starts at a noise level (σ = 20) so large that the two modes blur into one bump whose score "
     "*does* reflect the weights; as σ shrinks, particles are already in the right proportions — about **80/20**.\n"
-    "- The black ticks mark the true weights. Try fewer levels or a smaller σ_1: the annealed shares drift "
+    "- In the bar charts the black ticks mark the true weights. Try fewer levels or a smaller σ_1: the annealed shares drift "
     "back toward 50/50."
 )

@@ -20,6 +20,7 @@ from models.score.metrics import nearest_distances
 from models.score.trainer import TrainConfig
 
 DIST_FLOOR = 1e-4  # log-scale histogram: distances below this (exact copies) go in the first bar
+DIST_HELP = "Distance from each sample to its nearest training point; the median over all samples."
 COLORS = {"empirical optimal score": charts.PALETTE[0], "trained network": charts.PALETTE[1],
           "fresh data (yardstick)": "#888888"}
 
@@ -121,8 +122,8 @@ d_net = nearest_distances(net["samples"], train) if net is not None else None
 
 
 def sample_chart(samples, label: str, title: str):
-    return charts.scatter({label: samples, "training points": train}, None, title, domain,
-                          colors=[COLORS[label], "black"], point_size=10, size=360)
+    return charts.scatter({label: samples}, None, title, domain, rings=train, colors=[COLORS[label]],
+                          point_size=10, size=320)
 
 
 left, right = st.columns(2)
@@ -130,7 +131,7 @@ with left:
     st.subheader("Empirical optimal score")
     st.altair_chart(sample_chart(emp, "empirical optimal score", f"{n_samples} samples, {n_train} training points"),
                     width="content")
-    st.metric("empirical optimal score · median distance to nearest training point", f"{np.nanmedian(d_emp):.3g}")
+    st.metric("Empirical score: median distance", f"{np.nanmedian(d_emp):.3g}", help=DIST_HELP)
 
 with right:
     st.subheader(f"Trained network (NCSN, {steps} steps)")
@@ -138,7 +139,7 @@ with right:
         st.altair_chart(sample_chart(net["samples"], "trained network",
                                      f"{n_samples} samples, trained {net['steps']} steps in {net['seconds']:.0f} s"),
                         width="content")
-        st.metric("trained network · median distance to nearest training point", f"{np.nanmedian(d_net):.3g}")
+        st.metric("Network: median distance", f"{np.nanmedian(d_net):.3g}", help=DIST_HELP)
     elif not job.is_finished:
         @st.fragment(run_every=0.5)
         def training_progress():
@@ -171,19 +172,22 @@ if d_net is not None:
 groups["fresh data (yardstick)"] = d_fresh
 clipped = {k: np.maximum(v[np.isfinite(v)], DIST_FLOOR) for k, v in groups.items()}
 top = max(float(v.max()) for v in clipped.values() if len(v))
-h1, h2 = st.columns([2, 1])
+h1, h2 = st.columns([3, 1])
 with h1:
-    st.altair_chart(charts.histogram(clipped, "distance from each point to its nearest training point",
-                                     bins=40, log_x=True, extent=(DIST_FLOOR, max(top, 10 * DIST_FLOOR)),
-                                     x_title=f"distance (log scale; ≤ {DIST_FLOOR:g} counted in the first bar)",
-                                     colors=[COLORS[k] for k in clipped], width=620, height=240),
+    st.altair_chart(charts.histogram(clipped, "", bins=40, log_x=True, rows=True,
+                                     extent=(DIST_FLOOR, max(top, 10 * DIST_FLOOR)),
+                                     x_title=f"distance to the nearest training point (log scale; "
+                                             f"≤ {DIST_FLOOR:g} counted in the first bar)",
+                                     colors=[COLORS[k] for k in clipped], width=480, height=270),
                     width="content")
 with h2:
-    st.metric("fresh data · median distance to nearest training point", f"{np.nanmedian(d_fresh):.3g}",
-              help="New points from the same distribution: how far a genuinely new sample typically is.")
-    st.metric("data spread (mean per-axis std)", f"{spread:.3g}")
+    st.metric("Fresh data: median distance", f"{np.nanmedian(d_fresh):.3g}",
+              help="New points drawn from the same distribution as the training set: how far from the "
+                   "training set a genuinely new point typically is. " + DIST_HELP)
+    st.metric("Data spread", f"{spread:.3g}", help="Mean per-axis standard deviation of the training points.")
     copies = float(np.mean(d_emp < 0.01 * spread))
-    st.metric("empirical samples that are copies (< 1% of the spread away)", f"{copies:.0%}")
+    st.metric("Empirical samples that are copies", f"{copies:.0%}",
+              help="Share of samples closer than 1% of the data spread to a training point.")
 
 st.info(
     "**What to notice**\n\n"

@@ -183,11 +183,8 @@ def show_problems(pf: PromptFile, path: Path) -> None:
 
 
 def md_escape(text: str) -> str:
-    """Text shown through st.markdown literally (no formatting, no links)."""
-    out = []
-    for ch in str(text):
-        out.append("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$" else ch)
-    return "".join(out)
+    """Inline text shown through st.markdown literally: no emphasis, code, links, HTML or math."""
+    return "".join("\\" + ch if ch in "\\`*_[]<>|~$" else ch for ch in str(text).replace("\n", " "))
 
 
 # ----------------------------------------------------------------------------- parameters and images

@@ -259,3 +259,18 @@ def test_second_session_waits_for_the_generator(tiny_settings):
         first.join(240)
     assert job.wait(240) and job.state == "done"
     assert [m[0] for m in job.result["made"]] == ["b"] and job.result["errors"] == []
+
+
+def test_duplicate_and_missing_ids_do_not_break_the_page(gallery):
+    text = gallery.read_text(encoding="utf-8")
+    text = text.replace('id = "gouache-cat-wizard"', 'id = "flowers-into-black-hole"')  # a duplicate
+    text = text.replace('id = "suit-of-trump-cards"\n', "")  # a prompt without id
+    text = text.replace('tags = ["homonym", "bias"]', 'tags = "not a list"')
+    gallery.write_text(text, encoding="utf-8")
+    at = open_gallery()
+    errors = " ".join(texts(at.error))
+    assert "duplicate prompt id 'flowers-into-black-hole'" in errors and "prompt has no id" in errors
+    assert sum("is skipped" in w for w in texts(at.warning)) == 2
+    at.toggle(key="gallery_edit").set_value(True).run()
+    assert not at.exception
+    assert at.text_input(key=f"ge_tags_{WITCH}").value == ""

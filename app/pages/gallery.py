@@ -14,7 +14,7 @@ from app.resources import job_pool, session_id
 from models.flux import FluxError
 from models.flux.export import export_html, export_zip_bytes, params_line
 from models.flux.generate import random_seed
-from models.flux.prompts import OVERRIDE_KEYS, PromptFile, SaveConflict
+from models.flux.prompts import OVERRIDE_KEYS, SaveConflict, id_problem
 from models.flux.settings import load_settings
 from models.flux.store import params_from_metadata, read_metadata
 
@@ -181,7 +181,10 @@ def edited(kind: str, ident: str) -> None:
         pf.set_prompt_field(ident, "tags", [t.strip() for t in value.split(",") if t.strip()] or None)
     elif kind == "seed":
         try:
-            pf.set_prompt_seed(ident, int(str(value).strip()))
+            if not str(value).strip():  # an empty field removes the seed (seed_policy decides then)
+                pf.set_prompt_field(ident, "seed", None)
+            else:
+                pf.set_prompt_seed(ident, int(str(value).strip()))
         except ValueError:
             state.gallery_seed_error = (ident, f"{value!r} is not a seed: use a whole number like 42.")
             return
@@ -225,11 +228,16 @@ def edit_key(kind: str, ident: str) -> str:
 
 # ---------------------------------------------------------------- sections and prompts
 sections = pf.sections()
+seen_ids: set[str] = set()  # a duplicated id is shown once: its widgets would clash and edits be ambiguous
 for s_index, section in enumerate(sections):
     sid = section["id"]
     st.divider()
-    st.header(section.get("title") or sid, anchor=False)
-    if editing:
+    st.header(str(section.get("title") or sid), anchor=False)
+    section_ok = isinstance(sid, str) and pf.has_section(sid) and ("s:" + sid) not in seen_ids
+    seen_ids.add(f"s:{sid}")
+    if editing and not section_ok:
+        st.caption("This section needs a unique `id` in the file before it can be edited here.")
+    if editing and section_ok:
         st.text_input("Section title", value=section.get("title", ""), key=edit_key("stitle", sid),
                       on_change=edited, args=("stitle", sid))
         st.text_area("Section commentary (Markdown)", value=section.get("commentary", ""), height=180,
@@ -248,9 +256,14 @@ for s_index, section in enumerate(sections):
         st.markdown(section["commentary"])
 
     for p_index, prompt in enumerate(section["prompts"]):
-        pid = prompt["id"]
-        if "text" not in prompt or not isinstance(prompt.get("text"), str):
+        pid = prompt.get("id")
+        if not isinstance(pid, str) or id_problem(pid) or ("p:" + pid) in seen_ids or not isinstance(
+                prompt.get("text"), str):
+            st.warning("A prompt of this section is skipped: it needs a unique, valid `id` and a `text` "
+                       "(see the problems listed above).", icon=":material/warning:")
             continue
+        seen_ids.add(f"p:{pid}")
+        tags = [t for t in prompt.get("tags", []) if isinstance(t, str)] if isinstance(prompt.get("tags"), list) else []
         images = gw.images_of(store, pf, prompt, backend) if can_generate else []
         params = pf.prompt_params(pid)
         with st.container(border=True):
@@ -260,12 +273,13 @@ for s_index, section in enumerate(sections):
                              key=edit_key("text", pid), on_change=edited, args=("text", pid))
             else:
                 st.code(prompt["text"], language=None, wrap_lines=True)
+            translation = prompt.get("translation")
             notes = [params_line({**params, "model_id": None}) if params["seed"] is not None
                      else "seed: drawn at random on the first Generate, then recorded"]
-            if prompt.get("translation"):
-                notes.append(f"translation: “{gw.md_escape(prompt['translation'])}”")
-            if prompt.get("tags"):
-                notes.append(" ".join(f"`{t.replace('`', '')}`" for t in prompt["tags"] if isinstance(t, str)))
+            if translation:
+                notes.append(f"translation: “{gw.md_escape(str(translation))}”")
+            if tags:
+                notes.append(" ".join(f"`{t.replace('`', '')}`" for t in tags))
             st.caption(" · ".join(notes))
 
             if editing:
@@ -281,9 +295,9 @@ for s_index, section in enumerate(sections):
                 st.text_area("Commentary (Markdown)", value=prompt.get("commentary", ""), height=220,
                              key=edit_key("comm", pid), on_change=edited, args=("comm", pid))
                 tags_col, translation_col = st.columns(2)
-                tags_col.text_input("Tags (comma separated)", value=", ".join(prompt.get("tags", [])),
+                tags_col.text_input("Tags (comma separated)", value=", ".join(tags),
                                     key=edit_key("tags", pid), on_change=edited, args=("tags", pid))
-                translation_col.text_input("Translation", value=prompt.get("translation", ""),
+                translation_col.text_input("Translation", value=str(translation or ""),
                                            key=edit_key("tr", pid), on_change=edited, args=("tr", pid))
                 with st.container(horizontal=True):
                     st.button("Up", key=f"gallery_pup_{pid}", icon=":material/arrow_upward:", disabled=p_index == 0,
@@ -296,9 +310,9 @@ for s_index, section in enumerate(sections):
                 confirm_box("prompt", pid, pf.delete_prompt)
                 grid_area = st.container()
             else:
-                grid_area, text_area = st.columns([3, 2], gap="medium")
+                grid_area, notes_area = st.columns([3, 2], gap="medium")
                 if prompt.get("commentary"):
-                    text_area.markdown(prompt["commentary"])
+                    notes_area.markdown(prompt["commentary"])
 
             with grid_area:
                 if images:

@@ -292,13 +292,15 @@ def _image_data_uri(path: Path, max_side: int | None) -> str:
 
 
 def params_line(meta: dict[str, Any]) -> str:
+    """'seed 7 · 4 steps · 1024×1024 · guidance 0 · max 256 tokens · model' from image metadata or params."""
     parts = [f"seed {meta.get('seed')}"]
     if meta.get("steps") is not None:
         parts.append(f"{meta['steps']} steps")
     if meta.get("width") and meta.get("height"):
         parts.append(f"{meta['width']}×{meta['height']}")
-    if meta.get("guidance_scale") is not None:
-        parts.append(f"guidance {meta['guidance_scale']:g}")
+    guidance = meta.get("guidance_scale")
+    if guidance is not None:
+        parts.append(f"guidance {guidance:g}" if isinstance(guidance, (int, float)) else f"guidance {guidance}")
     if meta.get("max_sequence_length") is not None:
         parts.append(f"max {meta['max_sequence_length']} tokens")
     if meta.get("model_id"):

@@ -359,6 +359,13 @@ class PromptFile:
     def prompt_ids(self) -> list[str]:
         return [p["id"] for s in self.sections() for p in s["prompts"] if "id" in p]
 
+    def has_section(self, section_id: str) -> bool:
+        """True when a section table really has this id (sections() invents ids for sections without one)."""
+        return any(t.get("id") == section_id for t in self._section_tables())
+
+    def has_prompt(self, prompt_id: str) -> bool:
+        return any(p.get("id") == prompt_id for s in self._section_tables() for p in self._prompt_tables(s))
+
     def section(self, section_id: str) -> dict[str, Any]:
         return _plain_section(self, self._section_table(section_id))
 

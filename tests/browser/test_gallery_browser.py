@@ -60,3 +60,24 @@ def test_generate_shows_progress_then_the_image(app_server, page):
     assert_no_exception(page)
     assert page.get_by_text("1 image(s) ready (1 new").count() == 1
     assert page.get_by_text("seed 1860 · demo pipeline — random weights, not FLUX output").count() >= 1
+
+
+def test_handout_and_zip_downloads(app_server, page, tmp_path):
+    import zipfile
+
+    page.goto(f"{app_server.url}/gallery")
+    wait_for_app(page)
+    with page.expect_download(timeout=60_000) as html_download:
+        page.locator(".st-key-gallery_html").get_by_role("button").click()
+    handout = tmp_path / "handout.html"
+    html_download.value.save_as(handout)
+    text = handout.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "Task 0.3 · Discussion" in text
+    assert "a suit of Trump playing cards" in text and "<script" not in text
+
+    with page.expect_download(timeout=60_000) as zip_download:
+        page.locator(".st-key-gallery_zip").get_by_role("button").click()
+    archive = tmp_path / "export.zip"
+    zip_download.value.save_as(archive)
+    with zipfile.ZipFile(archive) as zf:
+        assert app_server.prompts_file.name in zf.namelist() and "manifest.json" in zf.namelist()

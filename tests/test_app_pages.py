@@ -115,3 +115,9 @@ def test_memorization_empirical_score_copies_network_does_not():
     assert network > 0.05 * spread > empirical
     hist = _charts(at)[-1]["rows"]
     assert {r["set"] for r in hist} == {"empirical optimal score", "trained network", "fresh data (yardstick)"}
+
+
+def test_langevin_network_section_starts_only_on_request():
+    at = _open("pages/langevin.py", lv_n=100)
+    assert "lv_net_job" not in at.session_state
+    assert at.button(key="lv_train").label == "Train the network"

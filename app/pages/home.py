@@ -21,12 +21,12 @@ left, right = st.columns(2, gap="large")
 with left:
     st.subheader("Part 1 · Text to image")
     st.markdown(
-        "A gallery of **FLUX.1-schnell** images generated from editable prompt files. "
-        "Prompts are grouped by what they probe:\n"
-        "- **generalization** — combinations the model has almost surely never seen "
-        "(an astronaut knitting on the Moon): does it *combine* concepts or *copy* images?\n"
-        "- **failure** — counting, text, hands, spatial relations: where the learned score "
-        "is weak, samples drift to the most likely look instead of the asked one."
+        "A gallery of **FLUX.1-schnell** images generated from an editable prompt file, with commentary. "
+        "The prompts are chosen to probe two questions:\n"
+        "- **generalization** — scenes no one has photographed (a gouache cat wizard among whales in the sky): "
+        "does the model *combine* concepts it learned separately, or *copy* pictures it has seen?\n"
+        "- **failure** — ambiguous words, bias, other languages: where the text encoders read the prompt "
+        "differently from us, the picture follows *their* reading."
     )
     st.page_link("pages/gallery.py", label="FLUX gallery", icon=":material/photo_library:")
 
@@ -37,7 +37,8 @@ with right:
         "- **denoising score matching** — a network learns the score $\\nabla_x \\log p_\\sigma(x)$ "
         "by learning to denoise;\n"
         "- **NCSN** — one network for a whole ladder of noise levels $\\sigma_1 > \\dots > \\sigma_L$;\n"
-        "- **annealed Langevin dynamics** — sample by following the score downhill in noise."
+        "- **annealed Langevin dynamics** — sample by following the score while the noise level is "
+        "lowered step by step."
     )
     st.page_link("pages/score_lab.py", label="Score lab — train and sample", icon=":material/scatter_plot:")
     st.page_link("pages/langevin.py", label="Langevin vs annealed Langevin", icon=":material/timeline:")

@@ -28,14 +28,25 @@ def _session_alive(owner: str) -> bool:
         return True
 
 
-@st.cache_resource
-def job_pool() -> JobPool:
-    pool = JobPool(MAX_JOBS)
+def _reaped_pool(workers: int, name: str) -> JobPool:
+    pool = JobPool(workers)
 
     def reaper():  # a closed tab must not keep a CPU busy
         while True:
             time.sleep(5)
             pool.reap(_session_alive)
 
-    threading.Thread(target=reaper, name="job-reaper", daemon=True).start()
+    threading.Thread(target=reaper, name=f"{name}-reaper", daemon=True).start()
     return pool
+
+
+@st.cache_resource
+def job_pool() -> JobPool:
+    """Training and other toy-model jobs, at most MAX_JOBS at once for the whole server."""
+    return _reaped_pool(MAX_JOBS, "jobs")
+
+
+@st.cache_resource
+def generation_pool() -> JobPool:
+    """Image generation: one at a time (one pipeline per process), never queued behind training."""
+    return _reaped_pool(1, "generation")

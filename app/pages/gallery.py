@@ -10,7 +10,7 @@ import difflib
 import streamlit as st
 
 from app import gallery_widgets as gw
-from app.resources import job_pool, session_id
+from app.resources import generation_pool, session_id
 from models.flux import FluxError
 from models.flux.export import export_html, export_zip_bytes, params_line
 from models.flux.generate import random_seed
@@ -80,7 +80,7 @@ def start_job(items: list, name: str) -> None:
     if not items:
         st.toast("Nothing to generate: every image is already there.")
         return
-    new_job = job_pool().submit(gw.generation_job(generator, items), name=name, owner=session_id())
+    new_job = generation_pool().submit(gw.generation_job(generator, items), name=name, owner=session_id())
     state.gallery_job = new_job
     state.gallery_last = None
 

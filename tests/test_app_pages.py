@@ -6,6 +6,8 @@ the numbers checked are the ones the pages show to students.
 
 import json
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -57,6 +59,15 @@ def test_home_links_every_page_and_names_the_device():
     device = [m.value for m in at.markdown if "Device in use" in m.value]
     assert device and re.search(r"`(cpu|cuda|mps)`", device[0])
     assert re.search(r"\d+ PyTorch CPU threads", device[0])
+
+
+def test_home_does_not_import_the_image_stack():
+    # diffusers/transformers cost seconds to import: the first page a class sees must not wait for them.
+    code = ("import sys; from streamlit.testing.v1 import AppTest; at = AppTest.from_file(sys.argv[1]); at.run(); "
+            "assert not at.exception; print(sorted(m for m in ('diffusers', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, MAIN], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_langevin_page_shows_the_ncsn_toy_result():

@@ -17,6 +17,7 @@ so the worker and the analysis helpers are tested and benchmarked headless.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import hashlib
@@ -38,14 +39,15 @@ from models.score import lab
 from models.score.checkpoints import ScoreModel, load_run, save_run
 from models.score.datasets import DatasetSpec, dataset_mixture, load_dataset
 from models.score.errors import InputError
-from models.score.trainer import TrainConfig, Trainer, TrainingDiverged
+from models.score.trainer import TrainConfig, Trainer, TrainingDiverged, default_num_threads
 
 N_TRAIN = 10_000          # training points drawn from a built-in shape or a word
 PREVIEW_POINTS = 400      # live scatter while training: cheap, still shows the shape
 PREVIEW_STEPS_PER_LEVEL = 10
 PREVIEW_BUDGET = 0.08     # previews may take at most this share of the training time
 PREVIEW_MIN_GAP_S = 0.8
-FLOOR_QUERIES = 800       # noisy points per level for the Bayes-optimal floor (see loss_floors)
+FLOOR_QUERIES = 600       # noisy points per level for the Bayes-optimal floor (see LossFloors)
+FLOOR_BUDGET = 0.25       # floors computed during training may take this share of the time
 # The losses are σ²-weighted, so a healthy run starts near 1 and stays there; a mean
 # loss a million times larger is a run that has blown up even if no NaN appeared yet.
 BLOW_UP_LOSS = 1e6
@@ -105,25 +107,25 @@ def _posterior_variance_floor(points: torch.Tensor, sigmas: torch.Tensor, n: int
     """½E‖σ s*(x̃) + z‖² for the smoothed point set, with z integrated out exactly.
 
     For x̃ = x + σz and the optimal score s* = ∇log p_σ, E[z | x̃] = −σ s*(x̃), so
-    the Bayes-optimal DSM loss is E_x̃[ tr Cov(z | x̃) ]/2 = E_x̃[ Var(x | x̃) ]/(2σ²),
+    the Bayes-optimal DSM loss is E_x̃[ tr Cov(z | x̃) ]/2 = E_x̃[ tr Cov(x | x̃) ]/(2σ²),
     where x | x̃ is a softmax over the training points. Averaging the posterior
     variance instead of ½‖σs*+z‖² ("Rao–Blackwellizing") removes the z noise: about
     as accurate as `reference.dsm_loss_floor` with 4–10× fewer queries.
     Each query may have its own σ (the NCSN loss jitters σ within a ladder bin).
     """
     g = torch.Generator().manual_seed(seed)
-    pts = points.double()
+    pts = points.float()
     idx = torch.randint(len(pts), (n,), generator=g)
-    z = torch.randn(n, DIM, generator=g, dtype=torch.float64)
-    x_noisy = pts[idx] + sigmas[:, None] * z
+    z = torch.randn(n, DIM, generator=g)
+    x_noisy = pts[idx] + sigmas[:, None].float() * z
     sq = (pts**2).sum(1)
     total = 0.0
     for i in range(0, n, chunk):
-        q, s = x_noisy[i:i + chunk], sigmas[i:i + chunk]
-        # −‖q − x_j‖²/2σ²: the ‖q‖² term is the same for every j and cancels in the softmax.
-        r = torch.softmax((2 * q @ pts.T - sq[None]) / (2 * s[:, None] ** 2), dim=1)
-        mean = r @ pts
-        var = (r @ sq - (mean**2).sum(1)).clamp(min=0)
+        q, s = x_noisy[i:i + chunk], sigmas[i:i + chunk].float()
+        d2 = ((q**2).sum(1, keepdim=True) - 2 * q @ pts.T + sq[None]).clamp_(min=0)  # ‖q − x_j‖²
+        r = torch.softmax(-d2 / (2 * s[:, None] ** 2), dim=1)
+        # Var(x | q) measured from q: both terms are O(σ²), so float32 does not cancel badly.
+        var = ((r * d2).sum(1) - ((r @ pts - q) ** 2).sum(1)).clamp(min=0)
         total += float((var / (2 * s**2)).sum())
     return total / n
 
@@ -132,36 +134,59 @@ _floor_cache: dict[tuple, list[float]] = {}
 _floor_lock = threading.Lock()
 
 
-def loss_floors(points: torch.Tensor, sigmas, jitter: bool = False, n: int = FLOOR_QUERIES,
-                seed: int = 0) -> list[float]:
+class LossFloors:
     """The Bayes-optimal DSM loss at each level of the ladder, for THIS training set.
 
     A network cannot go below these numbers on average: they are the losses of the exact
     score of the training points smoothed at σ (what a perfect network would learn).
     `jitter` matches `ncsn_loss(..., jitter=True)`: σ log-uniform within half a ladder step.
-    Results are cached per process (same points + same ladder → same floors), so a
-    second Train on the same data does not pay again.
+    Computed one level at a time (`step()`), so the worker can spread the work between
+    training windows; finished results are cached per process (same points + ladder →
+    same floors), so a second Train on the same data gets them at once.
     """
-    sig = torch.as_tensor(sigmas, dtype=torch.float64).flatten()
-    key = (hashlib.sha1(points.detach().cpu().float().numpy().tobytes()).hexdigest(),
-           tuple(round(float(s), 9) for s in sig), bool(jitter), n, seed)
-    with _floor_lock:
-        if key in _floor_cache:
-            return list(_floor_cache[key])
-    half_step = 0.5 * math.log(float(sig[0] / sig[1])) if jitter and len(sig) > 1 else 0.0
-    floors = []
-    for i, s in enumerate(sig):
-        g = torch.Generator().manual_seed(seed + 7919 * i)
-        per_query = torch.full((n,), float(s), dtype=torch.float64)
-        if half_step:
-            u = torch.rand(n, generator=g, dtype=torch.float64)
-            per_query = per_query * torch.exp((2 * u - 1) * half_step)
-        floors.append(_posterior_variance_floor(points.cpu(), per_query, n, seed + i))
-    with _floor_lock:
-        if len(_floor_cache) > 64:
-            _floor_cache.clear()
-        _floor_cache[key] = floors
-    return list(floors)
+
+    def __init__(self, points: torch.Tensor, sigmas, jitter: bool = False, n: int = FLOOR_QUERIES,
+                 seed: int = 0):
+        self.points = points.detach().cpu()
+        self.sigmas = torch.as_tensor(sigmas, dtype=torch.float64).flatten().cpu()
+        self.jitter, self.n, self.seed = bool(jitter), n, seed
+        self.key = (hashlib.sha1(self.points.float().numpy().tobytes()).hexdigest(),
+                    tuple(round(float(v), 9) for v in self.sigmas), self.jitter, n, seed)
+        with _floor_lock:
+            cached = _floor_cache.get(self.key)
+        self.values: list[float | None] = list(cached) if cached else [None] * len(self.sigmas)
+
+    @property
+    def done(self) -> bool:
+        return all(v is not None for v in self.values)
+
+    def step(self) -> None:
+        """Compute the next missing level."""
+        i = self.values.index(None)
+        s = float(self.sigmas[i])
+        g = torch.Generator().manual_seed(self.seed + 7919 * i)
+        per_query = torch.full((self.n,), s, dtype=torch.float64)
+        if self.jitter and len(self.sigmas) > 1:
+            half_step = 0.5 * math.log(float(self.sigmas[0] / self.sigmas[1]))
+            per_query = per_query * torch.exp((2 * torch.rand(self.n, generator=g, dtype=torch.float64) - 1)
+                                              * half_step)
+        self.values[i] = _posterior_variance_floor(self.points, per_query, self.n, self.seed + i)
+        if self.done:
+            with _floor_lock:
+                if len(_floor_cache) > 64:
+                    _floor_cache.clear()
+                _floor_cache[self.key] = list(self.values)
+
+    def compute(self) -> list[float]:
+        while not self.done:
+            self.step()
+        return list(self.values)
+
+
+def loss_floors(points: torch.Tensor, sigmas, jitter: bool = False, n: int = FLOOR_QUERIES,
+                seed: int = 0) -> list[float]:
+    """All levels at once (see `LossFloors`)."""
+    return LossFloors(points, sigmas, jitter, n, seed).compute()
 
 
 def objective_offset(objective: str) -> float:
@@ -187,7 +212,7 @@ class LabRun:
     trainer: Trainer | None = None
     loaded: ScoreModel | None = None
     loaded_history: list[dict] = field(default_factory=list)
-    floors: list[float] | None = None      # per level, DSM convention (see objective_offset)
+    floor_calc: LossFloors | None = None   # per-level floors, DSM convention (see objective_offset)
     job: Job | None = None
     error: str | None = None
     error_kind: str | None = None          # "diverged", "device", "input", "other"
@@ -225,16 +250,23 @@ class LabRun:
     def objective(self) -> str:
         return (self.loaded.config if self.loaded is not None else self.config).objective
 
-    def floor_total(self) -> float | None:
-        """Floor of the reported (level-averaged) loss in the run's own objective."""
-        if not self.floors:
-            return None
-        return float(np.mean(self.floors)) + objective_offset(self.objective)
+    @property
+    def floors(self) -> list[float | None] | None:
+        """Per-level floors computed so far (None for a level not done yet)."""
+        return list(self.floor_calc.values) if self.floor_calc is not None else None
 
-    def floors_for_objective(self) -> list[float] | None:
-        if not self.floors:
+    def floor_total(self) -> float | None:
+        """Floor of the reported (level-averaged) loss in the run's own objective, once all levels are done."""
+        floors = self.floors
+        if not floors or any(f is None for f in floors):
             return None
-        return [f + objective_offset(self.objective) for f in self.floors]
+        return float(np.mean(floors)) + objective_offset(self.objective)
+
+    def floors_for_objective(self) -> list[float | None] | None:
+        floors = self.floors
+        if floors is None:
+            return None
+        return [None if f is None else f + objective_offset(self.objective) for f in floors]
 
     def describe(self) -> str:
         c = self.loaded.config if self.loaded is not None else self.config
@@ -314,30 +346,53 @@ def data_range(data: lab.TrainingData | None, model: ScoreModel | None = None) -
     return lo - pad, hi + pad
 
 
+def floors_for(trainer: Trainer) -> LossFloors:
+    """The floor calculator matching a trainer's data, ladder and σ jitter (normalized coordinates)."""
+    c = trainer.config
+    return LossFloors(trainer.data_cpu, trainer.sigmas, jitter=c.model == "ncsn" and c.sigma_jitter, seed=c.seed)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run a block with n torch threads (the Trainer does the same around its loop)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def training_job(job: Job, run: LabRun, target: int) -> LabRun:
-    """The worker: build (or reuse) the Trainer, compute the floors, train to `target` steps.
+    """The worker: build (or reuse) the Trainer and train it to `target` steps.
 
     Runs in a pool thread: no `st.*` here. Progress goes out through `job.report`.
+    Training starts at once; the floors (a second or two of work) are computed one level
+    at a time between logging windows, taking at most FLOOR_BUDGET of the time, and any
+    levels still missing are finished after the last step.
     """
     if run.trainer is None:
         job.report(phase="building the network")
         run.trainer = lab.new_trainer(run.data, run.config)
     trainer = run.trainer
-    if run.floors is None:
-        job.report(phase="computing the Bayes-optimal floor")
-        run.floors = loss_floors(trainer.data_cpu, trainer.sigmas,
-                                 jitter=trainer.config.model == "ncsn" and trainer.config.sigma_jitter,
-                                 seed=trainer.config.seed)
-    job.report(phase="training", floors=run.floors, total=target, step=trainer.state.step)
+    if run.floor_calc is None:
+        run.floor_calc = floors_for(trainer)
+    floors = run.floor_calc
+    job.report(phase="training", total=target, step=trainer.state.step)
     guard = BlowUpGuard(trainer)
     model = lab.trained_model(trainer, run.data)
-    next_preview = 0.0  # first preview as soon as the first window is logged
+    next_preview = next_floor = 0.0  # both as soon as the first window is logged
 
     def on_progress(p) -> None:
-        nonlocal next_preview
+        nonlocal next_preview, next_floor
         guard.check(p.loss)
         fields = dict(step=p.step, total=p.total_steps, loss=p.loss, steps_per_second=p.steps_per_second,
                       history=list(trainer.state.history))
+        now = time.perf_counter()
+        if not floors.done and now >= next_floor:
+            floors.step()
+            cost = time.perf_counter() - now
+            next_floor = time.perf_counter() + cost * (1 / FLOOR_BUDGET - 1)
         now = time.perf_counter()
         if now >= next_preview or p.step == p.total_steps:
             fields["preview"] = preview_samples(model, run.data, seed=trainer.config.seed)
@@ -350,7 +405,27 @@ def training_job(job: Job, run: LabRun, target: int) -> LabRun:
         trainer.run(on_progress, job.stop_event, steps=target)
     finally:
         job.report(step=trainer.state.step, history=list(trainer.state.history))
+    if not floors.done and not job.should_stop():
+        job.report(phase="computing the Bayes-optimal floor")
+        with torch_threads(default_num_threads()):
+            floors.compute()
     return run
+
+
+_warmed = threading.Event()
+
+
+def warm_up() -> None:
+    """Import what the first Adam optimizer pulls in (torch._dynamo: seconds, once per process)
+    in a background thread while the page is being read, so the first Train starts at once."""
+    if _warmed.is_set():
+        return
+    _warmed.set()
+
+    def work() -> None:
+        torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+
+    threading.Thread(target=work, name="score-lab-warm-up", daemon=True).start()
 
 
 # ----------------------------------------------------------------------------- errors

@@ -20,7 +20,7 @@ FLOOR_LABEL = "Bayes-optimal floor (a perfect network)"
 LOSS_LABEL = "training loss"
 LOSS_COLOR = "#1f77b4"
 FLOOR_COLOR = "#444444"
-WIDTH, HEIGHT = 420, 260
+WIDTH, HEIGHT = 420, 280
 
 
 def thin(rows: Sequence[dict], max_rows: int = MAX_ROWS) -> list[dict]:
@@ -66,9 +66,10 @@ def loss_chart(history: Sequence[dict], floor: float | None = None, *, title: st
         x=alt.X("step:Q", title="step"),
         y=alt.Y("loss:Q", title=y_title, scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", scale=alt.Scale(domain=series, range=[LOSS_COLOR, FLOOR_COLOR][:len(series)]),
-                        legend=alt.Legend(title=None, orient="bottom")),
+                        legend=alt.Legend(title=None, orient="bottom", labelLimit=400)),
+        # the same legend as the colour, so Vega merges them and the floor's entry is dashed too
         strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=series, range=[[1, 0], [6, 4]][:len(series)]),
-                                  legend=None),
+                                  legend=alt.Legend(title=None, orient="bottom", labelLimit=400)),
         tooltip=["series:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")],
     ).properties(title=title, width=width, height=height)
 
@@ -94,13 +95,14 @@ def per_sigma_frame(history: Sequence[dict], sigmas: Sequence[float], floors: Se
 
 
 def per_sigma_chart(history: Sequence[dict], sigmas: Sequence[float], floors: Sequence[float] | None = None, *,
-                    title: str = "Loss per noise level (dashed: each level's floor)",
+                    title: str = "Loss per noise level (dashed: floors)",
                     width: int = WIDTH, height: int = HEIGHT) -> alt.Chart:
     """NCSN: one line per σ of the ladder (largest σ darkest), each with its own dashed floor."""
     frame = per_sigma_frame(history, sigmas, floors)
     order = [sigma_label(float(s)) for s in sigmas]
     color = alt.Color("sigma:N", sort=order, scale=alt.Scale(domain=order, scheme="viridis"),
-                      legend=alt.Legend(title="noise level", orient="right"))
+                      legend=alt.Legend(title="noise level", orient="right", columns=1 if len(order) <= 12 else 2,
+                                        labelLimit=120, symbolSize=60, rowPadding=1))
     return alt.Chart(frame).mark_line(clip=True).encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("loss:Q", title="loss at this σ", scale=alt.Scale(zero=False)),

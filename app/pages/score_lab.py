@@ -100,31 +100,35 @@ def _on_reset() -> None:
 # ----------------------------------------------------------------------------- intro
 
 st.title("Score lab")
-left, right = st.columns([3, 2], gap="large")
-with left:
-    st.markdown(
-        "A small network learns the **score** s(x, σ) ≈ ∇ log p_σ(x) of 2-D data blurred with noise of size σ: "
-        "an arrow at every point that says *which way is more likely*. Training only ever shows it noisy copies "
-        "x̃ = x + σz of the data and asks it to point back (denoising score matching):")
-    st.latex(r"\mathcal{L}(\sigma) = \tfrac12\,\mathbb{E}_{x,\,z}\,\big\|\,\sigma\, s_\theta(x+\sigma z,\ \sigma) + z\,\big\|^2")
-    st.markdown("NCSN trains one network for a whole ladder of noise levels, from σ_max (bigger than the data) "
-                "down to σ_min (invisible blur), and averages the loss over the ladder:")
-    st.latex(r"\sigma_i = \sigma_{\max}\Big(\frac{\sigma_{\min}}{\sigma_{\max}}\Big)^{\frac{i-1}{L-1}},\quad i = 1,\dots,L")
-    st.markdown("Sampling walks uphill along the learned score with a little noise (annealed Langevin), "
-                "level by level from σ_max to σ_min:")
-    st.latex(r"x \leftarrow x + \tfrac{\alpha_i}{2}\, s_\theta(x, \sigma_i) + \sqrt{\alpha_i}\, z,"
-             r"\qquad \alpha_i = \varepsilon\, \sigma_i^2 / \sigma_L^2")
-with right:
-    st.info(
-        "**What to notice**\n\n"
-        "- The loss never reaches 0. It flattens onto the dashed **Bayes-optimal floor**: even a perfect network "
-        "cannot tell exactly which noise z was added.\n"
-        "- Big σ: small loss, the arrows just point to the middle. Small σ: loss near 1, the noise is smaller than "
-        "the data's own wiggle, so there is little to undo.\n"
-        "- The live samples go from a blob to the shape: coarse structure is learned first, fine detail last.\n"
-        "- After training, compare the arrows at a large and a small σ, and watch the sampling movie go from "
-        "noise to data, level by level.",
-        icon=":material/visibility:")
+st.caption("Pick 2-D data, press **Train**, and watch the loss fall and the samples take shape.")
+with st.expander("How it works, and what to notice", expanded=lab_state.current_run() is None,
+                 icon=":material/school:"):
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.markdown(
+            "A small network learns the **score** s(x, σ) ≈ ∇ log p_σ(x) of the data blurred with noise of size σ: "
+            "an arrow at every point towards *more likely*. It only ever sees noisy copies x̃ = x + σz and learns "
+            "to point back (denoising score matching):")
+        st.latex(r"\mathcal{L}(\sigma) = \tfrac12\,\mathbb{E}_{x,\,z}\,\big\|\,\sigma\, s_\theta(x+\sigma z,\ \sigma)"
+                 r" + z\,\big\|^2")
+        st.markdown("NCSN trains one network for a ladder of noise levels, from σ_max (as wide as the data) "
+                    "down to σ_min (an invisible blur), and averages the loss over it:")
+        st.latex(r"\sigma_i = \sigma_{\max}\Big(\frac{\sigma_{\min}}{\sigma_{\max}}\Big)^{\frac{i-1}{L-1}},"
+                 r"\quad i = 1,\dots,L")
+        st.markdown("Sampling climbs the learned score with a little noise, level by level (annealed Langevin):")
+        st.latex(r"x \leftarrow x + \tfrac{\alpha_i}{2}\, s_\theta(x, \sigma_i) + \sqrt{\alpha_i}\, z,"
+                 r"\qquad \alpha_i = \varepsilon\, \sigma_i^2 / \sigma_L^2")
+    with right:
+        st.info(
+            "**What to notice**\n\n"
+            "- The loss never reaches 0. It flattens onto the dashed **Bayes-optimal floor**: even a perfect "
+            "network cannot tell exactly which noise z was added.\n"
+            "- Big σ: small loss, the arrows just point to the middle. Small σ: loss near 1, the noise is "
+            "smaller than the data's own wiggle, so there is little to undo.\n"
+            "- The live samples go from a blob to the shape: coarse structure first, fine detail last.\n"
+            "- After training, compare the arrows at a large and a small σ, and play the sampling movie: "
+            "noise becomes data, level by level.",
+            icon=":material/visibility:")
 
 # ----------------------------------------------------------------------------- settings (sidebar)
 
@@ -229,15 +233,15 @@ with button_col:
               icon=":material/stop:", width="stretch")
     can_resume = run is not None and run.trainer is not None and not running
     more = run is not None and run.trainer is not None and run.steps_done >= run.target_steps
-    b3.button(f"+{int(ss.sl_steps):,} steps" if more else "Resume", key="sl_resume", on_click=_on_resume,
+    b3.button("Train more" if more else "Resume", key="sl_resume", on_click=_on_resume,
               disabled=not can_resume, icon=":material/fast_forward:", width="stretch",
-              help="Continue training the same network (same weights, same optimizer).")
+              help="Continue training the same network (same weights, same optimizer): to the end of the run "
+                   "if it was stopped, else for another 'Training steps' steps.")
     b4.button("Reset", key="sl_reset", on_click=_on_reset, disabled=run is None,
               icon=":material/restart_alt:", width="stretch")
     if ss.get("sl_error"):
         st.error(ss.sl_error, icon=":material/error:")
     if run is not None:
-        st.caption(f"Model: {run.describe()}")
         if run.trainer is not None and not running:
             try:
                 changed = _config().to_dict() != run.config.to_dict() or _spec() != run.data.spec
@@ -254,6 +258,7 @@ def _live_panel() -> None:
     if run is None:
         st.caption("Press **Train** to start. The defaults reach good samples in a few seconds on a laptop CPU.")
         return
+    st.caption(f"Model: {run.describe()}")
     job = run.job
     snap = job.snapshot() if job is not None else {}
     history = run.history if (job is None or job.is_finished) else (snap.get("history") or [])
@@ -399,23 +404,27 @@ def _results(run: lab_state.LabRun) -> None:
         else:
             sigma = sigmas[0]
         field = _cache(("field", run.id, run.steps_done, sigma), lambda: _field(model, run, sigma, domain))
-        f1, f2, f3 = st.columns(3)
+        f1, f2 = st.columns(2, gap="large")
         with f1:
             st.altair_chart(charts.vector_field(field["arrow_pts"], field["arrows"], train_pts, domain=domain,
-                                                size=330, title=f"Learned score at σ = {sigma:.3g}"),
+                                                size=400, title=f"Learned score at σ = {sigma:.3g}"),
                             width="content")
         with f2:
-            st.altair_chart(charts.heatmap(field["axis"], field["axis"], field["norm"], domain=domain, size=330,
-                                           color_title="σ·‖s‖", title="Score size (dark = a likely place)"),
-                            width="content")
-        with f3:
-            if field["error"] is not None:
+            views = ["score size"] + (["error"] if field["error"] is not None else [])
+            view = st.radio("Colour map", views, horizontal=True, key="sl_field_view", label_visibility="collapsed",
+                            format_func={"score size": "score size σ·‖s‖",
+                                         "error": f"error vs the {field['ref_kind']} score"}.get)
+            if view == "error":
                 st.altair_chart(charts.heatmap(field["axis"], field["axis"], field["error"], domain=domain,
-                                               size=330, scheme="magma", color_title="σ·‖s − s_ref‖",
-                                               title=f"Error vs the {field['ref_kind']} score"),
+                                               size=400, scheme="magma", color_title="σ·‖s − s_ref‖",
+                                               title=f"Error vs the {field['ref_kind']} score at σ = {sigma:.3g}"),
                                 width="content")
-        st.caption("Arrows show only the direction (colour = size). σ·‖s‖ is about 1 where a point is one noise "
-                   "width from the data, and near 0 on the data itself. "
+            else:
+                st.altair_chart(charts.heatmap(field["axis"], field["axis"], field["norm"], domain=domain, size=400,
+                                               color_title="σ·‖s‖", title="Score size (dark = a likely place)"),
+                                width="content")
+        st.caption("Arrows show only the direction (colour = size). σ·‖s‖ is about 1 one noise width away from "
+                   "the data and near 0 on it. "
                    + ("The reference is the exact score of the Gaussian mixture." if field["ref_kind"] == "exact" else
                       "The reference is the exact score of the smoothed training points: at small σ it memorizes "
                       "them, so a network that generalizes differs there — that is good."))
@@ -489,3 +498,5 @@ with st.expander("Save or load a trained model", icon=":material/save:"):
                 ss["sl_zip_error"] = str(exc)
         if ss.get("sl_zip_error"):
             st.error(ss.sl_zip_error, icon=":material/error:")
+
+lab_state.warm_up()  # after drawing: the first Train should not wait for torch imports

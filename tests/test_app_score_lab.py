@@ -1,0 +1,330 @@
+"""Score lab page: its helpers headless, then the page itself through Streamlit's AppTest.
+
+The AppTest tests press the real widgets: a short training run through the shared job
+pool, a click during training, Stop / Resume, a run that blows up, CSV and zip uploads.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import torch
+
+from app import score_lab_state as lab_state
+from app import training_charts
+from models.jobs import JobPool
+from models.score import lab
+from models.score.datasets import DatasetSpec, sample_dataset
+from models.score.errors import InputError
+from models.score.objectives import implicit_score_matching
+from models.score.reference import dsm_loss_floor, empirical_score, empirical_score_fn
+from models.score.trainer import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIN = str(ROOT / "app" / "main.py")
+PAGE = "pages/score_lab.py"
+
+
+# ----------------------------------------------------------------------------- floors (math)
+
+def test_posterior_variance_floor_matches_the_monte_carlo_floor():
+    pts = sample_dataset("moons", 400, seed=1)
+    score = empirical_score_fn(pts)
+    for sigma in (1.5, 0.3, 0.05):
+        fast = lab_state.loss_floors(pts, [sigma], n=1500, seed=3)[0]
+        slow = dsm_loss_floor(score, pts, sigma, n=40_000, seed=4)
+        assert fast == pytest.approx(slow, abs=0.02), sigma
+
+
+def test_floor_limits_are_exact():
+    # σ → ∞: posterior = the whole data set, floor = tr Cov(data)/(2σ²);
+    # a single training point: the clean point is known, floor = 0.
+    pts = sample_dataset("8-gaussians", 500, seed=0)
+    sigma = 200.0
+    expected = float(pts.var(0, unbiased=False).sum()) / (2 * sigma**2)
+    assert lab_state.loss_floors(pts, [sigma], n=500)[0] == pytest.approx(expected, rel=0.02)
+    one = torch.tensor([[0.3, -0.2], [0.3, -0.2]])
+    assert lab_state.loss_floors(one, [0.5], n=200)[0] == pytest.approx(0.0, abs=1e-6)
+
+
+class _EmpiricalScore(torch.nn.Module):
+    """The exact score of the smoothed point set as a differentiable 'network'."""
+
+    def __init__(self, pts):
+        super().__init__()
+        self.pts = pts
+
+    def forward(self, x, sigma):
+        s = float(sigma.flatten()[0]) if torch.is_tensor(sigma) else float(sigma)
+        return empirical_score(self.pts, x, s)
+
+
+def test_implicit_loss_is_the_dsm_loss_minus_one():
+    # The page draws the sliced/implicit floor as the DSM floor + objective_offset (= −1 in 2-D).
+    pts = sample_dataset("circles", 300, seed=2)
+    sigma = 0.4
+    g = torch.Generator().manual_seed(0)
+    x = pts[torch.randint(len(pts), (20_000,), generator=g)]
+    ism = float(implicit_score_matching(_EmpiricalScore(pts), x, torch.tensor(sigma), g).mean().detach())
+    dsm_floor = lab_state.loss_floors(pts, [sigma], n=3000)[0]
+    assert lab_state.objective_offset("implicit") == -1.0
+    assert ism == pytest.approx(dsm_floor - 1.0, abs=0.03)
+
+
+# ----------------------------------------------------------------------------- charts
+
+def test_charts_thin_long_runs_and_drop_non_finite_values():
+    rows = [{"step": i, "loss": 1.0 / i, "steps_per_second": 500.0, "per_sigma": [0.1, 1.0 / i]}
+            for i in range(1, 2001)]
+    rows[5]["loss"] = float("nan")
+    rows[7]["per_sigma"] = [float("inf"), 0.5]
+    thinned = training_charts.thin(rows)
+    assert len(thinned) <= training_charts.MAX_ROWS
+    assert thinned[0] is rows[0] and thinned[-1] is rows[-1]
+    frame = training_charts.loss_frame(rows[:10], floor=0.25)
+    assert frame["loss"].map(math.isfinite).all()
+    assert len(frame[frame.series == training_charts.LOSS_LABEL]) == 9  # the NaN row is gone
+    assert list(frame[frame.series == training_charts.FLOOR_LABEL]["loss"]) == [0.25, 0.25]
+    per = training_charts.per_sigma_frame(rows[:10], [2.0, 0.1], floors=[0.05, None])
+    assert per["loss"].map(math.isfinite).all()
+    assert len(per[per.kind == "loss"]) == 19 and len(per[per.kind == "floor"]) == 2
+    assert training_charts.loss_frame([], floor=0.3).empty  # no floor line without a loss line
+
+
+# ----------------------------------------------------------------------------- worker, save / load
+
+def _quick_run(steps=60, **config) -> lab_state.LabRun:
+    spec = DatasetSpec.builtin("8-gaussians")
+    cfg = lab_state.make_config(steps=steps, **config)
+    data = lab.training_data(spec, 2000, 0)
+    return lab_state.LabRun(data=data, config=cfg, target_steps=steps)
+
+
+def test_worker_trains_in_the_pool_and_reports_progress():
+    run = _quick_run(steps=60)
+    job = JobPool(1).submit(lambda j: lab_state.training_job(j, run, 60))
+    assert job.wait(120)
+    assert job.state == "done", job.error
+    snap = job.snapshot()
+    assert snap["step"] == 60 and len(snap["history"]) == len(run.history) >= 2
+    assert snap["preview"].shape == (lab_state.PREVIEW_POINTS, 2)
+    assert run.floor_total() is not None and all(math.isfinite(f) for f in run.floors)
+
+
+def test_blow_up_stops_the_job_and_keeps_sane_weights():
+    run = _quick_run(steps=400, lr=10.0)
+    job = JobPool(1).submit(lambda j: lab_state.training_job(j, run, 400))
+    assert job.wait(120)
+    assert job.state == "failed" and lab_state.classify_error(job) == "diverged"
+    assert "smaller learning rate" in job.error
+    assert run.steps_done < 400
+    assert all(abs(r["loss"]) < lab_state.BLOW_UP_LOSS for r in run.history)
+    assert all(torch.isfinite(p).all() for p in run.trainer.network.parameters())
+    samples = lab_state.preview_samples(run.model(), run.data, n=50)
+    assert samples.shape == (50, 2)
+
+
+def test_zip_round_trip_and_clear_errors(tmp_path):
+    run = _quick_run(steps=20)
+    job = JobPool(1).submit(lambda j: lab_state.training_job(j, run, 20))
+    assert job.wait(120) and job.state == "done"
+    blob = lab_state.run_zip_bytes(run)
+    model, history = lab_state.load_run_zip(blob, "m.zip")
+    x = torch.randn(30, 2)
+    assert torch.allclose(model.score(x, 0.5), run.model().score(x, 0.5), atol=1e-5)
+    assert [r["step"] for r in history] == [r["step"] for r in run.history]
+    with pytest.raises(InputError, match="not a zip"):
+        lab_state.load_run_zip(b"hello", "notes.txt")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("readme.md", "hi")
+    with pytest.raises(InputError, match="config.json"):
+        lab_state.load_run_zip(buf.getvalue(), "other.zip")
+    broken = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(blob)) as src, zipfile.ZipFile(broken, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info.filename, data[: len(data) // 3] if info.filename == "model.safetensors" else data)
+    with pytest.raises(InputError, match="corrupt|truncated"):
+        lab_state.load_run_zip(broken.getvalue(), "broken.zip")
+
+
+# ----------------------------------------------------------------------------- the page (AppTest)
+
+def _chart_rows(element) -> list[dict]:
+    rows = []
+    for ds in element.proto.datasets:
+        rows += pa.ipc.open_stream(ds.data.data).read_all().to_pylist()
+    return rows
+
+
+def _chart(at, title_start: str):
+    for element in at.get("vega_lite_chart"):
+        title = json.loads(element.proto.spec).get("title") or ""
+        if str(title).startswith(title_start):
+            return element
+    raise AssertionError(f"no chart titled {title_start!r}")
+
+
+def _open_page(**settings):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    for key, value in settings.items():
+        at.number_input(key=key).set_value(value)
+    return at
+
+
+def _wait_for(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def at_cleanup():
+    apps = []
+    yield apps
+    for at in apps:  # never leave a job running for the next test
+        run = at.session_state["score_lab_run"] if "score_lab_run" in at.session_state else None
+        if run is not None and run.job is not None:
+            run.job.cancel()
+            run.job.wait(30)
+
+
+def test_page_renders_with_explanations_and_controls():
+    at = _open_page()
+    assert at.title[0].value == "Score lab"
+    assert len(at.latex) >= 3
+    assert at.button(key="sl_train").disabled is False
+    assert at.button(key="sl_stop").disabled is True
+    assert "moons" in at.selectbox(key="sl_dataset").options
+    assert "σ_max" in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_short_training_run_finishes_and_charts_have_the_rows(at_cleanup):
+    at = _open_page(sl_steps=200)
+    at_cleanup.append(at)
+    at.button(key="sl_train").click().run()
+    assert not at.exception, at.exception
+    run = at.session_state["score_lab_run"]
+    assert run.job.wait(90), "training did not finish"
+    assert run.job.state == "done", run.job.error
+    at.run()
+    assert not at.exception, at.exception
+    history = run.history
+    assert history[-1]["step"] == 200
+    rows = _chart_rows(_chart(at, "Loss"))
+    losses = [r for r in rows if r["series"] == training_charts.LOSS_LABEL]
+    floors = [r for r in rows if r["series"] == training_charts.FLOOR_LABEL]
+    assert [r["step"] for r in losses] == [h["step"] for h in history]
+    assert len(floors) == 2 and floors[0]["loss"] == pytest.approx(run.floor_total())
+    assert all(math.isfinite(r["loss"]) for r in rows)
+    per_sigma = _chart_rows(_chart(at, "Loss per noise level"))
+    assert len({r["sigma"] for r in per_sigma}) == run.config.levels
+    _chart(at, "2,000 samples")  # the results section is drawn
+    labels = [m.label for m in at.metric]
+    assert "energy distance to fresh data" in labels and "data vs data (the best possible)" in labels
+
+
+def test_a_click_during_training_keeps_the_job_and_stop_resume_work(at_cleanup):
+    at = _open_page(sl_steps=50_000)
+    at_cleanup.append(at)
+    at.button(key="sl_train").click().run()
+    run = at.session_state["score_lab_run"]
+    job = run.job
+    assert _wait_for(lambda: job.snapshot().get("step", 0) > 0), "training never started"
+    at.number_input(key="sl_seed").set_value(7).run()  # another widget: a full rerun
+    assert not at.exception, at.exception
+    assert at.session_state["score_lab_run"] is run and run.job is job
+    assert job.state == "running" or (job.state == "done" and run.steps_done == 50_000)
+    at.button(key="sl_stop").click().run()
+    assert job.wait(30)
+    assert job.state == "cancelled" and 0 < run.steps_done < 50_000
+    trainer, stopped_at = run.trainer, run.steps_done
+    at.run()
+    assert not at.exception, at.exception
+    at.button(key="sl_resume").click().run()
+    assert run.job is not job and run.trainer is trainer
+    assert _wait_for(lambda: run.steps_done > stopped_at), "resume did not continue the same trainer"
+    at.button(key="sl_reset").click().run()
+    assert "score_lab_run" not in at.session_state
+    assert run.job.wait(30) and run.job.state == "cancelled"
+
+
+def test_a_diverging_learning_rate_shows_the_error_and_no_nan(at_cleanup):
+    at = _open_page(sl_steps=400, sl_lr=10.0)
+    at_cleanup.append(at)
+    at.button(key="sl_train").click().run()
+    run = at.session_state["score_lab_run"]
+    assert run.job.wait(90)
+    at.run()
+    assert not at.exception, at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "diverged" in errors and "smaller learning rate" in errors
+    assert run.steps_done < 400
+    # lr = 10 usually explodes within the first logging window, so the kept history may be empty:
+    # what matters is that no chart carries a NaN or an exploded value.
+    for title in ("Loss", "Loss per noise level"):
+        rows = _chart_rows(_chart(at, title))
+        assert all(math.isfinite(r["loss"]) and abs(r["loss"]) < lab_state.BLOW_UP_LOSS for r in rows)
+    _chart(at, "2,000 samples")  # the last sane weights still sample
+
+
+def test_csv_upload_errors_are_shown_and_a_good_csv_trains(tmp_path):
+    at = _open_page()
+    at.radio(key="sl_source").set_value("your CSV").run()
+    at.file_uploader(key="sl_csv_upload").set_value(("bad.csv", b"x;y\n1;2\n3;4\n", "text/csv")).run()
+    assert not at.exception, at.exception
+    assert any("separator must be a comma" in e.value for e in at.sidebar.error)
+    good = "x,y\n" + "\n".join(f"{10 + i % 7},{-3 + (i * 37) % 11}" for i in range(60))
+    at.file_uploader(key="sl_csv_upload").set_value(("good.csv", good.encode(), "text/csv")).run()
+    assert not at.sidebar.error
+    assert any("good.csv: 60 points" in c.value for c in at.sidebar.caption)
+
+
+def test_loading_a_saved_model_and_a_bad_zip():
+    run = _quick_run(steps=20)
+    job = JobPool(1).submit(lambda j: lab_state.training_job(j, run, 20))
+    assert job.wait(120) and job.state == "done"
+    at = _open_page()
+    at.file_uploader(key="sl_zip_upload").set_value(("junk.zip", b"not a zip", "application/zip")).run()
+    assert any("not a zip file" in e.value for e in at.error)
+    at.file_uploader(key="sl_zip_upload").set_value(
+        ("model.zip", lab_state.run_zip_bytes(run), "application/zip")).run()
+    assert not at.exception, at.exception
+    loaded = at.session_state["score_lab_run"]
+    assert loaded.loaded is not None and loaded.steps_done == 20
+    assert loaded.data is not None and loaded.data.spec == DatasetSpec.builtin("8-gaussians")
+    _chart(at, "2,000 samples")
+    _chart(at, "Share of samples per mode")
+
+
+def test_the_page_does_not_import_diffusers():
+    code = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({str(ROOT / 'app' / 'pages' / 'score_lab.py')!r}, default_timeout=60)\n"
+        "at.run()\n"
+        "assert not at.exception, at.exception\n"
+        "print('DIFFUSERS', 'diffusers' in sys.modules, 'transformers' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "DIFFUSERS False False" in out.stdout

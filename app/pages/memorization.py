@@ -188,6 +188,9 @@ with h2:
     copies = float(np.mean(d_emp < 0.01 * spread))
     st.metric("Empirical samples that are copies", f"{copies:.0%}",
               help="Share of samples closer than 1% of the data spread to a training point.")
+    if d_net is not None:
+        st.metric("Network samples that are copies", f"{float(np.mean(d_net < 0.01 * spread)):.0%}",
+                  help="Share of the network's samples closer than 1% of the data spread to a training point.")
 
 st.info(
     "**What to notice**\n\n"

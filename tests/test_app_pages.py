@@ -63,9 +63,9 @@ def test_home_links_every_page_and_names_the_device():
 
 def test_home_does_not_import_the_image_stack():
     # diffusers/transformers cost seconds to import: the first page a class sees must not wait for them.
-    code = ("import sys; from streamlit.testing.v1 import AppTest; at = AppTest.from_file(sys.argv[1], default_timeout=60); "
-            "at.run(); "
-            "assert not at.exception; print(sorted(m for m in ('diffusers', 'transformers') if m in sys.modules))")
+    code = ("import sys; from streamlit.testing.v1 import AppTest; "
+            "at = AppTest.from_file(sys.argv[1], default_timeout=60); at.run(); assert not at.exception; "
+            "print(sorted(m for m in ('diffusers', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, MAIN], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -5,7 +5,6 @@ and for any other shape the N points shown ARE the distribution, so p_σ is the
 point set smoothed with a Gaussian of width σ (the "empirical" score).
 """
 
-from contextlib import contextmanager
 
 import numpy as np
 import streamlit as st
@@ -15,6 +14,7 @@ from app import charts
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, dataset_mixture, sample_dataset
 from models.score.metrics import nearest_distances, score_grid
 from models.score.reference import empirical_log_prob, empirical_score
+from models.score.trainer import limited_threads
 
 SIGMAS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0]
 GRID = 21        # arrows per side
@@ -22,16 +22,6 @@ HEAT_GRID = 61   # heatmap cells per side
 LOG_P_RANGE = 12.0  # the heatmap shows the top 12 nats of log p_σ; lower is all the same dark
 PLOT = 250  # px: three square plots side by side must fit a laptop screen
 
-
-@contextmanager
-def _one_thread():
-    # Tiny 2-D tensors: one intra-op thread is faster than two on a busy laptop.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -43,7 +33,7 @@ def noising(name: str, n: int, sigma: float, seed: int, lim: float):
     noisy = data + sigma * z  # the same z for every σ: moving the slider moves each point smoothly
     grid = score_grid(lim, GRID)
     heat_grid = score_grid(lim, HEAT_GRID)
-    with _one_thread():
+    with limited_threads():
         if mixture is not None:  # exact: each component's variance grows by σ²
             score = lambda x: mixture.score(x, sigma)  # noqa: E731
             log_p = mixture.log_prob(heat_grid, sigma)

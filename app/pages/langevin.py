@@ -4,7 +4,6 @@ p = 0.2 N((−5,−5), I) + 0.8 N((5,5), I), particles start uniform on [−8, 8
 both samplers use the EXACT score, so any failure is the sampler's, not a network's.
 """
 
-from contextlib import contextmanager
 
 import numpy as np
 import streamlit as st
@@ -17,7 +16,7 @@ from models.score.datasets import DatasetSpec, dataset_mixture, sample_dataset
 from models.score.metrics import mode_shares
 from models.score.noise import geometric_sigmas
 from models.score.reference import mixture_score_fn
-from models.score.trainer import TrainConfig
+from models.score.trainer import TrainConfig, limited_threads
 
 MIXTURE = dataset_mixture("ncsn-mixture")
 MODE_LABELS = ["(−5, −5)", "(5, 5)"]
@@ -27,17 +26,6 @@ N_PATHS = 10
 NET_STEPS = 2000     # a rough NCSN of this mixture: a few seconds on a laptop CPU
 NET_SAMPLES = 1000
 
-
-@contextmanager
-def _one_thread():
-    # 2-D particle clouds are far too small for intra-op threads: on a busy 2-core laptop
-    # one thread is several times faster than two fighting for the cores.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -49,7 +37,7 @@ def run_sampler(kind: str, n: int, seed: int, eps: float, steps: int, sigma_max:
     # Plain: ~100 points per trajectory. Annealed: one point per level end — within the
     # big-σ levels particles jump across the whole square, and every step would be a scribble.
     stride = max(1, steps // 100) if kind == "langevin" else steps
-    with _one_thread():
+    with limited_threads():
         result = lab.sample(score_fn, sigmas, sampler=kind, n=n, seed=seed, eps=eps, sigma=0.0,
                             langevin_steps=steps, steps_per_level=steps, final_denoise=final_denoise,
                             start="uniform", start_range=(-8.0, 8.0), stride=stride)
@@ -139,7 +127,7 @@ def train_network(job, seed: int) -> dict | None:
     for kind in ("langevin", "annealed"):
         job.report(phase=f"sampling ({kind})")
         # No network has the σ = 0 score: plain Langevin uses its smallest level, σ_L = 1.
-        with _one_thread():
+        with limited_threads():
             r = lab.sample(model.score, model.sigmas, sampler=kind, n=NET_SAMPLES, seed=seed, eps=0.1,
                            sigma=float(model.sigmas[-1]), langevin_steps=1000, steps_per_level=100,
                            final_denoise=False, start="uniform", start_range=(-8.0, 8.0))

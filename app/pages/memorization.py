@@ -6,7 +6,6 @@ same sampler with a small NCSN trained on the same points in a background job.
 The yardstick is the distance from each sample to its nearest training point.
 """
 
-from contextlib import contextmanager
 
 import numpy as np
 import streamlit as st
@@ -17,23 +16,13 @@ from app.resources import job_pool, session_id
 from models.score import lab
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, sample_dataset
 from models.score.metrics import nearest_distances
-from models.score.trainer import TrainConfig
+from models.score.trainer import TrainConfig, limited_threads
 
 DIST_FLOOR = 1e-4  # log-scale histogram: distances below this (exact copies) go in the first bar
 DIST_HELP = "Distance from each sample to its nearest training point; the median over all samples."
 COLORS = {"empirical optimal score": charts.PALETTE[0], "trained network": charts.PALETTE[1],
           "fresh data (yardstick)": "#888888"}
 
-
-@contextmanager
-def _one_thread():
-    # Tiny 2-D tensors: one intra-op thread is faster than two on a busy laptop.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _training_set(name: str, n: int, seed: int) -> lab.TrainingData:
@@ -45,7 +34,7 @@ def empirical_samples(name: str, n_train: int, n_samples: int, seed: int) -> np.
     """Annealed Langevin + final Tweedie step with the exact score of the smoothed training set."""
     data = _training_set(name, n_train, seed)
     sigmas = lab.reference_sigmas(data)  # the same default ladder the network trains on
-    with _one_thread():
+    with limited_threads():
         result = lab.sample(lab.reference_score("empirical", data), sigmas, n=n_samples, seed=seed,
                             final_denoise=True)
     return result.samples.numpy()
@@ -64,7 +53,7 @@ def train_and_sample(job, name: str, n_train: int, n_samples: int, seed: int, st
     if job.should_stop():
         return None
     job.report(phase="sampling")
-    with _one_thread():
+    with limited_threads():
         result = lab.sample(model.score, model.sigmas, n=n_samples, seed=seed, final_denoise=True)
     return {"samples": result.samples.numpy(), "steps": trainer.state.step, "seconds": trainer.state.seconds}
 

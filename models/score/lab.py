@@ -19,7 +19,7 @@ from .noise import default_sigmas, geometric_sigmas
 from .reference import empirical_score_fn, mixture_score_fn
 from .samplers import (SamplerResult, annealed_langevin, denoising_sampler, gaussian_start,
                        langevin_dynamics, uniform_start)
-from .trainer import Progress, TrainConfig, Trainer
+from .trainer import Progress, TrainConfig, Trainer, limited_threads
 
 SAMPLERS = ("annealed", "langevin", "denoise")
 
@@ -89,7 +89,13 @@ def default_eps(sigmas: torch.Tensor) -> float:
     return 0.5 * float(sigmas[-1]) ** 2
 
 
-def sample(score_fn, sigmas: torch.Tensor, *, sampler: str = "annealed", n: int = 2000, seed: int = 0,
+def sample(*args, **kwargs) -> SamplerResult:
+    """Draw n samples (see `_sample`), with one torch thread on small machines."""
+    with limited_threads():
+        return _sample(*args, **kwargs)
+
+
+def _sample(score_fn, sigmas: torch.Tensor, *, sampler: str = "annealed", n: int = 2000, seed: int = 0,
            eps: float | None = None, steps_per_level: int = 20, final_denoise: bool = True,
            sigma: float | None = None, langevin_steps: int = 1000, denoise_levels: int = 100,
            start: str = "gaussian", start_range: tuple[float, float] = (-8.0, 8.0),

@@ -1,6 +1,5 @@
 """Reference scores are the exact gradients of the log densities they claim to be."""
 
-import math
 
 import pytest
 import torch

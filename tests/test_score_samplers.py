@@ -1,6 +1,5 @@
 """Samplers driven by exact scores land on the right distribution."""
 
-import math
 
 import pytest
 import torch

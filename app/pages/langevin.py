@@ -5,7 +5,6 @@ both samplers use the EXACT score, so any failure is the sampler's, not a networ
 """
 
 
-import numpy as np
 import streamlit as st
 import torch
 

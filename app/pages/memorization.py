@@ -9,7 +9,6 @@ The yardstick is the distance from each sample to its nearest training point.
 
 import numpy as np
 import streamlit as st
-import torch
 
 from app import charts
 from app.resources import job_pool, session_id

@@ -13,12 +13,12 @@ import io
 import json
 import os
 import re
-import tempfile
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from models.atomic import atomic_write_bytes
 from models.flux.prompts import PromptFile
 from models.flux.store import DEMO_LABEL, ImageStore, StoredImage
 
@@ -237,19 +237,7 @@ def export_zip(prompt_file_path: PromptFile | str | os.PathLike, store: ImageSto
                *, model_id: str | None = None) -> Path:
     """Write the zip of `export_zip_bytes` to `out_path` atomically; returns the path."""
     data = export_zip_bytes(prompt_file_path, store, model_id=model_id)
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return atomic_write_bytes(out_path, data)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import os
 import re
-import tempfile
 import tomllib
 import zlib
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.items import AoT, String, StringType, Table, Trivia
 
+from models.atomic import atomic_write_bytes
 from models.flux import FluxError
 
 # --------------------------------------------------------------------------------------------------
@@ -584,22 +583,7 @@ def _read_text_or_none(path: Path) -> str | None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write `text` to `path` so that a crash leaves either the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _parse_failure(text: str, err: Exception) -> tuple[int, str]:

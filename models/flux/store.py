@@ -15,7 +15,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from models.atomic import atomic_file
 from models.flux.generate import GenerationParams
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -271,19 +271,8 @@ class ImageStore:
 
         self.root.mkdir(parents=True, exist_ok=True)
         final = self.path_for(params)
-        fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}-", suffix=".png.tmp", dir=self.root)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                image.save(f, format="PNG", pnginfo=info)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        with atomic_file(final, "wb") as f:
+            image.save(f, format="PNG", pnginfo=info)
         return final
 
     def metadata(self, path: str | os.PathLike) -> dict:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -18,6 +17,8 @@ from typing import Sequence
 import numpy as np
 import torch
 from PIL import Image, ImageColor, ImageDraw, ImageFont
+
+from models.atomic import atomic_write_bytes
 
 Limits = tuple[float, float, float, float]  # (xmin, xmax, ymin, ymax)
 
@@ -276,17 +277,4 @@ def make_gif(
     frames that are pixel-identical into one longer frame.
     """
     blob = gif_bytes(frames, data, titles, size, fps, max_frames, max_bytes, lim, color)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write_bytes(path, blob)

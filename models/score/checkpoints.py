@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+
+from models.atomic import atomic_path
 
 from .errors import InputError
 from .networks import build_network
@@ -59,14 +59,8 @@ class ScoreModel:
 
 
 def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        write(str(tmp))
 
 
 def save_run(directory: str | Path, model: ScoreModel, history: list[dict] | None = None) -> Path:

@@ -169,7 +169,6 @@ def cmd_train(args) -> None:
 def _sampling_inputs(args):
     from . import lab
     from .checkpoints import load_run
-    from .datasets import DatasetSpec
 
     if args.run is not None:
         model = load_run(args.run, args.device)

@@ -16,7 +16,6 @@ import io
 import math
 import operator
 import os
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import IO, Union
 
 import torch
 
+from models.atomic import atomic_write_text
 from models.score.errors import InputError
 from models.score.mixture import GaussianMixture
 
@@ -288,22 +288,6 @@ def _column_error(label: str, line_no: int, line: str, got: int, header: bool, e
     return InputError(f"{label}, line {line_no}: {what} found, expected {expected} (x,y){hint}")
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temp file in the same folder, then os.replace: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_points_csv(points, path: str | os.PathLike) -> Path:
     """Write (N, 2) points as a CSV with header `x,y`, atomically. Returns the path."""
     pts = torch.as_tensor(points).detach().to("cpu", torch.float64)
@@ -314,7 +298,7 @@ def write_points_csv(points, path: str | os.PathLike) -> Path:
     for x, y in pts.tolist():
         buf.write(f"{x:.9g},{y:.9g}\n")  # 9 significant digits round-trip float32 exactly
     path = Path(path)
-    _atomic_write_text(path, buf.getvalue())
+    atomic_write_text(path, buf.getvalue())
     return path
 
 

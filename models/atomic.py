@@ -1,0 +1,52 @@
+"""Atomic writes: a temp file in the same folder, fsync, then `os.replace`.
+
+A crash, a full disk or a reader racing the writer sees the old file or the new one,
+never half of either. Every file this project writes goes through here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temp path next to `path`; on success it replaces `path` (keeping its permissions)."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, final.stat().st_mode & 0o7777 if final.exists() else 0o644)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> Iterator[IO]:
+    """`open(path, mode)` that only becomes visible, whole, when the block succeeds."""
+    with atomic_path(path) as tmp:
+        with open(tmp, mode, **open_kwargs) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    with atomic_file(path, "wb") as f:
+        f.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """UTF-8, newlines written exactly as given (no platform translation)."""
+    with atomic_file(path, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    return Path(path)

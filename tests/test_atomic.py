@@ -1,0 +1,34 @@
+import os
+
+import pytest
+
+from models.atomic import atomic_file, atomic_path, atomic_write_bytes, atomic_write_text
+
+
+def test_writes_whole_file_and_leaves_no_temp(tmp_path):
+    p = atomic_write_text(tmp_path / "sub" / "a.txt", "one\r\ntwo\n")
+    assert p.read_bytes() == b"one\r\ntwo\n"
+    atomic_write_bytes(p, b"new")
+    assert p.read_bytes() == b"new"
+    assert sorted(x.name for x in p.parent.iterdir()) == ["a.txt"]
+
+
+def test_failure_keeps_the_old_file_and_cleans_up(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_file(p, "w") as f:
+            f.write("half")
+            raise RuntimeError("disk full")
+    assert p.read_text() == "old"
+    assert [x.name for x in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_new_content_is_invisible_until_done_and_permissions_are_kept(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("old")
+    os.chmod(p, 0o600)
+    with atomic_path(p) as tmp:
+        tmp.write_text("new")
+        assert p.read_text() == "old"
+    assert p.read_text() == "new" and (p.stat().st_mode & 0o777) == 0o600

@@ -52,6 +52,7 @@ FLOOR_BUDGET = 0.25       # floors computed during training may take this share 
 # loss a million times larger is a run that has blown up even if no NaN appeared yet.
 BLOW_UP_LOSS = 1e6
 DIM = 2
+DSM_LANGEVIN_STEPS = 500  # plain Langevin for the one-σ denoising network
 
 _run_ids = itertools.count(1)
 
@@ -499,7 +500,8 @@ def draw_samples(model: ScoreModel, data: lab.TrainingData | None, sampler: str,
     """Samples plus ~`frames` snapshots along the way (for the σ slider and the GIF)."""
     device = str(next(model.network.parameters()).device)
     if model.config.model == "dsm":
-        steps = 1000
+        # Plain Langevin needs many small steps (ε = 0.1σ²): fewer particles keep it to a few seconds.
+        steps, n = DSM_LANGEVIN_STEPS, min(n, 1500)
         return lab.sample(model.score, model.sigmas, sampler="langevin", n=n, seed=seed, langevin_steps=steps,
                           start="uniform", start_range=data_range(data, model), device=device,
                           stride=max(1, steps // frames))

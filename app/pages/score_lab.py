@@ -48,6 +48,13 @@ def _cache(key: tuple, compute):
     return store[key]
 
 
+def _show(chart, width="content") -> None:
+    """st.altair_chart with the chart's title as its accessible name (big charts draw on a canvas,
+    where that name is all a screen reader — or a browser test — can see)."""
+    title = getattr(chart, "title", None)
+    st.altair_chart(chart, width=width, alt=title if isinstance(title, str) and title else "chart")
+
+
 def _spec() -> DatasetSpec:
     if ss.sl_source == SOURCES[0]:
         return DatasetSpec.builtin(ss.sl_dataset)
@@ -223,7 +230,7 @@ with data_col:
     if data_error:
         st.warning(data_error, icon=":material/warning:")
     elif preview_data is not None and (run is None or run.data is None or run.data.spec != preview_data.spec):
-        st.altair_chart(charts.scatter(None, preview_data.raw, title=f"Data: {preview_data.spec.describe()}",
+        _show(charts.scatter(None, preview_data.raw, title=f"Data: {preview_data.spec.describe()}",
                                        max_points=1500, size=260), width="content")
 with button_col:
     b1, b2, b3, b4 = st.columns(4)
@@ -294,7 +301,7 @@ def _live_panel() -> None:
 
     c1, c2 = st.columns(2)
     with c1:
-        st.altair_chart(training_charts.loss_chart(history, floor, title="Loss (mean over the noise levels)"
+        _show(training_charts.loss_chart(history, floor, title="Loss (mean over the noise levels)"
                                                    if run.kind == "ncsn" else "Loss"),
                         width="stretch")
         if run.objective != "dsm":
@@ -304,7 +311,7 @@ def _live_panel() -> None:
     with c2:
         if run.kind == "ncsn" and run.model() is not None:
             sig = [float(s) for s in run.model().sigmas]
-            st.altair_chart(training_charts.per_sigma_chart(history, sig, run.floors_for_objective()),
+            _show(training_charts.per_sigma_chart(history, sig, run.floors_for_objective()),
                             width="stretch")
         elif run.kind == "ncsn" and run.job is not None:
             st.caption("Per-σ losses appear once the network is built.")
@@ -313,16 +320,16 @@ def _live_panel() -> None:
         preview = snap.get("preview")
         with c3:
             if preview is not None and run.data is not None:
-                st.altair_chart(charts.scatter(preview, run.data.raw, max_points=1500, size=330,
+                _show(charts.scatter(preview, run.data.raw, max_points=1500, size=330,
                                                domain=charts.square_domain(run.data.raw),
                                                title=f"Samples at step {snap.get('preview_step', 0):,} "
                                                      f"({len(preview)} quick samples)"),
                                 width="content")
         with c4:
-            st.altair_chart(training_charts.speed_chart(history), width="stretch")
+            _show(training_charts.speed_chart(history), width="stretch")
     elif history and job is not None:
         with st.expander("Training speed"):
-            st.altair_chart(training_charts.speed_chart(history), width="stretch")
+            _show(training_charts.speed_chart(history), width="stretch")
 
     if job is not None and job.is_finished and ss.get("sl_shown_done") != job.id:
         ss["sl_shown_done"] = job.id
@@ -358,8 +365,8 @@ def _results(run: lab_state.LabRun) -> None:
     else:
         sampler, steps_per_level = "langevin", 0
         st.caption(f"A denoising network knows the score at one σ = {model.sigma:.3g} only: plain Langevin "
-                   "(1000 steps from a uniform start) is the only sampler it supports, and it mixes slowly between "
-                   "separated parts of the data. NCSN fixes that with the ladder.")
+                   f"({lab_state.DSM_LANGEVIN_STEPS} steps from a uniform start) is the only sampler it supports, "
+                   "and it mixes slowly between separated parts of the data. NCSN fixes that with the ladder.")
     key = (run.id, run.steps_done, sampler, steps_per_level)
     with st.spinner("Sampling…"):
         result = _cache(("samples",) + key, lambda: lab_state.draw_samples(
@@ -369,7 +376,7 @@ def _results(run: lab_state.LabRun) -> None:
 
     c1, c2 = st.columns([3, 2], gap="large")
     with c1:
-        st.altair_chart(charts.scatter(samples, train_pts, domain=domain, max_points=2000, size=420,
+        _show(charts.scatter(samples, train_pts, domain=domain, max_points=2000, size=420,
                                        title=f"{len(samples):,} samples vs the training data"),
                         width="content")
     with c2:
@@ -389,7 +396,7 @@ def _results(run: lab_state.LabRun) -> None:
                 shares = metrics.mode_shares(samples, means)
                 labels = [f"({m[0]:.0f}, {m[1]:.0f})" if len(means) <= 2 else f"mode {i + 1}"
                           for i, m in enumerate(means.tolist())]
-                st.altair_chart(charts.bar_shares(dict(zip(labels, shares)), "Share of samples per mode",
+                _show(charts.bar_shares(dict(zip(labels, shares)), "Share of samples per mode",
                                                   reference=dict(zip(labels, mixture.weights)), width=300,
                                                   height=26 * len(labels) + 20), width="content")
         else:
@@ -406,7 +413,7 @@ def _results(run: lab_state.LabRun) -> None:
         field = _cache(("field", run.id, run.steps_done, sigma), lambda: _field(model, run, sigma, domain))
         f1, f2 = st.columns(2, gap="large")
         with f1:
-            st.altair_chart(charts.vector_field(field["arrow_pts"], field["arrows"], train_pts, domain=domain,
+            _show(charts.vector_field(field["arrow_pts"], field["arrows"], train_pts, domain=domain,
                                                 size=400, title=f"Learned score at σ = {sigma:.3g}"),
                             width="content")
         with f2:
@@ -415,12 +422,12 @@ def _results(run: lab_state.LabRun) -> None:
                             format_func={"score size": "score size σ·‖s‖",
                                          "error": f"error vs the {field['ref_kind']} score"}.get)
             if view == "error":
-                st.altair_chart(charts.heatmap(field["axis"], field["axis"], field["error"], domain=domain,
+                _show(charts.heatmap(field["axis"], field["axis"], field["error"], domain=domain,
                                                size=400, scheme="magma", color_title="σ·‖s − s_ref‖",
                                                title=f"Error vs the {field['ref_kind']} score at σ = {sigma:.3g}"),
                                 width="content")
             else:
-                st.altair_chart(charts.heatmap(field["axis"], field["axis"], field["norm"], domain=domain, size=400,
+                _show(charts.heatmap(field["axis"], field["axis"], field["norm"], domain=domain, size=400,
                                                color_title="σ·‖s‖", title="Score size (dark = a likely place)"),
                                 width="content")
         st.caption("Arrows show only the direction (colour = size). σ·‖s‖ is about 1 one noise width away from "
@@ -435,7 +442,7 @@ def _results(run: lab_state.LabRun) -> None:
                                  format_func=lambda k: result.labels[k], key=f"sl_frame_{run.id}_{sampler}")
             m1, m2 = st.columns(2)
             with m1:
-                st.altair_chart(charts.scatter(frames[i], train_pts, domain=domain, max_points=2000, size=380,
+                _show(charts.scatter(frames[i], train_pts, domain=domain, max_points=2000, size=380,
                                                title=result.labels[i]), width="content")
             with m2:
                 gif = _cache(("gif",) + key, lambda: gif_bytes(frames, data=_thin(train_pts), titles=result.labels,

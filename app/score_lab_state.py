@@ -215,8 +215,6 @@ class LabRun:
     loaded_history: list[dict] = field(default_factory=list)
     floor_calc: LossFloors | None = None   # per-level floors, DSM convention (see objective_offset)
     job: Job | None = None
-    error: str | None = None
-    error_kind: str | None = None          # "diverged", "device", "input", "other"
     id: int = field(default_factory=lambda: next(_run_ids))
 
     @property
@@ -627,7 +625,6 @@ def submit(run: LabRun, target: int) -> Job:
     from app.resources import job_pool, session_id
 
     run.target_steps = target
-    run.error = run.error_kind = None
     run.job = job_pool().submit(lambda job: training_job(job, run, target), name="score-lab training",
                                 owner=session_id())
     return run.job

@@ -27,7 +27,6 @@ from models.score.datasets import DatasetSpec, sample_dataset
 from models.score.errors import InputError
 from models.score.objectives import implicit_score_matching
 from models.score.reference import dsm_loss_floor, empirical_score, empirical_score_fn
-from models.score.trainer import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = str(ROOT / "app" / "main.py")
@@ -314,6 +313,25 @@ def test_loading_a_saved_model_and_a_bad_zip():
     assert loaded.data is not None and loaded.data.spec == DatasetSpec.builtin("8-gaussians")
     _chart(at, "2,000 samples")
     _chart(at, "Share of samples per mode")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA to fail on CUDA")
+def test_missing_cuda_shows_a_message_and_a_cpu_fallback(at_cleanup):
+    run = _quick_run(steps=40, device="cuda")
+    run.job = JobPool(1).submit(lambda j: lab_state.training_job(j, run, 40))
+    assert run.job.wait(60) and run.job.state == "failed"
+    assert lab_state.classify_error(run.job) == "device"
+    at = _open_page()
+    at_cleanup.append(at)
+    at.session_state["score_lab_run"] = run
+    at.run()
+    assert any("CUDA" in e.value for e in at.error)
+    at.button(key="sl_cpu_fallback").click().run()
+    assert not at.exception, at.exception
+    retry = at.session_state["score_lab_run"]
+    assert retry is not run and retry.config.device == "cpu" and retry.data.spec == run.data.spec
+    assert at.session_state["sl_device"] == "cpu"
+    assert retry.job.wait(60) and retry.job.state == "done", retry.job.error
 
 
 def test_the_page_does_not_import_diffusers():

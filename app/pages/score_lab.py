@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import streamlit as st
 import torch
 
@@ -19,6 +18,7 @@ from models.score import metrics
 from models.score.animation import gif_bytes
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, dataset_mixture, read_points_csv
 from models.score.errors import InputError
+from models.score.noise import default_sigma_max, default_sigma_min
 from models.score.trainer import TrainConfig, available_devices
 
 ss = st.session_state
@@ -91,8 +91,15 @@ def _on_train() -> None:
 
 
 def _on_cpu_fallback() -> None:
+    """Train the same data and settings again, on the CPU."""
     ss["sl_device"] = "cpu"
-    _on_train()
+    run = lab_state.current_run()
+    if run is None or run.data is None:
+        _on_train()
+        return
+    ss.pop("sl_error", None)
+    config = TrainConfig(**{**run.config.to_dict(), "device": "cpu"})
+    lab_state.start_training(run.data.spec, config)
 
 
 def _on_resume() -> None:
@@ -113,9 +120,9 @@ with st.expander("How it works, and what to notice", expanded=lab_state.current_
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.markdown(
-            "A small network learns the **score** s(x, σ) ≈ ∇ log p_σ(x) of the data blurred with noise of size σ: "
-            "an arrow at every point towards *more likely*. It only ever sees noisy copies x̃ = x + σz and learns "
-            "to point back (denoising score matching):")
+            "A small network learns the **score** s(x, σ) ≈ ∇ log p_σ(x) of the data blurred with noise of "
+            "size σ: an arrow at every point towards *more likely*. It only ever sees noisy copies x̃ = x + σz "
+            "and learns to point back (denoising score matching):")
         st.latex(r"\mathcal{L}(\sigma) = \tfrac12\,\mathbb{E}_{x,\,z}\,\big\|\,\sigma\, s_\theta(x+\sigma z,\ \sigma)"
                  r" + z\,\big\|^2")
         st.markdown("NCSN trains one network for a ladder of noise levels, from σ_max (as wide as the data) "
@@ -170,7 +177,8 @@ with st.sidebar:
             st.caption(ss.get("sl_csv_info", ""))
 
     st.radio("Model", list(MODEL_LABELS), key="sl_model", persist_state=KEEP, format_func=MODEL_LABELS.get)
-    st.selectbox("Objective", list(OBJECTIVE_LABELS), key="sl_objective", persist_state=KEEP, format_func=OBJECTIVE_LABELS.get,
+    st.selectbox("Objective", list(OBJECTIVE_LABELS), key="sl_objective", persist_state=KEEP,
+                 format_func=OBJECTIVE_LABELS.get,
                  help="All three learn the same score. Sliced and implicit score matching never use the clean "
                       "point, and their losses are the DSM loss minus 1: negative near the optimum.")
 
@@ -182,9 +190,8 @@ with st.sidebar:
         preview_data, data_error = None, str(exc)
     if preview_data is not None:
         raw = preview_data.raw
-        from models.score.noise import default_sigma_max, default_sigma_min
-        d_max, d_min = default_sigma_max(raw), default_sigma_min(raw)
-        d_sigma = 0.1 * float(raw.std(0).mean())
+        d_max, d_min, d_sigma = _cache(("ladder", preview_data.spec, int(ss.sl_seed)), lambda: (
+            default_sigma_max(raw), default_sigma_min(raw), 0.1 * float(raw.std(0).mean())))
     else:
         d_max, d_min, d_sigma = 3.0, 0.01, 0.1
     st.checkbox("Noise levels from the data", key="sl_auto_ladder", persist_state=KEEP,
@@ -210,15 +217,17 @@ with st.sidebar:
             if ss.sl_sigma is None:
                 ss.sl_sigma = float(f"{d_sigma:.3g}")
             st.number_input("σ", key="sl_sigma", persist_state=KEEP, min_value=1e-5, format="%.4g")
-    st.number_input("Training steps", min_value=10, max_value=200_000, step=500, key="sl_steps", persist_state=KEEP)
+    st.number_input("Training steps", min_value=10, max_value=200_000, step=500, key="sl_steps",
+                    persist_state=KEEP)
     st.select_slider("Batch size", [32, 64, 128, 256, 512, 1024, 2048], key="sl_batch", persist_state=KEEP)
-    st.number_input("Learning rate", min_value=1e-6, max_value=100.0, step=1e-3, format="%g", key="sl_lr", persist_state=KEEP,
+    st.number_input("Learning rate", min_value=1e-6, max_value=100.0, step=1e-3, format="%g", key="sl_lr",
+                    persist_state=KEEP,
                     help="Adam, with a cosine decay to 5% over the run. Try 10 to see a run blow up.")
     devices = available_devices()
     if ss.sl_device not in devices:
         ss.sl_device = "cpu"
-    st.selectbox("Device", devices, key="sl_device", persist_state=KEEP, format_func={"cpu": "CPU", "cuda": "CUDA GPU",
-                                                                    "mps": "Apple GPU (MPS)"}.get)
+    st.selectbox("Device", devices, key="sl_device", persist_state=KEEP,
+                 format_func={"cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}.get)
     st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sl_seed", persist_state=KEEP)
 
 # ----------------------------------------------------------------------------- data + buttons
@@ -231,7 +240,7 @@ with data_col:
         st.warning(data_error, icon=":material/warning:")
     elif preview_data is not None and (run is None or run.data is None or run.data.spec != preview_data.spec):
         _show(charts.scatter(None, preview_data.raw, title=f"Data: {preview_data.spec.describe()}",
-                                       max_points=1500, size=260), width="content")
+                             max_points=1500, size=260))
 with button_col:
     b1, b2, b3, b4 = st.columns(4)
     b1.button("Train", type="primary", key="sl_train", on_click=_on_train, disabled=running,
@@ -290,20 +299,23 @@ def _live_panel() -> None:
             st.button("Train on the CPU instead", key="sl_cpu_fallback", on_click=_on_cpu_fallback,
                       icon=":material/memory:")
 
+    if job is not None and job.state == "queued":
+        return  # nothing to draw yet; keep the waiting page light
     floor = run.floor_total()
     last = history[-1] if history else None
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("step", f"{(last or {}).get('step', run.steps_done):,}")
     m2.metric("loss", f"{last['loss']:.4f}" if last and math.isfinite(last["loss"]) else "–")
-    m3.metric("floor (perfect network)", f"{floor:.4f}" if floor is not None else "–")
+    m3.metric("floor (perfect network)", f"{floor:.4f}" if floor is not None else "–",
+              help="The loss of the exact score of the training points: no network can do better on average."
+                   + ("" if floor is not None or run.loaded is not None else " Being computed during training…"))
     sps = (last or {}).get("steps_per_second")
     m4.metric("steps / s", f"{sps:,.0f}" if sps and math.isfinite(sps) else "–")
 
     c1, c2 = st.columns(2)
     with c1:
-        _show(training_charts.loss_chart(history, floor, title="Loss (mean over the noise levels)"
-                                                   if run.kind == "ncsn" else "Loss"),
-                        width="stretch")
+        title = "Loss (mean over the noise levels)" if run.kind == "ncsn" else "Loss"
+        _show(training_charts.loss_chart(history, floor, title=title), width="stretch")
         if run.objective != "dsm":
             st.caption("Sliced and implicit score matching: the loss equals the DSM loss minus 1 (half the "
                        "dimension), so near the optimum it is **negative**. That is expected, not a bug: only the "
@@ -311,8 +323,7 @@ def _live_panel() -> None:
     with c2:
         if run.kind == "ncsn" and run.model() is not None:
             sig = [float(s) for s in run.model().sigmas]
-            _show(training_charts.per_sigma_chart(history, sig, run.floors_for_objective()),
-                            width="stretch")
+            _show(training_charts.per_sigma_chart(history, sig, run.floors_for_objective()), width="stretch")
         elif run.kind == "ncsn" and run.job is not None:
             st.caption("Per-σ losses appear once the network is built.")
     if job is not None and not job.is_finished:
@@ -320,11 +331,9 @@ def _live_panel() -> None:
         preview = snap.get("preview")
         with c3:
             if preview is not None and run.data is not None:
+                title = f"Samples at step {snap.get('preview_step', 0):,} ({len(preview)} quick samples)"
                 _show(charts.scatter(preview, run.data.raw, max_points=1500, size=330,
-                                               domain=charts.square_domain(run.data.raw),
-                                               title=f"Samples at step {snap.get('preview_step', 0):,} "
-                                                     f"({len(preview)} quick samples)"),
-                                width="content")
+                                     domain=charts.square_domain(run.data.raw), title=title))
         with c4:
             _show(training_charts.speed_chart(history), width="stretch")
     elif history and job is not None:
@@ -352,13 +361,14 @@ def _results(run: lab_state.LabRun) -> None:
     train_pts = data.raw if data is not None else None
     domain = charts.square_domain(train_pts) if train_pts is not None else lab_state.data_range(None, model)
     st.subheader("What the model learned")
-    if run.error_kind == "diverged":
+    if run.job is not None and run.job.state == "failed" and lab_state.classify_error(run.job) == "diverged":
         st.caption("These come from the last weights before the loss blew up.")
 
     # --- samples vs data
     if model.config.model == "ncsn":
         sampler = st.radio("Sampler", ["annealed", "denoise"], horizontal=True, key="sl_sampler",
-                           format_func={"annealed": "annealed Langevin", "denoise": "denoising sampler (Tweedie steps)"}.get,
+                           format_func={"annealed": "annealed Langevin",
+                                        "denoise": "denoising sampler (Tweedie steps)"}.get,
                            help="Two ways to use the same score: both should land on the data.")
         steps_per_level = st.slider("Langevin steps per noise level", 5, 100, 20, step=5, key="sl_spl",
                                     disabled=sampler != "annealed")
@@ -377,14 +387,14 @@ def _results(run: lab_state.LabRun) -> None:
     c1, c2 = st.columns([3, 2], gap="large")
     with c1:
         _show(charts.scatter(samples, train_pts, domain=domain, max_points=2000, size=420,
-                                       title=f"{len(samples):,} samples vs the training data"),
-                        width="content")
+                             title=f"{len(samples):,} samples vs the training data"))
     with c2:
         if bad:
             st.warning(f"{bad} samples ran off to infinity (left out): the score is wrong far from the data.")
         if data is not None:
             evaluation = _cache(("eval", run.id), lambda: lab_state.evaluation_data(run))
-            ed = _cache(("ed",) + key, lambda: metrics.energy_distance(samples, evaluation)) if bad < len(samples) else None
+            ed = None if bad == len(samples) else _cache(
+                ("ed",) + key, lambda: metrics.energy_distance(samples, evaluation))
             ed_floor = _cache(("ed_floor", run.id), lambda: metrics.energy_distance_floor(
                 lab_state.evaluation_sampler(run), len(evaluation)))
             st.metric("energy distance to fresh data", f"{ed:.4f}" if ed is not None else "–",
@@ -397,8 +407,8 @@ def _results(run: lab_state.LabRun) -> None:
                 labels = [f"({m[0]:.0f}, {m[1]:.0f})" if len(means) <= 2 else f"mode {i + 1}"
                           for i, m in enumerate(means.tolist())]
                 _show(charts.bar_shares(dict(zip(labels, shares)), "Share of samples per mode",
-                                                  reference=dict(zip(labels, mixture.weights)), width=300,
-                                                  height=26 * len(labels) + 20), width="content")
+                                        reference=dict(zip(labels, mixture.weights)), width=300,
+                                        height=26 * len(labels) + 20))
         else:
             st.caption("The training data of this model is not available, so there is nothing to compare to.")
 
@@ -414,27 +424,24 @@ def _results(run: lab_state.LabRun) -> None:
         f1, f2 = st.columns(2, gap="large")
         with f1:
             _show(charts.vector_field(field["arrow_pts"], field["arrows"], train_pts, domain=domain,
-                                                size=400, title=f"Learned score at σ = {sigma:.3g}"),
-                            width="content")
+                                      size=400, title=f"Learned score at σ = {sigma:.3g}"))
         with f2:
             views = ["score size"] + (["error"] if field["error"] is not None else [])
-            view = st.radio("Colour map", views, horizontal=True, key="sl_field_view", label_visibility="collapsed",
-                            format_func={"score size": "score size σ·‖s‖",
+            view = st.radio("Colour map", views, horizontal=True, key="sl_field_view",
+                            label_visibility="collapsed", format_func={"score size": "score size σ·‖s‖",
                                          "error": f"error vs the {field['ref_kind']} score"}.get)
             if view == "error":
                 _show(charts.heatmap(field["axis"], field["axis"], field["error"], domain=domain,
-                                               size=400, scheme="magma", color_title="σ·‖s − s_ref‖",
-                                               title=f"Error vs the {field['ref_kind']} score at σ = {sigma:.3g}"),
-                                width="content")
+                                     size=400, scheme="magma", color_title="σ·‖s − s_ref‖",
+                                     title=f"Error vs the {field['ref_kind']} score at σ = {sigma:.3g}"))
             else:
                 _show(charts.heatmap(field["axis"], field["axis"], field["norm"], domain=domain, size=400,
-                                               color_title="σ·‖s‖", title="Score size (dark = a likely place)"),
-                                width="content")
+                                     color_title="σ·‖s‖", title="Score size (dark = a likely place)"))
         st.caption("Arrows show only the direction (colour = size). σ·‖s‖ is about 1 one noise width away from "
                    "the data and near 0 on it. "
-                   + ("The reference is the exact score of the Gaussian mixture." if field["ref_kind"] == "exact" else
-                      "The reference is the exact score of the smoothed training points: at small σ it memorizes "
-                      "them, so a network that generalizes differs there — that is good."))
+                   + ("The reference is the exact score of the Gaussian mixture." if field["ref_kind"] == "exact"
+                      else "The reference is the exact score of the smoothed training points: at small σ it "
+                           "memorizes them, so a network that generalizes differs there — that is good."))
     with tab_movie:
         frames = result.frames
         if frames:
@@ -443,7 +450,7 @@ def _results(run: lab_state.LabRun) -> None:
             m1, m2 = st.columns(2)
             with m1:
                 _show(charts.scatter(frames[i], train_pts, domain=domain, max_points=2000, size=380,
-                                               title=result.labels[i]), width="content")
+                                     title=result.labels[i]))
             with m2:
                 gif = _cache(("gif",) + key, lambda: gif_bytes(frames, data=_thin(train_pts), titles=result.labels,
                                                                size=360, max_frames=50))

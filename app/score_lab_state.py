@@ -17,7 +17,6 @@ so the worker and the analysis helpers are tested and benchmarked headless.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import csv
 import hashlib
@@ -39,15 +38,14 @@ from models.score import lab
 from models.score.checkpoints import ScoreModel, load_run, save_run
 from models.score.datasets import DatasetSpec, dataset_mixture, load_dataset
 from models.score.errors import InputError
-from models.score.trainer import TrainConfig, Trainer, TrainingDiverged, default_num_threads
+from models.score.trainer import TrainConfig, Trainer, TrainingDiverged
 
 N_TRAIN = 10_000          # training points drawn from a built-in shape or a word
 PREVIEW_POINTS = 400      # live scatter while training: cheap, still shows the shape
-PREVIEW_STEPS_PER_LEVEL = 10
-PREVIEW_BUDGET = 0.08     # previews may take at most this share of the training time
-PREVIEW_MIN_GAP_S = 0.8
+PREVIEW_STEPS_PER_LEVEL = 8
+PREVIEW_BUDGET = 0.05     # previews may take at most this share of the training time
+PREVIEW_MIN_GAP_S = 1.0
 FLOOR_QUERIES = 600       # noisy points per level for the Bayes-optimal floor (see LossFloors)
-FLOOR_BUDGET = 0.25       # floors computed during training may take this share of the time
 # The losses are σ²-weighted, so a healthy run starts near 1 and stays there; a mean
 # loss a million times larger is a run that has blown up even if no NaN appeared yet.
 BLOW_UP_LOSS = 1e6
@@ -141,9 +139,9 @@ class LossFloors:
     A network cannot go below these numbers on average: they are the losses of the exact
     score of the training points smoothed at σ (what a perfect network would learn).
     `jitter` matches `ncsn_loss(..., jitter=True)`: σ log-uniform within half a ladder step.
-    Computed one level at a time (`step()`), so the worker can spread the work between
-    training windows; finished results are cached per process (same points + ladder →
-    same floors), so a second Train on the same data gets them at once.
+    Computed one level at a time (`step()`), so a stop request is honoured between levels;
+    finished results are cached per process (same points + ladder → same floors), so a
+    second Train on the same data gets them at once.
     """
 
     def __init__(self, points: torch.Tensor, sigmas, jitter: bool = False, n: int = FLOOR_QUERIES,
@@ -351,24 +349,27 @@ def floors_for(trainer: Trainer) -> LossFloors:
     return LossFloors(trainer.data_cpu, trainer.sigmas, jitter=c.model == "ncsn" and c.sigma_jitter, seed=c.seed)
 
 
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Run a block with n torch threads (the Trainer does the same around its loop)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+def _floors_in_background(floors: LossFloors, job: Job) -> threading.Thread:
+    """Compute the floors level by level beside the training loop.
+
+    The work is a few large softmax/matmul ops per level (torch releases the GIL in them),
+    so on a 2-core laptop it runs on the second core and barely slows the training thread.
+    """
+    def work() -> None:
+        while not floors.done and not job.should_stop():
+            floors.step()
+
+    thread = threading.Thread(target=work, name=f"score-lab-floors-{job.id}", daemon=True)
+    thread.start()
+    return thread
 
 
 def training_job(job: Job, run: LabRun, target: int) -> LabRun:
     """The worker: build (or reuse) the Trainer and train it to `target` steps.
 
     Runs in a pool thread: no `st.*` here. Progress goes out through `job.report`.
-    Training starts at once; the floors (a second or two of work) are computed one level
-    at a time between logging windows, taking at most FLOOR_BUDGET of the time, and any
-    levels still missing are finished after the last step.
+    Training starts at once; the floors are computed beside it (see _floors_in_background),
+    and a few hundred samples are drawn now and then for the live scatter (PREVIEW_BUDGET).
     """
     if run.trainer is None:
         job.report(phase="building the network")
@@ -376,22 +377,17 @@ def training_job(job: Job, run: LabRun, target: int) -> LabRun:
     trainer = run.trainer
     if run.floor_calc is None:
         run.floor_calc = floors_for(trainer)
-    floors = run.floor_calc
+    floors_thread = _floors_in_background(run.floor_calc, job) if not run.floor_calc.done else None
     job.report(phase="training", total=target, step=trainer.state.step)
     guard = BlowUpGuard(trainer)
     model = lab.trained_model(trainer, run.data)
-    next_preview = next_floor = 0.0  # both as soon as the first window is logged
+    next_preview = 0.0  # the first preview as soon as the first window is logged
 
     def on_progress(p) -> None:
-        nonlocal next_preview, next_floor
+        nonlocal next_preview
         guard.check(p.loss)
         fields = dict(step=p.step, total=p.total_steps, loss=p.loss, steps_per_second=p.steps_per_second,
                       history=list(trainer.state.history))
-        now = time.perf_counter()
-        if not floors.done and now >= next_floor:
-            floors.step()
-            cost = time.perf_counter() - now
-            next_floor = time.perf_counter() + cost * (1 / FLOOR_BUDGET - 1)
         now = time.perf_counter()
         if now >= next_preview or p.step == p.total_steps:
             fields["preview"] = preview_samples(model, run.data, seed=trainer.config.seed)
@@ -404,10 +400,10 @@ def training_job(job: Job, run: LabRun, target: int) -> LabRun:
         trainer.run(on_progress, job.stop_event, steps=target)
     finally:
         job.report(step=trainer.state.step, history=list(trainer.state.history))
-    if not floors.done and not job.should_stop():
-        job.report(phase="computing the Bayes-optimal floor")
-        with torch_threads(default_num_threads()):
-            floors.compute()
+        if floors_thread is not None:
+            if floors_thread.is_alive() and not job.should_stop():
+                job.report(phase="computing the Bayes-optimal floor")
+            floors_thread.join()
     return run
 
 

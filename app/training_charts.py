@@ -1,13 +1,23 @@
 """Altair charts of a training run: loss, per-σ loss and speed, each against the step.
 
 Pure functions (no `st.*`): history rows from `Trainer.state.history` in, charts out.
-They are redrawn twice a second while training, so every builder keeps at most
-`MAX_ROWS` points (evenly thinned, the latest row always kept) and drops
-non-finite values: NaN is not valid JSON and Vega would silently draw nothing.
+Every builder keeps at most `MAX_ROWS` history rows (evenly thinned, the latest row
+always kept) and drops non-finite values: NaN is not valid JSON and Vega would
+silently draw nothing.
+
+Two forms of each chart:
+* `loss_chart(...)` etc. return an Altair chart (results section, tests);
+* `loss_spec(...)` etc. return the same chart as a Vega-Lite dict, for the live panel
+  that is redrawn twice a second while a job trains. Building and validating an Altair
+  chart costs 20–60 ms of Python, which would steal the GIL from the training thread;
+  the spec form builds the Altair chart once per shape (cached), then only swaps in
+  the new rows (~1 ms).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from typing import Sequence
 
@@ -21,6 +31,7 @@ LOSS_LABEL = "training loss"
 LOSS_COLOR = "#1f77b4"
 FLOOR_COLOR = "#444444"
 WIDTH, HEIGHT = 420, 280
+DATA = "rows"  # the named dataset a spec-form chart reads
 
 
 def thin(rows: Sequence[dict], max_rows: int = MAX_ROWS) -> list[dict]:
@@ -41,69 +52,100 @@ def sigma_label(sigma: float) -> str:
     return f"σ = {sigma:.3g}"
 
 
-def _floor_rows(value: float | None, series: str, x0: float, x1: float) -> list[dict]:
-    # A horizontal line across the steps trained so far, drawn as two points.
-    if not _finite(value):
-        return []
-    return [{"step": x0, "loss": value, "series": series}, {"step": x1, "loss": value, "series": series}]
+def _template(chart: alt.TopLevelMixin) -> str:
+    spec = chart.to_dict(validate=False)
+    spec.pop("config", None)  # Altair's default theme sizes; Streamlit drops them too
+    return json.dumps(spec)
+
+
+def _spec(template: str, rows: list[dict]) -> dict:
+    spec = json.loads(template)
+    spec["datasets"] = {DATA: rows}
+    return spec
+
+
+# ----------------------------------------------------------------------------- loss
+
+def loss_rows(history: Sequence[dict], floor: float | None = None, max_rows: int = MAX_ROWS) -> list[dict]:
+    """(step, loss, series) rows of the loss and of its floor (a flat line across the steps so far)."""
+    rows = [{"step": r["step"], "loss": float(r["loss"]), "series": LOSS_LABEL}
+            for r in thin(history, max_rows) if _finite(r.get("loss"))]
+    if rows and _finite(floor):
+        rows += [{"step": rows[0]["step"], "loss": float(floor), "series": FLOOR_LABEL},
+                 {"step": rows[-1]["step"], "loss": float(floor), "series": FLOOR_LABEL}]
+    return rows
 
 
 def loss_frame(history: Sequence[dict], floor: float | None = None, max_rows: int = MAX_ROWS) -> pd.DataFrame:
-    """Long table (step, loss, series) of the loss and its floor, finite values only."""
-    rows = [{"step": r["step"], "loss": r["loss"], "series": LOSS_LABEL}
-            for r in thin(history, max_rows) if _finite(r.get("loss"))]
-    if rows:
-        rows += _floor_rows(floor, FLOOR_LABEL, rows[0]["step"], rows[-1]["step"])
-    return pd.DataFrame(rows, columns=["step", "loss", "series"])
+    return pd.DataFrame(loss_rows(history, floor, max_rows), columns=["step", "loss", "series"])
+
+
+def _loss_chart(data, with_floor: bool, title: str, y_title: str, width: int, height: int) -> alt.Chart:
+    series = [LOSS_LABEL] + ([FLOOR_LABEL] if with_floor else [])
+    legend = alt.Legend(title=None, orient="bottom", labelLimit=400)
+    return alt.Chart(data).mark_line(clip=True).encode(
+        x=alt.X("step:Q", title="step"),
+        y=alt.Y("loss:Q", title=y_title, scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", scale=alt.Scale(domain=series, range=[LOSS_COLOR, FLOOR_COLOR][:len(series)]),
+                        legend=legend),
+        # the same legend as the colour, so Vega merges them and the floor's entry is dashed too
+        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=series, range=[[1, 0], [6, 4]][:len(series)]),
+                                  legend=legend),
+        tooltip=["series:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")],
+    ).properties(title=title, width=width, height=height)
 
 
 def loss_chart(history: Sequence[dict], floor: float | None = None, *, title: str = "Loss",
                y_title: str = "loss", width: int = WIDTH, height: int = HEIGHT) -> alt.Chart:
     """Mean loss per logging window, with the Bayes-optimal floor as a dashed horizontal line."""
-    frame = loss_frame(history, floor)
-    series = [LOSS_LABEL] + ([FLOOR_LABEL] if _finite(floor) else [])
-    return alt.Chart(frame).mark_line(clip=True).encode(
-        x=alt.X("step:Q", title="step"),
-        y=alt.Y("loss:Q", title=y_title, scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", scale=alt.Scale(domain=series, range=[LOSS_COLOR, FLOOR_COLOR][:len(series)]),
-                        legend=alt.Legend(title=None, orient="bottom", labelLimit=400)),
-        # the same legend as the colour, so Vega merges them and the floor's entry is dashed too
-        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=series, range=[[1, 0], [6, 4]][:len(series)]),
-                                  legend=alt.Legend(title=None, orient="bottom", labelLimit=400)),
-        tooltip=["series:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")],
-    ).properties(title=title, width=width, height=height)
+    return _loss_chart(loss_frame(history, floor), _finite(floor), title, y_title, width, height)
 
 
-def per_sigma_frame(history: Sequence[dict], sigmas: Sequence[float], floors: Sequence[float] | None = None,
-                    max_rows: int = MAX_ROWS) -> pd.DataFrame:
-    """Long table (step, loss, sigma, level, kind) with one line per level and one floor per level."""
+@functools.lru_cache(maxsize=32)
+def _loss_template(with_floor: bool, title: str, y_title: str, width: int, height: int) -> str:
+    return _template(_loss_chart(alt.NamedData(name=DATA), with_floor, title, y_title, width, height))
+
+
+def loss_spec(history: Sequence[dict], floor: float | None = None, *, title: str = "Loss",
+              y_title: str = "loss", width: int = WIDTH, height: int = HEIGHT) -> dict:
+    """`loss_chart` as a Vega-Lite dict, cheap enough to rebuild twice a second."""
+    return _spec(_loss_template(_finite(floor), title, y_title, width, height), loss_rows(history, floor))
+
+
+# ----------------------------------------------------------------------------- loss per σ
+
+def per_sigma_rows(history: Sequence[dict], sigmas: Sequence[float], floors: Sequence[float | None] | None = None,
+                   max_rows: int = MAX_ROWS // 2) -> list[dict]:
+    """(step, loss, sigma, level, kind) rows: one line per level, and each level's floor (kind 'floor')."""
     sigmas = [float(s) for s in sigmas]
+    labels = [sigma_label(s) for s in sigmas]
     out = []
     rows = [r for r in thin(history, max_rows) if r.get("per_sigma") is not None]
     for r in rows:
         for i, v in enumerate(r["per_sigma"][:len(sigmas)]):
             if _finite(v):
-                out.append({"step": r["step"], "loss": v, "sigma": sigma_label(sigmas[i]), "level": i + 1,
-                            "kind": "loss"})
+                out.append({"step": r["step"], "loss": float(v), "sigma": labels[i], "level": i + 1, "kind": "loss"})
     if rows and floors is not None:
         x0, x1 = rows[0]["step"], rows[-1]["step"]
         for i, f in enumerate(list(floors)[:len(sigmas)]):
             if _finite(f):
-                out += [{"step": x, "loss": f, "sigma": sigma_label(sigmas[i]), "level": i + 1, "kind": "floor"}
+                out += [{"step": x, "loss": float(f), "sigma": labels[i], "level": i + 1, "kind": "floor"}
                         for x in (x0, x1)]
-    return pd.DataFrame(out, columns=["step", "loss", "sigma", "level", "kind"])
+    return out
 
 
-def per_sigma_chart(history: Sequence[dict], sigmas: Sequence[float], floors: Sequence[float] | None = None, *,
-                    title: str = "Loss per noise level (dashed: floors)",
-                    width: int = WIDTH, height: int = HEIGHT) -> alt.Chart:
-    """NCSN: one line per σ of the ladder (largest σ darkest), each with its own dashed floor."""
-    frame = per_sigma_frame(history, sigmas, floors)
-    order = [sigma_label(float(s)) for s in sigmas]
+def per_sigma_frame(history: Sequence[dict], sigmas: Sequence[float], floors: Sequence[float | None] | None = None,
+                    max_rows: int = MAX_ROWS // 2) -> pd.DataFrame:
+    return pd.DataFrame(per_sigma_rows(history, sigmas, floors, max_rows),
+                        columns=["step", "loss", "sigma", "level", "kind"])
+
+
+def _per_sigma_chart(data, order: tuple[str, ...], title: str, width: int, height: int) -> alt.Chart:
+    order = list(order)
     color = alt.Color("sigma:N", sort=order, scale=alt.Scale(domain=order, scheme="viridis"),
                       legend=alt.Legend(title="noise level", orient="right", columns=1 if len(order) <= 12 else 2,
                                         labelLimit=120, symbolSize=60, rowPadding=1))
-    return alt.Chart(frame).mark_line(clip=True).encode(
+    return alt.Chart(data).mark_line(clip=True).encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("loss:Q", title="loss at this σ", scale=alt.Scale(zero=False)),
         color=color,
@@ -115,17 +157,97 @@ def per_sigma_chart(history: Sequence[dict], sigmas: Sequence[float], floors: Se
     ).properties(title=title, width=width, height=height)
 
 
-def speed_frame(history: Sequence[dict], max_rows: int = MAX_ROWS) -> pd.DataFrame:
-    rows = [{"step": r["step"], "steps_per_second": r["steps_per_second"]}
+def per_sigma_chart(history: Sequence[dict], sigmas: Sequence[float], floors: Sequence[float | None] | None = None,
+                    *, title: str = "Loss per noise level (dashed: floors)",
+                    width: int = WIDTH, height: int = HEIGHT) -> alt.Chart:
+    """NCSN: one line per σ of the ladder (largest σ darkest), each with its own dashed floor."""
+    order = tuple(sigma_label(float(s)) for s in sigmas)
+    return _per_sigma_chart(per_sigma_frame(history, sigmas, floors), order, title, width, height)
+
+
+@functools.lru_cache(maxsize=32)
+def _per_sigma_template(order: tuple[str, ...], title: str, width: int, height: int) -> str:
+    return _template(_per_sigma_chart(alt.NamedData(name=DATA), order, title, width, height))
+
+
+def per_sigma_spec(history: Sequence[dict], sigmas: Sequence[float], floors: Sequence[float | None] | None = None,
+                   *, title: str = "Loss per noise level (dashed: floors)",
+                   width: int = WIDTH, height: int = HEIGHT) -> dict:
+    order = tuple(sigma_label(float(s)) for s in sigmas)
+    return _spec(_per_sigma_template(order, title, width, height), per_sigma_rows(history, sigmas, floors))
+
+
+# ----------------------------------------------------------------------------- speed
+
+def speed_rows(history: Sequence[dict], max_rows: int = MAX_ROWS) -> list[dict]:
+    return [{"step": r["step"], "steps_per_second": float(r["steps_per_second"])}
             for r in thin(history, max_rows) if _finite(r.get("steps_per_second"))]
-    return pd.DataFrame(rows, columns=["step", "steps_per_second"])
+
+
+def speed_frame(history: Sequence[dict], max_rows: int = MAX_ROWS) -> pd.DataFrame:
+    return pd.DataFrame(speed_rows(history, max_rows), columns=["step", "steps_per_second"])
+
+
+def _speed_chart(data, title: str, width: int, height: int) -> alt.Chart:
+    return alt.Chart(data).mark_line(color="#2ca02c", clip=True).encode(
+        x=alt.X("step:Q", title="step"),
+        y=alt.Y("steps_per_second:Q", title="steps / s"),
+        tooltip=["step:Q", alt.Tooltip("steps_per_second:Q", format=".0f")],
+    ).properties(title=title, width=width, height=height)
 
 
 def speed_chart(history: Sequence[dict], *, title: str = "Training speed", width: int = WIDTH,
                 height: int = 180) -> alt.Chart:
     """Steps per second per logging window (dips show when something else used the CPU)."""
-    return alt.Chart(speed_frame(history)).mark_line(color="#2ca02c", clip=True).encode(
-        x=alt.X("step:Q", title="step"),
-        y=alt.Y("steps_per_second:Q", title="steps / s"),
-        tooltip=["step:Q", alt.Tooltip("steps_per_second:Q", format=".0f")],
-    ).properties(title=title, width=width, height=height)
+    return _speed_chart(speed_frame(history), title, width, height)
+
+
+@functools.lru_cache(maxsize=8)
+def _speed_template(title: str, width: int, height: int) -> str:
+    return _template(_speed_chart(alt.NamedData(name=DATA), title, width, height))
+
+
+def speed_spec(history: Sequence[dict], *, title: str = "Training speed", width: int = WIDTH,
+               height: int = 180) -> dict:
+    return _spec(_speed_template(title, width, height), speed_rows(history))
+
+
+
+# ----------------------------------------------------------------------------- live samples
+
+SAMPLES_COLOR, DATA_COLOR = "#e4572e", "#c8c8c8"
+
+
+def samples_rows(samples, data=None, max_data: int = 1000) -> list[dict]:
+    """(x, y, set) rows: the data first (drawn underneath), then the samples; finite points only."""
+    out = []
+    for label, pts in (("data", data), ("samples", samples)):
+        if pts is None:
+            continue
+        arr = np.asarray(pts.detach().cpu().numpy() if hasattr(pts, "detach") else pts, dtype=np.float64)
+        arr = arr[np.isfinite(arr).all(1)]
+        if label == "data" and len(arr) > max_data:  # a fixed, even subset: the backdrop does not flicker
+            arr = arr[np.linspace(0, len(arr) - 1, max_data).astype(int)]
+        out += [{"x": float(x), "y": float(y), "set": label} for x, y in arr]
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _samples_template(domain: tuple[float, float], size: int) -> str:
+    scale = alt.Scale(domain=list(domain), zero=False, nice=False)
+    chart = alt.Chart(alt.NamedData(name=DATA)).mark_circle(size=9, opacity=0.75, clip=True).encode(
+        x=alt.X("x:Q", scale=scale, title=None),
+        y=alt.Y("y:Q", scale=scale, title=None),
+        color=alt.Color("set:N", scale=alt.Scale(domain=["data", "samples"], range=[DATA_COLOR, SAMPLES_COLOR]),
+                        legend=alt.Legend(title=None, orient="bottom")),
+    ).properties(width=size, height=size)  # rows come data first, so the samples are drawn on top
+    return _template(chart)
+
+
+def samples_spec(samples, data=None, *, domain: tuple[float, float], title: str = "Samples",
+                 size: int = 330) -> dict:
+    """Samples (coloured) over the data (grey) on a fixed square domain, as a Vega-Lite dict."""
+    spec = _spec(_samples_template((round(float(domain[0]), 6), round(float(domain[1]), 6)), size),
+                 samples_rows(samples, data))
+    spec["title"] = title
+    return spec

@@ -55,6 +55,11 @@ def _show(chart, width="content") -> None:
     st.altair_chart(chart, width=width, alt=title if isinstance(title, str) and title else "chart")
 
 
+def _show_spec(spec: dict, width="stretch") -> None:
+    """A Vega-Lite dict from training_charts' spec builders (cheap to redraw twice a second)."""
+    st.vega_lite_chart(spec, width=width, alt=spec.get("title") or "chart")
+
+
 def _spec() -> DatasetSpec:
     if ss.sl_source == SOURCES[0]:
         return DatasetSpec.builtin(ss.sl_dataset)
@@ -315,7 +320,7 @@ def _live_panel() -> None:
     c1, c2 = st.columns(2)
     with c1:
         title = "Loss (mean over the noise levels)" if run.kind == "ncsn" else "Loss"
-        _show(training_charts.loss_chart(history, floor, title=title), width="stretch")
+        _show_spec(training_charts.loss_spec(history, floor, title=title))
         if run.objective != "dsm":
             st.caption("Sliced and implicit score matching: the loss equals the DSM loss minus 1 (half the "
                        "dimension), so near the optimum it is **negative**. That is expected, not a bug: only the "
@@ -323,7 +328,7 @@ def _live_panel() -> None:
     with c2:
         if run.kind == "ncsn" and run.model() is not None:
             sig = [float(s) for s in run.model().sigmas]
-            _show(training_charts.per_sigma_chart(history, sig, run.floors_for_objective()), width="stretch")
+            _show_spec(training_charts.per_sigma_spec(history, sig, run.floors_for_objective()))
         elif run.kind == "ncsn" and run.job is not None:
             st.caption("Per-σ losses appear once the network is built.")
     if job is not None and not job.is_finished:
@@ -332,13 +337,14 @@ def _live_panel() -> None:
         with c3:
             if preview is not None and run.data is not None:
                 title = f"Samples at step {snap.get('preview_step', 0):,} ({len(preview)} quick samples)"
-                _show(charts.scatter(preview, run.data.raw, max_points=1500, size=330,
-                                     domain=charts.square_domain(run.data.raw), title=title))
+                domain = _cache(("domain", run.id), lambda: charts.square_domain(run.data.raw))
+                _show_spec(training_charts.samples_spec(preview, run.data.raw, domain=domain, title=title),
+                           width="content")
         with c4:
-            _show(training_charts.speed_chart(history), width="stretch")
+            _show_spec(training_charts.speed_spec(history))
     elif history and job is not None:
         with st.expander("Training speed"):
-            _show(training_charts.speed_chart(history), width="stretch")
+            _show_spec(training_charts.speed_spec(history))
 
     if job is not None and job.is_finished and ss.get("sl_shown_done") != job.id:
         ss["sl_shown_done"] = job.id

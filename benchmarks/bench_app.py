@@ -1,0 +1,278 @@
+"""App benchmarks (run: `python -m benchmarks.bench_app`); each figure beside a baseline from the same run.
+
+  1. cold start: a fresh `streamlit run app/main.py` until Home is painted in headless chromium
+     (target <= 3 s), beside a one-line Streamlit app started the same way;
+  2. training inside the app: the Score lab's worker in the job pool, with the page's live
+     charts rebuilt every 0.5 s as its fragment does (target >= 0.8x), beside the bare Trainer;
+  3. a page load while 5 browser sessions train at once (target <= 3 s), beside the same load
+     on an idle server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+# ----------------------------------------------------------------------------- a server
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`streamlit run <script>` on a free loopback port, as a fresh process."""
+
+    def __init__(self, script: str | Path, cwd: Path = REPO):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile("w", prefix="bench_app_", suffix=".log", delete=False)
+        env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_healthy(self, timeout: float = 60) -> float:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        return time.perf_counter() - self.started
+            except OSError:
+                time.sleep(0.02)
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited: see {self.log.name}")
+        raise RuntimeError(f"streamlit not healthy after {timeout} s: see {self.log.name}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+        os.unlink(self.log.name)
+
+
+def _painted(page, text: str | None, timeout_ms: int = 60_000) -> None:
+    page.wait_for_selector(READY, timeout=timeout_ms)
+    if text:
+        page.get_by_text(text).first.wait_for(timeout=timeout_ms)
+
+
+# ----------------------------------------------------------------------------- 1. cold start
+
+def cold_start(browser, script: Path, text: str | None, cwd: Path = REPO) -> tuple[float, float]:
+    """Seconds from spawning the server to the first finished paint; (healthy, painted)."""
+    server = Server(script, cwd)
+    try:
+        healthy = server.wait_healthy()
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(server.url + "/")
+        _painted(page, text)
+        painted = time.perf_counter() - server.started
+        context.close()
+        return healthy, painted
+    finally:
+        server.stop()
+
+
+def bench_cold_start(browser, reps: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        hello = Path(tmp) / "hello.py"
+        hello.write_text("import streamlit as st\nst.title('hello')\n")
+        base = [cold_start(browser, hello, "hello", Path(tmp)) for _ in range(reps)]
+    ours = [cold_start(browser, REPO / "app" / "main.py", "Diffusion Classroom") for _ in range(reps)]
+    b = statistics.median(p for _, p in base)
+    o = statistics.median(p for _, p in ours)
+    print(f"1. cold start to first paint of Home   : {o:6.2f} s  (server healthy after "
+          f"{statistics.median(h for h, _ in ours):.2f} s; target <= 3 s: {'OK' if o <= 3 else 'MISSED'})")
+    print(f"   baseline: one-line streamlit app    : {b:6.2f} s  -> ours / baseline = {o / b:.2f}x")
+
+
+# ----------------------------------------------------------------------------- 2. training speed
+
+def _fragment_load(job, run, stop: threading.Event) -> None:
+    """What the page's fragment does every 0.5 s while a job trains: build its charts and serialize them
+    as Streamlit does (JSON spec + the rows as an Arrow table)."""
+    import json
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from app import charts, training_charts
+
+    domain = charts.square_domain(run.data.raw)
+    while not stop.wait(0.5):
+        snap = job.snapshot()
+        history = snap.get("history") or []
+        specs = [training_charts.loss_spec(history, run.floor_total()), training_charts.speed_spec(history)]
+        if run.trainer is not None:
+            sigmas = [float(s) for s in run.trainer.sigmas]
+            specs.append(training_charts.per_sigma_spec(history, sigmas, run.floors_for_objective()))
+        if snap.get("preview") is not None:
+            specs.append(training_charts.samples_spec(snap["preview"], run.data.raw, domain=domain))
+        for spec in specs:
+            rows = spec.pop("datasets")[training_charts.DATA]
+            pa.Table.from_pandas(pd.DataFrame(rows))
+            json.dumps(spec)
+
+
+def bench_training(steps: int, reps: int) -> None:
+    from app import score_lab_state as lab_state
+    from models.jobs import JobPool
+    from models.score import lab
+    from models.score.datasets import DatasetSpec
+
+    config = lab_state.make_config(steps=steps)
+    data = lab_state.load_training_data(DatasetSpec.builtin("moons"), config.seed)
+    pool = JobPool(1)
+    lab.new_trainer(data, config).run(steps=50)  # warm-up: imports, allocator
+    bare, in_app, in_app_loop = [], [], []
+    for _ in range(reps):  # interleaved, so a busy spell on the machine hits both
+        trainer = lab.new_trainer(data, config)
+        t = time.perf_counter()
+        trainer.run()
+        bare.append(steps / (time.perf_counter() - t))
+
+        lab_state._floor_cache.clear()  # a first Train on this data: the floors are computed too
+        run = lab_state.LabRun(data=data, config=config, target_steps=steps)
+        t = time.perf_counter()
+        job = pool.submit(lambda j: lab_state.training_job(j, run, steps))
+        stop = threading.Event()
+        drawer = threading.Thread(target=_fragment_load, args=(job, run, stop), daemon=True)
+        drawer.start()
+        job.wait()
+        stop.set()
+        drawer.join()
+        if job.state != "done":
+            raise RuntimeError(f"training job {job.state}: {job.error}")
+        in_app.append(steps / (job.finished - t))         # everything: floors, previews, charts
+        in_app_loop.append(steps / run.trainer.state.seconds)  # the loop itself (callbacks excluded)
+    b, a, loop = (statistics.median(v) for v in (bare, in_app, in_app_loop))
+    print(f"2. training in the app (job pool, live charts, floors, previews), {steps} steps of NCSN on moons:")
+    print(f"   bare Trainer.run (baseline)          : {b:7.0f} steps/s")
+    print(f"   in the app, end to end               : {a:7.0f} steps/s  -> {a / b:.2f}x  "
+          f"(target >= 0.8x: {'OK' if a / b >= 0.8 else 'MISSED'})")
+    print(f"   in the app, training loop only       : {loop:7.0f} steps/s  -> {loop / b:.2f}x")
+
+
+# ----------------------------------------------------------------------------- 3. load under training
+
+def _load_home(browser, url: str) -> float:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    t = time.perf_counter()
+    page.goto(url + "/")
+    _painted(page, "Diffusion Classroom")
+    seconds = time.perf_counter() - t
+    context.close()
+    return seconds
+
+
+def _load_score_lab(browser, url: str) -> float:
+    """A new visitor opens Home and clicks through to the Score lab (time for the second paint)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(url + "/")
+    _painted(page, None)
+    t = time.perf_counter()
+    page.locator("[data-testid='stSidebarNavLink']", has_text="Score lab").click()
+    _painted(page, "Training settings")
+    seconds = time.perf_counter() - t
+    context.close()
+    return seconds
+
+
+def _start_training(browser, url: str, steps: int):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(url + "/")
+    _painted(page, None)
+    page.locator("[data-testid='stSidebarNavLink']", has_text="Score lab").click()
+    _painted(page, "Training settings")
+    box = page.get_by_label("Training steps")
+    box.fill(str(steps))
+    box.press("Enter")
+    _painted(page, None)
+    page.get_by_role("button", name="Train").click()
+    page.locator("[data-testid='stProgress'], [data-testid='stAlertContentInfo']").first.wait_for(timeout=60_000)
+    return context
+
+
+def bench_busy_server(browser, sessions: int, reps: int) -> None:
+    server = Server(REPO / "app" / "main.py")
+    contexts = []
+    try:
+        server.wait_healthy()
+        _load_home(browser, server.url)  # first load imports the app's modules: not what we measure
+        _load_score_lab(browser, server.url)
+        idle_home = statistics.median(_load_home(browser, server.url) for _ in range(reps))
+        idle_lab = statistics.median(_load_score_lab(browser, server.url) for _ in range(reps))
+        contexts = [_start_training(browser, server.url, 200_000) for _ in range(sessions)]
+        time.sleep(2)  # let the first job get going and the fragments settle
+        busy_home = statistics.median(_load_home(browser, server.url) for _ in range(reps))
+        busy_lab = statistics.median(_load_score_lab(browser, server.url) for _ in range(reps))
+    finally:
+        for c in contexts:
+            c.close()
+        server.stop()
+    worst = max(busy_home, busy_lab)
+    print(f"3. page load while {sessions} sessions train (each tab live on the Score lab):")
+    print(f"   Home        idle {idle_home:5.2f} s   busy {busy_home:5.2f} s  -> {busy_home / idle_home:.2f}x")
+    print(f"   Score lab   idle {idle_lab:5.2f} s   busy {busy_lab:5.2f} s  -> {busy_lab / idle_lab:.2f}x")
+    print(f"   target <= 3 s: {'OK' if worst <= 3 else 'MISSED'}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=2, help="repetitions per measurement (median)")
+    parser.add_argument("--steps", type=int, default=2000, help="training steps for part 2")
+    parser.add_argument("--sessions", type=int, default=5, help="training browser sessions for part 3")
+    parser.add_argument("--parts", default="123", help="which parts to run, e.g. 2 or 13")
+    args, _ = parser.parse_known_args(argv)
+    print(f"# bench_app ({os.cpu_count()} CPU cores)")
+    if "2" in args.parts:
+        bench_training(args.steps, args.reps)
+    if "1" in args.parts or "3" in args.parts:
+        if not Path(CHROMIUM).exists():
+            print(f"# parts 1 and 3 need {CHROMIUM}: skipped")
+            return
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                if "1" in args.parts:
+                    bench_cold_start(browser, args.reps)
+                if "3" in args.parts:
+                    bench_busy_server(browser, args.sessions, args.reps)
+            finally:
+                browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -43,8 +43,9 @@ from models.score.trainer import TrainConfig, Trainer, TrainingDiverged
 N_TRAIN = 10_000          # training points drawn from a built-in shape or a word
 PREVIEW_POINTS = 400      # live scatter while training: cheap, still shows the shape
 PREVIEW_STEPS_PER_LEVEL = 8
-PREVIEW_BUDGET = 0.05     # previews may take at most this share of the training time
+PREVIEW_BUDGET = 0.05     # previews aim to take at most this share of the training time...
 PREVIEW_MIN_GAP_S = 1.0
+PREVIEW_MAX_GAP_S = 4.0   # ...but the live scatter must keep moving on a slow or busy machine
 FLOOR_QUERIES = 600       # noisy points per level for the Bayes-optimal floor (see LossFloors)
 # The losses are σ²-weighted, so a healthy run starts near 1 and stays there; a mean
 # loss a million times larger is a run that has blown up even if no NaN appeared yet.
@@ -382,9 +383,10 @@ def training_job(job: Job, run: LabRun, target: int) -> LabRun:
     guard = BlowUpGuard(trainer)
     model = lab.trained_model(trainer, run.data)
     next_preview = 0.0  # the first preview as soon as the first window is logged
+    cheapest = math.inf  # the first preview pays warm-up costs: budget by the cheapest one seen
 
     def on_progress(p) -> None:
-        nonlocal next_preview
+        nonlocal next_preview, cheapest
         guard.check(p.loss)
         fields = dict(step=p.step, total=p.total_steps, loss=p.loss, steps_per_second=p.steps_per_second,
                       history=list(trainer.state.history))
@@ -392,8 +394,9 @@ def training_job(job: Job, run: LabRun, target: int) -> LabRun:
         if now >= next_preview or p.step == p.total_steps:
             fields["preview"] = preview_samples(model, run.data, seed=trainer.config.seed)
             fields["preview_step"] = p.step
-            cost = time.perf_counter() - now
-            next_preview = time.perf_counter() + max(PREVIEW_MIN_GAP_S, cost / PREVIEW_BUDGET)
+            cheapest = min(cheapest, time.perf_counter() - now)
+            gap = min(max(PREVIEW_MIN_GAP_S, cheapest / PREVIEW_BUDGET), PREVIEW_MAX_GAP_S)
+            next_preview = time.perf_counter() + gap
         job.report(**fields)
 
     try:

@@ -241,7 +241,9 @@ def _samples_template(domain: tuple[float, float], size: int) -> str:
         color=alt.Color("set:N", scale=alt.Scale(domain=["data", "samples"], range=[DATA_COLOR, SAMPLES_COLOR]),
                         legend=alt.Legend(title=None, orient="bottom")),
     ).properties(width=size, height=size)  # rows come data first, so the samples are drawn on top
-    return _template(chart)
+    spec = json.loads(_template(chart))
+    spec["autosize"] = {"type": "pad"}  # size = the plot square itself, so x and y keep one scale
+    return json.dumps(spec)
 
 
 def samples_spec(samples, data=None, *, domain: tuple[float, float], title: str = "Samples",

@@ -275,19 +275,23 @@ with button_col:
 # ----------------------------------------------------------------------------- live progress (fragment)
 
 def _live_panel() -> None:
+    """Progress, numbers and loss charts; redrawn every 0.5 s while training (2 s while waiting in line)."""
     run = lab_state.current_run()
     if run is None:
         st.caption("Press **Train** to start. The defaults reach good samples in a few seconds on a laptop CPU.")
         return
     st.caption(f"Model: {run.describe()}")
     job = run.job
+    if job is not None and job.state != ss.get("sl_page_state"):
+        st.rerun()  # queued → running → finished: the whole page changes (polling rate, results section)
     snap = job.snapshot() if job is not None else {}
     history = run.history if (job is None or job.is_finished) else (snap.get("history") or [])
     if job is not None and job.state == "queued":
         ahead = max(job.queue_position - 1, 0)
         st.info(f"Waiting in line: {ahead} job{'s' if ahead != 1 else ''} ahead of yours "
                 "(the server trains a few models at a time).", icon=":material/hourglass_top:")
-    elif job is not None and job.state == "running":
+        return  # nothing to draw yet; keep the waiting page light
+    if job is not None and job.state == "running":
         step, total = int(snap.get("step", run.steps_done)), max(int(snap.get("total", run.target_steps)), 1)
         phase = snap.get("phase", "starting")
         st.progress(min(step / total, 1.0), text=f"{phase}: step {step:,} / {total:,}" if phase == "training"
@@ -304,8 +308,6 @@ def _live_panel() -> None:
             st.button("Train on the CPU instead", key="sl_cpu_fallback", on_click=_on_cpu_fallback,
                       icon=":material/memory:")
 
-    if job is not None and job.state == "queued":
-        return  # nothing to draw yet; keep the waiting page light
     floor = run.floor_total()
     last = history[-1] if history else None
     m1, m2, m3, m4 = st.columns(4)
@@ -331,32 +333,39 @@ def _live_panel() -> None:
             _show_spec(training_charts.per_sigma_spec(history, sig, run.floors_for_objective()))
         elif run.kind == "ncsn" and run.job is not None:
             st.caption("Per-σ losses appear once the network is built.")
-    if job is not None and not job.is_finished:
-        c3, c4 = st.columns(2)
-        preview = snap.get("preview")
-        with c3:
-            if preview is not None and run.data is not None:
-                title = f"Samples at step {snap.get('preview_step', 0):,} ({len(preview)} quick samples)"
-                domain = _cache(("domain", run.id), lambda: charts.square_domain(run.data.raw))
-                _show_spec(training_charts.samples_spec(preview, run.data.raw, domain=domain, title=title),
-                           width="content")
-        with c4:
-            _show_spec(training_charts.speed_spec(history))
-    elif history and job is not None:
+    if history and job is not None and job.is_finished:
         with st.expander("Training speed"):
             _show_spec(training_charts.speed_spec(history))
 
-    if job is not None and job.is_finished and ss.get("sl_shown_done") != job.id:
-        ss["sl_shown_done"] = job.id
-        st.rerun()  # once: the full page draws the results section
+
+def _live_samples() -> None:
+    """The latest quick samples and the speed chart, while training (redrawn every second)."""
+    run = lab_state.current_run()
+    if run is None or run.job is None or run.job.state != "running":
+        return
+    snap = run.job.snapshot()
+    c3, c4 = st.columns(2)
+    preview = snap.get("preview")
+    with c3:
+        if preview is not None and run.data is not None:
+            domain = _cache(("domain", run.id), lambda: charts.square_domain(run.data.raw))
+            # a constant title keeps the chart's spec the same, so the browser only swaps the points
+            _show_spec(training_charts.samples_spec(preview, run.data.raw, domain=domain,
+                                                    title=f"Live samples ({len(preview)}, quick sampler)"),
+                       width="content")
+            st.caption(f"From the network at step {snap.get('preview_step', 0):,}.")
+    with c4:
+        _show_spec(training_charts.speed_spec(snap.get("history") or []))
 
 
+state = run.job.state if run is not None and run.job is not None else None
+ss["sl_page_state"] = state  # the fragments rerun the whole page when the job's state moves on
 if run is not None and run.job is not None and run.job.is_finished:
-    ss["sl_shown_done"] = run.job.id   # this full run draws the results already
-    run.job.result = None              # the run lives in session state; drop the pool's reference
+    run.job.result = None  # the run lives in session state; drop the pool's reference
     if run.job.snapshot().get("preview") is not None:
-        run.job.report(preview=None, history=None)
-st.fragment(run_every=0.5 if running else None)(_live_panel)()
+        run.job.report(preview=None, history=None)  # free the job's copies
+st.fragment(run_every={"running": 0.5, "queued": 2.0}.get(state))(_live_panel)()
+st.fragment(run_every=1.0 if state == "running" else None)(_live_samples)()
 
 
 # ----------------------------------------------------------------------------- results

@@ -316,8 +316,12 @@ def _live_panel() -> None:
     m3.metric("floor (perfect network)", f"{floor:.4f}" if floor is not None else "–",
               help="The loss of the exact score of the training points: no network can do better on average."
                    + ("" if floor is not None or run.loaded is not None else " Being computed during training…"))
-    sps = (last or {}).get("steps_per_second")
-    m4.metric("steps / s", f"{sps:,.0f}" if sps and math.isfinite(sps) else "–")
+    if job is not None and job.state == "running":
+        sps, label = (last or {}).get("steps_per_second"), "steps / s"
+    else:  # a finished run: the average, not the last window's rate
+        seconds = run.trainer.state.seconds if run.trainer is not None else 0.0
+        sps, label = (run.steps_done / seconds if seconds > 0 else None), "steps / s (average)"
+    m4.metric(label, f"{sps:,.0f}" if sps and math.isfinite(sps) else "–")
 
     c1, c2 = st.columns(2)
     with c1:

@@ -93,10 +93,11 @@ def save_upload(name: str, content: bytes) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name) or "points.csv"
     path = folder / safe
-    if not path.exists():
-        tmp = folder / f".{safe}.tmp"
-        tmp.write_bytes(content)
-        tmp.replace(path)
+    if not path.exists():  # write beside it, then rename: a reader never sees half a file
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{safe}.", suffix=".tmp")
+        with open(fd, "wb") as f:
+            f.write(content)
+        Path(tmp).replace(path)
     return path
 
 
@@ -311,7 +312,7 @@ class BlowUpGuard:
         t.state.step = self.step
         del t.state.history[len([r for r in t.state.history if r["step"] <= self.step]):]
         raise TrainingDiverged(
-            f"the loss exploded to {loss:.3g} by step {bad_step} (a healthy run stays near 1); "
+            f"the loss exploded to {loss:.3g} by step {bad_step} (a healthy run's loss is of order 1); "
             f"the last sane weights (step {self.step}) were kept. Try a smaller learning rate "
             f"(now {t.config.lr:g}).")
 
@@ -668,8 +669,15 @@ def reset() -> None:
 
 
 def set_loaded(model: ScoreModel, history: list[dict]) -> LabRun:
+    """Make a loaded model this session's run; its floors are computed here (a second or two)."""
     reset()
-    run = LabRun(data=data_for_loaded(model), config=model.config, target_steps=model.steps_trained,
-                 loaded=model, loaded_history=history)
+    data = data_for_loaded(model)
+    run = LabRun(data=data, config=model.config, target_steps=model.steps_trained, loaded=model,
+                 loaded_history=history)
+    if data is not None:
+        c = model.config
+        run.floor_calc = LossFloors(data.normalized, model.sigmas / model.scale,
+                                    jitter=c.model == "ncsn" and c.sigma_jitter, seed=c.seed)
+        run.floor_calc.compute()
     _ss()[RUN_KEY] = run
     return run

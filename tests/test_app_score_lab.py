@@ -311,6 +311,9 @@ def test_loading_a_saved_model_and_a_bad_zip():
     loaded = at.session_state["score_lab_run"]
     assert loaded.loaded is not None and loaded.steps_done == 20
     assert loaded.data is not None and loaded.data.spec == DatasetSpec.builtin("8-gaussians")
+    assert loaded.floor_total() is not None
+    rows = _chart_rows(_chart(at, "Loss"))
+    assert [r["step"] for r in rows if r["series"] == training_charts.LOSS_LABEL] == [h["step"] for h in run.history]
     _chart(at, "2,000 samples")
     _chart(at, "Share of samples per mode")
 

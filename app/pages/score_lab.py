@@ -524,7 +524,8 @@ with st.expander("Save or load a trained model", icon=":material/save:"):
             ss["sl_zip_id"] = upload.file_id
             try:
                 model, history = lab_state.load_run_zip(upload.getvalue(), upload.name)
-                lab_state.set_loaded(model, history)
+                with st.spinner("Loading the model and computing its Bayes-optimal floor…"):
+                    lab_state.set_loaded(model, history)
                 ss.pop("sl_zip_error", None)
                 st.rerun()
             except InputError as exc:

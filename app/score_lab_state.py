@@ -23,6 +23,7 @@ import hashlib
 import io
 import itertools
 import math
+import os
 import tempfile
 import threading
 import time
@@ -44,9 +45,9 @@ N_TRAIN = 10_000          # training points drawn from a built-in shape or a wor
 PREVIEW_POINTS = 400      # live scatter while training: cheap, still shows the shape
 PREVIEW_STEPS_PER_LEVEL = 8
 PREVIEW_BUDGET = 0.05     # previews aim to take at most this share of the training time...
-PREVIEW_MIN_GAP_S = 1.0
+PREVIEW_MIN_GAP_S = 1.5
 PREVIEW_MAX_GAP_S = 4.0   # ...but the live scatter must keep moving on a slow or busy machine
-FLOOR_QUERIES = 600       # noisy points per level for the Bayes-optimal floor (see LossFloors)
+FLOOR_QUERIES = 400       # noisy points per level for the Bayes-optimal floor (see LossFloors)
 # The losses are σ²-weighted, so a healthy run starts near 1 and stays there; a mean
 # loss a million times larger is a run that has blown up even if no NaN appeared yet.
 BLOW_UP_LOSS = 1e6
@@ -358,6 +359,10 @@ def _floors_in_background(floors: LossFloors, job: Job) -> threading.Thread:
     so on a 2-core laptop it runs on the second core and barely slows the training thread.
     """
     def work() -> None:
+        try:  # Linux: a nicer thread yields the CPU to the training loop and the web server
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
         while not floors.done and not job.should_stop():
             floors.step()
 

@@ -115,7 +115,7 @@ def loss_spec(history: Sequence[dict], floor: float | None = None, *, title: str
 # ----------------------------------------------------------------------------- loss per σ
 
 def per_sigma_rows(history: Sequence[dict], sigmas: Sequence[float], floors: Sequence[float | None] | None = None,
-                   max_rows: int = MAX_ROWS // 2) -> list[dict]:
+                   max_rows: int = MAX_ROWS // 3) -> list[dict]:
     """(step, loss, sigma, level, kind) rows: one line per level, and each level's floor (kind 'floor')."""
     sigmas = [float(s) for s in sigmas]
     labels = [sigma_label(s) for s in sigmas]
@@ -135,7 +135,7 @@ def per_sigma_rows(history: Sequence[dict], sigmas: Sequence[float], floors: Seq
 
 
 def per_sigma_frame(history: Sequence[dict], sigmas: Sequence[float], floors: Sequence[float | None] | None = None,
-                    max_rows: int = MAX_ROWS // 2) -> pd.DataFrame:
+                    max_rows: int = MAX_ROWS // 3) -> pd.DataFrame:
     return pd.DataFrame(per_sigma_rows(history, sigmas, floors, max_rows),
                         columns=["step", "loss", "sigma", "level", "kind"])
 
@@ -218,18 +218,15 @@ def speed_spec(history: Sequence[dict], *, title: str = "Training speed", width:
 SAMPLES_COLOR, DATA_COLOR = "#e4572e", "#c8c8c8"
 
 
-def samples_rows(samples, data=None, max_data: int = 1000) -> list[dict]:
-    """(x, y, set) rows: the data first (drawn underneath), then the samples; finite points only."""
-    out = []
-    for label, pts in (("data", data), ("samples", samples)):
-        if pts is None:
-            continue
-        arr = np.asarray(pts.detach().cpu().numpy() if hasattr(pts, "detach") else pts, dtype=np.float64)
-        arr = arr[np.isfinite(arr).all(1)]
-        if label == "data" and len(arr) > max_data:  # a fixed, even subset: the backdrop does not flicker
-            arr = arr[np.linspace(0, len(arr) - 1, max_data).astype(int)]
-        out += [{"x": float(x), "y": float(y), "set": label} for x, y in arr]
-    return out
+def samples_rows(points, label: str = "samples", max_points: int | None = None) -> list[dict]:
+    """(x, y, set) rows of one point set (finite points only; an even subset if max_points)."""
+    if points is None:
+        return []
+    arr = np.asarray(points.detach().cpu().numpy() if hasattr(points, "detach") else points, dtype=np.float64)
+    arr = arr[np.isfinite(arr).all(1)]
+    if max_points is not None and len(arr) > max_points:  # a fixed subset: the backdrop does not flicker
+        arr = arr[np.linspace(0, len(arr) - 1, max_points).astype(int)]
+    return [{"x": x, "y": y, "set": label} for x, y in arr.tolist()]
 
 
 @functools.lru_cache(maxsize=16)
@@ -246,10 +243,11 @@ def _samples_template(domain: tuple[float, float], size: int) -> str:
     return json.dumps(spec)
 
 
-def samples_spec(samples, data=None, *, domain: tuple[float, float], title: str = "Samples",
-                 size: int = 330) -> dict:
-    """Samples (coloured) over the data (grey) on a fixed square domain, as a Vega-Lite dict."""
+def samples_spec(samples, data_rows: list[dict] | None = None, *, domain: tuple[float, float],
+                 title: str = "Samples", size: int = 330) -> dict:
+    """Samples (coloured) over the data (grey, `samples_rows(data, "data", 600)` made once per run)
+    on a fixed square domain, as a Vega-Lite dict."""
     spec = _spec(_samples_template((round(float(domain[0]), 6), round(float(domain[1]), 6)), size),
-                 samples_rows(samples, data))
+                 list(data_rows or []) + samples_rows(samples))
     spec["title"] = title
     return spec

@@ -136,8 +136,9 @@ def bench_cold_start(browser, reps: int) -> None:
 # ----------------------------------------------------------------------------- 2. training speed
 
 def _fragment_load(job, run, stop: threading.Event) -> None:
-    """What the page's fragment does every 0.5 s while a job trains: build its charts and serialize them
-    as Streamlit does (JSON spec + the rows as an Arrow table)."""
+    """What the page's two fragments do while a job trains, at their rates (numbers every 0.5 s;
+    loss, per-σ, live samples and speed charts every 1 s): build the charts and serialize them as
+    Streamlit does (JSON spec + the rows as an Arrow table)."""
     import json
 
     import pandas as pd
@@ -146,15 +147,21 @@ def _fragment_load(job, run, stop: threading.Event) -> None:
     from app import charts, training_charts
 
     domain = charts.square_domain(run.data.raw)
+    backdrop = training_charts.samples_rows(run.data.raw, "data", 600)
+    tick = 0
     while not stop.wait(0.5):
+        tick += 1
         snap = job.snapshot()
         history = snap.get("history") or []
+        run.floor_total()  # the numbers row
+        if tick % 2:
+            continue
         specs = [training_charts.loss_spec(history, run.floor_total()), training_charts.speed_spec(history)]
         if run.trainer is not None:
             sigmas = [float(s) for s in run.trainer.sigmas]
             specs.append(training_charts.per_sigma_spec(history, sigmas, run.floors_for_objective()))
         if snap.get("preview") is not None:
-            specs.append(training_charts.samples_spec(snap["preview"], run.data.raw, domain=domain))
+            specs.append(training_charts.samples_spec(snap["preview"], backdrop, domain=domain))
         for spec in specs:
             rows = spec.pop("datasets")[training_charts.DATA]
             pa.Table.from_pandas(pd.DataFrame(rows))

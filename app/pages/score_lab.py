@@ -274,8 +274,8 @@ with button_col:
 
 # ----------------------------------------------------------------------------- live progress (fragment)
 
-def _live_panel() -> None:
-    """Progress, numbers and loss charts; redrawn every 0.5 s while training (2 s while waiting in line)."""
+def _live_status() -> None:
+    """Progress and numbers: redrawn every 0.5 s while training (2 s while waiting in line)."""
     run = lab_state.current_run()
     if run is None:
         st.caption("Press **Train** to start. The defaults reach good samples in a few seconds on a laptop CPU.")
@@ -283,14 +283,14 @@ def _live_panel() -> None:
     st.caption(f"Model: {run.describe()}")
     job = run.job
     if job is not None and job.state != ss.get("sl_page_state"):
-        st.rerun()  # queued → running → finished: the whole page changes (polling rate, results section)
+        st.rerun()  # queued → running → finished: the whole page changes (polling rates, results section)
     snap = job.snapshot() if job is not None else {}
     history = run.history if (job is None or job.is_finished) else (snap.get("history") or [])
     if job is not None and job.state == "queued":
         ahead = max(job.queue_position - 1, 0)
         st.info(f"Waiting in line: {ahead} job{'s' if ahead != 1 else ''} ahead of yours "
                 "(the server trains a few models at a time).", icon=":material/hourglass_top:")
-        return  # nothing to draw yet; keep the waiting page light
+        return
     if job is not None and job.state == "running":
         step, total = int(snap.get("step", run.steps_done)), max(int(snap.get("total", run.target_steps)), 1)
         phase = snap.get("phase", "starting")
@@ -323,10 +323,24 @@ def _live_panel() -> None:
         sps, label = (run.steps_done / seconds if seconds > 0 else None), "steps / s (average)"
     m4.metric(label, f"{sps:,.0f}" if sps and math.isfinite(sps) else "–")
 
+
+def _live_charts() -> None:
+    """Loss charts (and, while training, the live samples and the speed): redrawn every second.
+
+    Charts cost far more to send than numbers, and every redraw briefly takes the GIL from the
+    training thread, so they refresh at half the rate of the progress bar.
+    """
+    run = lab_state.current_run()
+    if run is None or (run.job is not None and run.job.state == "queued"):
+        return
+    job = run.job
+    training = job is not None and job.state == "running"
+    snap = job.snapshot() if training else {}
+    history = (snap.get("history") or []) if training else run.history
     c1, c2 = st.columns(2)
     with c1:
         title = "Loss (mean over the noise levels)" if run.kind == "ncsn" else "Loss"
-        _show_spec(training_charts.loss_spec(history, floor, title=title))
+        _show_spec(training_charts.loss_spec(history, run.floor_total(), title=title))
         if run.objective != "dsm":
             st.caption("Sliced and implicit score matching: the loss equals the DSM loss minus 1 (half the "
                        "dimension), so near the optimum it is **negative**. That is expected, not a bug: only the "
@@ -335,41 +349,36 @@ def _live_panel() -> None:
         if run.kind == "ncsn" and run.model() is not None:
             sig = [float(s) for s in run.model().sigmas]
             _show_spec(training_charts.per_sigma_spec(history, sig, run.floors_for_objective()))
-        elif run.kind == "ncsn" and run.job is not None:
+        elif run.kind == "ncsn" and job is not None:
             st.caption("Per-σ losses appear once the network is built.")
-    if history and job is not None and job.is_finished:
-        with st.expander("Training speed"):
-            _show_spec(training_charts.speed_spec(history))
-
-
-def _live_samples() -> None:
-    """The latest quick samples and the speed chart, while training (redrawn every second)."""
-    run = lab_state.current_run()
-    if run is None or run.job is None or run.job.state != "running":
+    if not training:
+        if history and job is not None:
+            with st.expander("Training speed"):
+                _show_spec(training_charts.speed_spec(history))
         return
-    snap = run.job.snapshot()
     c3, c4 = st.columns(2)
     preview = snap.get("preview")
     with c3:
         if preview is not None and run.data is not None:
             domain = _cache(("domain", run.id), lambda: charts.square_domain(run.data.raw))
+            backdrop = _cache(("backdrop", run.id), lambda: training_charts.samples_rows(run.data.raw, "data", 600))
             # a constant title keeps the chart's spec the same, so the browser only swaps the points
-            _show_spec(training_charts.samples_spec(preview, run.data.raw, domain=domain,
+            _show_spec(training_charts.samples_spec(preview, backdrop, domain=domain,
                                                     title=f"Live samples ({len(preview)}, quick sampler)"),
                        width="content")
             st.caption(f"From the network at step {snap.get('preview_step', 0):,}.")
     with c4:
-        _show_spec(training_charts.speed_spec(snap.get("history") or []))
+        _show_spec(training_charts.speed_spec(history))
 
 
 state = run.job.state if run is not None and run.job is not None else None
-ss["sl_page_state"] = state  # the fragments rerun the whole page when the job's state moves on
+ss["sl_page_state"] = state  # the status fragment reruns the whole page when the job's state moves on
 if run is not None and run.job is not None and run.job.is_finished:
     run.job.result = None  # the run lives in session state; drop the pool's reference
     if run.job.snapshot().get("preview") is not None:
         run.job.report(preview=None, history=None)  # free the job's copies
-st.fragment(run_every={"running": 0.5, "queued": 2.0}.get(state))(_live_panel)()
-st.fragment(run_every=1.0 if state == "running" else None)(_live_samples)()
+st.fragment(run_every={"running": 0.5, "queued": 2.0}.get(state))(_live_status)()
+st.fragment(run_every=1.0 if state == "running" else None)(_live_charts)()
 
 
 # ----------------------------------------------------------------------------- results

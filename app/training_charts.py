@@ -55,6 +55,8 @@ def sigma_label(sigma: float) -> str:
 def _template(chart: alt.TopLevelMixin) -> str:
     spec = chart.to_dict(validate=False)
     spec.pop("config", None)  # Altair's default theme sizes; Streamlit drops them too
+    # Redrawn every second: a canvas repaints far faster than SVG rebuilding a node per point.
+    spec["usermeta"] = {"embedOptions": {"renderer": "canvas"}}
     return json.dumps(spec)
 
 

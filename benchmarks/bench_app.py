@@ -3,9 +3,9 @@
   1. cold start: a fresh `streamlit run app/main.py` until Home is painted in headless chromium
      (target <= 3 s), beside a one-line Streamlit app started the same way;
   2. training inside the app: the Score lab's worker in the job pool, with the page's live
-     charts rebuilt every 0.5 s as its fragment does (target >= 0.8x), beside the bare Trainer;
+     charts rebuilt at its fragments' rates (target >= 0.8x), beside the bare Trainer;
   3. a page load while 5 browser sessions train at once (target <= 3 s), beside the same load
-     on an idle server.
+     on an idle server: with the 5 tabs moved to another page, and with all 5 live on this machine.
 """
 
 from __future__ import annotations
@@ -234,6 +234,7 @@ def _load_score_lab(visitor, url: str) -> float:
 
 
 def _start_training(browser, url: str, steps: int):
+    """A student's tab: open the Score lab, set the steps, press Train. Returns the page."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(url + "/")
@@ -246,7 +247,12 @@ def _start_training(browser, url: str, steps: int):
     _painted(page, None)
     page.get_by_role("button", name="Train").click()
     page.locator("[data-testid='stProgress'], [data-testid='stAlertContentInfo']").first.wait_for(timeout=60_000)
-    return context
+    return page
+
+
+def _go(page, title: str, text: str) -> None:
+    page.locator("[data-testid='stSidebarNavLink']", has_text=title).click()
+    _painted(page, text)
 
 
 def _loads(browser, url: str, reps: int) -> dict[str, float]:
@@ -267,24 +273,36 @@ def _loads(browser, url: str, reps: int) -> dict[str, float]:
 
 def bench_busy_server(browser, sessions: int, reps: int) -> None:
     server = Server(REPO / "app" / "main.py")
-    contexts = []
+    pages = []
     try:
         server.wait_healthy()
         _loads(browser, server.url, 1)  # the first session imports the app's modules: not what we measure
         idle = _loads(browser, server.url, reps)
-        contexts = [_start_training(browser, server.url, 200_000) for _ in range(sessions)]
-        time.sleep(2)  # let the first job get going and the fragments settle
-        busy = _loads(browser, server.url, reps)
+        pages = [_start_training(browser, server.url, 200_000) for _ in range(sessions)]
+        # (a) the students' tabs moved on to another page: their sessions and jobs live on,
+        #     but nothing is redrawn (in class their browsers run on their own laptops anyway)
+        for page in pages:
+            _go(page, "Home", "Diffusion Classroom")
+        time.sleep(2)
+        away = _loads(browser, server.url, reps)
+        # (b) every tab live on the Score lab, redrawn by its fragments, on this same machine
+        for page in pages:
+            _go(page, "Score lab", "Training settings")
+        time.sleep(2)
+        live = _loads(browser, server.url, reps)
     finally:
-        for c in contexts:
-            c.close()
+        for page in pages:
+            page.context.close()
         server.stop()
-    print(f"3. page loads while {sessions} sessions train (each tab open on the Score lab, live; "
-          f"the pool runs {max(1, (os.cpu_count() or 2) // 2)} job(s) at a time, the rest wait in line):")
+    print(f"3. page loads while {sessions} sessions train (the pool runs {max(1, (os.cpu_count() or 2) // 2)} "
+          "job(s) at a time, the rest wait in line):")
+    print(f"   {'':34s} {'idle':>7s} {'tabs away':>10s} {'tabs live':>10s}   (live / idle)")
     for name in idle:
-        print(f"   {name:34s} idle {idle[name]:5.2f} s   busy {busy[name]:5.2f} s  -> {busy[name] / idle[name]:.2f}x")
-    worst = max(busy["Home, returning browser"], busy["Score lab (click from Home)"])
-    print(f"   target <= 3 s (returning browser): {'OK' if worst <= 3 else 'MISSED'}")
+        print(f"   {name:34s} {idle[name]:6.2f}s {away[name]:9.2f}s {live[name]:9.2f}s   "
+              f"({live[name] / idle[name]:.2f}x)")
+    for label, d in (("tabs away", away), ("tabs live", live)):
+        worst = max(d["Home, returning browser"], d["Score lab (click from Home)"])
+        print(f"   target <= 3 s (returning browser), {label}: {'OK' if worst <= 3 else 'MISSED'} ({worst:.2f} s)")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,6 +1,6 @@
 """Helpers of the Gallery page: shared objects, the generation job, and widget groups.
 
-The page (app/pages/gallery.py) reads top to bottom as a script; the pieces that would clutter it
+The page (app/views/gallery.py) reads top to bottom as a script; the pieces that would clutter it
 live here. The background job function never calls `st.*` (it runs in a worker thread).
 """
 

@@ -6,16 +6,16 @@ st.set_page_config(page_title="Diffusion Classroom", page_icon=":material/blur_o
 
 pages = {
     "Diffusion Classroom": [
-        st.Page("pages/home.py", title="Home", icon=":material/school:", default=True),
+        st.Page("views/home.py", title="Home", icon=":material/school:", default=True),
     ],
     "Part 1 · Text to image": [
-        st.Page("pages/gallery.py", title="FLUX gallery", icon=":material/photo_library:"),
+        st.Page("views/gallery.py", title="FLUX gallery", icon=":material/photo_library:"),
     ],
     "Part 2 · Score models": [
-        st.Page("pages/score_lab.py", title="Score lab", icon=":material/scatter_plot:"),
-        st.Page("pages/langevin.py", title="Langevin vs annealed", icon=":material/timeline:"),
-        st.Page("pages/forward_noising.py", title="Forward noising", icon=":material/grain:"),
-        st.Page("pages/memorization.py", title="Memorization", icon=":material/content_copy:"),
+        st.Page("views/score_lab.py", title="Score lab", icon=":material/scatter_plot:"),
+        st.Page("views/langevin.py", title="Langevin vs annealed", icon=":material/timeline:"),
+        st.Page("views/forward_noising.py", title="Forward noising", icon=":material/grain:"),
+        st.Page("views/memorization.py", title="Memorization", icon=":material/content_copy:"),
     ],
 }
 

@@ -36,7 +36,7 @@ def gallery(tiny_dir, tmp_path, monkeypatch):
 def open_gallery() -> AppTest:
     at = AppTest.from_file(str(REPO / "app" / "main.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/gallery.py")
+    at.switch_page("views/gallery.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -72,7 +72,7 @@ def test_home_does_not_import_the_image_stack():
 
 
 def test_langevin_page_shows_the_ncsn_toy_result():
-    at = _open("pages/langevin.py", lv_n=600)
+    at = _open("views/langevin.py", lv_n=600)
     annealed = _percent(_metric(at, "Annealed · share at (5, 5)"))
     plain = _percent(_metric(at, "Plain · share at (5, 5)"))
     assert abs(annealed - 0.8) <= 0.05, annealed
@@ -89,7 +89,7 @@ def test_langevin_page_shows_the_ncsn_toy_result():
 
 
 def test_forward_noising_sigma_slider_moves_the_data():
-    at = _open("pages/forward_noising.py", fn_n=200)
+    at = _open("views/forward_noising.py", fn_n=200)
     before = _charts(at)
     assert len(before) == 3
     noisy_before = [r for r in before[0]["rows"] if r["set"] == "noisy x̃"]
@@ -111,7 +111,7 @@ def test_forward_noising_sigma_slider_moves_the_data():
 
 
 def test_memorization_empirical_score_copies_network_does_not():
-    at = _open("pages/memorization.py", mem_n_train=40, mem_n_samples=250, mem_steps=300)
+    at = _open("views/memorization.py", mem_n_train=40, mem_n_samples=250, mem_steps=300)
     spread = float(_metric(at, "Data spread"))
     empirical = float(_metric(at, "Empirical score: median distance"))
     assert empirical < 0.05 * spread
@@ -130,6 +130,6 @@ def test_memorization_empirical_score_copies_network_does_not():
 
 
 def test_langevin_network_section_starts_only_on_request():
-    at = _open("pages/langevin.py", lv_n=100)
+    at = _open("views/langevin.py", lv_n=100)
     assert "lv_net_job" not in at.session_state
     assert at.button(key="lv_train").label == "Train the network"

@@ -30,7 +30,7 @@ from models.score.reference import dsm_loss_floor, empirical_score, empirical_sc
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = str(ROOT / "app" / "main.py")
-PAGE = "pages/score_lab.py"
+PAGE = "views/score_lab.py"
 
 
 # ----------------------------------------------------------------------------- floors (math)
@@ -341,7 +341,7 @@ def test_the_page_does_not_import_diffusers():
     code = (
         "import sys\n"
         "from streamlit.testing.v1 import AppTest\n"
-        f"at = AppTest.from_file({str(ROOT / 'app' / 'pages' / 'score_lab.py')!r}, default_timeout=60)\n"
+        f"at = AppTest.from_file({str(ROOT / 'app' / 'views' / 'score_lab.py')!r}, default_timeout=60)\n"
         "at.run()\n"
         "assert not at.exception, at.exception\n"
         "print('DIFFUSERS', 'diffusers' in sys.modules, 'transformers' in sys.modules)\n"

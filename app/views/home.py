@@ -28,7 +28,7 @@ with left:
         "- **failure** — ambiguous words, bias, other languages: where the text encoders read the prompt "
         "differently from us, the picture follows *their* reading."
     )
-    st.page_link("pages/gallery.py", label="FLUX gallery", icon=":material/photo_library:")
+    st.page_link("views/gallery.py", label="FLUX gallery", icon=":material/photo_library:")
 
 with right:
     st.subheader("Part 2 · Score models")
@@ -40,10 +40,10 @@ with right:
         "- **annealed Langevin dynamics** — sample by following the score while the noise level is "
         "lowered step by step."
     )
-    st.page_link("pages/score_lab.py", label="Score lab — train and sample", icon=":material/scatter_plot:")
-    st.page_link("pages/langevin.py", label="Langevin vs annealed Langevin", icon=":material/timeline:")
-    st.page_link("pages/forward_noising.py", label="Forward noising and Tweedie", icon=":material/grain:")
-    st.page_link("pages/memorization.py", label="Memorization vs generalization", icon=":material/content_copy:")
+    st.page_link("views/score_lab.py", label="Score lab — train and sample", icon=":material/scatter_plot:")
+    st.page_link("views/langevin.py", label="Langevin vs annealed Langevin", icon=":material/timeline:")
+    st.page_link("views/forward_noising.py", label="Forward noising and Tweedie", icon=":material/grain:")
+    st.page_link("views/memorization.py", label="Memorization vs generalization", icon=":material/content_copy:")
 
 st.divider()
 st.subheader("One idea, seen twice")

@@ -69,7 +69,8 @@ def test_stop_event_stops_and_resume_continues_exactly():
         torch.testing.assert_close(pa, pb)
 
 
-def test_nan_loss_stops_with_a_clear_message_and_keeps_finite_weights():
+def test_nan_loss_stops_with_a_clear_message_and_keeps_finite_weights(monkeypatch):
+    monkeypatch.setattr("models.score.trainer.SNAPSHOT_EVERY_S", 0.0)  # a fallback copy every window
     t = Trainer(TrainConfig(steps=100, ema=0.0, **SMALL), DATA)
     calls = {"n": 0}
 
@@ -83,6 +84,7 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_finite_weights():
     msg = str(info.value)
     assert "NaN" in msg and "between steps 21 and 30" in msg and "smaller learning rate" in msg
     assert t.state.step == 20  # rolled back to the last logged, finite step
+    assert [r["step"] for r in t.state.history] == [10, 20]
     assert all(torch.isfinite(p).all() for p in t.network.parameters())
     assert all(math.isfinite(r["loss"]) for r in t.state.history)
 

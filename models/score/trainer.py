@@ -122,6 +122,10 @@ class Progress:
 EXPLODED_LOSS = 1e6
 
 
+# Weights to fall back on are copied at most this often: copying every log window cost a few %.
+SNAPSHOT_EVERY_S = 0.5
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the model keeps the last finite weights."""
 
@@ -221,6 +225,7 @@ class Trainer:
                     if not math.isfinite(mean_loss) or abs(mean_loss) > EXPLODED_LOSS:
                         self._restore(last_good)
                         self.state.step = last_good["step"]
+                        self.state.history = [r for r in self.state.history if r["step"] <= last_good["step"]]
                         what = ("NaN" if math.isnan(mean_loss) else "infinite" if math.isinf(mean_loss)
                                 else f"{mean_loss:.3g} (exploded)")
                         raise TrainingDiverged(
@@ -236,7 +241,8 @@ class Trainer:
                     if per_sigma is not None:
                         row["per_sigma"] = per_sigma
                     self.state.history.append(row)
-                    last_good = self._snapshot()
+                    if now - last_good["time"] >= SNAPSHOT_EVERY_S:
+                        last_good = self._snapshot()
                     if callback is not None:
                         callback(Progress(step, target, mean_loss, per_sigma, rate, row["lr"]))
                     sum_loss.zero_()
@@ -256,7 +262,7 @@ class Trainer:
                              1 - self.config.ema)
 
     def _snapshot(self) -> dict:
-        snap = {"step": self.state.step,
+        snap = {"step": self.state.step, "time": time.perf_counter(),
                 "network": {k: v.detach().clone() for k, v in self.network.state_dict().items()},
                 "optimizer": copy.deepcopy(self.optimizer.state_dict())}
         if self.ema_network is not None:

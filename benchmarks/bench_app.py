@@ -205,6 +205,8 @@ def bench_training(steps: int, reps: int) -> None:
     print(f"   in the app, end to end               : {a:7.0f} steps/s  -> {a / b:.2f}x  "
           f"(target >= 0.8x: {'OK' if a / b >= 0.8 else 'MISSED'})")
     print(f"   in the app, training loop only       : {loop:7.0f} steps/s  -> {loop / b:.2f}x")
+    print("   end-to-end ratio per repetition     : "
+          + ", ".join(f"{x / y:.2f}" for x, y in zip(in_app, bare)) + "  (spread = machine noise)")
 
 
 # ----------------------------------------------------------------------------- 3. load under training
@@ -307,7 +309,7 @@ def bench_busy_server(browser, sessions: int, reps: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=2, help="repetitions per measurement (median)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions per measurement (median)")
     parser.add_argument("--steps", type=int, default=2000, help="training steps for part 2")
     parser.add_argument("--sessions", type=int, default=5, help="training browser sessions for part 3")
     parser.add_argument("--parts", default="123", help="which parts to run, e.g. 2 or 13")

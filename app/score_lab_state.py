@@ -17,7 +17,6 @@ so the worker and the analysis helpers are tested and benchmarked headless.
 
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
 import io
@@ -48,9 +47,6 @@ PREVIEW_BUDGET = 0.05     # previews aim to take at most this share of the train
 PREVIEW_MIN_GAP_S = 1.5
 PREVIEW_MAX_GAP_S = 4.0   # ...but the live scatter must keep moving on a slow or busy machine
 FLOOR_QUERIES = 400       # noisy points per level for the Bayes-optimal floor (see LossFloors)
-# The losses are σ²-weighted, so a healthy run starts near 1 and stays there; a mean
-# loss a million times larger is a run that has blown up even if no NaN appeared yet.
-BLOW_UP_LOSS = 1e6
 DIM = 2
 DSM_LANGEVIN_STEPS = 500  # plain Langevin for the one-σ denoising network
 
@@ -277,45 +273,11 @@ class LabRun:
 
 # ----------------------------------------------------------------------------- the worker
 
-class BlowUpGuard:
-    """Stop a run whose loss has exploded, keeping the last sane weights.
-
-    The Trainer already stops on NaN/inf; a loss of 10⁸ can stay finite for thousands of
-    steps (lr = 10), so this guard keeps a copy of the weights at the last sane window
-    and puts them back when the loss passes BLOW_UP_LOSS.
-    """
-
-    SAVE_EVERY_S = 0.5  # copying the weights every window would cost a few % of the speed
-
-    def __init__(self, trainer: Trainer):
-        self.trainer = trainer
-        self._save()
-
-    def _save(self) -> None:
-        t = self.trainer
-        self.saved_at = time.perf_counter()
-        self.step = t.state.step
-        self.network = copy.deepcopy(t.network.state_dict())
-        self.ema = copy.deepcopy(t.ema_network.state_dict()) if t.ema_network is not None else None
-        self.optimizer = copy.deepcopy(t.optimizer.state_dict())
-
-    def check(self, loss: float) -> None:
-        if math.isfinite(loss) and abs(loss) < BLOW_UP_LOSS:
-            if time.perf_counter() - self.saved_at >= self.SAVE_EVERY_S:
-                self._save()
-            return
-        t = self.trainer
-        bad_step = t.state.step
-        t.network.load_state_dict(self.network)
-        if self.ema is not None:
-            t.ema_network.load_state_dict(self.ema)
-        t.optimizer.load_state_dict(self.optimizer)
-        t.state.step = self.step
-        del t.state.history[len([r for r in t.state.history if r["step"] <= self.step]):]
-        raise TrainingDiverged(
-            f"the loss exploded to {loss:.3g} by step {bad_step} (a healthy run's loss is of order 1); "
-            f"the last sane weights (step {self.step}) were kept. Try a smaller learning rate "
-            f"(now {t.config.lr:g}).")
+def _data_cloud(model: ScoreModel, data: lab.TrainingData | None) -> tuple[torch.Tensor, float]:
+    """Centre and spread of the data: where a single-σ model's Langevin chains start."""
+    if data is not None:
+        return data.raw.mean(0), float(data.raw.std(0).mean())
+    return model.shift, model.scale
 
 
 def preview_samples(model: ScoreModel, data: lab.TrainingData | None, n: int = PREVIEW_POINTS,
@@ -326,14 +288,14 @@ def preview_samples(model: ScoreModel, data: lab.TrainingData | None, n: int = P
         result = lab.sample(model.score, model.sigmas, n=n, seed=seed, steps_per_level=PREVIEW_STEPS_PER_LEVEL,
                             center=model.shift, device=device)
     else:
-        result = lab.sample(model.score, model.sigmas, sampler="langevin", n=n, seed=seed,
-                            langevin_steps=200, start="uniform", start_range=data_range(data, model),
-                            device=device)
+        center, spread = _data_cloud(model, data)
+        result = lab.sample(model.score, model.sigmas, n=n, seed=seed, langevin_steps=DSM_LANGEVIN_STEPS // 4,
+                            center=center, start_scale=spread, device=device)
     return result.samples.numpy()
 
 
 def data_range(data: lab.TrainingData | None, model: ScoreModel | None = None) -> tuple[float, float]:
-    """[low, high] covering the data (a start box for plain Langevin, a plot domain)."""
+    """[low, high] covering the data (a plot domain when no training points are at hand)."""
     if data is not None:
         pts = data.raw
         lo, hi = float(pts.min()), float(pts.max())
@@ -386,14 +348,12 @@ def training_job(job: Job, run: LabRun, target: int) -> LabRun:
         run.floor_calc = floors_for(trainer)
     floors_thread = _floors_in_background(run.floor_calc, job) if not run.floor_calc.done else None
     job.report(phase="training", total=target, step=trainer.state.step)
-    guard = BlowUpGuard(trainer)
     model = lab.trained_model(trainer, run.data)
     next_preview = 0.0  # the first preview as soon as the first window is logged
     cheapest = math.inf  # the first preview pays warm-up costs: budget by the cheapest one seen
 
     def on_progress(p) -> None:
         nonlocal next_preview, cheapest
-        guard.check(p.loss)
         fields = dict(step=p.step, total=p.total_steps, loss=p.loss, steps_per_second=p.steps_per_second,
                       history=list(trainer.state.history))
         now = time.perf_counter()
@@ -503,11 +463,11 @@ def draw_samples(model: ScoreModel, data: lab.TrainingData | None, sampler: str,
     """Samples plus ~`frames` snapshots along the way (for the σ slider and the GIF)."""
     device = str(next(model.network.parameters()).device)
     if model.config.model == "dsm":
-        # Plain Langevin needs many small steps (ε = 0.1σ²): fewer particles keep it to a few seconds.
-        steps, n = DSM_LANGEVIN_STEPS, min(n, 1500)
-        return lab.sample(model.score, model.sigmas, sampler="langevin", n=n, seed=seed, langevin_steps=steps,
-                          start="uniform", start_range=data_range(data, model), device=device,
-                          stride=max(1, steps // frames))
+        # One σ, no ladder: plain Langevin at σ from the data's spread, then one Tweedie step.
+        center, spread = _data_cloud(model, data)
+        return lab.sample(model.score, model.sigmas, sampler="annealed", n=n, seed=seed,
+                          langevin_steps=DSM_LANGEVIN_STEPS, center=center, start_scale=spread, device=device,
+                          stride=max(1, DSM_LANGEVIN_STEPS // frames))
     if sampler == "denoise":
         levels = 100
         return lab.sample(model.score, model.sigmas, sampler="denoise", n=n, seed=seed, denoise_levels=levels,

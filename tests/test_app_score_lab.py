@@ -27,6 +27,7 @@ from models.score.datasets import DatasetSpec, sample_dataset
 from models.score.errors import InputError
 from models.score.objectives import implicit_score_matching
 from models.score.reference import dsm_loss_floor, empirical_score, empirical_score_fn
+from models.score.trainer import EXPLODED_LOSS
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = str(ROOT / "app" / "main.py")
@@ -126,7 +127,7 @@ def test_blow_up_stops_the_job_and_keeps_sane_weights():
     assert job.state == "failed" and lab_state.classify_error(job) == "diverged"
     assert "smaller learning rate" in job.error
     assert run.steps_done < 400
-    assert all(abs(r["loss"]) < lab_state.BLOW_UP_LOSS for r in run.history)
+    assert all(abs(r["loss"]) < EXPLODED_LOSS for r in run.history)
     assert all(torch.isfinite(p).all() for p in run.trainer.network.parameters())
     samples = lab_state.preview_samples(run.model(), run.data, n=50)
     assert samples.shape == (50, 2)
@@ -282,7 +283,7 @@ def test_a_diverging_learning_rate_shows_the_error_and_no_nan(at_cleanup):
     # what matters is that no chart carries a NaN or an exploded value.
     for title in ("Loss", "Loss per noise level"):
         rows = _chart_rows(_chart(at, title))
-        assert all(math.isfinite(r["loss"]) and abs(r["loss"]) < lab_state.BLOW_UP_LOSS for r in rows)
+        assert all(math.isfinite(r["loss"]) and abs(r["loss"]) < EXPLODED_LOSS for r in rows)
     _chart(at, "2,000 samples")  # the last sane weights still sample
 
 

@@ -1,7 +1,8 @@
 """Score lab: pick 2-D data, press Train, watch the loss fall and the samples take shape.
 
 A script of widgets: the computation lives in models/score (through app/score_lab_state.py),
-the training runs in the shared job pool, and a fragment redraws its progress twice a second.
+the training runs in the shared job pool, and two fragments redraw its progress (numbers twice
+a second, charts once a second) without rerunning the page.
 """
 
 from __future__ import annotations
@@ -402,9 +403,10 @@ def _results(run: lab_state.LabRun) -> None:
                                     disabled=sampler != "annealed")
     else:
         sampler, steps_per_level = "langevin", 0
-        st.caption(f"A denoising network knows the score at one σ = {model.sigma:.3g} only: plain Langevin "
-                   f"({lab_state.DSM_LANGEVIN_STEPS} steps from a uniform start) is the only sampler it supports, "
-                   "and it mixes slowly between separated parts of the data. NCSN fixes that with the ladder.")
+        st.caption(f"A denoising network knows the score at one σ = {model.sigma:.3g} only, so there is no ladder "
+                   f"to anneal: plain Langevin at that σ ({lab_state.DSM_LANGEVIN_STEPS} steps from a Gaussian as "
+                   "wide as the data), then one denoising (Tweedie) step. It mixes slowly between separated parts "
+                   "of the data; NCSN fixes that with the ladder.")
     key = (run.id, run.steps_done, sampler, steps_per_level)
     with st.spinner("Sampling…"):
         result = _cache(("samples",) + key, lambda: lab_state.draw_samples(

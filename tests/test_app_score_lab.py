@@ -22,7 +22,7 @@ import torch
 from app import score_lab_state as lab_state
 from app import training_charts
 from models.jobs import JobPool
-from models.score import lab
+from models.score import floors, lab
 from models.score.datasets import DatasetSpec, sample_dataset
 from models.score.errors import InputError
 from models.score.objectives import implicit_score_matching
@@ -40,7 +40,7 @@ def test_posterior_variance_floor_matches_the_monte_carlo_floor():
     pts = sample_dataset("moons", 400, seed=1)
     score = empirical_score_fn(pts)
     for sigma in (1.5, 0.3, 0.05):
-        fast = lab_state.loss_floors(pts, [sigma], n=1500, seed=3)[0]
+        fast = floors.loss_floors(pts, [sigma], n=1500, seed=3)[0]
         slow = dsm_loss_floor(score, pts, sigma, n=40_000, seed=4)
         assert fast == pytest.approx(slow, abs=0.02), sigma
 
@@ -51,9 +51,9 @@ def test_floor_limits_are_exact():
     pts = sample_dataset("8-gaussians", 500, seed=0)
     sigma = 200.0
     expected = float(pts.var(0, unbiased=False).sum()) / (2 * sigma**2)
-    assert lab_state.loss_floors(pts, [sigma], n=500)[0] == pytest.approx(expected, rel=0.02)
+    assert floors.loss_floors(pts, [sigma], n=500)[0] == pytest.approx(expected, rel=0.02)
     one = torch.tensor([[0.3, -0.2], [0.3, -0.2]])
-    assert lab_state.loss_floors(one, [0.5], n=200)[0] == pytest.approx(0.0, abs=1e-6)
+    assert floors.loss_floors(one, [0.5], n=200)[0] == pytest.approx(0.0, abs=1e-6)
 
 
 class _EmpiricalScore(torch.nn.Module):
@@ -75,8 +75,8 @@ def test_implicit_loss_is_the_dsm_loss_minus_one():
     g = torch.Generator().manual_seed(0)
     x = pts[torch.randint(len(pts), (20_000,), generator=g)]
     ism = float(implicit_score_matching(_EmpiricalScore(pts), x, torch.tensor(sigma), g).mean().detach())
-    dsm_floor = lab_state.loss_floors(pts, [sigma], n=3000)[0]
-    assert lab_state.objective_offset("implicit") == -1.0
+    dsm_floor = floors.loss_floors(pts, [sigma], n=3000)[0]
+    assert floors.objective_offset("implicit") == -1.0
     assert ism == pytest.approx(dsm_floor - 1.0, abs=0.03)
 
 

@@ -7,7 +7,6 @@ seconds), so the first page a class sees paints at once.
 import os
 
 import streamlit as st
-import torch
 
 st.title("Diffusion Classroom")
 st.markdown(
@@ -61,6 +60,8 @@ st.markdown(
 
 st.divider()
 st.subheader("This machine")
+import torch  # noqa: E402 — imported here, after the text above is on screen: it takes ~2 s cold
+
 devices = ["CPU"]
 if torch.cuda.is_available():
     devices.append(f"CUDA GPU: {torch.cuda.get_device_name(0)}")

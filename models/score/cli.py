@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", choices=["dsm", "ncsn"], default="ncsn")
     _add_data_args(t, required=True)
     t.add_argument("--objective", choices=["dsm", "sliced", "implicit"], default="dsm")
-    t.add_argument("--steps", type=_positive_int, default=3000)
+    t.add_argument("--steps", type=_positive_int, default=2000)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="cpu")
     t.add_argument("--batch-size", type=_positive_int, default=256)

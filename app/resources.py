@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -50,3 +51,38 @@ def job_pool() -> JobPool:
 def generation_pool() -> JobPool:
     """Image generation: one at a time (one pipeline per process), never queued behind training."""
     return _reaped_pool(1, "generation")
+
+
+_torch_ready = threading.Event()
+_torch_lock = threading.Lock()
+
+
+def _import_torch() -> None:
+    import torch  # noqa: F401  (the import is the work)
+
+    _torch_ready.set()
+
+
+def device_summary() -> str | None:
+    """One Markdown line on the devices, or None while torch is still being imported."""
+    if not _torch_ready.is_set():
+        if "torch" in sys.modules and hasattr(sys.modules["torch"], "cuda"):
+            _torch_ready.set()  # already imported by another page
+        else:
+            with _torch_lock:
+                if not any(t.name == "import-torch" for t in threading.enumerate()):
+                    threading.Thread(target=_import_torch, name="import-torch", daemon=True).start()
+            if not _torch_ready.wait(0.05):
+                return None
+    import torch
+
+    devices = ["CPU"]
+    if torch.cuda.is_available():
+        devices.append(f"CUDA GPU: {torch.cuda.get_device_name(0)}")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("Apple MPS")
+    in_use = "cuda" if torch.cuda.is_available() else ("mps" if len(devices) > 1 else "cpu")
+    gpu_line = "a GPU is available" if in_use != "cpu" else "no GPU found"
+    return (f"**Device in use: `{in_use}`** — {gpu_line} ({', '.join(devices)}); "
+            f"{torch.get_num_threads()} PyTorch CPU threads, {os.cpu_count()} CPU cores.")

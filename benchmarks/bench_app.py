@@ -185,7 +185,8 @@ def bench_training(steps: int, reps: int) -> None:
         trainer.run()
         bare.append(steps / (time.perf_counter() - t))
 
-        lab_state._floor_cache.clear()  # a first Train on this data: the floors are computed too
+        from models.score import floors
+        floors._floor_cache.clear()  # a first Train on this data: the floors are computed too
         run = lab_state.LabRun(data=data, config=config, target_steps=steps)
         t = time.perf_counter()
         job = pool.submit(lambda j: lab_state.training_job(j, run, steps))

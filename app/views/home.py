@@ -4,9 +4,9 @@ Kept light on purpose: no diffusers/transformers import here (that alone costs
 seconds), so the first page a class sees paints at once.
 """
 
-import os
-
 import streamlit as st
+
+from app.resources import device_summary
 
 st.title("Diffusion Classroom")
 st.markdown(
@@ -60,20 +60,19 @@ st.markdown(
 
 st.divider()
 st.subheader("This machine")
-import torch  # noqa: E402 — imported here, after the text above is on screen: it takes ~2 s cold
 
-devices = ["CPU"]
-if torch.cuda.is_available():
-    devices.append(f"CUDA GPU: {torch.cuda.get_device_name(0)}")
-mps = getattr(torch.backends, "mps", None)
-if mps is not None and mps.is_available():
-    devices.append("Apple MPS")
-in_use = "cuda" if torch.cuda.is_available() else ("mps" if len(devices) > 1 else "cpu")
-gpu_line = "a GPU is available" if in_use != "cpu" else "no GPU found"
-st.markdown(
-    f"**Device in use: `{in_use}`** — {gpu_line} ({', '.join(devices)}); "
-    f"{torch.get_num_threads()} PyTorch CPU threads, {os.cpu_count()} CPU cores."
-)
+
+@st.fragment(run_every=1.0)
+def device_line():
+    # torch takes ~2 s to import cold: it loads in the background so the page paints at once
+    summary = device_summary()
+    if summary is None:
+        st.markdown("Checking for a GPU…")
+        return
+    st.markdown(summary)
+
+
+device_line()
 st.caption(
     "The score pages run comfortably on a laptop CPU. Real FLUX.1-schnell images need the model "
     "weights downloaded once (see the gallery page) and, in practice, a GPU; without them the gallery "

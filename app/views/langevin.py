@@ -22,6 +22,7 @@ MODE_LABELS = ["(−5, −5)", "(5, 5)"]
 TRUE_SHARES = dict(zip(MODE_LABELS, MIXTURE.weights))
 DOMAIN = (-9.0, 9.0)
 N_PATHS = 10
+PATH_SIGMA_MAX = 4.0  # annealed paths are drawn from the levels with σ at most this
 NET_STEPS = 2000     # a rough NCSN of this mixture: a few seconds on a laptop CPU
 NET_SAMPLES = 1000
 
@@ -40,7 +41,10 @@ def run_sampler(kind: str, n: int, seed: int, eps: float, steps: int, sigma_max:
         result = lab.sample(score_fn, sigmas, sampler=kind, n=n, seed=seed, eps=eps, sigma=0.0,
                             langevin_steps=steps, steps_per_level=steps, final_denoise=final_denoise,
                             start="uniform", start_range=(-8.0, 8.0), stride=stride)
-    paths = torch.stack([f[:N_PATHS] for f in result.frames]).numpy()
+    # Annealed: at large σ a particle's position at a level's end is anywhere in (and far beyond)
+    # the square; only the levels where it settles make a readable path.
+    frames = [f for f, s in zip(result.frames, result.frame_sigmas) if kind == "langevin" or s <= PATH_SIGMA_MAX]
+    paths = torch.stack([f[:N_PATHS] for f in frames]).numpy()
     shares = mode_shares(result.samples, MIXTURE.means_tensor())
     return result.samples.numpy(), paths, shares
 
@@ -101,7 +105,7 @@ for col, (name, (samples, paths, shares), settings) in zip(cols, results):
         short = name.split()[0]
         st.subheader(name)
         st.caption(settings)
-        paths_note = "every 1% of the run" if short == "Plain" else "end of each level"
+        paths_note = "every 1% of the run" if short == "Plain" else f"end of each level with σ ≤ {PATH_SIGMA_MAX:g}"
         st.altair_chart(charts.scatter(samples, data, f"{N_PATHS} particle paths ({paths_note})",
                                        DOMAIN, paths=paths, size=330), width="content")
         m1, m2 = st.columns(2)

@@ -17,16 +17,13 @@ so the worker and the analysis helpers are tested and benchmarked headless.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import itertools
 import math
 import os
 import tempfile
 import threading
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +32,8 @@ import torch
 
 from models.jobs import Job
 from models.score import lab
-from models.score.checkpoints import ScoreModel, load_run, save_run
+from models.score import checkpoints
+from models.score.checkpoints import ScoreModel
 from models.score.datasets import DatasetSpec, dataset_mixture, load_dataset
 from models.score.errors import InputError
 from models.score.floors import LossFloors, objective_offset
@@ -395,71 +393,11 @@ def score_on_grid(score_fn, sigma: float, points: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------- save / load
 
 def run_zip_bytes(run: LabRun) -> bytes:
-    """model.safetensors + config.json + losses.csv (checkpoints.save_run) as one zip."""
+    """The run as one zip (see `checkpoints.run_zip_bytes`)."""
     model = run.model()
     if model is None:
         raise InputError("nothing to save yet: train a model first")
-    with tempfile.TemporaryDirectory() as tmp:
-        save_run(tmp, model, run.history)
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            for p in sorted(Path(tmp).iterdir()):
-                zf.write(p, p.name)
-        return buf.getvalue()
-
-
-RUN_FILES = ("model.safetensors", "config.json", "losses.csv")
-MAX_ZIP_MEMBER = 50_000_000
-
-
-def load_run_zip(content: bytes, name: str = "uploaded file") -> tuple[ScoreModel, list[dict]]:
-    """A zip written by `run_zip_bytes` → (model, loss history); InputError for anything else.
-
-    Only the three known file names are read (wherever they sit in the zip); nothing is
-    extracted by the zip's own paths, so a crafted archive cannot write elsewhere.
-    """
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(content))
-    except zipfile.BadZipFile:
-        raise InputError(f"{name} is not a zip file: save a model from the Score lab and upload that zip") from None
-    with zf, tempfile.TemporaryDirectory() as tmp:
-        found = {}
-        for info in zf.infolist():
-            base = Path(info.filename).name
-            if base in RUN_FILES and not info.is_dir():
-                if info.file_size > MAX_ZIP_MEMBER:
-                    raise InputError(f"{name}: {base} is too large to be a toy score model")
-                found[base] = info
-        missing = [f for f in RUN_FILES[:2] if f not in found]
-        if missing:
-            raise InputError(f"{name} has no {' or '.join(missing)}: it is not a saved Score lab model")
-        try:
-            for base, info in found.items():
-                (Path(tmp) / base).write_bytes(zf.read(info))
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise InputError(f"{name} is damaged ({exc})") from None
-        model = load_run(tmp)
-        history = read_losses_csv(Path(tmp) / "losses.csv") if "losses.csv" in found else []
-    return model, history
-
-
-def read_losses_csv(path: Path) -> list[dict]:
-    """losses.csv (step, loss, sigma_1…) back into history rows; unreadable rows are skipped."""
-    rows = []
-    try:
-        with open(path, newline="") as f:
-            for rec in csv.DictReader(f):
-                try:
-                    row = {"step": int(rec["step"]), "loss": float(rec["loss"])}
-                    levels = [float(v) for k, v in rec.items() if k and k.startswith("sigma_")]
-                    if levels:
-                        row["per_sigma"] = levels
-                    rows.append(row)
-                except (KeyError, TypeError, ValueError):
-                    continue
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return []
-    return rows
+    return checkpoints.run_zip_bytes(model, run.history)
 
 
 def data_for_loaded(model: ScoreModel) -> lab.TrainingData | None:

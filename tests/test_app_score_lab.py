@@ -22,7 +22,7 @@ import torch
 from app import score_lab_state as lab_state
 from app import training_charts
 from models.jobs import JobPool
-from models.score import floors, lab
+from models.score import checkpoints, floors, lab
 from models.score.datasets import DatasetSpec, sample_dataset
 from models.score.errors import InputError
 from models.score.objectives import implicit_score_matching
@@ -138,24 +138,24 @@ def test_zip_round_trip_and_clear_errors(tmp_path):
     job = JobPool(1).submit(lambda j: lab_state.training_job(j, run, 20))
     assert job.wait(120) and job.state == "done"
     blob = lab_state.run_zip_bytes(run)
-    model, history = lab_state.load_run_zip(blob, "m.zip")
+    model, history = checkpoints.load_run_zip(blob, "m.zip")
     x = torch.randn(30, 2)
     assert torch.allclose(model.score(x, 0.5), run.model().score(x, 0.5), atol=1e-5)
     assert [r["step"] for r in history] == [r["step"] for r in run.history]
     with pytest.raises(InputError, match="not a zip"):
-        lab_state.load_run_zip(b"hello", "notes.txt")
+        checkpoints.load_run_zip(b"hello", "notes.txt")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("readme.md", "hi")
     with pytest.raises(InputError, match="config.json"):
-        lab_state.load_run_zip(buf.getvalue(), "other.zip")
+        checkpoints.load_run_zip(buf.getvalue(), "other.zip")
     broken = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(blob)) as src, zipfile.ZipFile(broken, "w") as dst:
         for info in src.infolist():
             data = src.read(info)
             dst.writestr(info.filename, data[: len(data) // 3] if info.filename == "model.safetensors" else data)
     with pytest.raises(InputError, match="corrupt|truncated"):
-        lab_state.load_run_zip(broken.getvalue(), "broken.zip")
+        checkpoints.load_run_zip(broken.getvalue(), "broken.zip")
 
 
 # ----------------------------------------------------------------------------- the page (AppTest)

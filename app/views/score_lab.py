@@ -15,7 +15,7 @@ import torch
 from app import charts
 from app import score_lab_state as lab_state
 from app import training_charts
-from models.score import metrics
+from models.score import checkpoints, metrics
 from models.score.animation import gif_bytes
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, dataset_mixture, read_points_csv
 from models.score.errors import InputError
@@ -534,7 +534,7 @@ with st.expander("Save or load a trained model", icon=":material/save:"):
         if upload is not None and ss.get("sl_zip_id") != upload.file_id:
             ss["sl_zip_id"] = upload.file_id
             try:
-                model, history = lab_state.load_run_zip(upload.getvalue(), upload.name)
+                model, history = checkpoints.load_run_zip(upload.getvalue(), upload.name)
                 with st.spinner("Loading the model and computing its Bayes-optimal floor…"):
                     lab_state.set_loaded(model, history)
                 ss.pop("sl_zip_error", None)

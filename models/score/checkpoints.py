@@ -9,7 +9,10 @@ function in the DATA's own coordinates. When training standardized the data
 from __future__ import annotations
 
 import csv
+import io
 import json
+import tempfile
+import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -124,3 +127,68 @@ def load_run(directory: str | Path, device: str = "cpu") -> ScoreModel:
         raise InputError(f"{weights_path} does not match its config.json ({detail})") from None
     network.to(device).eval().requires_grad_(False)
     return ScoreModel(network, config, sigmas, shift, scale, cfg.get("dataset"), int(cfg.get("steps_trained", 0)))
+
+
+def run_zip_bytes(model: ScoreModel, history: list[dict] | None = None) -> bytes:
+    """model.safetensors + config.json + losses.csv (`save_run`) as one zip, for a download."""
+    with tempfile.TemporaryDirectory() as tmp:
+        save_run(tmp, model, history)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for p in sorted(Path(tmp).iterdir()):
+                zf.write(p, p.name)
+        return buf.getvalue()
+
+
+RUN_FILES = ("model.safetensors", "config.json", "losses.csv")
+MAX_ZIP_MEMBER = 50_000_000
+
+
+def load_run_zip(content: bytes, name: str = "uploaded file") -> tuple[ScoreModel, list[dict]]:
+    """A zip written by `run_zip_bytes` → (model, loss history); InputError for anything else.
+
+    Only the three known file names are read (wherever they sit in the zip); nothing is
+    extracted by the zip's own paths, so a crafted archive cannot write elsewhere.
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile:
+        raise InputError(f"{name} is not a zip file: save a model from the Score lab and upload that zip") from None
+    with zf, tempfile.TemporaryDirectory() as tmp:
+        found = {}
+        for info in zf.infolist():
+            base = Path(info.filename).name
+            if base in RUN_FILES and not info.is_dir():
+                if info.file_size > MAX_ZIP_MEMBER:
+                    raise InputError(f"{name}: {base} is too large to be a toy score model")
+                found[base] = info
+        missing = [f for f in RUN_FILES[:2] if f not in found]
+        if missing:
+            raise InputError(f"{name} has no {' or '.join(missing)}: it is not a saved Score lab model")
+        try:
+            for base, info in found.items():
+                (Path(tmp) / base).write_bytes(zf.read(info))
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise InputError(f"{name} is damaged ({exc})") from None
+        model = load_run(tmp)
+        history = read_losses_csv(Path(tmp) / "losses.csv") if "losses.csv" in found else []
+    return model, history
+
+
+def read_losses_csv(path: Path) -> list[dict]:
+    """losses.csv (step, loss, sigma_1…) back into history rows; unreadable rows are skipped."""
+    rows = []
+    try:
+        with open(path, newline="") as f:
+            for rec in csv.DictReader(f):
+                try:
+                    row = {"step": int(rec["step"]), "loss": float(rec["loss"])}
+                    levels = [float(v) for k, v in rec.items() if k and k.startswith("sigma_")]
+                    if levels:
+                        row["per_sigma"] = levels
+                    rows.append(row)
+                except (KeyError, TypeError, ValueError):
+                    continue
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    return rows

@@ -14,10 +14,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): requirements.txt | $(BIN)/python
+$(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	# Make the repository importable (models/, app/) from streamlit, pytest and the CLIs.
-	$(BIN)/python -c "import sysconfig,os; open(os.path.join(sysconfig.get_paths()['purelib'],'diffusion_classroom.pth'),'w').write(os.getcwd()+'\\n')"
+	# models/ and app/ importable from streamlit, pytest and the CLIs (pyproject.toml).
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -146,8 +146,8 @@ def _fragment_load(job, run, stop: threading.Event) -> None:
 
     from app import charts, training_charts
 
-    domain = charts.square_domain(run.data.raw)
-    backdrop = training_charts.samples_rows(run.data.raw, "data", 600)
+    domain = charts.square_domain(run.data.points)
+    backdrop = training_charts.samples_rows(run.data.points, "data", 600)
     tick = 0
     while not stop.wait(0.5):
         tick += 1
@@ -159,7 +159,7 @@ def _fragment_load(job, run, stop: threading.Event) -> None:
         specs = [training_charts.loss_spec(history, run.floor_total()), training_charts.speed_spec(history)]
         if run.trainer is not None:
             sigmas = [float(s) for s in run.trainer.sigmas]
-            specs.append(training_charts.per_sigma_spec(history, sigmas, run.floors_for_objective()))
+            specs.append(training_charts.per_sigma_spec(history, sigmas, run.floors))
         if snap.get("preview") is not None:
             specs.append(training_charts.samples_spec(snap["preview"], backdrop, domain=domain))
         for spec in specs:
@@ -169,27 +169,26 @@ def _fragment_load(job, run, stop: threading.Event) -> None:
 
 
 def bench_training(steps: int, reps: int) -> None:
-    from app import score_lab_state as lab_state
     from models.jobs import JobPool
-    from models.score import lab
-    from models.score.datasets import DatasetSpec
+    from models.score.datasets import DatasetSpec, training_data
+    from models.score.run import N_TRAIN, TrainingRun, new_trainer, training_config, training_job
 
-    config = lab_state.make_config(steps=steps)
-    data = lab_state.load_training_data(DatasetSpec.builtin("moons"), config.seed)
+    config = training_config(steps=steps)
+    data = training_data(DatasetSpec.builtin("moons"), N_TRAIN, config.seed)
     pool = JobPool(1)
-    lab.new_trainer(data, config).run(steps=50)  # warm-up: imports, allocator
+    new_trainer(data, config).run(steps=50)  # warm-up: imports, allocator
     bare, in_app, in_app_loop = [], [], []
     for _ in range(reps):  # interleaved, so a busy spell on the machine hits both
-        trainer = lab.new_trainer(data, config)
+        trainer = new_trainer(data, config)
         t = time.perf_counter()
         trainer.run()
         bare.append(steps / (time.perf_counter() - t))
 
         from models.score import floors
         floors._floor_cache.clear()  # a first Train on this data: the floors are computed too
-        run = lab_state.LabRun(data=data, config=config, target_steps=steps)
+        run = TrainingRun(data=data, config=config)
         t = time.perf_counter()
-        job = pool.submit(lambda j: lab_state.training_job(j, run, steps))
+        job = pool.submit(lambda j: training_job(j, run))
         stop = threading.Event()
         drawer = threading.Thread(target=_fragment_load, args=(job, run, stop), daemon=True)
         drawer.start()

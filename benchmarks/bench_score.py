@@ -18,12 +18,12 @@ import time
 
 import torch
 
-from models.score import lab
-from models.score.datasets import DatasetSpec, dataset_mixture, sample_dataset
+from models.score.datasets import DatasetSpec, dataset_mixture, sample_dataset, training_data
 from models.score.metrics import energy_distance, mode_shares
 from models.score.networks import NCSN
 from models.score.noise import geometric_sigmas
 from models.score.reference import mixture_score_fn
+from models.score.run import draw_samples, train
 from models.score.samplers import annealed_langevin, langevin_dynamics, uniform_start
 from models.score.trainer import TrainConfig, Trainer, default_num_threads
 
@@ -33,13 +33,13 @@ def time_to_quality(seed: int = 0) -> dict:
     fresh = sample_dataset("moons", 2000, seed=10_000 + seed)
     floor = energy_distance(sample_dataset("moons", 2000, seed=20_000 + seed), fresh)
     t0 = time.perf_counter()
-    data = lab.training_data(DatasetSpec.builtin("moons"), 10_000, seed)
-    model, trainer = lab.train(data, TrainConfig(seed=seed))
+    data = training_data(DatasetSpec.builtin("moons"), 10_000, seed)
+    model, trainer = train(data, TrainConfig(seed=seed))
     t_train = time.perf_counter() - t0
     out = {"train_s": t_train, "steps": trainer.state.step, "floor": floor}
     for sampler in ("annealed", "denoise"):
         t1 = time.perf_counter()
-        samples = lab.sample(model.score, model.sigmas, sampler=sampler, n=2000, seed=seed).samples
+        samples = draw_samples(model, sampler, n=2000, seed=seed).samples
         out[f"{sampler}_s"] = time.perf_counter() - t1
         out[f"{sampler}_ed"] = energy_distance(samples, fresh)
     return out

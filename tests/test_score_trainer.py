@@ -122,7 +122,7 @@ def _trained(model="ncsn"):
 @pytest.mark.parametrize("model", ["ncsn", "dsm"])
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path, model):
     t = _trained(model)
-    m = ScoreModel.from_trainer(t, shift=[0.5, -1.0], scale=2.0, dataset={"kind": "builtin", "name": "moons"})
+    m = ScoreModel.from_trainer(t, center=[0.5, -1.0], spread=2.0, dataset={"kind": "builtin", "name": "moons"})
     save_run(tmp_path, m, t.state.history)
     back = load_run(tmp_path)
     x = torch.randn(100, 2)
@@ -137,7 +137,7 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path, model):
 def test_score_model_undoes_standardization_by_the_chain_rule():
     t = _trained()
     plain = ScoreModel.from_trainer(t)
-    moved = ScoreModel.from_trainer(t, shift=[3.0, -2.0], scale=4.0)
+    moved = ScoreModel.from_trainer(t, center=[3.0, -2.0], spread=4.0)
     z = torch.randn(20, 2)
     x = z * 4.0 + torch.tensor([3.0, -2.0])
     torch.testing.assert_close(moved.score(x, 4.0 * 0.5), plain.score(z, 0.5) / 4.0)

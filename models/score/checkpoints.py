@@ -1,9 +1,9 @@
 """A trained score model on disk: `model.safetensors` + `config.json` (+ `losses.csv`).
 
 `ScoreModel` is what the rest of the code samples with: the network as a score
-function in the DATA's own coordinates. When training standardized the data
-(a user's CSV, text points), z = (x − shift)/scale, and the chain rule gives
-    s_x(x, σ) = s_z((x − shift)/scale, σ/scale) / scale.
+function in the DATA's own coordinates. The network was trained on standardized
+points z = (x − center)/spread (see `datasets.TrainingData`), and the chain rule gives
+    s_x(x, σ) = s_z((x − center)/spread, σ/spread) / spread.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ class ScoreModel:
     network: torch.nn.Module
     config: TrainConfig
     sigmas: torch.Tensor              # the ladder in data coordinates, largest first
-    shift: torch.Tensor               # (2,)
-    scale: float
+    center: torch.Tensor              # (2,) the training data's mean point
+    spread: float                     # its mean per-axis standard deviation
     dataset: dict | None = None       # DatasetSpec.to_dict() of the training data
     steps_trained: int = 0
 
@@ -43,8 +43,8 @@ class ScoreModel:
     def score(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
         """∇ log p_σ(x) in data coordinates (the signature every sampler takes)."""
         dev = next(self.network.parameters()).device
-        z = ((x.to(dev) - self.shift.to(dev)) / self.scale)
-        out = self.network(z, float(sigma) / self.scale) / self.scale
+        z = (x.to(dev) - self.center.to(dev)) / self.spread
+        out = self.network(z, float(sigma) / self.spread) / self.spread
         return out.to(x.device)
 
     __call__ = score
@@ -55,9 +55,9 @@ class ScoreModel:
         return float(self.sigmas[-1])
 
     @classmethod
-    def from_trainer(cls, trainer: Trainer, shift=None, scale: float = 1.0, dataset: dict | None = None):
-        shift = torch.zeros(2) if shift is None else torch.as_tensor(shift, dtype=torch.float32)
-        return cls(trainer.sampling_network, trainer.config, trainer.sigmas * scale, shift, float(scale),
+    def from_trainer(cls, trainer: Trainer, center=None, spread: float = 1.0, dataset: dict | None = None):
+        center = torch.zeros(2) if center is None else torch.as_tensor(center, dtype=torch.float32)
+        return cls(trainer.sampling_network, trainer.config, trainer.sigmas * spread, center, float(spread),
                    dataset, trainer.state.step)
 
 
@@ -76,8 +76,8 @@ def save_run(directory: str | Path, model: ScoreModel, history: list[dict] | Non
         "format_version": FORMAT_VERSION,
         "train": model.config.to_dict(),
         "sigmas": [float(s) for s in model.sigmas],
-        "shift": [float(v) for v in model.shift],
-        "scale": model.scale,
+        "center": [float(v) for v in model.center],
+        "spread": model.spread,
         "dataset": model.dataset,
         "steps_trained": model.steps_trained,
     }
@@ -110,7 +110,9 @@ def load_run(directory: str | Path, device: str = "cpu") -> ScoreModel:
         known = {f.name for f in fields(TrainConfig)}
         config = TrainConfig(**{k: v for k, v in cfg["train"].items() if k in known})
         sigmas = torch.tensor(cfg["sigmas"], dtype=torch.float32)
-        shift, scale = torch.tensor(cfg["shift"], dtype=torch.float32), float(cfg["scale"])
+        # runs saved before the rename call the centre and spread "shift" and "scale"
+        center = torch.tensor(cfg["center"] if "center" in cfg else cfg["shift"], dtype=torch.float32)
+        spread = float(cfg["spread"] if "spread" in cfg else cfg["scale"])
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{cfg_path} is not a valid run config ({exc.__class__.__name__}: {exc})") from None
     try:
@@ -126,7 +128,7 @@ def load_run(directory: str | Path, device: str = "cpu") -> ScoreModel:
         detail = next((line.strip() for line in first[1:] if line.strip()), first[0] if first else "")
         raise InputError(f"{weights_path} does not match its config.json ({detail})") from None
     network.to(device).eval().requires_grad_(False)
-    return ScoreModel(network, config, sigmas, shift, scale, cfg.get("dataset"), int(cfg.get("steps_trained", 0)))
+    return ScoreModel(network, config, sigmas, center, spread, cfg.get("dataset"), int(cfg.get("steps_trained", 0)))
 
 
 def run_zip_bytes(model: ScoreModel, history: list[dict] | None = None) -> bytes:

@@ -132,22 +132,23 @@ def cmd_datasets(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from . import lab
     from .checkpoints import save_run
+    from .datasets import training_data
+    from .run import new_trainer, trained_model
     from .trainer import TrainConfig, TrainingDiverged
 
     if args.sigma_min and args.sigma_max and args.sigma_min >= args.sigma_max:
         raise InputError(f"--sigma-min ({args.sigma_min}) must be smaller than --sigma-max ({args.sigma_max})")
-    data = lab.training_data(_spec(args), args.n_train, args.seed)
+    data = training_data(_spec(args), args.n_train, args.seed)
     config = TrainConfig(model=args.model, objective=args.objective, hidden=args.hidden, depth=args.depth,
                          sigma=args.sigma, sigma_max=args.sigma_max, sigma_min=args.sigma_min,
                          levels=args.levels, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                          seed=args.seed, device=args.device, num_threads=args.threads,
                          log_every=max(1, min(100, args.steps // 20)))
-    trainer = lab.new_trainer(data, config)
+    trainer = new_trainer(data, config)
     print(f"training {args.model} ({args.objective}) on {data.spec.describe()} "
-          f"[{len(data.raw)} points, {len(trainer.sigmas)} noise level(s) "
-          f"{float(trainer.sigmas[0]) * data.scale:.3g} → {float(trainer.sigmas[-1]) * data.scale:.3g}]",
+          f"[{len(data.points)} points, {len(trainer.sigmas)} noise level(s) "
+          f"{float(trainer.sigmas[0]) * data.spread:.3g} → {float(trainer.sigmas[-1]) * data.spread:.3g}]",
           flush=True)
 
     def report(p):
@@ -159,7 +160,7 @@ def cmd_train(args) -> None:
         trainer.run(report)
     except TrainingDiverged as exc:
         error = exc
-    model = lab.trained_model(trainer, data)
+    model = trained_model(trainer, data)
     save_run(args.out, model, trainer.state.history)
     if error is not None:
         raise InputError(f"training stopped: {error} (the last finite weights were saved to {args.out})")
@@ -167,38 +168,55 @@ def cmd_train(args) -> None:
 
 
 def _sampling_inputs(args):
-    from . import lab
     from .checkpoints import load_run
+    from .datasets import training_data
+    from .noise import default_sigmas, geometric_sigmas
+    from .reference import reference_score
 
     if args.run is not None:
         model = load_run(args.run, args.device)
         sigmas = model.sigmas
         if args.sigma_min or args.sigma_max or args.levels != 10:
-            from .noise import geometric_sigmas
             sigmas = geometric_sigmas(args.sigma_max or float(sigmas[0]), args.sigma_min or float(sigmas[-1]),
                                       args.levels)
-        return model.score, sigmas, model.shift, model.scale
+        return model.score, sigmas, model.center, model.spread
     if args.dataset is None and args.data is None and args.text is None:
         raise InputError("--reference needs the data: give --dataset NAME or --data FILE.csv")
-    data = lab.training_data(_spec(args), args.n_train, args.seed)
+    data = training_data(_spec(args), args.n_train, args.seed)
     if args.sigma_min and args.sigma_max and args.sigma_min >= args.sigma_max:
         raise InputError(f"--sigma-min ({args.sigma_min}) must be smaller than --sigma-max ({args.sigma_max})")
-    sigmas = lab.reference_sigmas(data, args.levels, args.sigma_min, args.sigma_max)
-    return lab.reference_score(args.reference, data), sigmas, data.raw.mean(0), float(data.raw.std(0).mean())
+    sigmas = default_sigmas(data.points, args.levels, args.sigma_max, args.sigma_min)
+    reference = reference_score(data.spec, data.points)
+    if args.reference == "exact" and reference.kind != "exact":
+        raise InputError(f"no exact score for {data.spec.describe()}: only Gaussian mixtures "
+                         "(8-gaussians, ncsn-mixture) have one; use --reference empirical instead")
+    return reference.score, sigmas, data.center, data.spread
 
 
 def cmd_sample(args) -> None:
-    from . import lab
     from .datasets import write_points_csv
+    from .sampling import default_eps, sample_annealed_langevin, sample_denoising, sample_langevin
+    from .samplers import uniform_start
 
     if args.sigma is not None and args.sigma < 0:
         raise InputError(f"--sigma must be zero or positive (got {args.sigma})")
     score_fn, sigmas, center, spread = _sampling_inputs(args)
-    result = lab.sample(score_fn, sigmas, sampler=args.sampler, n=args.n, seed=args.seed, eps=args.eps,
-                        steps_per_level=args.steps_per_level, final_denoise=args.final_denoise,
-                        sigma=args.sigma, langevin_steps=args.steps, start=args.start,
-                        start_range=tuple(args.start_range), center=center, start_scale=spread,
-                        device=args.device)
+    start = uniform_start(args.n, *args.start_range, seed=args.seed) if args.start == "uniform" else None
+    if len(sigmas) == 1 or args.sampler == "langevin":
+        sigma = float(sigmas[-1]) if args.sigma is None else args.sigma
+        if args.eps is None and sigma == 0:
+            raise InputError("--sigma 0 samples the data's own score: give a step size with --eps")
+        result = sample_langevin(score_fn, sigma, eps=args.eps or default_eps(sigma), n=args.n, seed=args.seed,
+                                 steps=args.steps, final_denoise=len(sigmas) == 1 and args.sampler != "langevin"
+                                 and args.final_denoise, start=start, center=center,
+                                 spread=spread if len(sigmas) == 1 else float(sigmas[0]), device=args.device)
+    elif args.sampler == "annealed":
+        result = sample_annealed_langevin(score_fn, sigmas, n=args.n, seed=args.seed, eps=args.eps,
+                                          steps_per_level=args.steps_per_level, final_denoise=args.final_denoise,
+                                          start=start, center=center, device=args.device)
+    else:
+        result = sample_denoising(score_fn, sigmas, n=args.n, seed=args.seed, start=start, center=center,
+                                  device=args.device)
     if not torch.isfinite(result.samples).all():
         raise InputError("sampling diverged (non-finite points): try a smaller --eps")
     write_points_csv(result.samples, args.out)
@@ -206,20 +224,18 @@ def cmd_sample(args) -> None:
 
 
 def cmd_animate(args) -> None:
-    from . import lab
     from .animation import make_gif
     from .checkpoints import load_run
     from .datasets import DatasetSpec, load_dataset
+    from .run import draw_samples
 
     if args.frames < 2:
         raise InputError("--frames must be at least 2")
     if args.size < 64:
         raise InputError("--size must be at least 64 pixels")
     model = load_run(args.run)
-    total = args.steps_per_level * len(model.sigmas)
-    result = lab.sample(model.score, model.sigmas, sampler=args.sampler, n=args.n, seed=args.seed,
-                        steps_per_level=args.steps_per_level, center=model.shift, start_scale=model.scale,
-                        stride=max(1, total // args.frames))
+    result = draw_samples(model, "annealed" if args.sampler == "langevin" else args.sampler, n=args.n,
+                          seed=args.seed, steps_per_level=args.steps_per_level, frames=args.frames)
     data = None
     if model.dataset:
         try:

@@ -447,3 +447,32 @@ def load_dataset(spec: DatasetSpec, n: int, seed: int = 0) -> torch.Tensor:
     if spec.kind == "csv":
         return read_points_csv(spec.path)
     return text_to_points(spec.text, n, seed)
+
+
+# ----------------------------------------------------------------------------- training data
+
+@dataclass
+class TrainingData:
+    """The points a model trains on, with their centre and spread.
+
+    The network always sees `normalized` = (points − center) / spread, so one set of
+    defaults (widths, learning rate) suits any data; `ScoreModel` maps its score back
+    to the data's own coordinates. `center`/`spread` are also where a single-σ model's
+    Langevin chains start.
+    """
+
+    points: torch.Tensor       # (N, 2) in the data's own coordinates
+    normalized: torch.Tensor   # (points − center) / spread: what the network sees
+    center: torch.Tensor       # (2,) the mean point
+    spread: float              # mean per-axis standard deviation
+    spec: DatasetSpec
+
+
+def training_data(spec: DatasetSpec, n: int = 10_000, seed: int = 0) -> TrainingData:
+    """Load the points of `spec` and standardize them."""
+    points = load_dataset(spec, n, seed).float()
+    center = points.mean(0)
+    spread = float(points.std(0).mean())
+    if not (math.isfinite(spread) and spread > 0):
+        raise InputError("all points are identical (or not finite): nothing to learn")
+    return TrainingData(points, (points - center) / spread, center, spread, spec)

@@ -39,5 +39,7 @@ def default_sigma_min(data: torch.Tensor) -> float:
     return max(0.01 * float(data.std(dim=0).mean()), 1e-4)
 
 
-def default_sigmas(data: torch.Tensor, levels: int = 10) -> torch.Tensor:
-    return geometric_sigmas(default_sigma_max(data), default_sigma_min(data), levels)
+def default_sigmas(data: torch.Tensor, levels: int = 10, sigma_max: float | None = None,
+                   sigma_min: float | None = None) -> torch.Tensor:
+    """The ladder for these points: each end from the data unless given."""
+    return geometric_sigmas(sigma_max or default_sigma_max(data), sigma_min or default_sigma_min(data), levels)

@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
+from .datasets import DatasetSpec, dataset_mixture
 from .mixture import GaussianMixture
 
 ScoreFn = Callable[[torch.Tensor, float], torch.Tensor]
@@ -44,6 +46,29 @@ def empirical_log_prob(data: torch.Tensor, x: torch.Tensor, sigma: float, chunk:
         out[i:i + chunk] = (torch.logsumexp(-d2 / (2 * sigma**2), dim=1)
                             - math.log(len(data)) - math.log(2 * math.pi * sigma**2))
     return out
+
+
+@dataclass
+class ReferenceScore:
+    """The exact score of p_σ for some data, and its log-density (for heatmaps)."""
+
+    kind: str                                         # "exact" (a mixture) or "empirical" (the points)
+    score: ScoreFn                                    # (x, σ) → ∇ log p_σ(x)
+    log_prob: Callable[[torch.Tensor, float], torch.Tensor]
+
+
+def reference_score(spec: DatasetSpec, points: torch.Tensor) -> ReferenceScore:
+    """The one rule for "the true score" of some data.
+
+    A built-in Gaussian mixture has an exact noisy score at every σ. Any other data is
+    known only through its points, so the reference is the empirical-optimal score of
+    those points smoothed by N(0, σ²I) (exact for that finite set, and memorizing).
+    """
+    mixture = dataset_mixture(spec.name) if spec.kind == "builtin" else None
+    if mixture is not None:
+        return ReferenceScore("exact", mixture_score_fn(mixture), lambda x, sigma: mixture.log_prob(x, float(sigma)))
+    return ReferenceScore("empirical", empirical_score_fn(points),
+                          lambda x, sigma: empirical_log_prob(points, x, float(sigma)))
 
 
 def mixture_score_fn(mixture: GaussianMixture) -> ScoreFn:

@@ -61,6 +61,11 @@ class _Recorder:
             self.sigmas.append(float(sigma))
 
 
+def tweedie(x: torch.Tensor, sigma: float, score: torch.Tensor) -> torch.Tensor:
+    """Tweedie's formula: the posterior mean E[x₀ | x] = x + σ² ∇log p_σ(x) of the clean point behind x."""
+    return x + sigma**2 * score
+
+
 def _noise_source(seed: int, device: torch.device | str):
     g = torch.Generator(device=device).manual_seed(seed)
     return g
@@ -115,7 +120,7 @@ def annealed_langevin(score_fn: ScoreFn, x0: torch.Tensor, sigmas, *, eps: float
             rec(x, f"σ = {sigma:.3g} · level {i + 1}/{len(sigmas)}", sigma,
                 force=t == steps_per_level, count=count)
     if final_denoise:
-        x.add_(score_fn(x, sigmas[-1]), alpha=last)
+        x = tweedie(x, sigmas[-1], score_fn(x, sigmas[-1]))
         rec(x, "final denoising step (Tweedie)", 0.0, force=True)
     return SamplerResult(x.cpu(), rec.result_frames, rec.labels, rec.sigmas)
 
@@ -147,6 +152,6 @@ def denoising_sampler(score_fn: ScoreFn, x0: torch.Tensor, sigmas, *, seed: int 
             label = f"σ = {nxt:.3g} · step {i + 1}/{len(sigmas)}"
             rec(x, label, nxt, force=i + 2 == len(sigmas), count=i + 1)
         else:
-            x.add_(s, alpha=sigma**2)  # Tweedie: the posterior mean at the smallest σ
+            x = tweedie(x, sigma, s)  # the posterior mean at the smallest σ
             rec(x, "denoised (Tweedie mean)", 0.0, force=True)
     return SamplerResult(x.cpu(), rec.result_frames, rec.labels, rec.sigmas)

@@ -1,0 +1,413 @@
+"""A training run: the front door every page and the CLI use to train and sample a 2-D score model.
+
+    data = training_data(DatasetSpec.builtin("moons"))
+    run = TrainingRun(data, training_config(steps=2000))
+    job = pool.submit(lambda job: training_job(job, run))     # in a background thread
+    samples = draw_samples(run.model(), "annealed")
+
+* `TrainingRun` holds one model of one session: its data, config, `Trainer`, loss
+  floors and job handle; `run.target_steps` is the one place that says where
+  training stops.
+* `training_job(job, run)` is the worker. It runs in a pool thread, never touches
+  the UI, and talks to it only through `job.report(...)`: history rows, and a small
+  batch of samples every second or so for a live scatter.
+* `preview_samples` / `draw_samples` pick the sampler settings for a model kind;
+  `evaluation_data`, `run_reference_score` and `error_message` serve the analysis.
+
+No streamlit here: the app keeps only session glue (which run belongs to which tab).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from models.jobs import Job
+
+from . import checkpoints
+from .checkpoints import ScoreModel
+from .datasets import DatasetSpec, TrainingData, load_dataset, training_data
+from .errors import InputError
+from .floors import LossFloors, objective_offset
+from .reference import ReferenceScore, reference_score
+from .sampling import default_eps, sample_annealed_langevin, sample_denoising, sample_langevin
+from .samplers import SamplerResult
+from .trainer import Progress, TrainConfig, Trainer, TrainingDiverged
+
+N_TRAIN = 10_000          # training points drawn from a built-in shape or a word
+PREVIEW_POINTS = 400      # live scatter while training: cheap, still shows the shape
+PREVIEW_STEPS_PER_LEVEL = 8
+PREVIEW_BUDGET = 0.05     # previews aim to take at most this share of the training time...
+PREVIEW_MIN_GAP_S = 1.5
+PREVIEW_MAX_GAP_S = 4.0   # ...but the live scatter must keep moving on a slow or busy machine
+SINGLE_SIGMA_LANGEVIN_STEPS = 500  # plain Langevin for the one-σ denoising network
+SAMPLERS = ("annealed", "denoise")  # for an NCSN; a single-σ model has only Langevin
+
+_run_ids = itertools.count(1)
+
+
+# ----------------------------------------------------------------------------- settings
+
+def training_config(*, model: str = "ncsn", objective: str = "dsm", sigma: float | None = None,
+                    sigma_max: float | None = None, sigma_min: float | None = None, levels: int | None = None,
+                    steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
+                    device: str = "cpu", seed: int = 0) -> TrainConfig:
+    """A checked TrainConfig; None keeps the engine's default (σ's: from the data, in data coordinates)."""
+    base = TrainConfig()
+    config = TrainConfig(
+        model=model, objective=objective, sigma=sigma, sigma_max=sigma_max, sigma_min=sigma_min,
+        levels=base.levels if levels is None else int(levels),
+        steps=base.steps if steps is None else int(steps),
+        batch_size=base.batch_size if batch_size is None else int(batch_size),
+        lr=base.lr if lr is None else float(lr), device=device, seed=int(seed))
+    config.log_every = log_every_for(config.steps)
+    config.validate()
+    if sigma_max is not None and sigma_min is not None and sigma_min >= sigma_max:
+        raise InputError(f"σ_min ({sigma_min:g}) must be smaller than σ_max ({sigma_max:g})")
+    return config
+
+
+def log_every_for(steps: int) -> int:
+    """About 150 loss points per run: a smooth live chart without per-step overhead."""
+    return max(10, min(50, int(steps) // 150))
+
+
+def new_trainer(data: TrainingData, config: TrainConfig) -> Trainer:
+    """A Trainer on the standardized points; σ's given in data coordinates are divided by the spread."""
+    sigmas = {name: getattr(config, name) for name in ("sigma", "sigma_max", "sigma_min")}
+    return Trainer(replace(config, **{k: v / data.spread for k, v in sigmas.items() if v is not None}),
+                   data.normalized)
+
+
+def trained_model(trainer: Trainer, data: TrainingData) -> ScoreModel:
+    """The trainer's network (EMA weights) as a score function in the data's own coordinates."""
+    return ScoreModel.from_trainer(trainer, data.center, data.spread, data.spec.to_dict())
+
+
+def train(data: TrainingData, config: TrainConfig, callback: Callable[[Progress], None] | None = None,
+          stop_event: threading.Event | None = None) -> tuple[ScoreModel, Trainer]:
+    """Train in this thread (the CLI, benchmarks); the app uses `training_job` instead."""
+    trainer = new_trainer(data, config)
+    trainer.run(callback, stop_event)
+    return trained_model(trainer, data), trainer
+
+
+# ----------------------------------------------------------------------------- a run
+
+@dataclass
+class TrainingRun:
+    """One model of one session: trained here (has a Trainer) or loaded from a saved zip."""
+
+    data: TrainingData | None
+    config: TrainConfig                    # σ's in DATA coordinates, as the user gave them
+    target_steps: int = 0                  # training stops here (0: config.steps)
+    trainer: Trainer | None = None
+    loaded: ScoreModel | None = None
+    loaded_history: list[dict] = field(default_factory=list)
+    loss_floors: LossFloors | None = None  # per-level floors, DSM convention (see objective_offset)
+    job: Job | None = None
+    id: int = field(default_factory=lambda: next(_run_ids))
+
+    def __post_init__(self) -> None:
+        self.target_steps = self.target_steps or self.config.steps
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and not self.job.is_finished
+
+    @property
+    def steps_done(self) -> int:
+        if self.trainer is not None:
+            return self.trainer.state.step
+        return self.loaded.steps_trained if self.loaded is not None else 0
+
+    @property
+    def history(self) -> list[dict]:
+        if self.trainer is not None:
+            return list(self.trainer.state.history)
+        return list(self.loaded_history)
+
+    def model(self) -> ScoreModel | None:
+        """The score function in data coordinates (EMA weights), or None before training starts."""
+        if self.loaded is not None:
+            return self.loaded
+        if self.trainer is None or self.data is None:
+            return None
+        return trained_model(self.trainer, self.data)
+
+    @property
+    def kind(self) -> str:
+        return (self.loaded.config if self.loaded is not None else self.config).model
+
+    @property
+    def objective(self) -> str:
+        return (self.loaded.config if self.loaded is not None else self.config).objective
+
+    @property
+    def floors(self) -> list[float | None] | None:
+        """Per-level loss floors in the run's own objective (None for a level not computed yet)."""
+        if self.loss_floors is None:
+            return None
+        offset = objective_offset(self.objective)
+        return [None if f is None else f + offset for f in self.loss_floors.values]
+
+    def floor_total(self) -> float | None:
+        """Floor of the reported (level-averaged) loss, once every level is computed."""
+        floors = self.floors
+        if not floors or any(f is None for f in floors):
+            return None
+        return float(np.mean(floors))
+
+    def describe(self) -> str:
+        c = self.loaded.config if self.loaded is not None else self.config
+        what = "NCSN" if c.model == "ncsn" else "denoising score network"
+        data = self.data.spec.describe() if self.data is not None else "unknown data"
+        return f"{what} · {c.objective} · {data} · {self.steps_done:,} steps"
+
+
+def loaded_run(model: ScoreModel, history: list[dict]) -> TrainingRun:
+    """A run for a model loaded from a zip; its floors are computed here (a second or two)."""
+    data = data_for_loaded(model)
+    run = TrainingRun(data=data, config=model.config, target_steps=max(model.steps_trained, 1), loaded=model,
+                      loaded_history=history)
+    if data is not None:
+        c = model.config
+        run.loss_floors = LossFloors(data.normalized, model.sigmas / model.spread,
+                                     jitter=c.model == "ncsn" and c.sigma_jitter, seed=c.seed)
+        run.loss_floors.compute()
+    return run
+
+
+def data_for_loaded(model: ScoreModel) -> TrainingData | None:
+    """Rebuild a loaded model's training data from its config when possible (a CSV may be gone)."""
+    if not model.dataset:
+        return None
+    try:
+        return training_data(DatasetSpec.from_dict(model.dataset), N_TRAIN, model.config.seed)
+    except (InputError, OSError):
+        return None
+
+
+def run_zip_bytes(run: TrainingRun) -> bytes:
+    """The run as one zip (see `checkpoints.run_zip_bytes`)."""
+    model = run.model()
+    if model is None:
+        raise InputError("nothing to save yet: train a model first")
+    return checkpoints.run_zip_bytes(model, run.history)
+
+
+# ----------------------------------------------------------------------------- the worker
+
+def _floors_in_background(floors: LossFloors, job: Job) -> threading.Thread:
+    """Compute the floors level by level beside the training loop.
+
+    The work is a few large softmax/matmul ops per level (torch releases the GIL in them),
+    so on a 2-core laptop it runs on the second core and barely slows the training thread.
+    """
+    def work() -> None:
+        try:  # Linux: a nicer thread yields the CPU to the training loop and the web server
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
+        while not floors.done and not job.should_stop():
+            floors.step()
+
+    thread = threading.Thread(target=work, name=f"loss-floors-{job.id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def training_job(job: Job, run: TrainingRun, *, previews: bool = True, loss_floors: bool = True) -> TrainingRun:
+    """The worker: build (or reuse) the run's Trainer and train it to `run.target_steps`.
+
+    Runs in a pool thread. Progress goes out through `job.report`. With `loss_floors` the
+    Bayes-optimal floors are computed beside training; with `previews` a few hundred
+    samples are drawn now and then for the live scatter (PREVIEW_BUDGET of the time).
+    """
+    if run.trainer is None:
+        job.report(phase="building the network")
+        run.trainer = new_trainer(run.data, run.config)
+    trainer, target = run.trainer, run.target_steps
+    floors_thread = None
+    if loss_floors:
+        if run.loss_floors is None:
+            c = trainer.config
+            run.loss_floors = LossFloors(trainer.data_cpu, trainer.sigmas, jitter=c.model == "ncsn" and c.sigma_jitter,
+                                         seed=c.seed)
+        if not run.loss_floors.done:
+            floors_thread = _floors_in_background(run.loss_floors, job)
+    job.report(phase="training", total=target, step=trainer.state.step)
+    model = trained_model(trainer, run.data)
+    next_preview = 0.0 if previews else math.inf  # the first preview as soon as the first window is logged
+    cheapest = math.inf  # the first preview pays warm-up costs: budget by the cheapest one seen
+
+    def on_progress(p: Progress) -> None:
+        nonlocal next_preview, cheapest
+        fields: dict[str, Any] = dict(step=p.step, total=p.total_steps, loss=p.loss,
+                                      steps_per_second=p.steps_per_second, history=list(trainer.state.history))
+        now = time.perf_counter()
+        if now >= next_preview or (previews and p.step == p.total_steps):
+            fields["preview"] = preview_samples(model, seed=trainer.config.seed)
+            fields["preview_step"] = p.step
+            cheapest = min(cheapest, time.perf_counter() - now)
+            gap = min(max(PREVIEW_MIN_GAP_S, cheapest / PREVIEW_BUDGET), PREVIEW_MAX_GAP_S)
+            next_preview = time.perf_counter() + gap
+        job.report(**fields)
+
+    try:
+        trainer.run(on_progress, job.stop_event, steps=target)
+    finally:
+        job.report(step=trainer.state.step, history=list(trainer.state.history))
+        if floors_thread is not None:
+            if floors_thread.is_alive() and not job.should_stop():
+                job.report(phase="computing the Bayes-optimal floor")
+            floors_thread.join()
+    return run
+
+
+def train_then_sample(job: Job, run: TrainingRun, sample: Callable[[ScoreModel], Any]) -> Any:
+    """`training_job` without previews or floors, then `sample(model)` as the job's result (None if stopped)."""
+    training_job(job, run, previews=False, loss_floors=False)
+    if job.should_stop():
+        return None
+    job.report(phase="sampling")
+    return sample(run.model())
+
+
+_warmed = threading.Event()
+
+
+def warm_up() -> None:
+    """Import what the first Adam optimizer pulls in (torch._dynamo: seconds, once per process)
+    in a background thread while the page is being read, so the first Train starts at once."""
+    if _warmed.is_set():
+        return
+    _warmed.set()
+
+    def work() -> None:
+        torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+
+    threading.Thread(target=work, name="score-warm-up", daemon=True).start()
+
+
+# ----------------------------------------------------------------------------- sampling a model
+
+def _device(model: ScoreModel) -> str:
+    return str(next(model.network.parameters()).device)
+
+
+def preview_samples(model: ScoreModel, n: int = PREVIEW_POINTS, seed: int = 0) -> np.ndarray:
+    """A few hundred samples with cheap sampler settings, for the live scatter."""
+    if model.config.model == "ncsn":
+        result = sample_annealed_langevin(model.score, model.sigmas, n=n, seed=seed,
+                                          steps_per_level=PREVIEW_STEPS_PER_LEVEL, center=model.center,
+                                          device=_device(model))
+    else:
+        result = sample_langevin(model.score, model.sigma, eps=default_eps(model.sigma), n=n, seed=seed,
+                                 steps=SINGLE_SIGMA_LANGEVIN_STEPS // 4, final_denoise=True, center=model.center,
+                                 spread=model.spread, device=_device(model))
+    return result.samples.numpy()
+
+
+def draw_samples(model: ScoreModel, sampler: str = "annealed", n: int = 2000, seed: int = 0,
+                 steps_per_level: int = 20, frames: int = 50) -> SamplerResult:
+    """Samples plus ~`frames` snapshots along the way (for a σ slider and the GIF).
+
+    An NCSN uses `sampler` ("annealed" or "denoise"). A single-σ model has no ladder to
+    anneal: plain Langevin at its σ from the data's spread, then one Tweedie step.
+    """
+    if model.config.model != "ncsn":
+        steps = SINGLE_SIGMA_LANGEVIN_STEPS
+        return sample_langevin(model.score, model.sigma, eps=default_eps(model.sigma), n=n, seed=seed, steps=steps,
+                               final_denoise=True, center=model.center, spread=model.spread,
+                               device=_device(model), stride=max(1, steps // frames))
+    if sampler == "denoise":
+        return sample_denoising(model.score, model.sigmas, n=n, seed=seed, center=model.center,
+                                device=_device(model), stride=max(1, 100 // frames))
+    if sampler != "annealed":
+        raise InputError(f"unknown sampler {sampler!r}: use one of {', '.join(SAMPLERS)}")
+    total = steps_per_level * len(model.sigmas)
+    return sample_annealed_langevin(model.score, model.sigmas, n=n, seed=seed, steps_per_level=steps_per_level,
+                                    center=model.center, device=_device(model), stride=max(1, total // frames))
+
+
+# ----------------------------------------------------------------------------- analysis
+
+def data_range(data: TrainingData | None, model: ScoreModel | None = None) -> tuple[float, float]:
+    """[low, high] covering the data (a plot domain when no training points are at hand)."""
+    if data is not None:
+        lo, hi = float(data.points.min()), float(data.points.max())
+    elif model is not None:
+        c, s = float(model.center.mean()), 3 * model.spread
+        lo, hi = c - s, c + s
+    else:
+        lo, hi = -3.0, 3.0
+    pad = 0.1 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+def evaluation_data(run: TrainingRun, n: int = 2000, seed: int = 12_345) -> torch.Tensor | None:
+    """Fresh points of the same data (a different seed) to compare samples against."""
+    if run.data is None:
+        return None
+    return evaluation_sampler(run)(n, seed)
+
+
+def evaluation_sampler(run: TrainingRun) -> Callable[[int, int], torch.Tensor]:
+    """sample_fn(n, seed) → fresh points; a CSV has only its own points, so a random subset of them."""
+    spec = run.data.spec
+    if spec.kind == "csv":
+        points = run.data.points
+
+        def subset(n: int, seed: int) -> torch.Tensor:
+            g = torch.Generator().manual_seed(seed)
+            return points[torch.randperm(len(points), generator=g)[:n]]
+        return subset
+    return lambda n, seed: load_dataset(spec, n, seed)
+
+
+def run_reference_score(run: TrainingRun) -> ReferenceScore | None:
+    """The exact score of the run's data (see `reference.reference_score`), or None without data."""
+    if run.data is None:
+        return None
+    return reference_score(run.data.spec, run.data.points)
+
+
+@torch.no_grad()
+def score_on_grid(score_fn, sigma: float, points: torch.Tensor) -> torch.Tensor:
+    return score_fn(points, float(sigma)).float().cpu()
+
+
+# ----------------------------------------------------------------------------- errors
+
+def classify_error(exc: BaseException | None) -> str:
+    """What kind of failure a job had: "diverged", "device", "input" or "other" (drives the help shown)."""
+    if isinstance(exc, TrainingDiverged):
+        return "diverged"
+    if isinstance(exc, InputError):
+        return "device" if ("CUDA" in str(exc) or "MPS" in str(exc)) else "input"
+    oom = getattr(torch.cuda, "OutOfMemoryError", ())
+    if (oom and isinstance(exc, oom)) or any(w in str(exc) for w in ("CUDA", "cuda", "MPS", "out of memory")):
+        return "device"
+    return "other"
+
+
+def error_message(job: Job) -> str:
+    """One line for a failed job, in words a student can act on."""
+    kind = classify_error(job.exception)
+    if kind == "diverged":
+        return f"Training diverged: {job.error}"
+    if kind == "device":
+        gpu = "Apple GPU" if "mps" in (job.error or "").lower() else "GPU"
+        return f"The {gpu} could not train this model: {job.error}"
+    if kind == "input":
+        return job.error or "invalid settings"
+    return f"Training failed ({type(job.exception).__name__}): {job.error}"

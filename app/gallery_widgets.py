@@ -15,19 +15,21 @@ import streamlit as st
 
 from models.flux import FluxError
 from models.flux.export import image_key, matches_chosen, params_line, prompt_images
-from models.flux.generate import GenerationCancelled, GenerationParams, Generator, OutOfMemory, random_seed
+from models.flux.generate import GenerationCancelled, Generator, OutOfMemory
 from models.flux.loading import (
     InsufficientMemory,
     ModelNotFound,
     ModelSource,
-    find_model,
+    choose_model_spec,
     how_to_get_weights,
     plan_memory,
+    resolve_model,
 )
-from models.flux.prompts import DEFAULT_MODEL, PromptFile, PromptFileError
-from models.flux.settings import SCHNELL_REPO_ID, FluxSettings
+from models.flux.params import GenerationParams, random_seed
+from models.flux.prompt_file import PromptFile
+from models.flux.prompt_schema import PromptFileError
+from models.flux.settings import FluxSettings
 from models.flux.store import DEMO_LABEL, ImageStore, StoredImage, thumbnail
-from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
 
 EDIT_PREFIX = "ge_"  # session_state keys of edit widgets: dropped when the document changes under them
 
@@ -37,7 +39,7 @@ EDIT_PREFIX = "ge_"  # session_state keys of edit widgets: dropped when the docu
 
 @dataclass(frozen=True)
 class Backend:
-    """What the page will generate with, found without loading anything heavy.
+    """What the page will generate with, found without loading (or building) anything heavy.
 
     model_id / revision: what image metadata and cache keys will say (None when the model is missing).
     """
@@ -47,6 +49,7 @@ class Backend:
     label: str
     model_id: str | None
     revision: str | None
+    source: ModelSource | None = None
     note: str | None = None
     error: str | None = None
     plan_summary: str | None = None
@@ -54,54 +57,31 @@ class Backend:
 
 
 def model_spec(settings: FluxSettings, pf: PromptFile | None) -> str:
-    """DC_FLUX_MODEL wins; else the file's model; the default schnell id means "auto" (demo when absent)."""
-    if settings.model.strip().lower() not in ("", "auto"):
-        return settings.model
-    model = pf.defaults.get("model") if pf is not None else None
-    if not isinstance(model, str) or not model.strip() or model.strip() == DEFAULT_MODEL:
-        return "auto"
-    return model.strip()
-
-
-def _demo(spec: str, note: str | None = None) -> Backend:
-    plan = plan_memory(ModelSource(kind="tiny", path=None, is_demo=True))  # pure: the demo's fixed plan
-    return Backend(spec, True, "tiny demo pipeline (random weights)", TINY_MODEL_ID, TINY_REVISION, note=note,
-                   plan_summary=plan.summary, plan_warning=plan.warning)
+    """DC_FLUX_MODEL wins, else the file's model (the same rule as `render`)."""
+    return choose_model_spec(settings, file_model=pf.defaults.get("model") if pf is not None else None)
 
 
 @st.cache_resource(ttl=60, show_spinner=False)
 def backend_status(spec: str, settings: FluxSettings) -> Backend:
-    """Resolve `spec` without building or loading a pipeline (re-checked every minute)."""
-    key = spec.strip().lower()
-    if key in ("tiny", TINY_MODEL_ID):
-        return _demo(spec)
+    """Resolve `spec` as `render` does, except that a missing FLUX.1-schnell means the demo (re-checked
+    every minute)."""
     try:
-        if key in ("", "auto"):
-            try:  # an explicit repo id looks in the cache only (downloads off): never builds the demo
-                source = find_model(SCHNELL_REPO_ID, replace(settings, allow_download=False))
-            except ModelNotFound as exc:
-                incomplete = "incomplete" in str(exc)
-                return _demo(spec, note=str(exc) if incomplete else (
-                    f"FLUX.1-schnell is not in the Hugging Face cache ({settings.resolved_cache_dir}), "
-                    "so the tiny demo pipeline is used."))
-        else:
-            source = find_model(spec, settings)
+        source = resolve_model(spec, settings, allow_demo=True)
     except ModelNotFound as exc:
         return Backend(spec, False, spec, None, None, error=str(exc))
-    if source.is_demo:
-        return _demo(spec, note=source.note)
     try:
         plan = plan_memory(source)
     except InsufficientMemory as exc:
-        return Backend(spec, False, source.label, source.model_id, source.revision, error=str(exc))
-    return Backend(spec, False, source.label, source.model_id, source.revision, note=source.note,
-                   plan_summary=plan.summary, plan_warning=plan.warning)
+        return Backend(spec, source.is_demo, source.label, source.model_id, source.revision, source,
+                       error=str(exc))
+    return Backend(spec, source.is_demo, source.label, source.model_id, source.revision, source,
+                   note=source.note, plan_summary=plan.summary, plan_warning=plan.warning)
 
 
 @st.cache_resource(show_spinner=False)
-def shared_generator(settings: FluxSettings, spec: str) -> Generator:
+def shared_generator(settings: FluxSettings, source: ModelSource | None) -> Generator:
     """One Generator per process and model: every session shares it, so calls are serialized."""
-    return Generator(spec, settings=settings, store=ImageStore(settings.output_dir))
+    return Generator(source, settings=settings, store=ImageStore(settings.output_dir))
 
 
 def show_backend(backend: Backend) -> None:
@@ -192,16 +172,13 @@ def md_escape(text: str) -> str:
 
 def prompt_generation_params(pf: PromptFile, prompt_id: str, backend: Backend, seed: int | None = None) -> GenerationParams:
     """GenerationParams of a prompt as the file describes it (seed overridable), for this backend."""
-    kwargs = pf.prompt_params(prompt_id)
-    kwargs.pop("model_id", None)
-    if seed is not None:
-        kwargs["seed"] = seed
-    return GenerationParams(**kwargs, model_id=backend.model_id or "", revision=backend.revision)
+    params = pf.params(prompt_id, model_id=backend.model_id or "", revision=backend.revision)
+    return params if seed is None else replace(params, seed=seed)
 
 
 def ensure_seed(pf: PromptFile, prompt_id: str) -> int:
     """The prompt's seed; under seed_policy "random" a prompt without one gets a fresh seed, recorded."""
-    seed = pf.prompt_params(prompt_id)["seed"]
+    seed = pf.params(prompt_id).seed
     if seed is None:
         seed = random_seed()
         pf.set_prompt_seed(prompt_id, seed)
@@ -211,7 +188,7 @@ def ensure_seed(pf: PromptFile, prompt_id: str) -> int:
 def images_of(store: ImageStore, pf: PromptFile, prompt: dict, backend: Backend) -> list[StoredImage]:
     """The prompt's images for the current model; the one matching the file's settings first."""
     images = prompt_images(store, prompt["id"], prompt.get("text", ""), backend.model_id)
-    seed = pf.prompt_params(prompt["id"])["seed"]
+    seed = pf.params(prompt["id"]).seed
     if seed is not None and backend.model_id:
         current = store.get(prompt_generation_params(pf, prompt["id"], backend))
         images.sort(key=lambda s: s.path != current)

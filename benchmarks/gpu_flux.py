@@ -41,13 +41,13 @@ def main() -> None:
 
     from models.flux import FluxError
     from models.flux.generate import Generator
-    from models.flux.loading import find_model, next_offload_level, plan_memory
+    from models.flux.loading import next_offload_level, plan_memory, resolve_model
     from models.flux.settings import SCHNELL_REPO_ID, load_settings
 
     settings = load_settings()
     spec = args.model or (settings.model if settings.model not in ("auto", "tiny") else SCHNELL_REPO_ID)
     try:
-        source = find_model(spec, settings)
+        source = resolve_model(spec, settings, allow_demo=False)
     except FluxError as exc:
         skip(f"no weights: {exc}")
     if source.is_demo:

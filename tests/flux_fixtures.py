@@ -41,10 +41,10 @@ def tiny_settings(tiny_dir, empty_hf_cache, tmp_path):
 @pytest.fixture(scope="session")
 def tiny_pipe(tiny_dir):
     """The tiny pipeline, loaded once (for tests that call it directly)."""
-    from models.flux.loading import find_model, load_pipeline, plan_memory
+    from models.flux.loading import load_pipeline, plan_memory, resolve_model
     from models.flux.settings import FluxSettings
 
-    source = find_model(str(tiny_dir), FluxSettings(tiny_dir=tiny_dir))
+    source = resolve_model(str(tiny_dir), FluxSettings(tiny_dir=tiny_dir))
     return load_pipeline(source, plan_memory(source))
 
 

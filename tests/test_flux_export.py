@@ -20,8 +20,8 @@ from models.flux.export import (
     prompt_images,
     representative_image,
 )
-from models.flux.generate import GenerationParams
-from models.flux.prompts import PromptFile
+from models.flux.params import GenerationParams
+from models.flux.prompt_file import PromptFile
 from models.flux.store import DEMO_LABEL, ImageStore
 from models.flux.tiny import TINY_MODEL_ID
 
@@ -177,18 +177,40 @@ def test_html_shrinks_big_images(tmp_path):
     [
         ("plain & simple", "<p>plain &amp; simple</p>"),
         ("# Title\ntext", "<h1>Title</h1>\n<p>text</p>"),
-        ("line one\nline two\n\nnext", "<p>line one line two</p>\n<p>next</p>"),
-        ("- a\n  more\n- **b**", "<ul><li>a more</li><li><strong>b</strong></li></ul>"),
-        ("1. one\n2. two", "<ol><li>one</li><li>two</li></ol>"),
+        ("line one\nline two\n\nnext", "<p>line one\nline two</p>\n<p>next</p>"),
+        ("- a\n  more\n- **b**", "<ul>\n<li>a\nmore</li>\n<li><strong>b</strong></li>\n</ul>"),
+        ("1. one\n2. two", "<ol>\n<li>one</li>\n<li>two</li>\n</ol>"),
         ("`<b>*x*</b>`", "<p><code>&lt;b&gt;*x*&lt;/b&gt;</code></p>"),
-        ("snake_case and 2*3*4", "<p>snake_case and 2*3*4</p>"),
+        ("snake_case and *it*", "<p>snake_case and <em>it</em></p>"),
         ("[x](http://a.b/c) [y](data:text/html,hi)", '<p><a href="http://a.b/c" rel="noopener noreferrer">x</a> '
                                                       "[y](data:text/html,hi)</p>"),
-        ('[q](https://a.b/"onmouseover=x)', '<p><a href="https://a.b/&quot;onmouseover=x" '
+        ('[q](https://a.b/"onmouseover=x)', '<p><a href="https://a.b/%22onmouseover=x" '
                                             'rel="noopener noreferrer">q</a></p>'),
-        ("```\n<i>raw</i>\n```", "<pre><code>&lt;i&gt;raw&lt;/i&gt;</code></pre>"),
+        ("```\n<i>raw</i>\n```", "<pre><code>&lt;i&gt;raw&lt;/i&gt;\n</code></pre>"),
         ("", ""),
     ],
 )
-def test_markdown_subset(source, expected):
+def test_markdown_commentary(source, expected):
     assert markdown_to_html(source) == expected
+
+
+@pytest.mark.parametrize("source", [
+    "<script>alert(1)</script>",
+    "before <script>alert(1)</script> after",
+    "<img src=x onerror=alert(1)>",
+    "text <img src=x onerror=alert(1)> more",
+    '<a href="javascript:alert(1)">x</a>',
+    "[click](javascript:alert(1))",
+    "[click](JaVaScRiPt:alert(1))",
+    "[click](  javascript:alert(1))",
+    "[click][r]\n\n[r]: javascript:alert(1)",
+    "<javascript:alert(1)>",
+    "[click](data:text/html;base64,PHNjcmlwdD4=)",
+    "![x](javascript:alert(1))",
+    "![x](https://tracker.example/pixel.png)",  # images are off: a handout never fetches anything
+])
+def test_markdown_never_lets_markup_or_scripts_through(source):
+    out = markdown_to_html(source)
+    assert all(tag in ("p", "/p", "a", "/a") for tag in re.findall(r"<(/?\w+)", out)), out  # typed tags escaped
+    assert all(href.startswith("https://") for href in re.findall(r'href="([^"]*)"', out)), out
+    assert 'href="javascript' not in out.lower() and 'href="data' not in out

@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 from models.flux.generate import (
-    FLUX_LATENT_RGB_BIAS, FLUX_LATENT_RGB_FACTORS, BadParams, GenerationCancelled, GenerationParams, Generator,
-    OutOfMemory, latents_preview,
+    FLUX_LATENT_RGB_BIAS, FLUX_LATENT_RGB_FACTORS, GenerationCancelled, Generator, OutOfMemory, latents_preview,
 )
 from models.flux.loading import MemoryPlan
+from models.flux.params import BadParams, GenerationParams
 from models.flux.store import ImageStore, params_from_metadata, read_metadata
 from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
 
@@ -58,20 +58,23 @@ def test_defaults_are_schnell_settings():
 
 
 @pytest.mark.parametrize("change, words", [
-    (dict(prompt="   "), "prompt is empty"),
-    (dict(seed=-1), "Seed"),
-    (dict(seed=True), "Seed"),
-    (dict(seed=2**64), "Seed"),
-    (dict(steps=0), "Steps"),
-    (dict(steps=51), "Steps"),
-    (dict(steps=4.0), "Steps"),
-    (dict(width=1000), "Width must be a multiple of 16"),
-    (dict(height=2064), "Height"),
+    (dict(prompt="   "), "prompt text is empty"),
+    (dict(seed=-1), "seed"),
+    (dict(seed=True), "seed"),
+    (dict(seed=5.0), "seed must be a whole number"),  # never silently turned into an int
+    (dict(seed=2**63), "seed"),  # a seed must fit in a prompt file (TOML: signed 64-bit)
+    (dict(steps=0), "steps"),
+    (dict(steps=51), "steps"),
+    (dict(steps=4.0), "steps"),
+    (dict(steps="four"), "steps"),
+    (dict(width=1000), "width 1000 is not a multiple of 16"),
+    (dict(height=2064), "height"),
     (dict(width=64), "only for the tiny demo"),
     (dict(max_sequence_length=300), "from 1 to 256"),
     (dict(max_sequence_length=0), "max_sequence_length"),
-    (dict(guidance_scale=float("nan")), "Guidance"),
-    (dict(guidance_scale=-1.0), "Guidance"),
+    (dict(guidance_scale=float("nan")), "guidance_scale"),
+    (dict(guidance_scale=-1.0), "guidance_scale"),
+    (dict(guidance_scale=20.5), "from 0 to 20"),
 ])
 def test_bad_params_have_clear_messages(change, words):
     params = dataclasses.replace(GenerationParams(prompt="a cat", seed=1), **change)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from models.flux.loading import (
-    GB, InsufficientMemory, MemoryPlan, ModelNotFound, ModelSource, find_model, load_pipeline, next_offload_level,
+    GB, InsufficientMemory, MemoryPlan, ModelNotFound, ModelSource, load_pipeline, resolve_model, next_offload_level,
     plan_memory,
 )
 from models.flux.settings import SCHNELL_REPO_ID, SettingsError, load_settings
@@ -49,19 +49,19 @@ def test_settings_defaults_and_environment(tmp_path):
 
 
 def test_tiny_and_auto_without_cache(tiny_settings, tiny_dir):
-    tiny = find_model("tiny", tiny_settings)
+    tiny = resolve_model("tiny", tiny_settings)
     assert (tiny.kind, tiny.is_demo, tiny.model_id, tiny.revision) == ("tiny", True, TINY_MODEL_ID, TINY_REVISION)
     assert tiny.path == tiny_dir
-    auto = find_model("auto", tiny_settings)
+    auto = resolve_model("auto", tiny_settings)
     assert auto.is_demo and auto.kind == "tiny"
     assert SCHNELL_REPO_ID in auto.note and "demo" in auto.note
     # A folder that holds the demo pipeline is recognised as the demo too.
-    assert find_model(str(tiny_dir), tiny_settings).is_demo
+    assert resolve_model(str(tiny_dir), tiny_settings).is_demo
 
 
 def test_folder_source_loads(tiny_settings, tiny_dir, tmp_path, flux_helpers):
     folder = flux_helpers.copy_without_marker(tiny_dir, tmp_path / "my-flux")
-    source = find_model(str(folder), tiny_settings)
+    source = resolve_model(str(folder), tiny_settings)
     assert (source.kind, source.is_demo, source.path, source.model_id) == ("folder", False, folder, str(folder))
     pipe = load_pipeline(source, CPU_PLAN)
     assert type(pipe).__name__ == "FluxPipeline"
@@ -73,7 +73,7 @@ def test_hf_cache_layout_snapshot_and_refs(tiny_settings, tiny_dir, tmp_path, fl
     commit = "c0ffee" * 6 + "abcd"
     snapshot = flux_helpers.make_hf_cache(cache, "acme/flux-mini", tiny_dir, commit)
     settings = replace(tiny_settings, cache_dir=cache)
-    source = find_model("acme/flux-mini", settings)
+    source = resolve_model("acme/flux-mini", settings)
     assert (source.kind, source.repo_id, source.revision, source.path) == ("hf-cache", "acme/flux-mini", commit,
                                                                           snapshot)
     assert not source.is_demo and source.model_id == "acme/flux-mini" and commit[:8] in source.label
@@ -86,28 +86,28 @@ def test_hf_cache_layout_snapshot_and_refs(tiny_settings, tiny_dir, tmp_path, fl
     by_id = ModelSource(kind="hf-cache", path=None, repo_id="acme/flux-mini", cache_dir=cache)
     assert load_pipeline(by_id, CPU_PLAN).vae is not None
     # An explicit revision that is cached / not cached.
-    assert find_model(f"acme/flux-mini@{commit}", settings).path == snapshot
+    assert resolve_model(f"acme/flux-mini@{commit}", settings).path == snapshot
     with pytest.raises(ModelNotFound, match="revision deadbeef"):
-        find_model("acme/flux-mini@deadbeef", settings)
+        resolve_model("acme/flux-mini@deadbeef", settings)
 
 
 def test_auto_prefers_cached_schnell(tiny_settings, tiny_dir, tmp_path, flux_helpers):
     cache = tmp_path / "hub"
     flux_helpers.make_hf_cache(cache, SCHNELL_REPO_ID, tiny_dir)
-    source = find_model("auto", replace(tiny_settings, cache_dir=cache))
+    source = resolve_model("auto", replace(tiny_settings, cache_dir=cache))
     assert source.kind == "hf-cache" and source.repo_id == SCHNELL_REPO_ID and not source.is_demo
 
 
 def test_missing_model_message(tiny_settings):
     with pytest.raises(ModelNotFound) as err:
-        find_model(SCHNELL_REPO_ID, tiny_settings)
+        resolve_model(SCHNELL_REPO_ID, tiny_settings)
     msg = str(err.value)
     assert "\n" not in msg
     for needle in (str(tiny_settings.resolved_cache_dir), "licence", "HF_TOKEN", f"hf download {SCHNELL_REPO_ID}",
                    "huggingface-cli download", "DC_FLUX_MODEL", "--model tiny"):
         assert needle in msg, needle
     with pytest.raises(ModelNotFound, match="does not exist"):
-        find_model("./no/such/folder", tiny_settings)
+        resolve_model("./no/such/folder", tiny_settings)
 
 
 def test_missing_model_cli_is_one_line_and_offline(run_cli, cli_env):
@@ -123,27 +123,27 @@ def test_bad_folders(tiny_settings, tiny_dir, tmp_path, flux_helpers):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ModelNotFound, match="no model_index.json"):
-        find_model(str(empty), tiny_settings)
+        resolve_model(str(empty), tiny_settings)
     broken = flux_helpers.copy_without_marker(tiny_dir, tmp_path / "broken")
     import shutil
 
     shutil.rmtree(broken / "transformer")  # an interrupted download
     with pytest.raises(ModelNotFound, match="incomplete: missing transformer/"):
-        find_model(str(broken), tiny_settings)
+        resolve_model(str(broken), tiny_settings)
 
 
 def test_allow_download_defers_to_the_hub(tiny_settings):
-    source = find_model("acme/elsewhere", replace(tiny_settings, allow_download=True))
+    source = resolve_model("acme/elsewhere", replace(tiny_settings, allow_download=True))
     assert source.path is None and source.local_files_only is False and source.repo_id == "acme/elsewhere"
     # Without the permission, everything stays local.
-    assert find_model("tiny", tiny_settings).local_files_only
+    assert resolve_model("tiny", tiny_settings).local_files_only
 
 
 # ----------------------------------------------------------------------------- memory plans (pure numbers)
 
 
 def test_plan_demo_always_cpu_float32(tiny_settings):
-    plan = plan_memory(find_model("tiny", tiny_settings), cuda_free_bytes=80 * GB, ram_bytes=1 * GB, has_mps=True)
+    plan = plan_memory(resolve_model("tiny", tiny_settings), cuda_free_bytes=80 * GB, ram_bytes=1 * GB, has_mps=True)
     assert (plan.device, plan.dtype, plan.offload, plan.warning) == ("cpu", "float32", "none", None)
 
 
@@ -210,7 +210,7 @@ def test_load_refuses_gpu_plan_without_gpu(tiny_settings):
         pytest.skip("this machine has a GPU")
     gpu_plan = MemoryPlan(device="cuda", dtype="bfloat16", offload="model", summary="model offload")
     with pytest.raises(InsufficientMemory, match="CUDA GPU"):
-        load_pipeline(find_model("tiny", tiny_settings), gpu_plan)
+        load_pipeline(resolve_model("tiny", tiny_settings), gpu_plan)
 
 
 # ----------------------------------------------------------------------------- import cost

@@ -11,17 +11,10 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from models.flux.prompts import (
-    DEFAULT_MODEL,
-    Problem,
-    PromptFile,
-    PromptFileError,
-    SaveConflict,
-    default_seed,
-    id_problem,
-    validate_file,
-    validate_text,
-)
+from models.flux.params import BadParams, GenerationParams
+from models.flux.prompt_check import Problem, validate_file, validate_text
+from models.flux.prompt_file import PromptFile, SaveConflict
+from models.flux.prompt_schema import DEFAULT_MODEL, PromptFileError, default_seed, id_problem
 
 REPO = Path(__file__).resolve().parents[1]
 PART1 = REPO / "prompts" / "part1.toml"
@@ -160,19 +153,27 @@ def test_text_seed_chosen_and_overrides(tmp_path):
     assert "chosen" not in pf.prompt("p1")
 
 
-def test_prompt_params_merge_defaults_and_overrides(tmp_path):
+def test_params_merge_defaults_and_overrides(tmp_path):
     pf = PromptFile.load(write(tmp_path, SMALL))
-    assert pf.prompt_params("p1") == {
-        "prompt": "a cat", "seed": 1, "steps": 4, "width": 512, "height": 512,
-        "guidance_scale": 0.0, "max_sequence_length": 256, "model_id": DEFAULT_MODEL,
-    }
-    p2 = pf.prompt_params("p2")
-    assert (p2["steps"], p2["width"], p2["height"]) == (2, 768, 512)
-    assert p2["seed"] == default_seed("p2")  # no seed + policy "fixed": stable, derived from the id
+    assert pf.params("p1") == GenerationParams(prompt="a cat", seed=1, steps=4, width=512, height=512,
+                                               guidance_scale=0.0, max_sequence_length=256, model_id=DEFAULT_MODEL)
+    p2 = pf.params("p2", model_id="tiny-flux-demo", revision="v2")
+    assert (p2.steps, p2.width, p2.height, p2.model_id, p2.revision) == (2, 768, 512, "tiny-flux-demo", "v2")
+    assert p2.seed == default_seed("p2")  # no seed + policy "fixed": stable, derived from the id
     random_policy = PromptFile.from_text(SMALL.replace("steps = 4\n", 'steps = 4\nseed_policy = "random"\n', 1))
-    assert random_policy.prompt_params("p2")["seed"] is None
+    assert random_policy.params("p2").seed is None
     with pytest.raises(KeyError, match="nope"):
-        pf.prompt_params("nope")
+        pf.params("nope")
+
+
+def test_params_keep_wrong_types_for_validation_to_refuse(tmp_path):
+    """A float seed is not replaced by a default one (it used to get a crc32 seed in the gallery)."""
+    pf = PromptFile.from_text(SMALL.replace("seed = 1\n", "seed = 5.0\n").replace("steps = 2\n", 'steps = "four"\n'))
+    assert pf.params("p1").seed == 5.0 and isinstance(pf.params("p1").seed, float)
+    with pytest.raises(BadParams, match="seed must be a whole number"):
+        pf.params("p1").validate()
+    with pytest.raises(BadParams, match="steps must be a whole number"):
+        pf.params("p2").validate()
 
 
 def test_add_delete_move_prompts_and_sections(tmp_path):

@@ -11,7 +11,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from models.flux import store as store_module
-from models.flux.generate import GenerationParams
+from models.flux.params import GenerationParams
 from models.flux.store import (
     DEMO_LABEL, ImageStore, a1111_parameters, params_from_metadata, parse_a1111, read_metadata, thumbnail,
 )

@@ -13,8 +13,9 @@ from app import gallery_widgets as gw
 from app.resources import generation_pool, session_id
 from models.flux import FluxError
 from models.flux.export import export_html, export_zip_bytes, params_line
-from models.flux.generate import random_seed
-from models.flux.prompts import OVERRIDE_KEYS, SaveConflict, id_problem
+from models.flux.params import MAX_VARIATIONS, random_seed
+from models.flux.prompt_file import SaveConflict
+from models.flux.prompt_schema import OVERRIDE_KEYS, id_problem
 from models.flux.settings import load_settings
 from models.flux.store import params_from_metadata, read_metadata
 
@@ -42,7 +43,7 @@ st.caption(f"Prompt file: `{path}` · images: `{settings.output_dir}`")
 spec = gw.model_spec(settings, pf)
 backend = gw.backend_status(spec, settings)
 gw.show_backend(backend)
-generator = gw.shared_generator(settings, spec)
+generator = gw.shared_generator(settings, backend.source)
 store = generator.store
 can_generate = backend.model_id is not None
 
@@ -265,7 +266,7 @@ for s_index, section in enumerate(sections):
         seen_ids.add(f"p:{pid}")
         tags = [t for t in prompt.get("tags", []) if isinstance(t, str)] if isinstance(prompt.get("tags"), list) else []
         images = gw.images_of(store, pf, prompt, backend) if can_generate else []
-        params = pf.prompt_params(pid)
+        params = pf.params(pid)
         with st.container(border=True):
             st.subheader(pid, anchor=False)
             if editing:
@@ -274,7 +275,7 @@ for s_index, section in enumerate(sections):
             else:
                 st.code(prompt["text"], language=None, wrap_lines=True)
             translation = prompt.get("translation")
-            notes = [params_line({**params, "model_id": None}) if params["seed"] is not None
+            notes = [params_line({**params.to_dict(), "model_id": None}) if params.seed is not None
                      else "seed: drawn at random on the first Generate, then recorded"]
             if translation:
                 notes.append(f"translation: “{gw.md_escape(str(translation))}”")
@@ -338,7 +339,7 @@ for s_index, section in enumerate(sections):
                         store.delete(existing)
                     start_job([(pid, params)], f"regenerate {pid}")
                     st.rerun()
-                count = st.number_input("Variations", min_value=1, max_value=8, value=2, key=f"gallery_nvar_{pid}",
+                count = st.number_input("Variations", min_value=1, max_value=MAX_VARIATIONS, value=2, key=f"gallery_nvar_{pid}",
                                         width=120)
                 if st.button("New seeds", key=f"gallery_var_{pid}", icon=":material/shuffle:",
                              disabled=busy or not can_generate,

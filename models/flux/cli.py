@@ -41,14 +41,11 @@ def _cmd_render(args) -> int:
 
 
 def _cmd_check(args) -> int:
-    try:
-        from models.flux.prompts import validate_file
-    except ImportError as exc:
-        raise FluxError(f"cannot check prompt files: models.flux.prompts is not available ({exc})") from None
+    from models.flux.prompt_check import validate_file
+
     problems = validate_file(args.file)
     for p in problems:
-        prefix = "warning: " if p.severity == "warning" else ""
-        print(f"{args.file}:{p.line}: {prefix}{p.message}")
+        print(p.format(args.file))
     errors = sum(1 for p in problems if p.severity != "warning")
     if not problems:
         print(f"{args.file}: no problems")
@@ -76,11 +73,11 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_info(args) -> int:
-    from models.flux.loading import find_model, plan_memory
+    from models.flux.loading import plan_memory, resolve_model
     from models.flux.settings import load_settings
 
     settings = load_settings()
-    source = find_model(args.model, settings)
+    source = resolve_model(args.model, settings)
     print(f"model: {source.label}")
     print(f"path: {source.path}")
     if source.note:

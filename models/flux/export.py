@@ -1,8 +1,7 @@
 """Export a prompt file and its images: a zip to share, and a standalone HTML handout to print.
 
-The handout renders commentary with a small, safe Markdown subset written here (no dependency): the
-text is HTML-escaped FIRST, then only our own tags are added, so nothing a user types in a prompt file
-can inject markup or scripts into the page. Links are kept only for http(s) addresses.
+The handout renders commentary with markdown-it-py with raw HTML switched off, so nothing a user types
+in a prompt file can inject markup or scripts into the page. Links are kept only for http(s) addresses.
 """
 
 from __future__ import annotations
@@ -12,118 +11,45 @@ import html
 import io
 import json
 import os
-import re
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from markdown_it import MarkdownIt
+
 from models.atomic import atomic_write_bytes
-from models.flux.prompts import PromptFile
+from models.flux.prompt_file import PromptFile
 from models.flux.store import DEMO_LABEL, ImageStore, StoredImage
 
 # --------------------------------------------------------------------------------------------------
-# Safe Markdown subset: paragraphs, headings, bullet / numbered lists, **bold**, *italic*, `code`,
-# [links](https://...), fenced code blocks.
-
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_BULLET = re.compile(r"^\s*[-*+]\s+(.*)$")
-_NUMBERED = re.compile(r"^\s*\d{1,9}[.)]\s+(.*)$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_CODE_SPAN = re.compile(r"`([^`\n]+)`")
-# The text is already escaped here, so a URL cannot contain a raw quote or angle bracket.
-_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)")
-_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
-_ITALIC = re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])|(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])")
+# Markdown commentary -> HTML (markdown-it-py, CommonMark)
 
 
-def _inline(escaped: str) -> str:
-    """Inline Markdown on text that is already HTML-escaped."""
-    kept: list[str] = []  # finished HTML that later rules must not touch (code, link targets)
+def _markdown_renderer():
+    """CommonMark with raw HTML off (typed tags come out escaped), no images (a handout must not fetch
+    anything), and links only to http(s) addresses (no javascript:, data:, file:)."""
+    md = MarkdownIt("commonmark", {"html": False}).disable("image")
+    md.validateLink = lambda url: url.strip().lower().startswith(("http://", "https://"))
 
-    def keep(html_text: str) -> str:
-        kept.append(html_text)
-        return f"\x00{len(kept) - 1}\x00"
+    def link_open(renderer, tokens, idx, options, env):
+        tokens[idx].attrSet("rel", "noopener noreferrer")
+        return renderer.renderToken(tokens, idx, options, env)
 
-    def emphasis(text: str) -> str:
-        text = _BOLD.sub(lambda m: f"<strong>{m.group(1) or m.group(2)}</strong>", text)
-        return _ITALIC.sub(lambda m: f"<em>{m.group(1) or m.group(2)}</em>", text)
+    md.add_render_rule("link_open", link_open)
+    return md
 
-    text = _CODE_SPAN.sub(lambda m: keep(f"<code>{m.group(1)}</code>"), escaped)
-    text = _LINK.sub(
-        lambda m: keep(f'<a href="{m.group(2)}" rel="noopener noreferrer">{emphasis(m.group(1))}</a>'), text
-    )
-    text = emphasis(text)
-    while "\x00" in text:  # a link's text may hold kept code: restore until none is left
-        text = re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], text)
-    return text
+
+_MARKDOWN = _markdown_renderer()
 
 
 def markdown_to_html(text: str) -> str:
-    """Render a small Markdown subset to HTML, escaping everything the user wrote.
+    """Commentary (Markdown) as HTML, escaping everything the user wrote.
 
     >>> markdown_to_html("**bold** <b>")
     '<p><strong>bold</strong> &lt;b&gt;</p>'
     """
-    if not text:
-        return ""
-    text = text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
-    out: list[str] = []
-    paragraph: list[str] = []
-    list_kind: str | None = None  # "ul" or "ol"
-    items: list[list[str]] = []
-    code: list[str] | None = None
-
-    def flush_paragraph() -> None:
-        if paragraph:
-            out.append("<p>" + _inline(html.escape(" ".join(s.strip() for s in paragraph))) + "</p>")
-            paragraph.clear()
-
-    def flush_list() -> None:
-        nonlocal list_kind
-        if list_kind:
-            lis = "".join("<li>" + _inline(html.escape(" ".join(s.strip() for s in item))) + "</li>" for item in items)
-            out.append(f"<{list_kind}>{lis}</{list_kind}>")
-            items.clear()
-            list_kind = None
-
-    for line in text.split("\n"):
-        if code is not None:  # inside a fenced code block: copy lines verbatim (escaped)
-            if _FENCE.match(line):
-                out.append("<pre><code>" + html.escape("\n".join(code)) + "</code></pre>")
-                code = None
-            else:
-                code.append(line)
-            continue
-        if _FENCE.match(line):
-            flush_paragraph(), flush_list()
-            code = []
-            continue
-        if not line.strip():
-            flush_paragraph(), flush_list()
-            continue
-        heading = _HEADING.match(line)
-        bullet, numbered = _BULLET.match(line), _NUMBERED.match(line)
-        if heading:
-            flush_paragraph(), flush_list()
-            level = len(heading.group(1))
-            out.append(f"<h{level}>{_inline(html.escape(heading.group(2)))}</h{level}>")
-        elif bullet or numbered:
-            flush_paragraph()
-            kind = "ul" if bullet else "ol"
-            if list_kind != kind:
-                flush_list()
-                list_kind = kind
-            items.append([(bullet or numbered).group(1)])
-        elif list_kind and line[:1].isspace():  # an indented line continues the last item
-            items[-1].append(line)
-        else:
-            flush_list()
-            paragraph.append(line)
-    if code is not None:  # an unclosed fence: show what there is
-        out.append("<pre><code>" + html.escape("\n".join(code)) + "</code></pre>")
-    flush_paragraph(), flush_list()
-    return "\n".join(out)
+    return _MARKDOWN.render(text or "").strip()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -189,7 +115,7 @@ def _selected(pf: PromptFile, store: ImageStore, model_id: str | None) -> list[t
         for prompt in section["prompts"]:
             pid = prompt.get("id", "")
             images = prompt_images(store, pid, prompt.get("text", ""), model_id)
-            seed = pf.prompt_params(pid).get("seed") if pid else None
+            seed = pf.params(pid).seed if pid else None
             out.append((section, prompt, representative_image(images, prompt.get("chosen"), seed)))
     return out
 
@@ -324,7 +250,7 @@ def export_html(prompt_file: PromptFile | str | os.PathLike, store: ImageStore, 
                 body.append(f'<div class="params">{esc(params_line(image.metadata))}</div></div>')
             else:
                 body.append('<div><div class="missing">not generated yet</div>'
-                            f'<div class="params">{esc(params_line(pf.prompt_params(prompt["id"])))}</div></div>')
+                            f'<div class="params">{esc(params_line(pf.params(prompt["id"]).to_dict()))}</div></div>')
             body.append("<figcaption>")
             body.append(f'<blockquote class="prompt-text">{esc(prompt.get("text", ""))}</blockquote>')
             if prompt.get("translation"):

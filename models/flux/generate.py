@@ -1,7 +1,4 @@
-"""Text-to-image generation: the parameters of one image and the Generator that makes it.
-
-GenerationParams is everything that determines an image; its cache_key() names the PNG on disk, so
-asking twice for the same image returns the file instead of recomputing it.
+"""Text-to-image generation: the Generator that makes the image of a GenerationParams (models/flux/params.py).
 
 The Generator holds ONE pipeline per process (FLUX.1-schnell needs tens of GB: two copies would not
 fit), loads it on the first request, and serializes requests with a lock; `busy` lets other
@@ -11,30 +8,23 @@ transformers are imported only when an image is actually computed.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import secrets
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from models.flux import FluxError
-from models.flux.loading import MemoryPlan, ModelSource, find_model, load_pipeline, next_offload_level, plan_memory
-from models.flux.settings import SCHNELL_REPO_ID, FluxSettings, load_settings
-from models.flux.tiny import TINY_MODEL_ID
+from models.flux.loading import (
+    MemoryPlan, ModelSource, load_pipeline, next_offload_level, plan_memory, resolve_model, weights_folder,
+)
+from models.flux.params import SCHNELL_MAX_SEQUENCE_LENGTH, BadParams, GenerationParams, random_seed
+from models.flux.settings import FluxSettings, load_settings
+
+from models.flux.store import ImageStore, read_metadata
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
-
-    from models.flux.store import ImageStore
-
-MIN_SIZE, MAX_SIZE, TINY_MIN_SIZE = 256, 2048, 16
-MAX_STEPS = 50
-SCHNELL_MAX_SEQUENCE_LENGTH = 256  # schnell was distilled with 256 T5 tokens; the pipeline allows 512
-MAX_SEED = 2**64 - 1  # torch.Generator.manual_seed accepts 64-bit seeds
 
 # FLUX latent (16 channels) -> RGB linear projection for cheap step previews, as used by ComfyUI's
 # Flux latent format (comfy/latent_formats.py). Far cheaper than a VAE decode; colours are approximate.
@@ -47,10 +37,6 @@ FLUX_LATENT_RGB_FACTORS = [
 FLUX_LATENT_RGB_BIAS = [-0.0329, -0.0718, -0.0851]
 
 
-class BadParams(FluxError, ValueError):
-    """A generation parameter is out of range; the message names it and the allowed values."""
-
-
 class GenerationCancelled(FluxError):
     """The cancel event was set: generation stopped and nothing was written."""
 
@@ -61,91 +47,6 @@ class OutOfMemory(FluxError):
     def __init__(self, message: str, next_plan: MemoryPlan | None = None):
         super().__init__(message)
         self.next_plan = next_plan
-
-
-def random_seed() -> int:
-    """A fresh seed for the "randomize" button (32 bits: easy to read aloud and type back)."""
-    return secrets.randbelow(2**32)
-
-
-def _is_schnell_like(model_id: str) -> bool:
-    return model_id == TINY_MODEL_ID or "schnell" in model_id.lower()
-
-
-@dataclass(frozen=True)
-class GenerationParams:
-    """Everything that determines one image. Defaults are FLUX.1-schnell's settings."""
-
-    prompt: str
-    seed: int
-    steps: int = 4
-    width: int = 1024
-    height: int = 1024
-    guidance_scale: float = 0.0
-    max_sequence_length: int = 256
-    model_id: str = SCHNELL_REPO_ID
-    revision: str | None = None
-
-    def cache_key(self) -> str:
-        """Content hash of exactly the fields that change the pixels (24 hex digits); the PNG's name."""
-        content = {
-            "model_id": self.model_id,
-            "revision": self.revision,
-            "prompt": self.prompt,
-            "seed": int(self.seed),
-            "steps": int(self.steps),
-            "size": [int(self.width), int(self.height)],
-            "guidance_scale": float(self.guidance_scale),
-            "max_sequence_length": int(self.max_sequence_length),
-        }
-        blob = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
-
-    @property
-    def is_demo(self) -> bool:
-        return self.model_id == TINY_MODEL_ID
-
-    def validate(self) -> "GenerationParams":
-        """Raise BadParams with a student-readable message if any field is unusable; return self."""
-        def is_int(x: Any) -> bool:
-            return isinstance(x, int) and not isinstance(x, bool)
-
-        if not isinstance(self.prompt, str) or not self.prompt.strip():
-            raise BadParams("The prompt is empty: write what the image should show.")
-        if not is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
-            raise BadParams(f"Seed must be a whole number from 0 to {MAX_SEED}, got {self.seed!r}.")
-        if not is_int(self.steps) or not 1 <= self.steps <= MAX_STEPS:
-            raise BadParams(f"Steps must be a whole number from 1 to {MAX_STEPS} (schnell: 4), got {self.steps!r}.")
-        low = TINY_MIN_SIZE if self.is_demo else MIN_SIZE
-        for name in ("width", "height"):
-            v = getattr(self, name)
-            if not is_int(v) or not low <= v <= MAX_SIZE or v % 16:
-                raise BadParams(
-                    f"{name.capitalize()} must be a multiple of 16 from {low} to {MAX_SIZE} pixels, got {v!r}"
-                    + ("" if self.is_demo else f" (sizes below {MIN_SIZE} are only for the tiny demo pipeline)")
-                    + "."
-                )
-        g = self.guidance_scale
-        if isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isfinite(g) or not 0 <= g <= 20:
-            raise BadParams(f"Guidance scale must be a number from 0 to 20, got {g!r}.")
-        max_len = SCHNELL_MAX_SEQUENCE_LENGTH if _is_schnell_like(self.model_id) else 512
-        if not is_int(self.max_sequence_length) or not 1 <= self.max_sequence_length <= max_len:
-            raise BadParams(
-                f"max_sequence_length must be a whole number from 1 to {max_len} for {self.model_id}, "
-                f"got {self.max_sequence_length!r}."
-            )
-        if not isinstance(self.model_id, str) or not self.model_id:
-            raise BadParams("model_id is empty.")
-        return self
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "GenerationParams":
-        """Build from a dict (e.g. image metadata); unknown keys are ignored, missing ones take defaults."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass(frozen=True)
@@ -191,7 +92,7 @@ def latents_preview(latents, width: int, height: int, size: int = 256) -> "Image
 class Generator:
     """Owns the process's pipeline; generate() is safe to call from several threads (one at a time).
 
-    model: a spec for find_model ("auto", "tiny", a folder, a repo id) or a ModelSource.
+    model: a spec for resolve_model ("auto", "tiny", a folder, a repo id) or a ModelSource.
     store: an ImageStore; when given, generate() returns a stored image instead of recomputing it,
     and saves every new image there.
     """
@@ -231,7 +132,7 @@ class Generator:
         """Where the weights are (resolved on first use; raises ModelNotFound)."""
         with self._source_lock:  # two sessions asking at once must not both build the tiny demo
             if self._source is None:
-                self._source = find_model(self._spec if isinstance(self._spec, str) else None, self.settings)
+                self._source = resolve_model(self._spec if isinstance(self._spec, str) else None, self.settings)
             return self._source
 
     @property
@@ -290,15 +191,6 @@ class Generator:
             self._unload_locked()
             self._plan = plan
 
-    def switch_model(self, model: str | ModelSource) -> None:
-        """Use another model; the current pipeline is dropped and the new one loads on the next image."""
-        with self._lock:
-            self._unload_locked()
-            self._spec = model
-            self._source = model if isinstance(model, ModelSource) else None
-            self._plan = None
-            self._tokenizer = None
-
     # -- prompts -----------------------------------------------------------------------------------
 
     def _t5_tokenizer(self):
@@ -306,13 +198,14 @@ class Generator:
             return self._pipe.tokenizer_2
         if self._tokenizer is None:
             src = self.source
-            from models.flux.loading import quiet_libraries
+            from models.flux.quiet import quiet_libraries
 
             quiet_libraries()
             from transformers import AutoTokenizer
 
-            if src.path is not None:
-                self._tokenizer = AutoTokenizer.from_pretrained(src.path / "tokenizer_2", local_files_only=True)
+            folder = weights_folder(src)
+            if folder is not None:
+                self._tokenizer = AutoTokenizer.from_pretrained(folder / "tokenizer_2", local_files_only=True)
             else:
                 self._tokenizer = AutoTokenizer.from_pretrained(
                     src.repo_id, subfolder="tokenizer_2", revision=src.revision,
@@ -337,8 +230,6 @@ class Generator:
         if path is None:
             return None
         from PIL import Image
-
-        from models.flux.store import read_metadata
 
         meta = read_metadata(path)
         with Image.open(path) as im:
@@ -439,25 +330,3 @@ class Generator:
             })
         return GenerationResult(image=image, params=params, path=path, truncated_tokens=truncated,
                                 seconds=seconds, from_cache=False, is_demo=src.is_demo, prompt_id=prompt_id)
-
-
-_shared: Generator | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_generator(settings: FluxSettings | None = None, store: "ImageStore | None" = None) -> Generator:
-    """The process-wide Generator (one pipeline per process), created on first call.
-
-    Streamlit runs every browser session in the same process: they all share this object, and its
-    `busy` flag tells a session that another one is generating.
-    """
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            settings = settings or load_settings()
-            if store is None:
-                from models.flux.store import ImageStore
-
-                store = ImageStore(settings.output_dir)
-            _shared = Generator(settings.model, settings=settings, store=store)
-        return _shared

@@ -1,7 +1,7 @@
 """Find the FLUX weights on this machine, decide how they fit in memory, and load the pipeline.
 
 Three steps, each testable on its own:
-    find_model(spec, settings) -> ModelSource   (a folder, the Hugging Face cache, or the tiny demo)
+    resolve_model(spec, settings) -> ModelSource (a folder, the Hugging Face cache, or the tiny demo)
     plan_memory(source, ...)   -> MemoryPlan    (a pure function of VRAM / RAM numbers)
     load_pipeline(source, plan) -> FluxPipeline (the only step that imports torch and diffusers)
 
@@ -12,7 +12,6 @@ milliseconds with one message that says where we looked and how to get the weigh
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 from dataclasses import dataclass, replace
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from models.flux import FluxError
 from models.flux.settings import SCHNELL_REPO_ID, FluxSettings, load_settings
+from models.flux.quiet import quiet_libraries
 from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION, ensure_tiny_pipeline, is_tiny_pipeline, tiny_revision
 
 GB = 1e9
@@ -102,32 +102,30 @@ class MemoryPlan:
 # ----------------------------------------------------------------------------- finding the weights
 
 
-def _cache_repo_dir(cache_dir: Path, repo_id: str) -> Path:
-    return cache_dir / ("models--" + repo_id.replace("/", "--"))
-
-
 def _snapshot_in_cache(repo_id: str, cache_dir: Path, revision: str | None) -> tuple[Path, str] | None:
-    """(snapshot folder, commit) of a cached repo, following refs/<revision or main>; None if absent.
+    """(snapshot folder, commit) of a cached pipeline, following refs/<revision or main>; None if absent.
 
-    Reads the cache layout directly (models--org--name/refs/main -> snapshots/<commit>): instant, and
-    the same layout huggingface_hub.scan_cache_dir walks.
+    Asks huggingface_hub where model_index.json is in the cache (no network). A snapshot copied by
+    hand without refs/main is still found: the newest cached revision that has a pipeline.
     """
-    repo_dir = _cache_repo_dir(cache_dir, repo_id)
-    snapshots = repo_dir / "snapshots"
-    if not snapshots.is_dir():
-        return None
-    ref_file = repo_dir / "refs" / (revision or "main")
-    commit = ref_file.read_text().strip() if ref_file.is_file() else revision
-    if commit and (snapshots / commit / "model_index.json").is_file():
-        return snapshots / commit, commit
+    from huggingface_hub import CacheNotFound, scan_cache_dir, try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo_id, "model_index.json", cache_dir=cache_dir, revision=revision)
+    if isinstance(found, str):
+        snapshot = Path(found).parent
+        return snapshot, snapshot.name
     if revision:  # an explicit revision that is not cached: do not silently use another one
         return None
-    # No usable refs/main (e.g. copied by hand): take the newest snapshot that has a pipeline.
-    candidates = [p for p in snapshots.iterdir() if (p / "model_index.json").is_file()]
+    try:
+        repos = scan_cache_dir(cache_dir).repos
+    except CacheNotFound:
+        return None
+    candidates = [rev for repo in repos if repo.repo_id == repo_id and repo.repo_type == "model"
+                  for rev in repo.revisions if (rev.snapshot_path / "model_index.json").is_file()]
     if not candidates:
         return None
-    best = max(candidates, key=lambda p: p.stat().st_mtime)
-    return best, best.name
+    best = max(candidates, key=lambda rev: rev.last_modified)
+    return best.snapshot_path, best.commit_hash
 
 
 def _missing_components(folder: Path) -> list[str]:
@@ -157,8 +155,16 @@ def how_to_get_weights(repo_id: str = SCHNELL_REPO_ID) -> str:
 
 
 def _tiny_source(settings: FluxSettings, note: str | None = None) -> ModelSource:
-    folder = ensure_tiny_pipeline(settings.tiny_dir)
+    # Nothing is built here (finding a model stays cheap): weights_folder() builds the demo on first use.
+    folder = Path(settings.tiny_dir).expanduser().resolve()
     return ModelSource(kind="tiny", path=folder, repo_id=None, revision=TINY_REVISION, is_demo=True, note=note)
+
+
+def weights_folder(source: ModelSource) -> Path | None:
+    """The folder to load `source` from (None: a repo to download); the tiny demo is built there if missing."""
+    if source.kind == "tiny":
+        return ensure_tiny_pipeline(source.path)
+    return source.path
 
 
 def _folder_source(folder: Path) -> ModelSource:
@@ -170,7 +176,7 @@ def _folder_source(folder: Path) -> ModelSource:
     if missing:
         raise ModelNotFound(f"{folder} is incomplete: missing {', '.join(missing)}/. " + how_to_get_weights())
     if is_tiny_pipeline(folder):
-        return ModelSource(kind="tiny", path=folder.resolve(), revision=tiny_revision(folder), is_demo=True)
+        return ModelSource(kind="folder", path=folder.resolve(), revision=tiny_revision(folder), is_demo=True)
     return ModelSource(kind="folder", path=folder.resolve())
 
 
@@ -190,25 +196,44 @@ def _cache_source(repo_id: str, revision: str | None, settings: FluxSettings) ->
                        is_demo=is_tiny_pipeline(snapshot), cache_dir=cache_dir)
 
 
-def find_model(spec: str | None = None, settings: FluxSettings | None = None) -> ModelSource:
-    """Resolve a model spec to local weights, without the network (unless downloads are allowed).
+def choose_model_spec(settings: FluxSettings, *, cli_model: str | None = None, file_model: str | None = None) -> str:
+    """Which model a run asks for: --model, else DC_FLUX_MODEL unless "auto", else the prompt file's, else "auto"."""
+    for spec in (cli_model, None if settings.model.strip().lower() == "auto" else settings.model, file_model):
+        if isinstance(spec, str) and spec.strip():
+            return spec.strip()
+    return "auto"
 
-    spec: a folder path, a repo id ("org/name" or "org/name@revision") looked up in the Hugging Face
-    cache, "tiny" (the demo pipeline, built on first use), or "auto" (FLUX.1-schnell from the cache if
-    present, else the demo). None means settings.model. Raises ModelNotFound with one clear message.
+
+def resolve_model(spec: str | None = None, settings: FluxSettings | None = None, *,
+                  allow_demo: bool = False) -> ModelSource:
+    """The one rule for which weights a spec means, without the network (unless downloads are allowed).
+
+    spec: "tiny" (the demo pipeline), "auto" (FLUX.1-schnell from the cache, else the demo), a folder
+    path, or a repo id ("org/name" or "org/name@revision") looked up in the Hugging Face cache. None
+    means settings.model. allow_demo: when FLUX.1-schnell itself is asked for and is not on this machine,
+    use the demo (with a note saying so) instead of raising; the gallery allows it, `render` does not
+    (it must not silently draw noise). Raises ModelNotFound with one clear message.
     """
     settings = settings or load_settings()
     spec = (spec if spec is not None else settings.model).strip()
     if spec.lower() in ("tiny", TINY_MODEL_ID):
         return _tiny_source(settings)
     if spec.lower() in ("", "auto"):
-        source = _cache_source(SCHNELL_REPO_ID, None, settings)
-        if source is not None:
-            return source
-        note = (f"{SCHNELL_REPO_ID} is not in the Hugging Face cache ({settings.resolved_cache_dir}): "
-                "using the tiny demo pipeline, whose images are noise.")
+        spec, allow_demo, settings = SCHNELL_REPO_ID, True, replace(settings, allow_download=False)
+    try:
+        return _find_weights(spec, settings)
+    except ModelNotFound as exc:
+        if not (allow_demo and spec == SCHNELL_REPO_ID):
+            raise
+        incomplete = "incomplete" in str(exc)
+        note = str(exc) if incomplete else (f"{SCHNELL_REPO_ID} is not in the Hugging Face cache "
+                                            f"({settings.resolved_cache_dir}): using the tiny demo pipeline, "
+                                            "whose images are noise.")
         return _tiny_source(settings, note=note)
 
+
+def _find_weights(spec: str, settings: FluxSettings) -> ModelSource:
+    """A folder, or a repo id in the cache (a source to download when settings allow it)."""
     folder = Path(spec).expanduser()
     if folder.is_dir():
         return _folder_source(folder)
@@ -336,18 +361,6 @@ def next_offload_level(plan: MemoryPlan) -> MemoryPlan | None:
 # ----------------------------------------------------------------------------- loading
 
 
-def quiet_libraries() -> None:
-    """Silence transformers/diffusers chatter (progress bars, optional-dependency notes) for the UI and CLI."""
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    import diffusers.utils.logging as dlog
-    import transformers.utils.logging as tlog
-
-    for lib in (dlog, tlog):
-        lib.set_verbosity_error()
-        lib.disable_progress_bar()
-    logging.getLogger("accelerate").setLevel(logging.ERROR)
-
-
 def load_pipeline(source: ModelSource, plan: MemoryPlan):
     """Load the FluxPipeline of `source` and place it according to `plan`.
 
@@ -366,7 +379,8 @@ def load_pipeline(source: ModelSource, plan: MemoryPlan):
     if plan.device == "mps" and not _probe_mps():
         raise InsufficientMemory("The memory plan needs Apple's MPS GPU but PyTorch sees none.")
 
-    target = str(source.path) if source.path is not None else source.repo_id
+    folder = weights_folder(source)
+    target = str(folder) if folder is not None else source.repo_id
     kwargs: dict = {"dtype": getattr(torch, plan.dtype), "local_files_only": source.local_files_only}
     if source.path is None:
         kwargs.update(cache_dir=str(source.cache_dir) if source.cache_dir else None, revision=source.revision)

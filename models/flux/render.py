@@ -6,119 +6,55 @@ Resumable: an image already in the store (same cache key) is skipped, so an inte
 where it stopped. Scales out with accelerate: under `accelerate launch --num_processes N`, each
 process renders its own share of the missing images (PartialState.split_between_processes).
 
-The prompt file schema (the contract with models.flux.prompts):
-    title = "..."
-    [defaults]            model, steps, width, height, guidance_scale, max_sequence_length, seed_policy
-    [[sections]]          id, title, commentary
-    [[sections.prompts]]  id, text, seed, optional overrides (steps, width, height, guidance_scale,
-                          max_sequence_length), commentary, tags, translation
+The file is read like everywhere else: checked by prompt_check (a file `check` refuses is refused here,
+with the same FILE:LINE: message) and turned into parameters by PromptFile.params, as the gallery does.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import tomllib
-import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from models.flux import FluxError
-from models.flux.generate import GenerationParams, Generator
-from models.flux.loading import find_model, plan_memory
+from models.flux.generate import Generator
+from models.flux.loading import ModelSource, choose_model_spec, plan_memory, resolve_model
+from models.flux.params import GenerationParams
+from models.flux.prompt_check import validate_text
+from models.flux.prompt_file import PromptFile
 from models.flux.settings import FluxSettings, load_settings
 from models.flux.store import ImageStore
-
-SETTING_KEYS = ("steps", "width", "height", "guidance_scale", "max_sequence_length")
-SCHNELL_DEFAULTS: dict[str, Any] = {"steps": 4, "width": 1024, "height": 1024, "guidance_scale": 0.0,
-                                    "max_sequence_length": 256}
 
 
 class RenderError(FluxError):
     """Bad input to render (file, prompt id, settings); the message is one line for the terminal."""
 
 
-def _default_seed(prompt_id: str) -> int:
-    """Seed of a prompt that has none (seed_policy "fixed"): the rule models.flux.prompts uses."""
-    try:
-        from models.flux.prompts import default_seed
-    except ImportError:
-        return zlib.crc32(prompt_id.encode("utf-8"))
-    return default_seed(prompt_id)
+def load_checked(path: str | os.PathLike) -> PromptFile:
+    """The prompt file, if `check` finds no error in it; else RenderError with check's first FILE:LINE: line.
+
+    Raises PromptFileError (FILE:LINE: too) when the file cannot be read or parsed at all.
+    """
+    pf = PromptFile.load(path)
+    errors = [p for p in validate_text(pf.dumps()) if p.is_error]
+    if errors:
+        more = f" (and {len(errors) - 1} more: run `python -m models.flux check {path}`)" if len(errors) > 1 else ""
+        raise RenderError(errors[0].format(path) + more)
+    return pf
 
 
-def read_prompt_file(path: str | os.PathLike) -> dict:
-    """The prompt file as plain data (tomllib); RenderError with the line on a syntax error."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise RenderError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise RenderError(f"{path}: is a folder, not a prompt file") from None
-    except OSError as exc:
-        raise RenderError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    try:
-        return tomllib.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise RenderError(f"{path}: not UTF-8 text (save the file as UTF-8)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RenderError(f"{path}: not valid TOML: {exc} (run `python -m models.flux check {path}`)") from None
-
-
-def file_model(path: str | os.PathLike) -> str | None:
+def file_model(pf: PromptFile) -> str | None:
     """The model named in the file's [defaults] (None when it names none)."""
-    defaults = read_prompt_file(path).get("defaults")
-    model = defaults.get("model") if isinstance(defaults, dict) else None
+    table = pf.doc.get("defaults")
+    model = table.get("model") if isinstance(table, dict) else None
     return model.strip() if isinstance(model, str) and model.strip() else None
 
 
-def iter_render_jobs(path: str | os.PathLike) -> list[tuple[str, dict]]:
-    """(prompt_id, GenerationParams keyword arguments without model_id/revision), in file order.
-
-    Settings come from the prompt's overrides, else [defaults], else schnell's values. A prompt
-    without a seed gets the stable default seed (seed_policy "fixed"); with seed_policy "random" it
-    cannot be rendered reproducibly and is refused. Raises RenderError naming the prompt.
-    """
-    data = read_prompt_file(path)
-    defaults = data.get("defaults", {})
-    if not isinstance(defaults, dict):
-        raise RenderError(f"{path}: [defaults] must be a table")
-    base = {k: defaults.get(k, v) for k, v in SCHNELL_DEFAULTS.items()}
-    policy = defaults.get("seed_policy", "fixed")
-    sections = data.get("sections", [])
-    if not isinstance(sections, list):
-        raise RenderError(f"{path}: sections must be written as [[sections]] tables")
-    jobs: list[tuple[str, dict]] = []
-    seen: set[str] = set()
-    for s_index, section in enumerate(sections, 1):
-        prompts = section.get("prompts", []) if isinstance(section, dict) else None
-        if not isinstance(prompts, list):
-            raise RenderError(f"{path}: section {s_index} is not a [[sections]] table with [[sections.prompts]]")
-        for p_index, prompt in enumerate(prompts, 1):
-            where = f"{path}: prompt {p_index} of section {s_index}"
-            if not isinstance(prompt, dict):
-                raise RenderError(f"{where} is not a [[sections.prompts]] table")
-            pid = prompt.get("id")
-            if not isinstance(pid, str) or not pid.strip():
-                raise RenderError(f"{where} has no id")
-            if pid in seen:
-                raise RenderError(f"{path}: prompt id {pid!r} is used twice")
-            seen.add(pid)
-            text = prompt.get("text")
-            if not isinstance(text, str) or not text.strip():
-                raise RenderError(f"{path}: prompt {pid!r} has no text")
-            seed = prompt.get("seed")
-            if seed is None:
-                if policy == "random":
-                    raise RenderError(f"{path}: prompt {pid!r} has no seed and seed_policy is \"random\": give it a "
-                                      "seed (or generate it once in the gallery, which records one)")
-                seed = _default_seed(pid)
-            kwargs = {"prompt": text, "seed": seed}
-            kwargs.update({k: prompt.get(k, base[k]) for k in SETTING_KEYS})
-            jobs.append((pid, kwargs))
-    return jobs
+def render_jobs(pf: PromptFile, source: ModelSource) -> list[tuple[str, GenerationParams]]:
+    """(prompt id, GenerationParams for `source`) of every prompt, in file order."""
+    return [(pid, pf.params(pid, model_id=source.model_id, revision=source.revision)) for pid in pf.prompt_ids()]
 
 
 @dataclass
@@ -168,12 +104,17 @@ def render_file(
 ) -> RenderSummary:
     """Render the missing images of the prompt file at `path` into the store at `out`.
 
-    model: a spec for find_model; default: DC_FLUX_MODEL if set, else the file's [defaults] model,
-    else "auto". only: prompt ids to render (all when None). Raises RenderError / FluxError.
+    model: a spec for resolve_model; default: DC_FLUX_MODEL if set, else the file's [defaults] model,
+    else "auto". FLUX.1-schnell that is not on this machine is an error, not the demo: only an explicit
+    "tiny" or "auto" draws demo noise. only: prompt ids to render (all when None). Raises RenderError /
+    FluxError.
     """
     start = time.perf_counter()
     settings = settings or load_settings()
-    jobs = iter_render_jobs(path)
+    pf = load_checked(path)
+    spec = choose_model_spec(settings, cli_model=model, file_model=file_model(pf))
+    source = resolve_model(spec, settings, allow_demo=False)
+    jobs = render_jobs(pf, source)
     if only:
         wanted = list(dict.fromkeys(only))
         known = {pid for pid, _ in jobs}
@@ -183,16 +124,13 @@ def render_file(
             raise RenderError(f"{path}: unknown prompt id {', '.join(map(repr, unknown))} (ids in the file: {listing})")
         jobs = [(pid, kw) for pid, kw in jobs if pid in set(wanted)]
 
-    spec = model or (settings.model if settings.model != "auto" else None) or file_model(path) or "auto"
-    source = find_model(spec, settings)
     store = ImageStore(out if out is not None else settings.output_dir)
 
     # Full parameters (the model fixes model_id / revision), checked before anything is rendered.
     todo: list[tuple[str, GenerationParams]] = []
     keys: set[str] = set()
-    for pid, kwargs in jobs:
-        params = GenerationParams(**kwargs, model_id=source.model_id, revision=source.revision)
-        try:
+    for pid, params in jobs:
+        try:  # the file passed `check` for its own model; --model may name one with other limits
             params.validate()
         except FluxError as exc:
             raise RenderError(f"{path}: prompt {pid!r}: {exc}") from None

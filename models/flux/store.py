@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from models.atomic import atomic_file
-from models.flux.generate import GenerationParams
+from models.flux.params import GenerationParams
+from models.flux.tiny import TINY_MODEL_ID
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -180,7 +181,7 @@ def read_metadata(source: str | os.PathLike | bytes) -> dict:
         out = dict(base)
         parsed = parse_a1111(text[A1111_KEY])
         out.update(parsed)
-        out["is_demo"] = parsed.get("model_id") == "tiny-flux-demo"
+        out["is_demo"] = parsed.get("model_id") == TINY_MODEL_ID
         out["source"] = "a1111"
         return out
     return base

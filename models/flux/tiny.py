@@ -62,7 +62,7 @@ def _t5_tokenizer():
 
 def build_tiny_pipeline():
     """Build the tiny FluxPipeline in memory (deterministic: seeded random weights)."""
-    from models.flux.loading import quiet_libraries
+    from models.flux.quiet import quiet_libraries
 
     quiet_libraries()
     import torch

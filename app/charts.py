@@ -377,8 +377,3 @@ def bar_shares(shares: Mapping[str, float], title: str = "", *, reference: Mappi
             tooltip=["what:N", alt.Tooltip("share:Q", format=".1%")]))
     return alt.layer(*layers).properties(title=title, width=width, height=height, autosize=PAD)
 
-
-def row_count(chart) -> int:
-    """Total number of inline data rows in a chart (for tests and sanity checks)."""
-    spec = chart.to_dict()
-    return sum(len(rows) for rows in spec.get("datasets", {}).values())

@@ -5,13 +5,10 @@ Every builder keeps at most `MAX_ROWS` history rows (evenly thinned, the latest 
 always kept) and drops non-finite values: NaN is not valid JSON and Vega would
 silently draw nothing.
 
-Two forms of each chart:
-* `loss_chart(...)` etc. return an Altair chart (results section, tests);
-* `loss_spec(...)` etc. return the same chart as a Vega-Lite dict, for the live panel
-  that is redrawn twice a second while a job trains. Building and validating an Altair
-  chart costs 20–60 ms of Python, which would steal the GIL from the training thread;
-  the spec form builds the Altair chart once per shape (cached), then only swaps in
-  the new rows (~1 ms).
+Each chart is a Vega-Lite dict (`loss_spec(...)` etc.), because the live panel redraws
+it every second while a job trains. Building and validating an Altair chart costs
+20–60 ms of Python, which would steal the GIL from the training thread; so the Altair
+chart is built once per shape (cached) and only the rows are swapped in (~1 ms).
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ from typing import Sequence
 
 import altair as alt
 import numpy as np
-import pandas as pd
 
 MAX_ROWS = 300
 FLOOR_LABEL = "Bayes-optimal floor (a perfect network)"
@@ -78,10 +74,6 @@ def loss_rows(history: Sequence[dict], floor: float | None = None, max_rows: int
     return rows
 
 
-def loss_frame(history: Sequence[dict], floor: float | None = None, max_rows: int = MAX_ROWS) -> pd.DataFrame:
-    return pd.DataFrame(loss_rows(history, floor, max_rows), columns=["step", "loss", "series"])
-
-
 def _loss_chart(data, with_floor: bool, title: str, y_title: str, width: int, height: int) -> alt.Chart:
     series = [LOSS_LABEL] + ([FLOOR_LABEL] if with_floor else [])
     legend = alt.Legend(title=None, orient="bottom", labelLimit=400)
@@ -97,12 +89,6 @@ def _loss_chart(data, with_floor: bool, title: str, y_title: str, width: int, he
     ).properties(title=title, width=width, height=height)
 
 
-def loss_chart(history: Sequence[dict], floor: float | None = None, *, title: str = "Loss",
-               y_title: str = "loss", width: int = WIDTH, height: int = HEIGHT) -> alt.Chart:
-    """Mean loss per logging window, with the Bayes-optimal floor as a dashed horizontal line."""
-    return _loss_chart(loss_frame(history, floor), _finite(floor), title, y_title, width, height)
-
-
 @functools.lru_cache(maxsize=32)
 def _loss_template(with_floor: bool, title: str, y_title: str, width: int, height: int) -> str:
     return _template(_loss_chart(alt.NamedData(name=DATA), with_floor, title, y_title, width, height))
@@ -110,7 +96,7 @@ def _loss_template(with_floor: bool, title: str, y_title: str, width: int, heigh
 
 def loss_spec(history: Sequence[dict], floor: float | None = None, *, title: str = "Loss",
               y_title: str = "loss", width: int = WIDTH, height: int = HEIGHT) -> dict:
-    """`loss_chart` as a Vega-Lite dict, cheap enough to rebuild twice a second."""
+    """Mean loss per logging window, with the Bayes-optimal floor as a dashed horizontal line."""
     return _spec(_loss_template(_finite(floor), title, y_title, width, height), loss_rows(history, floor))
 
 
@@ -136,12 +122,6 @@ def per_sigma_rows(history: Sequence[dict], sigmas: Sequence[float], floors: Seq
     return out
 
 
-def per_sigma_frame(history: Sequence[dict], sigmas: Sequence[float], floors: Sequence[float | None] | None = None,
-                    max_rows: int = MAX_ROWS // 3) -> pd.DataFrame:
-    return pd.DataFrame(per_sigma_rows(history, sigmas, floors, max_rows),
-                        columns=["step", "loss", "sigma", "level", "kind"])
-
-
 def _per_sigma_chart(data, order: tuple[str, ...], title: str, width: int, height: int) -> alt.Chart:
     order = list(order)
     color = alt.Color("sigma:N", sort=order, scale=alt.Scale(domain=order, scheme="viridis"),
@@ -157,14 +137,6 @@ def _per_sigma_chart(data, order: tuple[str, ...], title: str, width: int, heigh
         opacity=alt.Opacity("kind:N", scale=alt.Scale(domain=["loss", "floor"], range=[1.0, 0.6]), legend=None),
         tooltip=["sigma:N", "kind:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")],
     ).properties(title=title, width=width, height=height)
-
-
-def per_sigma_chart(history: Sequence[dict], sigmas: Sequence[float], floors: Sequence[float | None] | None = None,
-                    *, title: str = "Loss per noise level (dashed: floors)",
-                    width: int = WIDTH, height: int = HEIGHT) -> alt.Chart:
-    """NCSN: one line per σ of the ladder (largest σ darkest), each with its own dashed floor."""
-    order = tuple(sigma_label(float(s)) for s in sigmas)
-    return _per_sigma_chart(per_sigma_frame(history, sigmas, floors), order, title, width, height)
 
 
 @functools.lru_cache(maxsize=32)
@@ -186,22 +158,12 @@ def speed_rows(history: Sequence[dict], max_rows: int = MAX_ROWS) -> list[dict]:
             for r in thin(history, max_rows) if _finite(r.get("steps_per_second"))]
 
 
-def speed_frame(history: Sequence[dict], max_rows: int = MAX_ROWS) -> pd.DataFrame:
-    return pd.DataFrame(speed_rows(history, max_rows), columns=["step", "steps_per_second"])
-
-
 def _speed_chart(data, title: str, width: int, height: int) -> alt.Chart:
     return alt.Chart(data).mark_line(color="#2ca02c", clip=True).encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("steps_per_second:Q", title="steps / s"),
         tooltip=["step:Q", alt.Tooltip("steps_per_second:Q", format=".0f")],
     ).properties(title=title, width=width, height=height)
-
-
-def speed_chart(history: Sequence[dict], *, title: str = "Training speed", width: int = WIDTH,
-                height: int = 180) -> alt.Chart:
-    """Steps per second per logging window (dips show when something else used the CPU)."""
-    return _speed_chart(speed_frame(history), title, width, height)
 
 
 @functools.lru_cache(maxsize=8)

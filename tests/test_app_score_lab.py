@@ -22,8 +22,9 @@ import torch
 from app import score_lab_state as lab_state
 from app import training_charts
 from models.jobs import JobPool
-from models.score import checkpoints, floors, lab
-from models.score.datasets import DatasetSpec, sample_dataset
+from models.score import checkpoints, floors
+from models.score import run as training_run
+from models.score.datasets import DatasetSpec, sample_dataset, training_data
 from models.score.errors import InputError
 from models.score.objectives import implicit_score_matching
 from models.score.reference import dsm_loss_floor, empirical_score, empirical_score_fn
@@ -90,54 +91,53 @@ def test_charts_thin_long_runs_and_drop_non_finite_values():
     thinned = training_charts.thin(rows)
     assert len(thinned) <= training_charts.MAX_ROWS
     assert thinned[0] is rows[0] and thinned[-1] is rows[-1]
-    frame = training_charts.loss_frame(rows[:10], floor=0.25)
-    assert frame["loss"].map(math.isfinite).all()
-    assert len(frame[frame.series == training_charts.LOSS_LABEL]) == 9  # the NaN row is gone
-    assert list(frame[frame.series == training_charts.FLOOR_LABEL]["loss"]) == [0.25, 0.25]
-    per = training_charts.per_sigma_frame(rows[:10], [2.0, 0.1], floors=[0.05, None])
-    assert per["loss"].map(math.isfinite).all()
-    assert len(per[per.kind == "loss"]) == 19 and len(per[per.kind == "floor"]) == 2
-    assert training_charts.loss_frame([], floor=0.3).empty  # no floor line without a loss line
+    loss = training_charts.loss_rows(rows[:10], floor=0.25)
+    assert all(math.isfinite(r["loss"]) for r in loss)
+    assert len([r for r in loss if r["series"] == training_charts.LOSS_LABEL]) == 9  # the NaN row is gone
+    assert [r["loss"] for r in loss if r["series"] == training_charts.FLOOR_LABEL] == [0.25, 0.25]
+    per = training_charts.per_sigma_rows(rows[:10], [2.0, 0.1], floors=[0.05, None])
+    assert all(math.isfinite(r["loss"]) for r in per)
+    assert len([r for r in per if r["kind"] == "loss"]) == 19 and len([r for r in per if r["kind"] == "floor"]) == 2
+    assert training_charts.loss_rows([], floor=0.3) == []  # no floor line without a loss line
 
 
 # ----------------------------------------------------------------------------- worker, save / load
 
-def _quick_run(steps=60, **config) -> lab_state.LabRun:
+def _quick_run(steps=60, **config) -> training_run.TrainingRun:
     spec = DatasetSpec.builtin("8-gaussians")
-    cfg = lab_state.make_config(steps=steps, **config)
-    data = lab.training_data(spec, 2000, 0)
-    return lab_state.LabRun(data=data, config=cfg, target_steps=steps)
+    cfg = training_run.training_config(steps=steps, **config)
+    return training_run.TrainingRun(data=training_data(spec, 2000, 0), config=cfg)
 
 
 def test_worker_trains_in_the_pool_and_reports_progress():
     run = _quick_run(steps=60)
-    job = JobPool(1).submit(lambda j: lab_state.training_job(j, run, 60))
+    job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
     assert job.wait(120)
     assert job.state == "done", job.error
     snap = job.snapshot()
     assert snap["step"] == 60 and len(snap["history"]) == len(run.history) >= 2
-    assert snap["preview"].shape == (lab_state.PREVIEW_POINTS, 2)
+    assert snap["preview"].shape == (training_run.PREVIEW_POINTS, 2)
     assert run.floor_total() is not None and all(math.isfinite(f) for f in run.floors)
 
 
 def test_blow_up_stops_the_job_and_keeps_sane_weights():
     run = _quick_run(steps=400, lr=10.0)
-    job = JobPool(1).submit(lambda j: lab_state.training_job(j, run, 400))
+    job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
     assert job.wait(120)
-    assert job.state == "failed" and lab_state.classify_error(job) == "diverged"
+    assert job.state == "failed" and training_run.classify_error(job.exception) == "diverged"
     assert "smaller learning rate" in job.error
     assert run.steps_done < 400
     assert all(abs(r["loss"]) < EXPLODED_LOSS for r in run.history)
     assert all(torch.isfinite(p).all() for p in run.trainer.network.parameters())
-    samples = lab_state.preview_samples(run.model(), run.data, n=50)
+    samples = training_run.preview_samples(run.model(), n=50)
     assert samples.shape == (50, 2)
 
 
 def test_zip_round_trip_and_clear_errors(tmp_path):
     run = _quick_run(steps=20)
-    job = JobPool(1).submit(lambda j: lab_state.training_job(j, run, 20))
+    job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
     assert job.wait(120) and job.state == "done"
-    blob = lab_state.run_zip_bytes(run)
+    blob = training_run.run_zip_bytes(run)
     model, history = checkpoints.load_run_zip(blob, "m.zip")
     x = torch.randn(30, 2)
     assert torch.allclose(model.score(x, 0.5), run.model().score(x, 0.5), atol=1e-5)
@@ -301,13 +301,13 @@ def test_csv_upload_errors_are_shown_and_a_good_csv_trains(tmp_path):
 
 def test_loading_a_saved_model_and_a_bad_zip():
     run = _quick_run(steps=20)
-    job = JobPool(1).submit(lambda j: lab_state.training_job(j, run, 20))
+    job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
     assert job.wait(120) and job.state == "done"
     at = _open_page()
     at.file_uploader(key="sl_zip_upload").set_value(("junk.zip", b"not a zip", "application/zip")).run()
     assert any("not a zip file" in e.value for e in at.error)
     at.file_uploader(key="sl_zip_upload").set_value(
-        ("model.zip", lab_state.run_zip_bytes(run), "application/zip")).run()
+        ("model.zip", training_run.run_zip_bytes(run), "application/zip")).run()
     assert not at.exception, at.exception
     loaded = at.session_state["score_lab_run"]
     assert loaded.loaded is not None and loaded.steps_done == 20
@@ -322,9 +322,9 @@ def test_loading_a_saved_model_and_a_bad_zip():
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA to fail on CUDA")
 def test_missing_cuda_shows_a_message_and_a_cpu_fallback(at_cleanup):
     run = _quick_run(steps=40, device="cuda")
-    run.job = JobPool(1).submit(lambda j: lab_state.training_job(j, run, 40))
+    run.job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
     assert run.job.wait(60) and run.job.state == "failed"
-    assert lab_state.classify_error(run.job) == "device"
+    assert training_run.classify_error(run.job.exception) == "device"
     at = _open_page()
     at_cleanup.append(at)
     at.session_state["score_lab_run"] = run

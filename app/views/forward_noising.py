@@ -8,13 +8,11 @@ point set smoothed with a Gaussian of width σ (the "empirical" score).
 
 import numpy as np
 import streamlit as st
-import torch
 
 from app import charts
-from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, dataset_mixture, sample_dataset
-from models.score.metrics import nearest_distances, score_grid
-from models.score.reference import empirical_log_prob, empirical_score
-from models.score.trainer import limited_threads
+from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES
+from models.score.experiments import forward_noising
+from models.score.metrics import nearest_distances
 
 SIGMAS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0]
 GRID = 21        # arrows per side
@@ -23,27 +21,10 @@ LOG_P_RANGE = 12.0  # the heatmap shows the top 12 nats of log p_σ; lower is al
 PLOT = 250  # px: three square plots side by side must fit a laptop screen
 
 
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def noising(name: str, n: int, sigma: float, seed: int, lim: float):
-    """Clean points, noisy points, Tweedie-denoised points, and the score/log-density on a grid."""
-    mixture = dataset_mixture(name)
-    data = sample_dataset(name, n, seed=seed)
-    z = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed + 1))
-    noisy = data + sigma * z  # the same z for every σ: moving the slider moves each point smoothly
-    grid = score_grid(lim, GRID)
-    heat_grid = score_grid(lim, HEAT_GRID)
-    with limited_threads():
-        if mixture is not None:  # exact: each component's variance grows by σ²
-            score = lambda x: mixture.score(x, sigma)  # noqa: E731
-            log_p = mixture.log_prob(heat_grid, sigma)
-        else:                    # exact for the shown point set smoothed by N(0, σ²I)
-            score = lambda x: empirical_score(data, x, sigma)  # noqa: E731
-            log_p = empirical_log_prob(data, heat_grid, sigma)
-        denoised = noisy + sigma**2 * score(noisy)  # Tweedie: E[x | x̃]
-        grid_score = score(grid)
-    return (data.numpy(), noisy.numpy(), denoised.numpy(), grid.numpy(), grid_score.numpy(),
-            heat_grid.numpy(), log_p.numpy())
+    """Clean, noisy and Tweedie-denoised points, and the exact score / log-density on grids."""
+    return forward_noising(name, n, sigma, seed, lim, arrows=GRID, cells=HEAT_GRID)
 
 
 st.title("Forward noising and Tweedie's formula")
@@ -73,7 +54,8 @@ view = st.radio("middle panel", ["score field ∇log p_σ", "log density log p_�
 lim = 9.0 if name == "ncsn-mixture" else 3.0
 domain = (-lim, lim)
 with st.spinner("Computing exact scores…"):
-    data, noisy, denoised, grid, grid_score, heat_grid, log_p = noising(name, n, float(sigma), 0, lim)
+    result = noising(name, n, float(sigma), 0, lim)
+data, noisy, denoised, log_p = result.data, result.noisy, result.denoised, result.log_p
 
 off_chart = float(np.mean(np.abs(noisy).max(1) > lim))
 cols = st.columns(3)
@@ -84,11 +66,11 @@ with cols[0]:
         st.caption(f"{off_chart:.0%} of the noisy points are outside the view.")
 with cols[1]:
     if view.startswith("score"):
-        st.altair_chart(charts.vector_field(grid, grid_score, data, f"score of p_σ at σ = {sigma:g}", domain,
+        st.altair_chart(charts.vector_field(result.arrow_points, result.arrows, data, f"score of p_σ at σ = {sigma:g}", domain,
                                             size=PLOT), width="content")
     else:
         top = float(log_p.max())
-        st.altair_chart(charts.heatmap(heat_grid[:, 0], heat_grid[:, 1], log_p, f"log p_σ at σ = {sigma:g}",
+        st.altair_chart(charts.heatmap(result.heat_points[:, 0], result.heat_points[:, 1], log_p, f"log p_σ at σ = {sigma:g}",
                                        color_title="log p_σ", domain=domain, size=PLOT,
                                        value_range=(top - LOG_P_RANGE, top)), width="content")
         st.caption(f"Colours cover the top {LOG_P_RANGE:g} nats; anything lower is the darkest colour.")
@@ -96,8 +78,8 @@ with cols[2]:
     st.altair_chart(charts.scatter({"denoised x̂": denoised}, data, "Tweedie: x̂ = x̃ + σ² ∇log p_σ(x̃)",
                                    domain, size=PLOT, colors=[charts.PALETTE[1]]), width="content")
 
-noisy_gap = float(np.nanmedian(nearest_distances(torch.from_numpy(noisy), torch.from_numpy(data))))
-denoised_gap = float(np.nanmedian(nearest_distances(torch.from_numpy(denoised), torch.from_numpy(data))))
+noisy_gap = float(np.nanmedian(nearest_distances(noisy, data)))
+denoised_gap = float(np.nanmedian(nearest_distances(denoised, data)))
 m1, m2, m3 = st.columns(3)
 m1.metric("σ", f"{sigma:g}")
 m2.metric("median distance: noisy x̃ → nearest data point", f"{noisy_gap:.3g}")

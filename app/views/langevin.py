@@ -6,20 +6,15 @@ both samplers use the EXACT score, so any failure is the sampler's, not a networ
 
 
 import streamlit as st
-import torch
 
 from app import charts
 from app.resources import job_pool, session_id
-from models.score import lab
-from models.score.datasets import DatasetSpec, dataset_mixture, sample_dataset
-from models.score.metrics import mode_shares
-from models.score.noise import geometric_sigmas
-from models.score.reference import mixture_score_fn
-from models.score.trainer import TrainConfig, limited_threads
+from models.score.datasets import sample_dataset
+from models.score.experiments import NCSN_TOY, ncsn_toy_network_samples, ncsn_toy_run, ncsn_toy_sampling
+from models.score.run import train_then_sample
 
-MIXTURE = dataset_mixture("ncsn-mixture")
 MODE_LABELS = ["(−5, −5)", "(5, 5)"]
-TRUE_SHARES = dict(zip(MODE_LABELS, MIXTURE.weights))
+TRUE_SHARES = dict(zip(MODE_LABELS, NCSN_TOY.weights))
 DOMAIN = (-9.0, 9.0)
 N_PATHS = 10
 PATH_SIGMA_MAX = 4.0  # annealed paths are drawn from the levels with σ at most this
@@ -27,26 +22,13 @@ NET_STEPS = 2000     # a rough NCSN of this mixture: a few seconds on a laptop C
 NET_SAMPLES = 1000
 
 
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def run_sampler(kind: str, n: int, seed: int, eps: float, steps: int, sigma_max: float = 20.0,
                 sigma_min: float = 1.0, levels: int = 10, final_denoise: bool = False):
     """Samples, a few trajectories (frames × particles × 2) and the mode shares."""
-    score_fn = mixture_score_fn(MIXTURE)
-    sigmas = geometric_sigmas(sigma_max, sigma_min, levels)
-    # Plain: ~100 points per trajectory. Annealed: one point per level end — within the
-    # big-σ levels particles jump across the whole square, and every step would be a scribble.
-    stride = max(1, steps // 100) if kind == "langevin" else steps
-    with limited_threads():
-        result = lab.sample(score_fn, sigmas, sampler=kind, n=n, seed=seed, eps=eps, sigma=0.0,
-                            langevin_steps=steps, steps_per_level=steps, final_denoise=final_denoise,
-                            start="uniform", start_range=(-8.0, 8.0), stride=stride)
-    # Annealed: at large σ a particle's position at a level's end is anywhere in (and far beyond)
-    # the square; only the levels where it settles make a readable path.
-    frames = [f for f, s in zip(result.frames, result.frame_sigmas) if kind == "langevin" or s <= PATH_SIGMA_MAX]
-    paths = torch.stack([f[:N_PATHS] for f in frames]).numpy()
-    shares = mode_shares(result.samples, MIXTURE.means_tensor())
-    return result.samples.numpy(), paths, shares
+    r = ncsn_toy_sampling(kind, n=n, seed=seed, eps=eps, steps=steps, sigma_max=sigma_max, sigma_min=sigma_min,
+                          levels=levels, final_denoise=final_denoise, n_paths=N_PATHS, path_sigma_max=PATH_SIGMA_MAX)
+    return r.samples, r.paths, r.shares
 
 
 st.title("Langevin vs annealed Langevin")
@@ -118,26 +100,6 @@ for col, (name, (samples, paths, shares), settings) in zip(cols, results):
 
 
 
-def train_network(job, seed: int) -> dict | None:
-    """Background worker (never calls st.*): NCSN on the mixture with the paper's ladder, then both samplers."""
-    data = lab.training_data(DatasetSpec.builtin("ncsn-mixture"), 10_000, seed)
-    config = TrainConfig(steps=NET_STEPS, sigma_max=20.0, sigma_min=1.0, levels=10, seed=seed)
-    job.report(phase="training", step=0, total=NET_STEPS)
-    model, _ = lab.train(data, config, lambda p: job.report(step=p.step, total=p.total_steps), job.stop_event)
-    if job.should_stop():
-        return None
-    out = {}
-    for kind in ("langevin", "annealed"):
-        job.report(phase=f"sampling ({kind})")
-        # No network has the σ = 0 score: plain Langevin uses its smallest level, σ_L = 1.
-        with limited_threads():
-            r = lab.sample(model.score, model.sigmas, sampler=kind, n=NET_SAMPLES, seed=seed, eps=0.1,
-                           sigma=float(model.sigmas[-1]), langevin_steps=1000, steps_per_level=100,
-                           final_denoise=False, start="uniform", start_range=(-8.0, 8.0))
-        out[kind] = (r.samples.numpy(), mode_shares(r.samples, MIXTURE.means_tensor()))
-    return out
-
-
 st.subheader("The same experiment with a trained network")
 st.markdown(
     f"Above, the scores were exact. Here a noise-conditional network (NCSN) is trained on samples of the mixture "
@@ -150,8 +112,10 @@ net_job = st.session_state.get("lv_net_job")
 if st.button("Train the network" if net_job is None else "Train again", key="lv_train"):
     if net_job is not None and not net_job.is_finished:
         net_job.cancel()
-    net_job = job_pool().submit(lambda j: train_network(j, int(seed)), name="Langevin page: NCSN on ncsn-mixture",
-                                owner=session_id())
+    net_run = ncsn_toy_run(NET_STEPS, int(seed))
+    net_job = job_pool().submit(
+        lambda j: train_then_sample(j, net_run, lambda m: ncsn_toy_network_samples(m, n=NET_SAMPLES, seed=int(seed))),
+        name="Langevin page: NCSN on ncsn-mixture", owner=session_id())
     st.session_state["lv_net_job"] = net_job
 
 if net_job is not None and not net_job.is_finished:
@@ -162,7 +126,7 @@ if net_job is not None and not net_job.is_finished:
         snap = net_job.snapshot()
         if net_job.queue_position:
             st.info(f"Waiting for a free worker (position {net_job.queue_position} in line)…")
-        elif snap.get("phase", "training") == "training":
+        elif snap.get("phase") != "sampling":
             done, total = snap.get("step", 0), snap.get("total", NET_STEPS)
             st.progress(min(done / max(total, 1), 1.0), f"Training: step {done}/{total}")
         else:

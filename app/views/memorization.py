@@ -12,10 +12,10 @@ import streamlit as st
 
 from app import charts
 from app.resources import job_pool, session_id
-from models.score import lab
-from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, sample_dataset
+from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, sample_dataset
+from models.score.experiments import empirical_optimal_samples, memorization_run, network_samples, training_points
 from models.score.metrics import nearest_distances
-from models.score.trainer import TrainConfig, limited_threads
+from models.score.run import train_then_sample
 
 DIST_FLOOR = 1e-4  # log-scale histogram: distances below this (exact copies) go in the first bar
 DIST_HELP = "Distance from each sample to its nearest training point; the median over all samples."
@@ -23,38 +23,15 @@ COLORS = {"empirical optimal score": charts.PALETTE[0], "trained network": chart
           "fresh data (yardstick)": "#888888"}
 
 
-
-def _training_set(name: str, n: int, seed: int) -> lab.TrainingData:
-    return lab.training_data(DatasetSpec.builtin(name), n, seed)
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def empirical_samples(name: str, n_train: int, n_samples: int, seed: int) -> np.ndarray:
     """Annealed Langevin + final Tweedie step with the exact score of the smoothed training set."""
-    data = _training_set(name, n_train, seed)
-    sigmas = lab.reference_sigmas(data)  # the same default ladder the network trains on
-    with limited_threads():
-        result = lab.sample(lab.reference_score("empirical", data), sigmas, n=n_samples, seed=seed,
-                            final_denoise=True)
-    return result.samples.numpy()
+    return empirical_optimal_samples(name, n_train, n_samples, seed)
 
 
-def train_and_sample(job, name: str, n_train: int, n_samples: int, seed: int, steps: int) -> dict | None:
-    """Background worker (never calls st.*): train an NCSN on the small set, then sample it."""
-    data = _training_set(name, n_train, seed)
-    config = TrainConfig(steps=steps, seed=seed)
-
-    def progress(p):
-        job.report(phase="training", step=p.step, total=p.total_steps, loss=p.loss)
-
-    job.report(phase="training", step=0, total=steps, loss=float("nan"))
-    model, trainer = lab.train(data, config, progress, job.stop_event)
-    if job.should_stop():
-        return None
-    job.report(phase="sampling")
-    with limited_threads():
-        result = lab.sample(model.score, model.sigmas, n=n_samples, seed=seed, final_denoise=True)
-    return {"samples": result.samples.numpy(), "steps": trainer.state.step, "seconds": trainer.state.seconds}
+def _network_result(model, n_samples: int, seed: int, run) -> dict:
+    return {"samples": network_samples(model, n_samples, seed), "steps": run.steps_done,
+            "seconds": run.trainer.state.seconds}
 
 
 def network_job(settings: tuple):
@@ -66,7 +43,8 @@ def network_job(settings: tuple):
     if current is not None and not current[1].is_finished:
         current[1].cancel()
     name, n_train, n_samples, seed, steps = settings
-    job = job_pool().submit(lambda j: train_and_sample(j, name, n_train, n_samples, seed, steps),
+    run = memorization_run(name, n_train, steps, seed)
+    job = job_pool().submit(lambda j: train_then_sample(j, run, lambda m: _network_result(m, n_samples, seed, run)),
                             name=f"memorization: NCSN on {n_train} {name} points", owner=session_id())
     st.session_state["mem_job"] = (settings, job)
     return job
@@ -94,7 +72,7 @@ steps = c4.select_slider("network training steps", [300, 1000, 1500, 3000], 1500
 seed = int(c5.number_input("seed", 0, 10_000, 0, key="mem_seed"))
 st.caption(DATASET_DESCRIPTIONS[name])
 
-train = _training_set(name, n_train, seed).raw.numpy()
+train = training_points(name, n_train, seed)
 spread = float(train.std(0).mean())
 domain = charts.square_domain(sample_dataset(name, 2000, seed=seed + 1))
 fresh = sample_dataset(name, n_samples, seed=seed + 1000).numpy()

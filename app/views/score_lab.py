@@ -1,33 +1,37 @@
 """Score lab: pick 2-D data, press Train, watch the loss fall and the samples take shape.
 
-A script of widgets: the computation lives in models/score (through app/score_lab_state.py),
-the training runs in the shared job pool, and two fragments redraw its progress (numbers twice
-a second, charts once a second) without rerunning the page.
+A script of widgets: the computation lives in models/score/run.py (the training-run front
+door), this tab's run is kept by app/score_lab_state.py, the training runs in the shared
+job pool, and two fragments redraw its progress (numbers twice a second, charts once a
+second) without rerunning the page.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+import numpy as np
 import streamlit as st
-import torch
 
 from app import charts
 from app import score_lab_state as lab_state
 from app import training_charts
 from models.score import checkpoints, metrics
+from models.score import run as training_run
 from models.score.animation import gif_bytes
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, dataset_mixture, read_points_csv
 from models.score.errors import InputError
 from models.score.noise import default_sigma_max, default_sigma_min
 from models.score.trainer import TrainConfig, available_devices
+from models.score.uploads import save_upload
 
 ss = st.session_state
 DEFAULTS = TrainConfig()
 SOURCES = ("built-in shape", "a word", "your CSV")
 OBJECTIVE_LABELS = {"dsm": "denoising score matching (dsm)", "sliced": "sliced score matching",
                     "implicit": "implicit score matching (Hyvärinen)"}
-MODEL_LABELS = {"ncsn": "NCSN: one network for every σ", "dsm": "denoising score network at one σ"}
+MODEL_LABELS = {"ncsn": "NCSN: one network for every σ", "single-sigma": "denoising score network at one σ"}
 SETTINGS = {  # widget key → default; persist_state="session" keeps them across page switches
     "sl_source": SOURCES[0], "sl_dataset": "moons", "sl_text": "DIFFUSION", "sl_model": "ncsn",
     "sl_objective": "dsm", "sl_auto_ladder": True, "sl_sigma_max": None, "sl_sigma_min": None,
@@ -39,14 +43,15 @@ SETTINGS = {  # widget key → default; persist_state="session" keeps them acros
 KEEP = "session"  # widgets' persist_state: the settings survive a visit to another page
 
 
-def _cache(key: tuple, compute):
-    """Per-session memo for results of the current run (cleared on Reset / a new run)."""
-    store = ss.setdefault("score_lab_cache", {})
-    if key not in store:
-        if len(store) > 24:
-            store.clear()
-        store[key] = compute()
-    return store[key]
+@dataclass
+class Settings:
+    """What the sidebar asks for: a dataset and a config, or the reason there is none."""
+
+    spec: DatasetSpec | None
+    config: TrainConfig | None
+    data: object | None        # the TrainingData of `spec`, for the preview and the ladder defaults
+    error: str | None          # why spec/config is missing (one line), else None
+    extra_steps: int           # "Train more" adds this many steps
 
 
 def _show(chart, width="content") -> None:
@@ -61,55 +66,20 @@ def _show_spec(spec: dict, width="stretch") -> None:
     st.vega_lite_chart(spec, width=width, alt=spec.get("title") or "chart")
 
 
-def _spec() -> DatasetSpec:
-    if ss.sl_source == SOURCES[0]:
-        return DatasetSpec.builtin(ss.sl_dataset)
-    if ss.sl_source == SOURCES[1]:
-        return DatasetSpec.from_text(ss.sl_text or "")
-    if not ss.get("sl_csv_path"):
-        raise InputError("upload a CSV file of x,y points first (or pick a built-in shape)")
-    return DatasetSpec.csv(ss.sl_csv_path)
-
-
-def _data_for(spec: DatasetSpec, seed: int):
-    return _cache(("data", spec, seed), lambda: lab_state.load_training_data(spec, seed))
-
-
-def _config() -> TrainConfig:
-    manual = not ss.sl_auto_ladder
-    return lab_state.make_config(
-        model=ss.sl_model, objective=ss.sl_objective,
-        sigma=ss.sl_sigma if (manual and ss.sl_model == "dsm") else None,
-        sigma_max=ss.sl_sigma_max if (manual and ss.sl_model == "ncsn") else None,
-        sigma_min=ss.sl_sigma_min if (manual and ss.sl_model == "ncsn") else None,
-        levels=ss.sl_levels, steps=ss.sl_steps, batch_size=ss.sl_batch, lr=ss.sl_lr,
-        device=ss.sl_device, seed=ss.sl_seed)
-
-
 # ----------------------------------------------------------------------------- button callbacks
 
-def _on_train() -> None:
+def _on_train(settings: Settings) -> None:
     ss.pop("sl_error", None)
-    try:
-        lab_state.start_training(_spec(), _config())
-    except InputError as exc:
-        ss["sl_error"] = str(exc)
+    if settings.error:
+        ss["sl_error"] = settings.error
+        return
+    lab_state.start_training(settings.spec, settings.config)
 
 
 def _on_cpu_fallback() -> None:
-    """Train the same data and settings again, on the CPU."""
     ss["sl_device"] = "cpu"
-    run = lab_state.current_run()
-    if run is None or run.data is None:
-        _on_train()
-        return
     ss.pop("sl_error", None)
-    config = TrainConfig(**{**run.config.to_dict(), "device": "cpu"})
-    lab_state.start_training(run.data.spec, config)
-
-
-def _on_resume() -> None:
-    lab_state.resume_training(extra_steps=ss.sl_steps)
+    lab_state.retrain_on_cpu()
 
 
 def _on_reset() -> None:
@@ -152,59 +122,51 @@ with st.expander("How it works, and what to notice", expanded=lab_state.current_
 
 # ----------------------------------------------------------------------------- settings (sidebar)
 
-for _key, _default in SETTINGS.items():
-    ss.setdefault(_key, _default)
-with st.sidebar:
-    st.header("Training settings")
-    st.radio("Data", SOURCES, key="sl_source", persist_state=KEEP, horizontal=True)
-    if ss.sl_source == SOURCES[0]:
-        st.selectbox("Dataset", DATASET_NAMES, key="sl_dataset", persist_state=KEEP)
-        st.caption(DATASET_DESCRIPTIONS[ss.sl_dataset])
-    elif ss.sl_source == SOURCES[1]:
-        st.text_input("Word to draw as points", key="sl_text", persist_state=KEEP, max_chars=24,
-                      help="Up to 24 letters, digits or punctuation, drawn with a built-in font.")
-    else:
-        upload = st.file_uploader("CSV of x,y points", type=["csv", "txt"], key="sl_csv_upload",
-                                  help="Two columns of numbers (a header x,y is optional), 10 to 200,000 rows.")
-        if upload is not None and ss.get("sl_csv_id") != upload.file_id:
-            ss["sl_csv_id"] = upload.file_id
-            ss.pop("sl_csv_path", None)
-            ss.pop("sl_csv_error", None)
-            try:
-                content = upload.getvalue()
-                points = read_points_csv(upload)
-                ss["sl_csv_path"] = str(lab_state.save_upload(upload.name, content))
-                ss["sl_csv_info"] = f"{upload.name}: {len(points):,} points"
-            except InputError as exc:
-                ss["sl_csv_error"] = str(exc)
-        if ss.get("sl_csv_error"):
-            st.error(ss.sl_csv_error, icon=":material/error:")
-        elif ss.get("sl_csv_path"):
-            st.caption(ss.get("sl_csv_info", ""))
+def _data_source_ui() -> DatasetSpec:
+    """Data: a built-in shape, a word, or an uploaded CSV (InputError until there is one)."""
+    source = st.radio("Data", SOURCES, key="sl_source", persist_state=KEEP, horizontal=True)
+    if source == SOURCES[0]:
+        name = st.selectbox("Dataset", DATASET_NAMES, key="sl_dataset", persist_state=KEEP)
+        st.caption(DATASET_DESCRIPTIONS[name])
+        return DatasetSpec.builtin(name)
+    if source == SOURCES[1]:
+        text = st.text_input("Word to draw as points", key="sl_text", persist_state=KEEP, max_chars=24,
+                             help="Up to 24 letters, digits or punctuation, drawn with a built-in font.")
+        return DatasetSpec.from_text(text or "")
+    upload = st.file_uploader("CSV of x,y points", type=["csv", "txt"], key="sl_csv_upload",
+                              help="Two columns of numbers (a header x,y is optional), 10 to 200,000 rows.")
+    if upload is not None and ss.get("sl_csv_id") != upload.file_id:
+        ss["sl_csv_id"] = upload.file_id
+        ss.pop("sl_csv_path", None)
+        ss.pop("sl_csv_error", None)
+        try:
+            points = read_points_csv(upload)
+            ss["sl_csv_path"] = str(save_upload(upload.name, upload.getvalue()))
+            ss["sl_csv_info"] = f"{upload.name}: {len(points):,} points"
+        except InputError as exc:
+            ss["sl_csv_error"] = str(exc)
+    if ss.get("sl_csv_error"):
+        st.error(ss.sl_csv_error, icon=":material/error:")
+    elif ss.get("sl_csv_path"):
+        st.caption(ss.get("sl_csv_info", ""))
+    if not ss.get("sl_csv_path"):
+        raise InputError("upload a CSV file of x,y points first (or pick a built-in shape)")
+    return DatasetSpec.csv(ss.sl_csv_path)
 
-    st.radio("Model", list(MODEL_LABELS), key="sl_model", persist_state=KEEP, format_func=MODEL_LABELS.get)
-    st.selectbox("Objective", list(OBJECTIVE_LABELS), key="sl_objective", persist_state=KEEP,
-                 format_func=OBJECTIVE_LABELS.get,
-                 help="All three learn the same score. Sliced and implicit score matching never use the clean "
-                      "point, and their losses are the DSM loss minus 1: negative near the optimum.")
 
-    # Defaults of the noise ladder come from the data: show them.
-    try:
-        preview_data = _data_for(_spec(), int(ss.sl_seed))
-        data_error = None
-    except InputError as exc:
-        preview_data, data_error = None, str(exc)
-    if preview_data is not None:
-        raw = preview_data.raw
-        d_max, d_min, d_sigma = _cache(("ladder", preview_data.spec, int(ss.sl_seed)), lambda: (
-            default_sigma_max(raw), default_sigma_min(raw), 0.1 * float(raw.std(0).mean())))
+def _ladder_ui(model: str, data) -> dict:
+    """The noise levels: from the data (shown) or typed in. Returns TrainConfig's σ fields."""
+    if data is not None:
+        d_max, d_min, d_sigma = lab_state.cached(("ladder", data.spec, int(ss.sl_seed)), lambda: (
+            default_sigma_max(data.points), default_sigma_min(data.points), 0.1 * data.spread))
     else:
         d_max, d_min, d_sigma = 3.0, 0.01, 0.1
-    st.checkbox("Noise levels from the data", key="sl_auto_ladder", persist_state=KEEP,
-                help="σ_max = the largest distance between data points; σ_min = 1% of the data's spread "
-                     "(denoising network: σ = 10% of the spread).")
-    if ss.sl_model == "ncsn":
-        if ss.sl_auto_ladder:
+    auto = st.checkbox("Noise levels from the data", key="sl_auto_ladder", persist_state=KEEP,
+                       help="σ_max = the largest distance between data points; σ_min = 1% of the data's spread "
+                            "(denoising network: σ = 10% of the spread).")
+    levels = ss.sl_levels
+    if model == "ncsn":
+        if auto:
             st.caption(f"σ_max = {d_max:.3g}, σ_min = {d_min:.3g} (from the data)")
             ss.sl_sigma_max, ss.sl_sigma_min = None, None
         else:
@@ -214,63 +176,95 @@ with st.sidebar:
                 ss.sl_sigma_min = float(f"{d_min:.3g}")
             st.number_input("σ_max", key="sl_sigma_max", persist_state=KEEP, min_value=1e-4, format="%.4g")
             st.number_input("σ_min", key="sl_sigma_min", persist_state=KEEP, min_value=1e-5, format="%.4g")
-        st.slider("Noise levels L", 2, 30, key="sl_levels", persist_state=KEEP)
+        levels = st.slider("Noise levels L", 2, 30, key="sl_levels", persist_state=KEEP)
+        return {"sigma": None, "sigma_max": ss.sl_sigma_max, "sigma_min": ss.sl_sigma_min, "levels": levels}
+    if auto:
+        st.caption(f"σ = {d_sigma:.3g} (from the data)")
+        ss.sl_sigma = None
     else:
-        if ss.sl_auto_ladder:
-            st.caption(f"σ = {d_sigma:.3g} (from the data)")
-            ss.sl_sigma = None
-        else:
-            if ss.sl_sigma is None:
-                ss.sl_sigma = float(f"{d_sigma:.3g}")
-            st.number_input("σ", key="sl_sigma", persist_state=KEEP, min_value=1e-5, format="%.4g")
-    st.number_input("Training steps", min_value=10, max_value=200_000, step=500, key="sl_steps",
-                    persist_state=KEEP)
-    st.select_slider("Batch size", [32, 64, 128, 256, 512, 1024, 2048], key="sl_batch", persist_state=KEEP)
-    st.number_input("Learning rate", min_value=1e-6, max_value=100.0, step=1e-3, format="%g", key="sl_lr",
-                    persist_state=KEEP,
-                    help="Adam, with a cosine decay to 5% over the run. Try 10 to see a run blow up.")
+        if ss.sl_sigma is None:
+            ss.sl_sigma = float(f"{d_sigma:.3g}")
+        st.number_input("σ", key="sl_sigma", persist_state=KEEP, min_value=1e-5, format="%.4g")
+    return {"sigma": ss.sl_sigma, "sigma_max": None, "sigma_min": None, "levels": levels}
+
+
+def training_settings_ui() -> Settings:
+    """The sidebar: every training setting, returned as one Settings."""
+    for key, default in SETTINGS.items():
+        ss.setdefault(key, default)
+    st.header("Training settings")
+    spec, data, error = None, None, None
+    try:
+        spec = _data_source_ui()
+        data = lab_state.load_data(spec, int(ss.sl_seed))
+    except InputError as exc:
+        error = str(exc)
+    model = st.radio("Model", list(MODEL_LABELS), key="sl_model", persist_state=KEEP, format_func=MODEL_LABELS.get)
+    objective = st.selectbox("Objective", list(OBJECTIVE_LABELS), key="sl_objective", persist_state=KEEP,
+                             format_func=OBJECTIVE_LABELS.get,
+                             help="All three learn the same score. Sliced and implicit score matching never use "
+                                  "the clean point, and their losses are the DSM loss minus 1: negative near the "
+                                  "optimum.")
+    ladder = _ladder_ui(model, data)
+    steps = st.number_input("Training steps", min_value=10, max_value=200_000, step=500, key="sl_steps",
+                            persist_state=KEEP)
+    batch = st.select_slider("Batch size", [32, 64, 128, 256, 512, 1024, 2048], key="sl_batch", persist_state=KEEP)
+    lr = st.number_input("Learning rate", min_value=1e-6, max_value=100.0, step=1e-3, format="%g", key="sl_lr",
+                         persist_state=KEEP, help="Adam, with a cosine decay to 5% over the run. Try 10 to see a run "
+                                                  "blow up.")
     devices = available_devices()
     if ss.sl_device not in devices:
         ss.sl_device = "cpu"
-    st.selectbox("Device", devices, key="sl_device", persist_state=KEEP,
-                 format_func={"cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}.get)
-    st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sl_seed", persist_state=KEEP)
+    device = st.selectbox("Device", devices, key="sl_device", persist_state=KEEP,
+                          format_func={"cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}.get)
+    seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sl_seed", persist_state=KEEP)
+    config = None
+    try:
+        config = training_run.training_config(model=model, objective=objective, steps=steps, batch_size=batch,
+                                              lr=lr, device=device, seed=seed, **ladder)
+    except InputError as exc:
+        error = error or str(exc)
+    return Settings(spec, config, data, error, int(steps))
+
 
 # ----------------------------------------------------------------------------- data + buttons
 
+with st.sidebar:
+    settings = training_settings_ui()
 run = lab_state.current_run()
 running = run is not None and run.running
 data_col, button_col = st.columns([2, 3], gap="large")
 with data_col:
-    if data_error:
-        st.warning(data_error, icon=":material/warning:")
-    elif preview_data is not None and (run is None or run.data is None or run.data.spec != preview_data.spec):
-        _show(charts.scatter(None, preview_data.raw, title=f"Data: {preview_data.spec.describe()}",
+    if settings.error:
+        st.warning(settings.error, icon=":material/warning:")
+    elif settings.data is not None and (run is None or run.data is None or run.data.spec != settings.spec):
+        _show(charts.scatter(None, settings.data.points, title=f"Data: {settings.spec.describe()}",
                              max_points=1500, size=260))
 with button_col:
     b1, b2, b3, b4 = st.columns(4)
-    b1.button("Train", type="primary", key="sl_train", on_click=_on_train, disabled=running,
-              icon=":material/play_arrow:", width="stretch")
+    # Train and Resume act in the script, not in a callback: they need this run's settings (a value
+    # typed into the sidebar arrives together with the click; a callback would see the old one).
+    if b1.button("Train", type="primary", key="sl_train", disabled=running, icon=":material/play_arrow:",
+                 width="stretch"):
+        _on_train(settings)
+        st.rerun()
     b2.button("Stop", key="sl_stop", on_click=lab_state.stop_training, disabled=not running,
               icon=":material/stop:", width="stretch")
     can_resume = run is not None and run.trainer is not None and not running
     more = run is not None and run.trainer is not None and run.steps_done >= run.target_steps
-    b3.button("Train more" if more else "Resume", key="sl_resume", on_click=_on_resume,
-              disabled=not can_resume, icon=":material/fast_forward:", width="stretch",
-              help="Continue training the same network (same weights, same optimizer): to the end of the run "
-                   "if it was stopped, else for another 'Training steps' steps.")
+    if b3.button("Train more" if more else "Resume", key="sl_resume", disabled=not can_resume,
+                 icon=":material/fast_forward:", width="stretch",
+                 help="Continue training the same network (same weights, same optimizer): to the end of the run "
+                      "if it was stopped, else for another 'Training steps' steps."):
+        lab_state.resume_training(settings.extra_steps)
+        st.rerun()
     b4.button("Reset", key="sl_reset", on_click=_on_reset, disabled=run is None,
               icon=":material/restart_alt:", width="stretch")
     if ss.get("sl_error"):
         st.error(ss.sl_error, icon=":material/error:")
-    if run is not None:
-        if run.trainer is not None and not running:
-            try:
-                changed = _config().to_dict() != run.config.to_dict() or _spec() != run.data.spec
-            except InputError:
-                changed = True
-            if changed:
-                st.caption("Settings changed since this model was trained: press **Train** to start a new one.")
+    if run is not None and run.trainer is not None and not running:
+        if settings.config != run.config or settings.spec != run.data.spec:
+            st.caption("Settings changed since this model was trained: press **Train** to start a new one.")
 
 
 # ----------------------------------------------------------------------------- live progress (fragment)
@@ -301,8 +295,8 @@ def _live_status() -> None:
         st.warning(f"Stopped at step {run.steps_done:,} of {run.target_steps:,}. Press **Resume** to continue "
                    "the same network.", icon=":material/pause:")
     elif job is not None and job.state == "failed":
-        st.error(lab_state.error_message(job), icon=":material/error:")
-        kind = lab_state.classify_error(job)
+        st.error(training_run.error_message(job), icon=":material/error:")
+        kind = training_run.classify_error(job.exception)
         if kind == "diverged" and run.steps_done > 0:
             st.caption(f"The weights from step {run.steps_done:,} are still usable below.")
         if kind == "device":
@@ -349,7 +343,7 @@ def _live_charts() -> None:
     with c2:
         if run.kind == "ncsn" and run.model() is not None:
             sig = [float(s) for s in run.model().sigmas]
-            _show_spec(training_charts.per_sigma_spec(history, sig, run.floors_for_objective()))
+            _show_spec(training_charts.per_sigma_spec(history, sig, run.floors))
         elif run.kind == "ncsn" and job is not None:
             st.caption("Per-σ losses appear once the network is built.")
     if not training:
@@ -361,8 +355,9 @@ def _live_charts() -> None:
     preview = snap.get("preview")
     with c3:
         if preview is not None and run.data is not None:
-            domain = _cache(("domain", run.id), lambda: charts.square_domain(run.data.raw))
-            backdrop = _cache(("backdrop", run.id), lambda: training_charts.samples_rows(run.data.raw, "data", 600))
+            domain = lab_state.cached(("domain", run.id), lambda: charts.square_domain(run.data.points))
+            backdrop = lab_state.cached(("backdrop", run.id),
+                                        lambda: training_charts.samples_rows(run.data.points, "data", 600))
             # a constant title keeps the chart's spec the same, so the browser only swaps the points
             _show_spec(training_charts.samples_spec(preview, backdrop, domain=domain,
                                                     title=f"Live samples ({len(preview)}, quick sampler)"),
@@ -384,13 +379,13 @@ st.fragment(run_every=1.0 if state == "running" else None)(_live_charts)()
 
 # ----------------------------------------------------------------------------- results
 
-def _results(run: lab_state.LabRun) -> None:
+def _results(run: training_run.TrainingRun) -> None:
     model = run.model()
     data = run.data
-    train_pts = data.raw if data is not None else None
-    domain = charts.square_domain(train_pts) if train_pts is not None else lab_state.data_range(None, model)
+    train_pts = data.points.numpy() if data is not None else None
+    domain = charts.square_domain(train_pts) if train_pts is not None else training_run.data_range(None, model)
     st.subheader("What the model learned")
-    if run.job is not None and run.job.state == "failed" and lab_state.classify_error(run.job) == "diverged":
+    if run.job is not None and run.job.state == "failed" and training_run.classify_error(run.job.exception) == "diverged":
         st.caption("These come from the last weights before the loss blew up.")
 
     # --- samples vs data
@@ -404,15 +399,15 @@ def _results(run: lab_state.LabRun) -> None:
     else:
         sampler, steps_per_level = "langevin", 0
         st.caption(f"A denoising network knows the score at one σ = {model.sigma:.3g} only, so there is no ladder "
-                   f"to anneal: plain Langevin at that σ ({lab_state.DSM_LANGEVIN_STEPS} steps from a Gaussian as "
+                   f"to anneal: plain Langevin at that σ ({training_run.SINGLE_SIGMA_LANGEVIN_STEPS} steps from a Gaussian as "
                    "wide as the data), then one denoising (Tweedie) step. It mixes slowly between separated parts "
                    "of the data; NCSN fixes that with the ladder.")
     key = (run.id, run.steps_done, sampler, steps_per_level)
     with st.spinner("Sampling…"):
-        result = _cache(("samples",) + key, lambda: lab_state.draw_samples(
-            model, data, sampler, n=2000, seed=model.config.seed, steps_per_level=steps_per_level or 20))
-    samples = result.samples
-    bad = int((~torch.isfinite(samples).all(1)).sum())
+        result = lab_state.cached(("samples",) + key, lambda: training_run.draw_samples(
+            model, sampler, n=2000, seed=model.config.seed, steps_per_level=steps_per_level or 20))
+    samples = result.samples.numpy()
+    bad = int((~np.isfinite(samples).all(1)).sum())
 
     c1, c2 = st.columns([3, 2], gap="large")
     with c1:
@@ -422,11 +417,11 @@ def _results(run: lab_state.LabRun) -> None:
         if bad:
             st.warning(f"{bad} samples ran off to infinity (left out): the score is wrong far from the data.")
         if data is not None:
-            evaluation = _cache(("eval", run.id), lambda: lab_state.evaluation_data(run))
-            ed = None if bad == len(samples) else _cache(
+            evaluation = lab_state.cached(("eval", run.id), lambda: training_run.evaluation_data(run))
+            ed = None if bad == len(samples) else lab_state.cached(
                 ("ed",) + key, lambda: metrics.energy_distance(samples, evaluation))
-            ed_floor = _cache(("ed_floor", run.id), lambda: metrics.energy_distance_floor(
-                lab_state.evaluation_sampler(run), len(evaluation)))
+            ed_floor = lab_state.cached(("ed_floor", run.id), lambda: metrics.energy_distance_floor(
+                training_run.evaluation_sampler(run), len(evaluation)))
             st.metric("energy distance to fresh data", f"{ed:.4f}" if ed is not None else "–",
                       help="0 = the same distribution. It sees missing modes and wrong weights, barely blur.")
             st.metric("data vs data (the best possible)", f"{ed_floor:.4f}")
@@ -450,26 +445,27 @@ def _results(run: lab_state.LabRun) -> None:
                                      format_func=lambda s: f"{s:.3g}", key=f"sl_field_sigma_{run.id}")
         else:
             sigma = sigmas[0]
-        field = _cache(("field", run.id, run.steps_done, sigma), lambda: _field(model, run, sigma, domain))
+        field = lab_state.cached(("field", run.id, run.steps_done, sigma), lambda: training_run.score_field(
+            model, training_run.run_reference_score(run), sigma, domain))
         f1, f2 = st.columns(2, gap="large")
         with f1:
-            _show(charts.vector_field(field["arrow_pts"], field["arrows"], train_pts, domain=domain,
+            _show(charts.vector_field(field["arrow_points"], field["arrows"], train_pts, domain=domain,
                                       size=400, title=f"Learned score at σ = {sigma:.3g}"))
         with f2:
             views = ["score size"] + (["error"] if field["error"] is not None else [])
             view = st.radio("Colour map", views, horizontal=True, key="sl_field_view",
                             label_visibility="collapsed", format_func={"score size": "score size σ·‖s‖",
-                                         "error": f"error vs the {field['ref_kind']} score"}.get)
+                                         "error": f"error vs the {field['reference_kind']} score"}.get)
             if view == "error":
                 _show(charts.heatmap(field["axis"], field["axis"], field["error"], domain=domain,
                                      size=400, scheme="magma", color_title="σ·‖s − s_ref‖",
-                                     title=f"Error vs the {field['ref_kind']} score at σ = {sigma:.3g}"))
+                                     title=f"Error vs the {field['reference_kind']} score at σ = {sigma:.3g}"))
             else:
                 _show(charts.heatmap(field["axis"], field["axis"], field["norm"], domain=domain, size=400,
                                      color_title="σ·‖s‖", title="Score size (dark = a likely place)"))
         st.caption("Arrows show only the direction (colour = size). σ·‖s‖ is about 1 one noise width away from "
                    "the data and near 0 on it. "
-                   + ("The reference is the exact score of the Gaussian mixture." if field["ref_kind"] == "exact"
+                   + ("The reference is the exact score of the Gaussian mixture." if field["reference_kind"] == "exact"
                       else "The reference is the exact score of the smoothed training points: at small σ it "
                            "memorizes them, so a network that generalizes differs there — that is good."))
     with tab_movie:
@@ -482,7 +478,7 @@ def _results(run: lab_state.LabRun) -> None:
                 _show(charts.scatter(frames[i], train_pts, domain=domain, max_points=2000, size=380,
                                      title=result.labels[i]))
             with m2:
-                gif = _cache(("gif",) + key, lambda: gif_bytes(frames, data=_thin(train_pts), titles=result.labels,
+                gif = lab_state.cached(("gif",) + key, lambda: gif_bytes(frames, data=_thin(train_pts), titles=result.labels,
                                                                size=360, max_frames=50))
                 st.image(gif, caption="Sampling across noise levels (plays in a loop)")
                 st.download_button("Download the GIF", gif, file_name="score_lab_sampling.gif", mime="image/gif",
@@ -490,25 +486,7 @@ def _results(run: lab_state.LabRun) -> None:
 
 
 def _thin(points, n: int = 2000):
-    if points is None or len(points) <= n:
-        return points
-    g = torch.Generator().manual_seed(0)
-    return points[torch.randperm(len(points), generator=g)[:n]]
-
-
-def _field(model, run: lab_state.LabRun, sigma: float, domain) -> dict:
-    arrow_pts, _ = lab_state.grid(domain, 21)
-    arrows = lab_state.score_on_grid(model.score, sigma, arrow_pts)
-    pts, axis = lab_state.grid(domain, 40)
-    s = lab_state.score_on_grid(model.score, sigma, pts)
-    norm = (sigma * s.norm(dim=1)).reshape(40, 40).numpy()
-    kind, ref = lab_state.reference_score(run)
-    error = None
-    if ref is not None:
-        s_ref = lab_state.score_on_grid(ref, sigma, pts)
-        error = (sigma * (s - s_ref).norm(dim=1)).reshape(40, 40).numpy()
-    return {"arrow_pts": arrow_pts, "arrows": arrows, "axis": axis.numpy(), "norm": norm, "error": error,
-            "ref_kind": kind}
+    return None if points is None else charts.downsample(points, n)
 
 
 if run is not None and not running and run.model() is not None:
@@ -522,7 +500,7 @@ with st.expander("Save or load a trained model", icon=":material/save:"):
     s1, s2 = st.columns(2)
     with s1:
         if run is not None and not running and run.model() is not None:
-            blob = _cache(("zip", run.id, run.steps_done), lambda: lab_state.run_zip_bytes(run))
+            blob = lab_state.cached(("zip", run.id, run.steps_done), lambda: training_run.run_zip_bytes(run))
             st.download_button("Download model (.zip)", blob, file_name="score_lab_model.zip",
                                mime="application/zip", icon=":material/download:", key="sl_zip_download")
             st.caption("model.safetensors + config.json + losses.csv")
@@ -544,4 +522,4 @@ with st.expander("Save or load a trained model", icon=":material/save:"):
         if ss.get("sl_zip_error"):
             st.error(ss.sl_zip_error, icon=":material/error:")
 
-lab_state.warm_up()  # after drawing: the first Train should not wait for torch imports
+training_run.warm_up()  # after drawing: the first Train should not wait for torch imports

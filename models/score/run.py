@@ -411,3 +411,26 @@ def error_message(job: Job) -> str:
     if kind == "input":
         return job.error or "invalid settings"
     return f"Training failed ({type(job.exception).__name__}): {job.error}"
+
+
+def grid_points(domain: tuple[float, float], n: int) -> tuple[torch.Tensor, np.ndarray]:
+    """n×n points on domain² (x varies fastest, as `metrics.score_grid`) and the 1-D axis."""
+    axis = torch.linspace(domain[0], domain[1], n)
+    gy, gx = torch.meshgrid(axis, axis, indexing="ij")
+    return torch.stack([gx.flatten(), gy.flatten()], 1), axis.numpy()
+
+
+def score_field(model: ScoreModel, reference: ReferenceScore | None, sigma: float, domain: tuple[float, float],
+                arrows: int = 21, cells: int = 40) -> dict:
+    """What the score-field view draws at one σ: arrows on a coarse grid, and on a fine grid the
+    size σ‖s‖ and (with a reference) the error σ‖s − s_ref‖, both dimensionless."""
+    arrow_points, _ = grid_points(domain, arrows)
+    points, axis = grid_points(domain, cells)
+    s = score_on_grid(model.score, sigma, points)
+    error = None
+    if reference is not None:
+        s_ref = score_on_grid(reference.score, sigma, points)
+        error = (sigma * (s - s_ref).norm(dim=1)).reshape(cells, cells).numpy()
+    return {"arrow_points": arrow_points.numpy(), "arrows": score_on_grid(model.score, sigma, arrow_points).numpy(),
+            "axis": axis, "norm": (sigma * s.norm(dim=1)).reshape(cells, cells).numpy(), "error": error,
+            "reference_kind": reference.kind if reference is not None else None}

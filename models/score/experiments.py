@@ -1,0 +1,141 @@
+"""The computations behind the teaching pages: forward noising, Langevin vs annealed, memorization.
+
+Each function is what one page shows, returned as numpy arrays ready to plot; the pages
+only add widgets and charts. Training for the pages goes through `run.TrainingRun` like
+the Score lab's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .checkpoints import ScoreModel
+from .datasets import DatasetSpec, dataset_mixture, sample_dataset, training_data
+from .metrics import mode_shares, score_grid
+from .noise import default_sigmas, geometric_sigmas
+from .reference import empirical_score_fn, mixture_score_fn, reference_score
+from .run import TrainingRun, training_config
+from .samplers import tweedie, uniform_start
+from .sampling import sample_annealed_langevin, sample_langevin
+from .trainer import limited_threads
+
+# ----------------------------------------------------------------------------- forward noising
+
+
+@dataclass
+class Noising:
+    data: np.ndarray        # clean points
+    noisy: np.ndarray       # x̃ = x + σz
+    denoised: np.ndarray    # Tweedie: E[x | x̃]
+    arrow_points: np.ndarray
+    arrows: np.ndarray      # the exact score of p_σ at arrow_points
+    heat_points: np.ndarray
+    log_p: np.ndarray       # log p_σ at heat_points
+
+
+def forward_noising(name: str, n: int, sigma: float, seed: int, lim: float, arrows: int = 21,
+                    cells: int = 61) -> Noising:
+    """Add N(0, σ²I) to n points of a dataset, denoise with the exact score, and map the score.
+
+    The same z is used for every σ, so moving a σ slider moves each point smoothly.
+    Exact: a Gaussian mixture's noisy score is known; any other shape is the shown points
+    smoothed by N(0, σ²I) (the empirical score).
+    """
+    data = sample_dataset(name, n, seed=seed)
+    z = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed + 1))
+    noisy = data + sigma * z
+    reference = reference_score(DatasetSpec.builtin(name), data)
+    arrow_points, heat_points = score_grid(lim, arrows), score_grid(lim, cells)
+    with limited_threads():
+        denoised = tweedie(noisy, sigma, reference.score(noisy, sigma))
+        return Noising(data.numpy(), noisy.numpy(), denoised.numpy(), arrow_points.numpy(),
+                       reference.score(arrow_points, sigma).numpy(), heat_points.numpy(),
+                       reference.log_prob(heat_points, sigma).numpy())
+
+
+# ----------------------------------------------------------------------------- Langevin vs annealed
+
+NCSN_TOY = dataset_mixture("ncsn-mixture")   # 0.2 N((−5,−5), I) + 0.8 N((5,5), I)
+NCSN_TOY_START = (-8.0, 8.0)                  # the paper's particles start uniform on this square
+
+
+@dataclass
+class ToySampling:
+    samples: np.ndarray   # (n, 2)
+    paths: np.ndarray     # (frames, n_paths, 2) a few particles' trajectories
+    shares: list[float]   # share of samples nearest each mode, (−5,−5) first
+
+
+def ncsn_toy_sampling(sampler: str, *, n: int, seed: int, eps: float, steps: int, sigma_max: float = 20.0,
+                      sigma_min: float = 1.0, levels: int = 10, final_denoise: bool = False, n_paths: int = 10,
+                      path_sigma_max: float = 4.0) -> ToySampling:
+    """The NCSN paper's toy (Song & Ermon 2019, Fig. 3) with the EXACT score.
+
+    sampler "langevin": plain Langevin on p itself (σ = 0), `steps` steps; "annealed":
+    `steps` per level down a geometric ladder. Paths: plain Langevin every 1% of the run;
+    annealed only at each level's end with σ ≤ path_sigma_max (at large σ a particle
+    jumps across the whole square and a path would be a scribble).
+    """
+    score_fn = mixture_score_fn(NCSN_TOY)
+    start = uniform_start(n, *NCSN_TOY_START, seed=seed)
+    if sampler == "langevin":
+        result = sample_langevin(score_fn, 0.0, eps=eps, seed=seed, steps=steps, start=start,
+                                 stride=max(1, steps // 100))
+        frames = result.frames
+    elif sampler == "annealed":
+        result = sample_annealed_langevin(score_fn, geometric_sigmas(sigma_max, sigma_min, levels), seed=seed,
+                                          eps=eps, steps_per_level=steps, final_denoise=final_denoise, start=start,
+                                          stride=steps)
+        frames = [f for f, s in zip(result.frames, result.frame_sigmas) if s <= path_sigma_max]
+    else:
+        raise ValueError(f"unknown sampler {sampler!r}: use 'langevin' or 'annealed'")
+    paths = torch.stack([f[:n_paths] for f in frames]).numpy()
+    return ToySampling(result.samples.numpy(), paths, mode_shares(result.samples, NCSN_TOY.means_tensor()))
+
+
+def ncsn_toy_run(steps: int, seed: int) -> TrainingRun:
+    """An NCSN of the toy mixture with the paper's ladder (σ 20 → 1, L = 10)."""
+    config = training_config(steps=steps, sigma_max=20.0, sigma_min=1.0, levels=10, seed=seed)
+    return TrainingRun(training_data(DatasetSpec.builtin("ncsn-mixture"), 10_000, seed), config)
+
+
+def ncsn_toy_network_samples(model: ScoreModel, *, n: int, seed: int) -> dict[str, tuple[np.ndarray, list[float]]]:
+    """Both samplers of the toy with a trained network, from the same uniform start.
+
+    No network has the σ = 0 score: plain Langevin uses its smallest level, σ_L.
+    """
+    start = uniform_start(n, *NCSN_TOY_START, seed=seed)
+    plain = sample_langevin(model.score, model.sigma, eps=0.1, seed=seed, steps=1000, start=start)
+    annealed = sample_annealed_langevin(model.score, model.sigmas, seed=seed, eps=0.1, steps_per_level=100,
+                                        final_denoise=False, start=start)
+    return {name: (r.samples.numpy(), mode_shares(r.samples, NCSN_TOY.means_tensor()))
+            for name, r in (("langevin", plain), ("annealed", annealed))}
+
+
+# ----------------------------------------------------------------------------- memorization
+
+def memorization_run(name: str, n_train: int, steps: int, seed: int) -> TrainingRun:
+    """A default NCSN on a small training set of `name`."""
+    return TrainingRun(training_data(DatasetSpec.builtin(name), n_train, seed), training_config(steps=steps, seed=seed))
+
+
+def training_points(name: str, n_train: int, seed: int) -> np.ndarray:
+    return training_data(DatasetSpec.builtin(name), n_train, seed).points.numpy()
+
+
+def empirical_optimal_samples(name: str, n_train: int, n_samples: int, seed: int) -> np.ndarray:
+    """Annealed Langevin + final Tweedie step with the exact score of the smoothed training set,
+    on the same default ladder the network trains on."""
+    data = training_data(DatasetSpec.builtin(name), n_train, seed)
+    result = sample_annealed_langevin(empirical_score_fn(data.points), default_sigmas(data.points), n=n_samples,
+                                      seed=seed, final_denoise=True, center=data.center)
+    return result.samples.numpy()
+
+
+def network_samples(model: ScoreModel, n: int, seed: int) -> np.ndarray:
+    """The same sampler with a trained NCSN."""
+    return sample_annealed_langevin(model.score, model.sigmas, n=n, seed=seed, final_denoise=True,
+                                    center=model.center).samples.numpy()

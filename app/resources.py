@@ -74,15 +74,6 @@ def device_summary() -> str | None:
                     threading.Thread(target=_import_torch, name="import-torch", daemon=True).start()
             if not _torch_ready.wait(0.05):
                 return None
-    import torch
+    from models.devices import device_summary as summary
 
-    devices = ["CPU"]
-    if torch.cuda.is_available():
-        devices.append(f"CUDA GPU: {torch.cuda.get_device_name(0)}")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append("Apple MPS")
-    in_use = "cuda" if torch.cuda.is_available() else ("mps" if len(devices) > 1 else "cpu")
-    gpu_line = "a GPU is available" if in_use != "cpu" else "no GPU found"
-    return (f"**Device in use: `{in_use}`** — {gpu_line} ({', '.join(devices)}); "
-            f"{torch.get_num_threads()} PyTorch CPU threads, {os.cpu_count()} CPU cores.")
+    return summary()

@@ -23,7 +23,8 @@ from models.score.animation import gif_bytes
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, dataset_mixture, read_points_csv
 from models.score.errors import InputError
 from models.score.noise import default_sigma_max, default_sigma_min
-from models.score.trainer import TrainConfig, available_devices
+from models.devices import available_devices
+from models.score.trainer import TrainConfig
 from models.score.uploads import save_upload
 
 ss = st.session_state

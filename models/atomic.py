@@ -15,13 +15,18 @@ from typing import IO, Iterator
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temp path next to `path`; on success it replaces `path` (keeping its permissions)."""
+    """Yield a temp path next to `path`; on success it is fsynced and replaces `path` (keeping its permissions).
+
+    The fsync is done here, not by the writer, so a temp file written by any library (safetensors,
+    PIL, ...) is on disk before the rename makes it visible.
+    """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
     os.close(fd)
     try:
         yield Path(tmp)
+        _fsync(tmp)
         os.chmod(tmp, final.stat().st_mode & 0o7777 if final.exists() else 0o644)
         os.replace(tmp, final)
     except BaseException:
@@ -35,8 +40,14 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> Ite
     with atomic_path(path) as tmp:
         with open(tmp, mode, **open_kwargs) as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -32,3 +32,15 @@ def test_new_content_is_invisible_until_done_and_permissions_are_kept(tmp_path):
         tmp.write_text("new")
         assert p.read_text() == "old"
     assert p.read_text() == "new" and (p.stat().st_mode & 0o777) == 0o600
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names an fd through Linux's /proc")
+def test_a_path_written_by_another_library_is_fsynced_before_the_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))),
+                                                 real_fsync(fd)))
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", str(a))), real_replace(a, b)))
+    with atomic_path(tmp_path / "a.bin") as tmp:
+        tmp.write_bytes(b"written without our file handle")
+    assert events == [("fsync", str(tmp)), ("replace", str(tmp))]

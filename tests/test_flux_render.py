@@ -15,7 +15,6 @@ import pytest
 from models.flux.loading import ModelNotFound, resolve_model
 from models.flux.params import GenerationParams
 from models.flux.prompt_check import validate_file
-from models.flux.prompt_file import PromptFile
 from models.flux.render import RenderError, load_checked, render_jobs, render_file
 from models.flux.store import ImageStore, read_metadata
 

@@ -11,7 +11,6 @@ import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from models.flux.params import prompt_problem, seed_problem, setting_problem
 from models.flux.prompt_schema import (

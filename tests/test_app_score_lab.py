@@ -1,4 +1,4 @@
-"""Score lab page: its helpers headless, then the page itself through Streamlit's AppTest.
+"""Score lab page: chart rows headless, then the page itself through Streamlit's AppTest.
 
 The AppTest tests press the real widgets: a short training run through the shared job
 pool, a click during training, Stop / Resume, a run that blows up, CSV and zip uploads.
@@ -6,79 +6,27 @@ pool, a click during training, Stop / Resume, a run that blows up, CSV and zip u
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 import torch
 
-from app import score_lab_state as lab_state
 from app import training_charts
 from models.jobs import JobPool
-from models.score import checkpoints, floors
 from models.score import run as training_run
-from models.score.datasets import DatasetSpec, sample_dataset, training_data
-from models.score.errors import InputError
-from models.score.objectives import implicit_score_matching
-from models.score.reference import dsm_loss_floor, empirical_score, empirical_score_fn
+from models.score.datasets import DatasetSpec
 from models.score.trainer import EXPLODED_LOSS
+from tests.test_score_run import _quick_run
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = str(ROOT / "app" / "main.py")
 PAGE = "views/score_lab.py"
-
-
-# ----------------------------------------------------------------------------- floors (math)
-
-def test_posterior_variance_floor_matches_the_monte_carlo_floor():
-    pts = sample_dataset("moons", 400, seed=1)
-    score = empirical_score_fn(pts)
-    for sigma in (1.5, 0.3, 0.05):
-        fast = floors.loss_floors(pts, [sigma], n=1500, seed=3)[0]
-        slow = dsm_loss_floor(score, pts, sigma, n=40_000, seed=4)
-        assert fast == pytest.approx(slow, abs=0.02), sigma
-
-
-def test_floor_limits_are_exact():
-    # σ → ∞: posterior = the whole data set, floor = tr Cov(data)/(2σ²);
-    # a single training point: the clean point is known, floor = 0.
-    pts = sample_dataset("8-gaussians", 500, seed=0)
-    sigma = 200.0
-    expected = float(pts.var(0, unbiased=False).sum()) / (2 * sigma**2)
-    assert floors.loss_floors(pts, [sigma], n=500)[0] == pytest.approx(expected, rel=0.02)
-    one = torch.tensor([[0.3, -0.2], [0.3, -0.2]])
-    assert floors.loss_floors(one, [0.5], n=200)[0] == pytest.approx(0.0, abs=1e-6)
-
-
-class _EmpiricalScore(torch.nn.Module):
-    """The exact score of the smoothed point set as a differentiable 'network'."""
-
-    def __init__(self, pts):
-        super().__init__()
-        self.pts = pts
-
-    def forward(self, x, sigma):
-        s = float(sigma.flatten()[0]) if torch.is_tensor(sigma) else float(sigma)
-        return empirical_score(self.pts, x, s)
-
-
-def test_implicit_loss_is_the_dsm_loss_minus_one():
-    # The page draws the sliced/implicit floor as the DSM floor + objective_offset (= −1 in 2-D).
-    pts = sample_dataset("circles", 300, seed=2)
-    sigma = 0.4
-    g = torch.Generator().manual_seed(0)
-    x = pts[torch.randint(len(pts), (20_000,), generator=g)]
-    ism = float(implicit_score_matching(_EmpiricalScore(pts), x, torch.tensor(sigma), g).mean().detach())
-    dsm_floor = floors.loss_floors(pts, [sigma], n=3000)[0]
-    assert floors.objective_offset("implicit") == -1.0
-    assert ism == pytest.approx(dsm_floor - 1.0, abs=0.03)
 
 
 # ----------------------------------------------------------------------------- charts
@@ -99,63 +47,6 @@ def test_charts_thin_long_runs_and_drop_non_finite_values():
     assert all(math.isfinite(r["loss"]) for r in per)
     assert len([r for r in per if r["kind"] == "loss"]) == 19 and len([r for r in per if r["kind"] == "floor"]) == 2
     assert training_charts.loss_rows([], floor=0.3) == []  # no floor line without a loss line
-
-
-# ----------------------------------------------------------------------------- worker, save / load
-
-def _quick_run(steps=60, **config) -> training_run.TrainingRun:
-    spec = DatasetSpec.builtin("8-gaussians")
-    cfg = training_run.training_config(steps=steps, **config)
-    return training_run.TrainingRun(data=training_data(spec, 2000, 0), config=cfg)
-
-
-def test_worker_trains_in_the_pool_and_reports_progress():
-    run = _quick_run(steps=60)
-    job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
-    assert job.wait(120)
-    assert job.state == "done", job.error
-    snap = job.snapshot()
-    assert snap["step"] == 60 and len(snap["history"]) == len(run.history) >= 2
-    assert snap["preview"].shape == (training_run.PREVIEW_POINTS, 2)
-    assert run.floor_total() is not None and all(math.isfinite(f) for f in run.floors)
-
-
-def test_blow_up_stops_the_job_and_keeps_sane_weights():
-    run = _quick_run(steps=400, lr=10.0)
-    job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
-    assert job.wait(120)
-    assert job.state == "failed" and training_run.classify_error(job.exception) == "diverged"
-    assert "smaller learning rate" in job.error
-    assert run.steps_done < 400
-    assert all(abs(r["loss"]) < EXPLODED_LOSS for r in run.history)
-    assert all(torch.isfinite(p).all() for p in run.trainer.network.parameters())
-    samples = training_run.preview_samples(run.model(), n=50)
-    assert samples.shape == (50, 2)
-
-
-def test_zip_round_trip_and_clear_errors(tmp_path):
-    run = _quick_run(steps=20)
-    job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
-    assert job.wait(120) and job.state == "done"
-    blob = training_run.run_zip_bytes(run)
-    model, history = checkpoints.load_run_zip(blob, "m.zip")
-    x = torch.randn(30, 2)
-    assert torch.allclose(model.score(x, 0.5), run.model().score(x, 0.5), atol=1e-5)
-    assert [r["step"] for r in history] == [r["step"] for r in run.history]
-    with pytest.raises(InputError, match="not a zip"):
-        checkpoints.load_run_zip(b"hello", "notes.txt")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("readme.md", "hi")
-    with pytest.raises(InputError, match="config.json"):
-        checkpoints.load_run_zip(buf.getvalue(), "other.zip")
-    broken = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(blob)) as src, zipfile.ZipFile(broken, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            dst.writestr(info.filename, data[: len(data) // 3] if info.filename == "model.safetensors" else data)
-    with pytest.raises(InputError, match="corrupt|truncated"):
-        checkpoints.load_run_zip(broken.getvalue(), "broken.zip")
 
 
 # ----------------------------------------------------------------------------- the page (AppTest)

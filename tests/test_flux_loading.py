@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from models.flux.loading import (
-    GB, InsufficientMemory, MemoryPlan, ModelNotFound, ModelSource, load_pipeline, resolve_model, next_offload_level,
-    plan_memory,
+    GB, InsufficientMemory, MemoryPlan, ModelNotFound, ModelSource, load_pipeline, next_offload_level, plan_memory,
+    resolve_model, weights_folder,
 )
 from models.flux.settings import SCHNELL_REPO_ID, SettingsError, load_settings
 from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
@@ -89,6 +89,27 @@ def test_hf_cache_layout_snapshot_and_refs(tiny_settings, tiny_dir, tmp_path, fl
     assert resolve_model(f"acme/flux-mini@{commit}", settings).path == snapshot
     with pytest.raises(ModelNotFound, match="revision deadbeef"):
         resolve_model("acme/flux-mini@deadbeef", settings)
+
+
+def test_hf_cache_without_refs_takes_the_newest_pipeline_snapshot(tiny_settings, tiny_dir, tmp_path, flux_helpers):
+    """A snapshot copied in by hand (no refs/main) is still found, through huggingface_hub's cache scan."""
+    cache = tmp_path / "hub"
+    commit = "ab" * 20
+    snapshot = flux_helpers.make_hf_cache(cache, "acme/by-hand", tiny_dir, commit)
+    (snapshot.parents[1] / "refs" / "main").unlink()
+    source = resolve_model("acme/by-hand", replace(tiny_settings, cache_dir=cache))
+    assert (source.path, source.revision) == (snapshot, commit)
+    with pytest.raises(ModelNotFound, match="not on this machine"):
+        resolve_model("acme/other", replace(tiny_settings, cache_dir=cache))
+    with pytest.raises(ModelNotFound, match="not on this machine"):  # a cache folder that does not exist
+        resolve_model("acme/by-hand", replace(tiny_settings, cache_dir=tmp_path / "no-cache"))
+
+
+def test_finding_the_demo_builds_nothing_until_it_is_loaded(tiny_settings, tmp_path):
+    settings = replace(tiny_settings, tiny_dir=tmp_path / "tiny-later")
+    source = resolve_model("tiny", settings)
+    assert source.is_demo and source.path == tmp_path / "tiny-later" and not source.path.exists()
+    assert weights_folder(source) == source.path and (source.path / "model_index.json").is_file()
 
 
 def test_auto_prefers_cached_schnell(tiny_settings, tiny_dir, tmp_path, flux_helpers):

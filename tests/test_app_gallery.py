@@ -273,3 +273,17 @@ def test_duplicate_and_missing_ids_do_not_break_the_page(gallery):
     at.toggle(key="gallery_edit").set_value(True).run()
     assert not at.exception
     assert at.text_input(key=f"ge_tags_{WITCH}").value == ""
+
+
+def test_a_float_seed_is_an_error_not_a_made_up_seed(gallery, tmp_path):
+    """`seed = 5.0` is listed as a problem and refused on Generate (it once got a crc32 seed silently)."""
+    text = gallery.read_text(encoding="utf-8").replace("seed = 7\n", "seed = 5.0\n")
+    gallery.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("seed = 5.0") + 1
+    at = open_gallery()
+    assert any(f"line {line}: seed must be a whole number" in e for e in texts(at.error)), texts(at.error)
+    at.button(key=f"gallery_gen_{WITCH}").click().run()
+    wait_for_job(at)
+    assert [e[0] for e in at.session_state["gallery_last"]["errors"]] == [WITCH]
+    assert "seed must be a whole number" in at.session_state["gallery_last"]["errors"][0][1]
+    assert ImageStore(tmp_path / "outputs").find() == []  # no image under any other seed

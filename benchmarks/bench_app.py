@@ -153,13 +153,13 @@ def _fragment_load(job, run, stop: threading.Event) -> None:
         tick += 1
         snap = job.snapshot()
         history = snap.get("history") or []
-        run.floor_total()  # the numbers row
+        run.loss_floor()  # the numbers row
         if tick % 2:
             continue
-        specs = [training_charts.loss_spec(history, run.floor_total()), training_charts.speed_spec(history)]
+        specs = [training_charts.loss_spec(history, run.loss_floor()), training_charts.speed_spec(history)]
         if run.trainer is not None:
             sigmas = [float(s) for s in run.trainer.sigmas]
-            specs.append(training_charts.per_sigma_spec(history, sigmas, run.floors))
+            specs.append(training_charts.per_sigma_spec(history, sigmas, run.level_floors))
         if snap.get("preview") is not None:
             specs.append(training_charts.samples_spec(snap["preview"], backdrop, domain=domain))
         for spec in specs:

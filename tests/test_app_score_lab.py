@@ -125,7 +125,7 @@ def test_short_training_run_finishes_and_charts_have_the_rows(at_cleanup):
     losses = [r for r in rows if r["series"] == training_charts.LOSS_LABEL]
     floors = [r for r in rows if r["series"] == training_charts.FLOOR_LABEL]
     assert [r["step"] for r in losses] == [h["step"] for h in history]
-    assert len(floors) == 2 and floors[0]["loss"] == pytest.approx(run.floor_total())
+    assert len(floors) == 2 and floors[0]["loss"] == pytest.approx(run.loss_floor())
     assert all(math.isfinite(r["loss"]) for r in rows)
     per_sigma = _chart_rows(_chart(at, "Loss per noise level"))
     assert len({r["sigma"] for r in per_sigma}) == run.config.levels
@@ -203,7 +203,7 @@ def test_loading_a_saved_model_and_a_bad_zip():
     loaded = at.session_state["score_lab_run"]
     assert loaded.loaded is not None and loaded.steps_done == 20
     assert loaded.data is not None and loaded.data.spec == DatasetSpec.builtin("8-gaussians")
-    assert loaded.floor_total() is not None
+    assert loaded.loss_floor() is not None
     rows = _chart_rows(_chart(at, "Loss"))
     assert [r["step"] for r in rows if r["series"] == training_charts.LOSS_LABEL] == [h["step"] for h in run.history]
     _chart(at, "2,000 samples")

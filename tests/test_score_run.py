@@ -91,7 +91,7 @@ def test_worker_trains_in_the_pool_and_reports_progress():
     snap = job.snapshot()
     assert snap["step"] == 60 and len(snap["history"]) == len(run.history) >= 2
     assert snap["preview"].shape == (training_run.PREVIEW_POINTS, 2)
-    assert run.floor_total() is not None and all(math.isfinite(f) for f in run.floors)
+    assert run.loss_floor() is not None and all(math.isfinite(f) for f in run.level_floors)
 
 
 def test_blow_up_stops_the_job_and_keeps_sane_weights():

@@ -304,7 +304,7 @@ def _live_status() -> None:
             st.button("Train on the CPU instead", key="sl_cpu_fallback", on_click=_on_cpu_fallback,
                       icon=":material/memory:")
 
-    floor = run.floor_total()
+    floor = run.loss_floor()
     last = history[-1] if history else None
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("step", f"{(last or {}).get('step', run.steps_done):,}")
@@ -336,7 +336,7 @@ def _live_charts() -> None:
     c1, c2 = st.columns(2)
     with c1:
         title = "Loss (mean over the noise levels)" if run.kind == "ncsn" else "Loss"
-        _show_spec(training_charts.loss_spec(history, run.floor_total(), title=title))
+        _show_spec(training_charts.loss_spec(history, run.loss_floor(), title=title))
         if run.objective != "dsm":
             st.caption("Sliced and implicit score matching: the loss equals the DSM loss minus 1 (half the "
                        "dimension), so near the optimum it is **negative**. That is expected, not a bug: only the "
@@ -344,7 +344,7 @@ def _live_charts() -> None:
     with c2:
         if run.kind == "ncsn" and run.model() is not None:
             sig = [float(s) for s in run.model().sigmas]
-            _show_spec(training_charts.per_sigma_spec(history, sig, run.floors))
+            _show_spec(training_charts.per_sigma_spec(history, sig, run.level_floors))
         elif run.kind == "ncsn" and job is not None:
             st.caption("Per-σ losses appear once the network is built.")
     if not training:

@@ -152,16 +152,16 @@ class TrainingRun:
         return (self.loaded.config if self.loaded is not None else self.config).objective
 
     @property
-    def floors(self) -> list[float | None] | None:
+    def level_floors(self) -> list[float | None] | None:
         """Per-level loss floors in the run's own objective (None for a level not computed yet)."""
         if self.loss_floors is None:
             return None
         offset = objective_offset(self.objective)
         return [None if f is None else f + offset for f in self.loss_floors.values]
 
-    def floor_total(self) -> float | None:
+    def loss_floor(self) -> float | None:
         """Floor of the reported (level-averaged) loss, once every level is computed."""
-        floors = self.floors
+        floors = self.level_floors
         if not floors or any(f is None for f in floors):
             return None
         return float(np.mean(floors))

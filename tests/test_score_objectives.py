@@ -72,7 +72,7 @@ def test_ncsn_loss_reports_one_loss_per_level_and_averages_them():
 def test_denoising_network_learns_the_analytic_noisy_score_of_a_gaussian():
     s, sigma = 1.0, 0.5
     data = torch.randn(20_000, 2, generator=torch.Generator().manual_seed(0)) * s
-    cfg = TrainConfig(model="dsm", sigma=sigma, steps=1500, batch_size=512, lr=3e-3, hidden=64, depth=2,
+    cfg = TrainConfig(model="single-sigma", sigma=sigma, steps=1500, batch_size=512, lr=3e-3, hidden=64, depth=2,
                       ema=0.0, seed=0, log_every=500)
     trainer = Trainer(cfg, data)
     trainer.run()

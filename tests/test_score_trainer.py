@@ -119,7 +119,7 @@ def _trained(model="ncsn"):
     return t
 
 
-@pytest.mark.parametrize("model", ["ncsn", "dsm"])
+@pytest.mark.parametrize("model", ["ncsn", "single-sigma"])
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path, model):
     t = _trained(model)
     m = ScoreModel.from_trainer(t, center=[0.5, -1.0], spread=2.0, dataset={"kind": "builtin", "name": "moons"})
@@ -165,3 +165,30 @@ def test_corrupt_missing_and_mismatched_checkpoints_fail_cleanly(tmp_path):
     (tmp_path / "config.json").unlink()
     with pytest.raises(InputError, match="missing"):
         load_run(tmp_path)
+
+
+def test_the_old_model_name_dsm_means_single_sigma():
+    config = TrainConfig(model="dsm")
+    config.validate()
+    assert config.model == "single-sigma"
+    assert TrainConfig(model="single-sigma") == config
+    with pytest.raises(InputError, match="single-sigma"):
+        TrainConfig(model="gan").validate()
+
+
+def test_a_run_saved_with_the_old_names_loads_and_samples_identically(tmp_path):
+    from models.score.sampling import sample_langevin
+    t = _trained("single-sigma")
+    m = ScoreModel.from_trainer(t, center=[0.5, -1.0], spread=2.0, dataset={"kind": "builtin", "name": "moons"})
+    save_run(tmp_path, m, t.state.history)
+    # rewrite config.json as runs saved before the renames were: model "dsm", centre/spread as shift/scale
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["train"]["model"] = "dsm"
+    cfg["shift"], cfg["scale"] = cfg.pop("center"), cfg.pop("spread")
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    back = load_run(tmp_path)
+    assert back.config.model == "single-sigma" and back.config == m.config
+    assert torch.equal(back.center, m.center) and back.spread == m.spread
+    a, b = (sample_langevin(model.score, model.sigma, eps=0.01, n=200, seed=1, steps=20, final_denoise=True,
+                            center=model.center, spread=model.spread).samples for model in (m, back))
+    assert torch.equal(a, b)

@@ -27,7 +27,7 @@ def mlp(in_dim: int, out_dim: int, hidden: int, depth: int) -> nn.Sequential:
 class DenoisingScoreNetwork(nn.Module):
     """Score of the data smoothed at ONE noise level σ: s(x) ≈ ∇ log p_σ(x)."""
 
-    kind = "dsm"
+    kind = "single-sigma"
 
     def __init__(self, sigma: float, hidden: int = 128, depth: int = 3):
         super().__init__()
@@ -78,10 +78,10 @@ def build_network(model: str, *, hidden: int = 128, depth: int = 3, sigma: float
                   conditioning: str = "embedding") -> nn.Module:
     if hidden < 1 or depth < 1:
         raise ValueError("hidden width and depth must be at least 1")
-    if model == "dsm":
+    if model == "single-sigma":
         if sigma is None or sigma <= 0:
             raise ValueError("the denoising score network needs a positive σ")
         return DenoisingScoreNetwork(sigma, hidden, depth)
     if model == "ncsn":
         return NCSN(hidden, depth, conditioning)
-    raise ValueError(f"unknown model {model!r} (use 'dsm' or 'ncsn')")
+    raise ValueError(f"unknown model {model!r} (use 'single-sigma' or 'ncsn')")

@@ -56,11 +56,14 @@ def limited_threads(n: int | None = None):
         torch.set_num_threads(previous)
 
 
+MODEL_KINDS = ("single-sigma", "ncsn")
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run (saved in the checkpoint's config.json)."""
 
-    model: str = "ncsn"                  # "dsm" (one σ) or "ncsn" (σ-conditioned)
+    model: str = "ncsn"                  # "single-sigma" (one σ) or "ncsn" (a σ-conditioned ladder)
     objective: str = "dsm"               # "dsm", "sliced" or "implicit"
     hidden: int = 128
     depth: int = 3
@@ -80,9 +83,15 @@ class TrainConfig:
     num_threads: int | None = None       # None: 1 thread on ≤ 2 cores
     log_every: int = 50
 
+    def __post_init__(self) -> None:
+        # "dsm" was the single-σ model's old name (runs saved before the rename say so); the
+        # name now belongs to the objective only
+        if self.model == "dsm":
+            self.model = "single-sigma"
+
     def validate(self) -> None:
-        if self.model not in ("dsm", "ncsn"):
-            raise InputError(f"unknown model {self.model!r}: use 'dsm' or 'ncsn'")
+        if self.model not in MODEL_KINDS:
+            raise InputError(f"unknown model {self.model!r}: use 'single-sigma' or 'ncsn'")
         if self.objective not in OBJECTIVES:
             raise InputError(f"unknown objective {self.objective!r}: use one of {', '.join(OBJECTIVES)}")
         for name in ("steps", "batch_size", "hidden", "depth", "log_every"):

@@ -1,6 +1,21 @@
 """`python -m models.score` — datasets, train, sample, animate from the command line.
 
 Bad input exits with code 2 and ONE line on stderr (no traceback); see `main`.
+
+The CLI is strict: every option that a command, model kind or sampler does not read
+is an error naming the option and why, never silently ignored. Options that have a
+default are declared `default=None`, so "was it given?" is a plain `is not None` and an
+explicit `--levels 10` means 10 (the defaults live in the constants below).
+
+    sampler    reads
+    annealed   --levels --sigma-max --sigma-min --steps-per-level --eps --final-denoise
+    langevin   --sigma --steps --eps --final-denoise
+    denoise    --levels --sigma-max --sigma-min
+
+A trained run's network only learned σ in its ladder's range [σ_L, σ_1]: `sample --run`
+honours --sigma, --sigma-max, --sigma-min and --levels (it re-ladders) inside that range
+and rejects values outside it. A single-σ run has no ladder: it samples with Langevin
+at its own σ only.
 """
 
 from __future__ import annotations
@@ -8,11 +23,44 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .errors import InputError
+
+# The defaults of options declared with default=None (see the module docstring).
+N_TRAIN = 10_000
+LEVELS = 10                 # an NCSN's ladder, and a reference score's
+STEPS_PER_LEVEL = 20        # annealed Langevin
+LANGEVIN_STEPS = 1000       # plain Langevin
+START_RANGE = (-8.0, 8.0)   # --start uniform
+DATASET_POINTS = 2000       # `datasets NAME --out FILE`
+RANGE_SLACK = 1e-3          # σ's printed rounded to 4 digits still count as inside a run's range
+MODEL_KINDS = ("single-sigma", "ncsn")
+SAMPLERS = ("annealed", "langevin", "denoise")
+
+# For each sampler, the `sample` options it does NOT read and what to use instead.
+NOT_READ_BY = {
+    "annealed": {
+        "steps": "annealed Langevin takes --steps-per-level",
+        "sigma": "annealed Langevin walks the whole ladder: set its ends with --sigma-max/--sigma-min",
+    },
+    "langevin": {
+        "steps_per_level": "plain Langevin takes --steps",
+        "levels": "plain Langevin runs at one σ: give it with --sigma",
+        "sigma_max": "plain Langevin runs at one σ: give it with --sigma",
+        "sigma_min": "plain Langevin runs at one σ: give it with --sigma",
+    },
+    "denoise": {
+        "steps": "the denoising sampler takes one step per level: set how many with --levels",
+        "steps_per_level": "the denoising sampler takes one step per level: set how many with --levels",
+        "sigma": "the denoising sampler walks the whole ladder: set its ends with --sigma-max/--sigma-min",
+        "eps": "the denoising sampler's step sizes come from the ladder",
+        "final_denoise": "the denoising sampler always ends with the Tweedie mean",
+    },
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,12 +88,26 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _flag(args, name: str) -> str:
+    """The option as the user typed it (`final_denoise` = False was `--no-final-denoise`)."""
+    if name == "final_denoise" and args.final_denoise is False:
+        return "--no-final-denoise"
+    return "--" + name.replace("_", "-")
+
+
+def _reject(args, names, why: str) -> None:
+    """An error for the first of `names` that was given: `--NAME why`."""
+    for name in names:
+        if getattr(args, name) is not None:
+            raise InputError(f"{_flag(args, name)} {why}")
+
+
 def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
     g = p.add_mutually_exclusive_group(required=required)
     g.add_argument("--dataset", help="a built-in dataset name (see `datasets`)")
     g.add_argument("--data", type=Path, help="a CSV file of x,y points")
     g.add_argument("--text", help="a short word, drawn as points")
-    p.add_argument("--n-train", type=_positive_int, default=10_000, help="training points to draw (default 10000)")
+    p.add_argument("--n-train", type=_positive_int, help=f"training points to draw (default {N_TRAIN})")
 
 
 def _spec(args):
@@ -57,18 +119,25 @@ def _spec(args):
     return DatasetSpec.from_text(args.text)
 
 
+def _check_sigma_order(args) -> None:
+    if args.sigma_min is not None and args.sigma_max is not None and args.sigma_min >= args.sigma_max:
+        raise InputError(f"--sigma-min ({args.sigma_min}) must be smaller than --sigma-max ({args.sigma_max})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m models.score", description="Toy 2-D score models.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     d = sub.add_parser("datasets", help="list datasets, or write points of one to CSV")
     d.add_argument("name", nargs="?")
-    d.add_argument("--n", type=_positive_int, default=2000)
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--n", type=_positive_int, help=f"points to write (default {DATASET_POINTS})")
+    d.add_argument("--seed", type=int)
     d.add_argument("--out", type=Path)
 
     t = sub.add_parser("train", help="train a score network")
-    t.add_argument("--model", choices=["dsm", "ncsn"], default="ncsn")
+    t.add_argument("--model", choices=[*MODEL_KINDS, "dsm"], default="ncsn",
+                   help="single-sigma: a denoising network at one σ; ncsn: one network for a ladder of σ's "
+                        "(dsm is the old spelling of single-sigma)")
     _add_data_args(t, required=True)
     t.add_argument("--objective", choices=["dsm", "sliced", "implicit"], default="dsm")
     t.add_argument("--steps", type=_positive_int, default=2000)
@@ -78,10 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=_positive_float, default=5e-3)
     t.add_argument("--hidden", type=_positive_int, default=128)
     t.add_argument("--depth", type=_positive_int, default=3)
-    t.add_argument("--sigma", type=_positive_float, help="the denoising network's noise level (model dsm)")
-    t.add_argument("--sigma-min", type=_positive_float)
-    t.add_argument("--sigma-max", type=_positive_float)
-    t.add_argument("--levels", type=_positive_int, default=10)
+    t.add_argument("--sigma", type=_positive_float, help="single-sigma: its noise level (default 0.1 × data spread)")
+    t.add_argument("--sigma-min", type=_positive_float, help="ncsn: the ladder's smallest σ (default from the data)")
+    t.add_argument("--sigma-max", type=_positive_float, help="ncsn: the ladder's largest σ (default from the data)")
+    t.add_argument("--levels", type=_positive_int, help=f"ncsn: noise levels in the ladder (default {LEVELS})")
     t.add_argument("--threads", type=_positive_int)
     t.add_argument("--out", type=Path, required=True)
 
@@ -90,46 +159,60 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--run", type=Path, help="a run directory written by `train`")
     src.add_argument("--reference", choices=["exact", "empirical"])
     _add_data_args(s, required=False)
-    s.add_argument("--sampler", choices=["annealed", "langevin", "denoise"], default="annealed")
+    s.add_argument("--sampler", choices=SAMPLERS,
+                   help="default: annealed (langevin for a single-sigma run, which has no ladder)")
     s.add_argument("--n", type=_positive_int, default=2000)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--steps-per-level", type=_positive_int, default=20)
-    s.add_argument("--steps", type=_positive_int, default=1000, help="plain Langevin steps")
-    s.add_argument("--eps", type=_positive_float, help="step size ε (default 0.5 σ_L²)")
-    s.add_argument("--sigma", type=float, help="plain Langevin's noise level (default: the smallest; 0 = data score)")
-    s.add_argument("--sigma-min", type=_positive_float)
-    s.add_argument("--sigma-max", type=_positive_float)
-    s.add_argument("--levels", type=_positive_int, default=10)
-    s.add_argument("--final-denoise", action=argparse.BooleanOptionalAction, default=True)
-    s.add_argument("--start", choices=["gaussian", "uniform"], default="gaussian")
-    s.add_argument("--start-range", type=float, nargs=2, default=(-8.0, 8.0), metavar=("LOW", "HIGH"))
+    s.add_argument("--steps-per-level", type=_positive_int, help=f"annealed (default {STEPS_PER_LEVEL})")
+    s.add_argument("--steps", type=_positive_int, help=f"langevin (default {LANGEVIN_STEPS})")
+    s.add_argument("--eps", type=_positive_float, help="annealed, langevin: step size ε (default 0.5 σ_L²)")
+    s.add_argument("--sigma", type=float,
+                   help="langevin: its one noise level (default: the smallest; 0 = the data's own score)")
+    s.add_argument("--sigma-min", type=_positive_float, help="annealed, denoise: the ladder's smallest σ")
+    s.add_argument("--sigma-max", type=_positive_float, help="annealed, denoise: the ladder's largest σ")
+    s.add_argument("--levels", type=_positive_int,
+                   help=f"annealed: levels in the ladder (default: the run's, or {LEVELS}); "
+                        "denoise: steps down it (default 100)")
+    s.add_argument("--final-denoise", action=argparse.BooleanOptionalAction,
+                   help="annealed, langevin: finish with one Tweedie step (default: on for annealed, off for langevin)")
+    s.add_argument("--start", choices=["gaussian", "uniform"],
+                   help="the starting cloud: N(center, σ_1²I) (default) or uniform on a square")
+    s.add_argument("--start-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                   help=f"--start uniform: the square's sides (default {START_RANGE[0]:g} {START_RANGE[1]:g})")
     s.add_argument("--device", default="cpu")
     s.add_argument("--out", type=Path, required=True)
 
     a = sub.add_parser("animate", help="a GIF of samples moving across noise levels")
     a.add_argument("--run", type=Path, required=True)
-    a.add_argument("--sampler", choices=["annealed", "langevin", "denoise"], default="annealed")
+    a.add_argument("--sampler", choices=SAMPLERS,
+                   help="an NCSN: annealed (default) or denoise; a single-sigma run: langevin (its only one)")
     a.add_argument("--n", type=_positive_int, default=1000)
     a.add_argument("--seed", type=int, default=0)
-    a.add_argument("--steps-per-level", type=_positive_int, default=20)
+    a.add_argument("--steps-per-level", type=_positive_int, help=f"annealed (default {STEPS_PER_LEVEL})")
     a.add_argument("--frames", type=_positive_int, default=50)
     a.add_argument("--size", type=_positive_int, default=320)
     a.add_argument("--out", type=Path, required=True)
     return p
 
 
+# ----------------------------------------------------------------------------- datasets
+
 def cmd_datasets(args) -> None:
     from .datasets import DATASET_DESCRIPTIONS, DatasetSpec, sample_dataset, write_points_csv
     if args.name is None:
+        _reject(args, ("n", "seed", "out"), "applies only when writing a dataset's points: give its NAME")
         for name, desc in DATASET_DESCRIPTIONS.items():
             print(f"{name:14s} {desc}")
         return
     DatasetSpec.builtin(args.name)  # validates the name with a "did you mean"
     if args.out is None:
         raise InputError("--out FILE.csv is required to write points")
-    write_points_csv(sample_dataset(args.name, args.n, args.seed), args.out)
-    print(f"wrote {args.n} points of {args.name} to {args.out}")
+    n = args.n or DATASET_POINTS
+    write_points_csv(sample_dataset(args.name, n, args.seed or 0), args.out)
+    print(f"wrote {n} points of {args.name} to {args.out}")
 
+
+# ----------------------------------------------------------------------------- train
 
 def cmd_train(args) -> None:
     from .checkpoints import save_run
@@ -137,12 +220,22 @@ def cmd_train(args) -> None:
     from .run import new_trainer, trained_model
     from .trainer import TrainConfig, TrainingDiverged
 
-    if args.sigma_min and args.sigma_max and args.sigma_min >= args.sigma_max:
-        raise InputError(f"--sigma-min ({args.sigma_min}) must be smaller than --sigma-max ({args.sigma_max})")
-    data = training_data(_spec(args), args.n_train, args.seed)
+    old_spelling = args.model == "dsm"
+    if old_spelling:
+        args.model = "single-sigma"
+    if args.model == "ncsn":
+        _reject(args, ("sigma",), "applies only to --model single-sigma "
+                "(an NCSN learns a ladder: set it with --sigma-max/--sigma-min/--levels)")
+    else:
+        _reject(args, ("levels", "sigma_min", "sigma_max"), "applies only to --model ncsn "
+                "(a single-σ model has no noise ladder: set its one σ with --sigma)")
+    _check_sigma_order(args)
+    if old_spelling:  # after the checks, so an error stays one line
+        print("note: --model dsm is now --model single-sigma", file=sys.stderr)
+    data = training_data(_spec(args), args.n_train or N_TRAIN, args.seed)
     config = TrainConfig(model=args.model, objective=args.objective, hidden=args.hidden, depth=args.depth,
                          sigma=args.sigma, sigma_max=args.sigma_max, sigma_min=args.sigma_min,
-                         levels=args.levels, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                         levels=args.levels or LEVELS, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                          seed=args.seed, device=args.device, num_threads=args.threads,
                          log_every=max(1, min(100, args.steps // 20)))
     trainer = new_trainer(data, config)
@@ -167,61 +260,133 @@ def cmd_train(args) -> None:
     print(f"done in {time.perf_counter() - start:.1f} s → {args.out}")
 
 
-def _sampling_inputs(args):
+# ----------------------------------------------------------------------------- sample
+
+@dataclass
+class ScoreSource:
+    """What `sample` draws from, in data coordinates: a trained run or a reference score."""
+
+    score: object                  # (x, σ) → ∇ log p_σ(x)
+    sigmas: torch.Tensor           # the run's ladder (one σ for a single-σ run), or the data's default ladder
+    center: torch.Tensor
+    spread: float
+    kind: str                      # "ncsn", "single-sigma" or "reference"
+
+    def check_sigma(self, flag: str, sigma: float) -> None:
+        """A network only learned σ in its ladder's range: refuse to extrapolate."""
+        if self.kind != "ncsn":
+            return
+        low, high = float(self.sigmas[-1]), float(self.sigmas[0])
+        if not low * (1 - RANGE_SLACK) <= sigma <= high * (1 + RANGE_SLACK):
+            raise InputError(f"{flag} {sigma:g} is outside the run's trained noise range [{low:.4g}, {high:.4g}]: "
+                             "its network only learned σ's in that range")
+
+
+def _score_source(args) -> ScoreSource:
     from .checkpoints import load_run
     from .datasets import training_data
-    from .noise import default_sigmas, geometric_sigmas
+    from .noise import default_sigmas
     from .reference import reference_score
 
     if args.run is not None:
+        _reject(args, ("dataset", "data", "text", "n_train"),
+                "applies only to --reference (a run already knows its training data)")
         model = load_run(args.run, args.device)
-        sigmas = model.sigmas
-        if args.sigma_min or args.sigma_max or args.levels != 10:
-            sigmas = geometric_sigmas(args.sigma_max or float(sigmas[0]), args.sigma_min or float(sigmas[-1]),
-                                      args.levels)
-        return model.score, sigmas, model.center, model.spread
+        kind = "ncsn" if model.config.model == "ncsn" else "single-sigma"
+        return ScoreSource(model.score, model.sigmas, model.center, model.spread, kind)
     if args.dataset is None and args.data is None and args.text is None:
         raise InputError("--reference needs the data: give --dataset NAME or --data FILE.csv")
-    data = training_data(_spec(args), args.n_train, args.seed)
-    if args.sigma_min and args.sigma_max and args.sigma_min >= args.sigma_max:
-        raise InputError(f"--sigma-min ({args.sigma_min}) must be smaller than --sigma-max ({args.sigma_max})")
-    sigmas = default_sigmas(data.points, args.levels, args.sigma_max, args.sigma_min)
+    data = training_data(_spec(args), args.n_train or N_TRAIN, args.seed)
     reference = reference_score(data.spec, data.points)
     if args.reference == "exact" and reference.kind != "exact":
         raise InputError(f"no exact score for {data.spec.describe()}: only Gaussian mixtures "
                          "(8-gaussians, ncsn-mixture) have one; use --reference empirical instead")
-    return reference.score, sigmas, data.center, data.spread
+    return ScoreSource(reference.score, default_sigmas(data.points, LEVELS), data.center, data.spread, "reference")
+
+
+def _ladder_ends(args, source: ScoreSource) -> tuple[float, float]:
+    """(σ_1, σ_L): the given ends, else the run's (or the data's default) ones."""
+    high = float(source.sigmas[0]) if args.sigma_max is None else args.sigma_max
+    low = float(source.sigmas[-1]) if args.sigma_min is None else args.sigma_min
+    for flag, value in (("--sigma-max", args.sigma_max), ("--sigma-min", args.sigma_min)):
+        if value is not None:
+            source.check_sigma(flag, value)
+    return high, low
+
+
+def _sample_annealed(args, source: ScoreSource, start):
+    from .noise import geometric_sigmas
+    from .sampling import sample_annealed_langevin
+
+    sigmas = source.sigmas
+    if args.levels is not None or args.sigma_max is not None or args.sigma_min is not None:
+        sigmas = geometric_sigmas(*_ladder_ends(args, source), args.levels or len(source.sigmas))
+    return sample_annealed_langevin(source.score, sigmas, n=args.n, seed=args.seed, eps=args.eps,
+                                    steps_per_level=args.steps_per_level or STEPS_PER_LEVEL,
+                                    final_denoise=args.final_denoise is not False, start=start,
+                                    center=source.center, device=args.device)
+
+
+def _sample_denoising(args, source: ScoreSource, start):
+    from .sampling import DENOISING_LEVELS, sample_denoising
+
+    ends = torch.tensor(_ladder_ends(args, source))
+    return sample_denoising(source.score, ends, n=args.n, seed=args.seed, levels=args.levels or DENOISING_LEVELS,
+                            start=start, center=source.center, device=args.device)
+
+
+def _sample_langevin(args, source: ScoreSource, start):
+    from .sampling import default_eps, sample_langevin
+
+    if args.sigma is not None:
+        if args.sigma < 0:
+            raise InputError(f"--sigma must be zero or positive (got {args.sigma})")
+        if source.kind == "single-sigma":
+            raise InputError(f"--sigma: a single-σ model knows only its own σ = {float(source.sigmas[0]):.4g} "
+                             "(leave --sigma out)")
+        source.check_sigma("--sigma", args.sigma)
+    sigma = float(source.sigmas[-1]) if args.sigma is None else args.sigma
+    if sigma == 0 and args.eps is None:
+        raise InputError("--sigma 0 samples the data's own score: give a step size with --eps")
+    if sigma == 0 and args.final_denoise:
+        raise InputError("--final-denoise needs σ > 0: at --sigma 0 there is no noise to remove")
+    # a single-σ model starts from the data's own spread; with a ladder, from its top σ_1 (as annealed)
+    spread = source.spread if source.kind == "single-sigma" else float(source.sigmas[0])
+    return sample_langevin(source.score, sigma, eps=args.eps or default_eps(sigma), n=args.n, seed=args.seed,
+                           steps=args.steps or LANGEVIN_STEPS, final_denoise=bool(args.final_denoise),
+                           start=start, center=source.center, spread=spread, device=args.device)
+
+
+SAMPLE_WITH = {"annealed": _sample_annealed, "langevin": _sample_langevin, "denoise": _sample_denoising}
 
 
 def cmd_sample(args) -> None:
     from .datasets import write_points_csv
-    from .sampling import default_eps, sample_annealed_langevin, sample_denoising, sample_langevin
     from .samplers import uniform_start
 
-    if args.sigma is not None and args.sigma < 0:
-        raise InputError(f"--sigma must be zero or positive (got {args.sigma})")
-    score_fn, sigmas, center, spread = _sampling_inputs(args)
-    start = uniform_start(args.n, *args.start_range, seed=args.seed) if args.start == "uniform" else None
-    if len(sigmas) == 1 or args.sampler == "langevin":
-        sigma = float(sigmas[-1]) if args.sigma is None else args.sigma
-        if args.eps is None and sigma == 0:
-            raise InputError("--sigma 0 samples the data's own score: give a step size with --eps")
-        result = sample_langevin(score_fn, sigma, eps=args.eps or default_eps(sigma), n=args.n, seed=args.seed,
-                                 steps=args.steps, final_denoise=len(sigmas) == 1 and args.sampler != "langevin"
-                                 and args.final_denoise, start=start, center=center,
-                                 spread=spread if len(sigmas) == 1 else float(sigmas[0]), device=args.device)
-    elif args.sampler == "annealed":
-        result = sample_annealed_langevin(score_fn, sigmas, n=args.n, seed=args.seed, eps=args.eps,
-                                          steps_per_level=args.steps_per_level, final_denoise=args.final_denoise,
-                                          start=start, center=center, device=args.device)
-    else:
-        result = sample_denoising(score_fn, sigmas, n=args.n, seed=args.seed, start=start, center=center,
-                                  device=args.device)
+    _check_sigma_order(args)
+    if args.levels is not None and args.levels < 2:
+        raise InputError(f"--levels must be at least 2: a ladder has a top and a bottom (got {args.levels})")
+    source = _score_source(args)
+    sampler = args.sampler or ("langevin" if source.kind == "single-sigma" else "annealed")
+    if source.kind == "single-sigma" and sampler != "langevin":
+        raise InputError(f"--sampler {sampler}: a single-σ model has no noise ladder: use --sampler langevin")
+    for name, why in NOT_READ_BY[sampler].items():
+        readers = " or ".join(s for s in SAMPLERS if name not in NOT_READ_BY[s])
+        _reject(args, (name,), f"applies only to --sampler {readers} ({why})")
+    if args.start != "uniform":
+        _reject(args, ("start_range",), "applies only to --start uniform")
+    start = None
+    if args.start == "uniform":
+        start = uniform_start(args.n, *(args.start_range or START_RANGE), seed=args.seed)
+    result = SAMPLE_WITH[sampler](args, source, start)
     if not torch.isfinite(result.samples).all():
         raise InputError("sampling diverged (non-finite points): try a smaller --eps")
     write_points_csv(result.samples, args.out)
-    print(f"wrote {args.n} samples ({args.sampler}) to {args.out}")
+    print(f"wrote {args.n} samples ({sampler}) to {args.out}")
 
+
+# ----------------------------------------------------------------------------- animate
 
 def cmd_animate(args) -> None:
     from .animation import make_gif
@@ -234,8 +399,19 @@ def cmd_animate(args) -> None:
     if args.size < 64:
         raise InputError("--size must be at least 64 pixels")
     model = load_run(args.run)
-    result = draw_samples(model, "annealed" if args.sampler == "langevin" else args.sampler, n=args.n,
-                          seed=args.seed, steps_per_level=args.steps_per_level, frames=args.frames)
+    if model.config.model == "ncsn":
+        sampler = args.sampler or "annealed"
+        if sampler == "langevin":
+            raise InputError("--sampler langevin: animate walks an NCSN down its ladder with annealed or denoise "
+                             "(plain Langevin at one σ: `sample --sampler langevin`)")
+    else:
+        sampler = args.sampler or "langevin"
+        if sampler != "langevin":
+            raise InputError(f"--sampler {sampler}: a single-σ model has no noise ladder: use --sampler langevin")
+    if sampler != "annealed":
+        _reject(args, ("steps_per_level",), f"applies only to --sampler annealed (not {sampler})")
+    result = draw_samples(model, sampler, n=args.n, seed=args.seed,
+                          steps_per_level=args.steps_per_level or STEPS_PER_LEVEL, frames=args.frames)
     data = None
     if model.dataset:
         try:

@@ -17,13 +17,13 @@ import streamlit as st
 from app import charts
 from app import score_lab_state as lab_state
 from app import training_charts
+from models.devices import available_devices
 from models.score import checkpoints, metrics
 from models.score import run as training_run
 from models.score.animation import gif_bytes
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, dataset_mixture, read_points_csv
 from models.score.errors import InputError
 from models.score.noise import default_sigma_max, default_sigma_min
-from models.devices import available_devices
 from models.score.trainer import TrainConfig
 from models.score.uploads import save_upload
 
@@ -234,14 +234,7 @@ with st.sidebar:
     settings = training_settings_ui()
 run = lab_state.current_run()
 running = run is not None and run.running
-data_col, button_col = st.columns([2, 3], gap="large")
-with data_col:
-    if settings.error:
-        st.warning(settings.error, icon=":material/warning:")
-    elif settings.data is not None and (run is None or run.data is None or run.data.spec != settings.spec):
-        _show(charts.scatter(None, settings.data.points, title=f"Data: {settings.spec.describe()}",
-                             max_points=1500, size=260))
-with button_col:
+with st.container():  # the buttons get the full width: four labels must fit beside an open sidebar
     b1, b2, b3, b4 = st.columns(4)
     # Train and Resume act in the script, not in a callback: they need this run's settings (a value
     # typed into the sidebar arrives together with the click; a callback would see the old one).
@@ -266,6 +259,11 @@ with button_col:
     if run is not None and run.trainer is not None and not running:
         if settings.config != run.config or settings.spec != run.data.spec:
             st.caption("Settings changed since this model was trained: press **Train** to start a new one.")
+if settings.error:
+    st.warning(settings.error, icon=":material/warning:")
+elif settings.data is not None and (run is None or run.data is None or run.data.spec != settings.spec):
+    _show(charts.scatter(None, settings.data.points, title=f"Data: {settings.spec.describe()}",
+                         max_points=1500, size=260))
 
 
 # ----------------------------------------------------------------------------- live progress (fragment)

@@ -192,3 +192,12 @@ def test_a_run_saved_with_the_old_names_loads_and_samples_identically(tmp_path):
     a, b = (sample_langevin(model.score, model.sigma, eps=0.01, n=200, seed=1, steps=20, final_denoise=True,
                             center=model.center, spread=model.spread).samples for model in (m, back))
     assert torch.equal(a, b)
+
+
+def test_single_sigma_default_is_a_tenth_of_the_data_spread():
+    from models.score.trainer import default_single_sigma
+    points = torch.randn(5000, 2, generator=torch.Generator().manual_seed(0)) * torch.tensor([2.0, 4.0])
+    assert default_single_sigma(points) == pytest.approx(0.1 * float(points.std(0).mean()))
+    assert default_single_sigma(points) == pytest.approx(0.3, rel=0.05)
+    t = Trainer(TrainConfig(model="single-sigma", steps=1, **SMALL), points)
+    assert t.config.sigma == round(default_single_sigma(points), 4) and float(t.sigmas[0]) == pytest.approx(t.config.sigma)

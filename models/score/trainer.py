@@ -1,9 +1,11 @@
 """Step-based training of a score network on a fixed set of 2-D points.
 
-The loop is the plain PyTorch one (sample a batch, loss, backward, Adam step) plus
-what a live classroom needs: a callback every `log_every` steps, a stop event
-checked every step, resume from where it stopped, and a NaN/Inf guard that keeps
-the last finite weights and names the step that blew up.
+The loop (`Trainer._run`) is the plain PyTorch one, read top to bottom:
+data (a random batch) → noise + loss (`objectives.py`) → step (backward, Adam, EMA).
+Around it, what a live classroom needs, each a small helper: a callback every
+`log_every` steps (`_log`), a stop event checked every step, resume from where it
+stopped, and a NaN/Inf guard that falls back to the last finite weights
+(`_snapshot`/`_restore`) and names the steps between which the loss blew up.
 """
 
 from __future__ import annotations
@@ -134,9 +136,28 @@ EXPLODED_LOSS = 1e6
 # Weights to fall back on are copied at most this often: copying every log window cost a few %.
 SNAPSHOT_EVERY_S = 0.5
 
+# A single-σ model's default noise level, as a share of the data's spread.
+SINGLE_SIGMA_SHARE = 0.1
+
+
+def default_single_sigma(points: torch.Tensor) -> float:
+    """The single-σ model's default σ: 0.1 × the data's spread (mean per-axis standard deviation)."""
+    return SINGLE_SIGMA_SHARE * float(points.std(0).mean())
+
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the model keeps the last finite weights."""
+
+
+def loss_diverged(mean_loss: float) -> bool:
+    return not math.isfinite(mean_loss) or abs(mean_loss) > EXPLODED_LOSS
+
+
+def divergence_message(mean_loss: float, last_good_step: int, step: int, lr: float) -> str:
+    what = ("NaN" if math.isnan(mean_loss) else "infinite" if math.isinf(mean_loss)
+            else f"{mean_loss:.3g} (exploded)")
+    return (f"the loss became {what} between steps {last_good_step + 1} and {step}; the last finite weights "
+            f"(step {last_good_step}) were kept. Try a smaller learning rate (now {lr:g}).")
 
 
 @dataclass
@@ -144,6 +165,29 @@ class TrainState:
     step: int = 0
     history: list[dict] = field(default_factory=list)   # one row per log window
     seconds: float = 0.0
+
+
+class LossWindow:
+    """Loss sums over one log window, kept on the device: reading a number back every step
+    would stall a GPU, so the loop reads them once per window."""
+
+    def __init__(self, levels: int, device: torch.device):
+        self.loss = torch.zeros((), device=device)
+        self.per_level = torch.zeros(levels, device=device) if levels else None
+        self.steps = 0
+        self.started = time.perf_counter()
+
+    def add(self, loss: torch.Tensor, per_level: torch.Tensor | None) -> None:
+        self.loss += loss.detach()
+        if per_level is not None:
+            self.per_level += per_level
+        self.steps += 1
+
+    def reset(self) -> None:
+        self.loss.zero_()
+        if self.per_level is not None:
+            self.per_level.zero_()
+        self.steps, self.started = 0, time.perf_counter()
 
 
 class Trainer:
@@ -161,7 +205,7 @@ class Trainer:
             config.sigma_max, config.sigma_min = s_max, s_min
             self.sigmas = geometric_sigmas(s_max, s_min, config.levels)
         else:
-            config.sigma = config.sigma or round(0.1 * float(self.data_cpu.std(0).mean()), 4)
+            config.sigma = config.sigma or round(default_single_sigma(self.data_cpu), 4)
             self.sigmas = torch.tensor([config.sigma])
         self.device = torch.device(config.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
@@ -206,62 +250,55 @@ class Trainer:
 
     def _run(self, callback, stop_event, target: int) -> TrainState:
         c = self.config
-        n = len(self.data)
-        sum_loss = torch.zeros((), device=self.device)
-        sum_levels = torch.zeros(len(self.sigmas), device=self.device) if c.model == "ncsn" else None
-        window, t_window = 0, time.perf_counter()
-        last_good = self._snapshot()
+        window = LossWindow(len(self.sigmas) if c.model == "ncsn" else 0, self.device)
+        last_good = self._snapshot()  # the weights to fall back on if the loss blows up
         try:
-            while self.state.step < target:
-                if stop_event is not None and stop_event.is_set():
-                    break
+            while self.state.step < target and not (stop_event is not None and stop_event.is_set()):
                 step = self.state.step + 1
-                if step % 10 == 1:  # the cosine schedule moves slowly: updating it every step costs ~3%
-                    for group in self.optimizer.param_groups:
-                        group["lr"] = self.lr_at(step)
-                idx = torch.randint(n, (c.batch_size,), device=self.device, generator=self.generator)
-                loss, per_level = self.loss(self.data[idx])
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
-                self._update_ema()
-                sum_loss += loss.detach()
-                if per_level is not None:
-                    sum_levels += per_level
-                window += 1
+                batch = self._random_batch()           # data: training points drawn with replacement
+                loss, per_level = self.loss(batch)     # noise + loss: x̃ = x + σz, scored by the objective
+                self._optimizer_step(loss, step)       # step: backward, Adam, EMA
+                window.add(loss, per_level)
                 self.state.step = step
                 if step % c.log_every == 0 or step == target:
-                    mean_loss = float(sum_loss) / window
-                    if not math.isfinite(mean_loss) or abs(mean_loss) > EXPLODED_LOSS:
+                    mean_loss = float(window.loss) / window.steps
+                    if loss_diverged(mean_loss):
                         self._restore(last_good)
-                        self.state.step = last_good["step"]
-                        self.state.history = [r for r in self.state.history if r["step"] <= last_good["step"]]
-                        what = ("NaN" if math.isnan(mean_loss) else "infinite" if math.isinf(mean_loss)
-                                else f"{mean_loss:.3g} (exploded)")
-                        raise TrainingDiverged(
-                            f"the loss became {what} "
-                            f"between steps {last_good['step'] + 1} and {step}; the last finite weights "
-                            f"(step {last_good['step']}) were kept. Try a smaller learning rate "
-                            f"(now {c.lr:g}).")
-                    now = time.perf_counter()
-                    rate = window / max(now - t_window, 1e-9)
-                    self.state.seconds += now - t_window
-                    per_sigma = (sum_levels / window).tolist() if sum_levels is not None else None
-                    row = {"step": step, "loss": mean_loss, "steps_per_second": rate, "lr": self.lr_at(step)}
-                    if per_sigma is not None:
-                        row["per_sigma"] = per_sigma
-                    self.state.history.append(row)
-                    if now - last_good["time"] >= SNAPSHOT_EVERY_S:
+                        raise TrainingDiverged(divergence_message(mean_loss, last_good["step"], step, c.lr))
+                    progress = self._log(window, step, target, mean_loss)
+                    if time.perf_counter() - last_good["time"] >= SNAPSHOT_EVERY_S:
                         last_good = self._snapshot()
                     if callback is not None:
-                        callback(Progress(step, target, mean_loss, per_sigma, rate, row["lr"]))
-                    sum_loss.zero_()
-                    if sum_levels is not None:
-                        sum_levels.zero_()
-                    window, t_window = 0, time.perf_counter()
+                        callback(progress)
+                    window.reset()
         finally:
-            self.state.seconds += time.perf_counter() - t_window if window else 0.0
+            self.state.seconds += time.perf_counter() - window.started if window.steps else 0.0
         return self.state
+
+    def _random_batch(self) -> torch.Tensor:
+        idx = torch.randint(len(self.data), (self.config.batch_size,), device=self.device, generator=self.generator)
+        return self.data[idx]
+
+    def _optimizer_step(self, loss: torch.Tensor, step: int) -> None:
+        if step % 10 == 1:  # the cosine schedule moves slowly: updating it every step costs ~3%
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.lr_at(step)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self._update_ema()
+
+    def _log(self, window: LossWindow, step: int, target: int, mean_loss: float) -> Progress:
+        """One history row for the window that ends at `step`, and the callback's Progress."""
+        seconds = time.perf_counter() - window.started
+        rate = window.steps / max(seconds, 1e-9)
+        self.state.seconds += seconds
+        per_sigma = (window.per_level / window.steps).tolist() if window.per_level is not None else None
+        row = {"step": step, "loss": mean_loss, "steps_per_second": rate, "lr": self.lr_at(step)}
+        if per_sigma is not None:
+            row["per_sigma"] = per_sigma
+        self.state.history.append(row)
+        return Progress(step, target, mean_loss, per_sigma, rate, row["lr"])
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -280,7 +317,10 @@ class Trainer:
         return snap
 
     def _restore(self, snap: dict) -> None:
+        """Back to a snapshot: weights, optimizer, step count and history."""
         self.network.load_state_dict(snap["network"])
         self.optimizer.load_state_dict(snap["optimizer"])
         if self.ema_network is not None:
             self.ema_network.load_state_dict(snap["ema"])
+        self.state.step = snap["step"]
+        self.state.history = [row for row in self.state.history if row["step"] <= snap["step"]]

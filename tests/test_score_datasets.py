@@ -242,6 +242,23 @@ def test_csv_errors(tmp_path, text, pattern):
     assert "\n" not in str(e.value)  # one line for the CLI
 
 
+def test_csv_quoted_fields_and_any_line_ending(tmp_path):
+    rows = _rows()
+    quoted = '"x", "y"\r\n' + "\r\n".join(f'"{x}",{y}' for x, y in rows)   # Excel-style, with CRLF
+    old_mac = "x,y\r" + "\r".join(f"{x},{y}" for x, y in rows)                 # bare CR line ends
+    expected = torch.tensor(rows, dtype=torch.float32)
+    for text in (quoted, old_mac):
+        p = tmp_path / "q.csv"
+        p.write_bytes(text.encode())
+        assert torch.equal(read_points_csv(p), expected)
+
+
+def test_csv_quoted_comma_is_one_field_and_line_numbers_count_blank_lines(tmp_path):
+    text = "x,y\n\n" + "1,2\n" * 10 + '"1,5",2\n'  # line 13: a decimal comma inside quotes is one field
+    with pytest.raises(InputError, match=r"line 13: '1,5' is not a number"):
+        read_points_csv(_write(tmp_path, text))
+
+
 def test_csv_missing_and_folder_and_binary(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_points_csv(tmp_path / "nope.csv")

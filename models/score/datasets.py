@@ -11,6 +11,7 @@ All randomness goes through a local `torch.Generator`: the same seed gives the s
 
 from __future__ import annotations
 
+import csv
 import difflib
 import io
 import math
@@ -211,8 +212,32 @@ def _read_text(path_or_buffer: PathOrBuffer) -> tuple[str, str]:
     return raw.lstrip("\ufeff"), label
 
 
-def _fields(line: str) -> list[str]:
-    return [f.strip().strip('"').strip("'").strip() for f in line.split(",")]
+def _clean(field: str) -> str:
+    # the csv module already removed standard "double quotes"; this also forgives
+    # spaces around a field and 'single quotes'
+    return field.strip().strip('"').strip("'").strip()
+
+
+def _csv_rows(text: str, label: str) -> list[tuple[int, list[str]]]:
+    """(line number, cleaned fields) of each non-blank row.
+
+    Reading stops after MAX_CSV_ROWS + 2 rows (a header and one row too many): enough to
+    say the file is too long without holding millions of rows in memory.
+    """
+    # newline=None: "\r\n" and old Mac "\r" line ends read as "\n"
+    reader = csv.reader(io.StringIO(text, newline=None), skipinitialspace=True)
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            fields = [_clean(f) for f in row]
+            if fields in ([], [""]):  # a blank line
+                continue
+            rows.append((reader.line_num, fields))
+            if len(rows) > MAX_CSV_ROWS + 1:
+                break
+    except csv.Error as e:
+        raise InputError(f"{label}, line {reader.line_num}: {e}") from None
+    return rows
 
 
 def _parse_float(field: str) -> float | None:
@@ -225,18 +250,18 @@ def _parse_float(field: str) -> float | None:
 def read_points_csv(path_or_buffer: PathOrBuffer) -> torch.Tensor:
     """Read 2-D points from a CSV with x,y columns (comma separated, header optional).
 
-    The first row is a header when any of its fields is not a number. With a header that
+    The first row is a header when none of its fields is a number. With a header that
     names `x` and `y` columns those are used (other columns are ignored); otherwise every
-    row must have exactly two numbers. Blank lines are skipped. Raises `InputError` with
-    a one-line message (and the line number) for anything that is not a clean point list.
+    row must have exactly two numbers. Fields may be "quoted"; blank lines are skipped.
+    Raises `InputError` with a one-line message (and the line number) for anything that
+    is not a clean point list.
     """
     text, label = _read_text(path_or_buffer)
-    lines = [(i + 1, line) for i, line in enumerate(text.splitlines()) if line.strip()]
+    lines = _csv_rows(text, label)
     if not lines:
         raise InputError(f"{label} is empty: expected rows of x,y numbers")
 
-    first_no, first = lines[0]
-    first_fields = _fields(first)
+    first_no, first_fields = lines[0]
     cols = (0, 1)
     width = 2
     if all(_parse_float(f) is None for f in first_fields):  # a header row: no numbers in it
@@ -247,22 +272,21 @@ def read_points_csv(path_or_buffer: PathOrBuffer) -> torch.Tensor:
         elif len(names) == 2:
             width = 2
         else:
-            raise _column_error(label, first_no, first, len(first_fields), header=True)
+            raise _column_error(label, first_no, first_fields, header=True)
         lines = lines[1:]
     elif len(first_fields) != 2:
-        raise _column_error(label, first_no, first, len(first_fields), header=False)
+        raise _column_error(label, first_no, first_fields, header=False)
 
     if len(lines) > MAX_CSV_ROWS:
-        raise InputError(f"{label} has {len(lines):,} rows; at most {MAX_CSV_ROWS:,} points are allowed")
+        raise InputError(f"{label} has more than {MAX_CSV_ROWS:,} rows; at most {MAX_CSV_ROWS:,} points are allowed")
     if len(lines) < MIN_CSV_ROWS:
         rows = f"{len(lines)} point row" + ("" if len(lines) == 1 else "s")
         raise InputError(f"{label} has only {rows}; at least {MIN_CSV_ROWS} are needed")
 
     values: list[tuple[float, float]] = []
-    for line_no, line in lines:
-        fields = _fields(line)
+    for line_no, fields in lines:
         if len(fields) != width:
-            raise _column_error(label, line_no, line, len(fields), header=False, expected=width)
+            raise _column_error(label, line_no, fields, header=False, expected=width)
         pair = []
         for c in cols:
             v = _parse_float(fields[c])
@@ -275,9 +299,9 @@ def read_points_csv(path_or_buffer: PathOrBuffer) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float32)
 
 
-def _column_error(label: str, line_no: int, line: str, got: int, header: bool, expected: int = 2) -> InputError:
-    hint = ""
-    if got == 1 and (";" in line or "\t" in line):
+def _column_error(label: str, line_no: int, fields: list[str], header: bool, expected: int = 2) -> InputError:
+    got, hint = len(fields), ""
+    if got == 1 and (";" in fields[0] or "\t" in fields[0]):
         hint = " (the separator must be a comma, not ';' or a tab)"
     if header:
         return InputError(

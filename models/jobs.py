@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-import traceback
 from collections import deque
 from typing import Any, Callable
 
@@ -92,7 +91,6 @@ class Job:
         except BaseException as exc:  # the worker must never die silently
             self.exception = exc
             self.error = str(exc) or type(exc).__name__
-            self.traceback = traceback.format_exc()
             self.state = CANCELLED if self._stop.is_set() else FAILED
         finally:
             self.finished = time.monotonic()

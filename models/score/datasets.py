@@ -219,13 +219,9 @@ def _clean(field: str) -> str:
 
 
 def _csv_rows(text: str, label: str) -> list[tuple[int, list[str]]]:
-    """(line number, cleaned fields) of each non-blank row.
-
-    Reading stops after MAX_CSV_ROWS + 2 rows (a header and one row too many): enough to
-    say the file is too long without holding millions of rows in memory.
-    """
-    # newline=None: "\r\n" and old Mac "\r" line ends read as "\n"
-    reader = csv.reader(io.StringIO(text, newline=None), skipinitialspace=True)
+    """(line number, cleaned fields) of each non-blank row; stops after MAX_CSV_ROWS + 2 rows
+    (a header and one too many): enough to say the file is too long without holding it all."""
+    reader = csv.reader(io.StringIO(text, newline=None), skipinitialspace=True)  # None: \r\n and \r end lines too
     rows: list[tuple[int, list[str]]] = []
     try:
         for row in reader:

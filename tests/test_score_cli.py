@@ -207,7 +207,8 @@ S = ["sample", "--n", "50", "--out", "{tmp}/s.csv"]
 T = ["train", "--dataset", "moons", "--steps", "5", "--out", "{tmp}/r"]
 REJECTED = {
     "langevin --steps-per-level": (S + ["--run", "{run}", "--sampler", "langevin", "--steps-per-level", "7"],
-                                   "--steps-per-level applies only to --sampler annealed (plain Langevin takes --steps)"),
+                                   "--steps-per-level applies only to --sampler annealed "
+                                   "(plain Langevin takes --steps)"),
     "annealed --steps": (S + ["--run", "{run}", "--steps", "7"], "--steps applies only to --sampler langevin"),
     "annealed --sigma": (S + ["--run", "{run}", "--sampler", "annealed", "--sigma", "0.1"],
                          "--sigma applies only to --sampler langevin"),
@@ -257,7 +258,8 @@ REJECTED = {
                                     "--levels applies only to --model ncsn"),
     "train single-sigma --sigma-min": (T + ["--model", "single-sigma", "--sigma-min", "0.1"],
                                        "--sigma-min applies only to --model ncsn"),
-    "train old dsm --sigma-max": (T + ["--model", "dsm", "--sigma-max", "3"], "--sigma-max applies only to --model ncsn"),
+    "train old dsm --sigma-max": (T + ["--model", "dsm", "--sigma-max", "3"],
+                                  "--sigma-max applies only to --model ncsn"),
     "animate langevin on an NCSN": (["animate", "--run", "{run}", "--sampler", "langevin", "--out", "{tmp}/a.gif"],
                                     "--sampler langevin: animate walks an NCSN down its ladder"),
     "animate annealed on a single-sigma run": (["animate", "--run", "{single}", "--sampler", "annealed",

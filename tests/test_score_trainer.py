@@ -200,4 +200,5 @@ def test_single_sigma_default_is_a_tenth_of_the_data_spread():
     assert default_single_sigma(points) == pytest.approx(0.1 * float(points.std(0).mean()))
     assert default_single_sigma(points) == pytest.approx(0.3, rel=0.05)
     t = Trainer(TrainConfig(model="single-sigma", steps=1, **SMALL), points)
-    assert t.config.sigma == round(default_single_sigma(points), 4) and float(t.sigmas[0]) == pytest.approx(t.config.sigma)
+    assert t.config.sigma == round(default_single_sigma(points), 4)
+    assert float(t.sigmas[0]) == pytest.approx(t.config.sigma)

@@ -24,7 +24,7 @@ from models.score.animation import gif_bytes
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, dataset_mixture, read_points_csv
 from models.score.errors import InputError
 from models.score.noise import default_sigma_max, default_sigma_min
-from models.score.trainer import TrainConfig
+from models.score.trainer import TrainConfig, default_single_sigma
 from models.score.uploads import save_upload
 
 ss = st.session_state
@@ -159,7 +159,7 @@ def _ladder_ui(model: str, data) -> dict:
     """The noise levels: from the data (shown) or typed in. Returns TrainConfig's σ fields."""
     if data is not None:
         d_max, d_min, d_sigma = lab_state.cached(("ladder", data.spec, int(ss.sl_seed)), lambda: (
-            default_sigma_max(data.points), default_sigma_min(data.points), 0.1 * data.spread))
+            default_sigma_max(data.points), default_sigma_min(data.points), default_single_sigma(data.points)))
     else:
         d_max, d_min, d_sigma = 3.0, 0.01, 0.1
     auto = st.checkbox("Noise levels from the data", key="sl_auto_ladder", persist_state=KEEP,

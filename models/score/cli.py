@@ -352,8 +352,10 @@ def _sample_langevin(args, source: ScoreSource, start):
         raise InputError("--final-denoise needs σ > 0: at --sigma 0 there is no noise to remove")
     # a single-σ model starts from the data's own spread; with a ladder, from its top σ_1 (as annealed)
     spread = source.spread if source.kind == "single-sigma" else float(source.sigmas[0])
+    # a single-σ model's recipe (as in the Score lab) ends with the Tweedie step unless told otherwise
+    final_denoise = args.final_denoise if args.final_denoise is not None else source.kind == "single-sigma"
     return sample_langevin(source.score, sigma, eps=args.eps or default_eps(sigma), n=args.n, seed=args.seed,
-                           steps=args.steps or LANGEVIN_STEPS, final_denoise=bool(args.final_denoise),
+                           steps=args.steps or LANGEVIN_STEPS, final_denoise=final_denoise,
                            start=start, center=source.center, spread=spread, device=args.device)
 
 

@@ -49,7 +49,7 @@ PREVIEW_BUDGET = 0.05     # previews aim to take at most this share of the train
 PREVIEW_MIN_GAP_S = 1.5
 PREVIEW_MAX_GAP_S = 4.0   # ...but the live scatter must keep moving on a slow or busy machine
 SINGLE_SIGMA_LANGEVIN_STEPS = 500  # plain Langevin for the one-σ denoising network
-SAMPLERS = ("annealed", "denoise")  # for an NCSN; a single-σ model has only Langevin
+SAMPLERS = ("annealed", "denoise")  # for an NCSN; a single-σ model has only "langevin"
 
 _run_ids = itertools.count(1)
 
@@ -322,9 +322,11 @@ def draw_samples(model: ScoreModel, sampler: str = "annealed", n: int = 2000, se
     """Samples plus ~`frames` snapshots along the way (for a σ slider and the GIF).
 
     An NCSN uses `sampler` ("annealed" or "denoise"). A single-σ model has no ladder to
-    anneal: plain Langevin at its σ from the data's spread, then one Tweedie step.
+    anneal: "langevin", plain Langevin at its σ from the data's spread, then one Tweedie step.
     """
     if model.config.model != "ncsn":
+        if sampler != "langevin":
+            raise InputError(f"sampler {sampler!r}: a single-σ model has no noise ladder: use 'langevin'")
         steps = SINGLE_SIGMA_LANGEVIN_STEPS
         return sample_langevin(model.score, model.sigma, eps=default_eps(model.sigma), n=n, seed=seed, steps=steps,
                                final_denoise=True, center=model.center, spread=model.spread,

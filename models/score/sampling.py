@@ -55,7 +55,7 @@ def sample_denoising(score_fn: ScoreFn, sigmas: torch.Tensor, *, n: int = 2000, 
                      levels: int = DENOISING_LEVELS, start: torch.Tensor | None = None,
                      center: torch.Tensor | None = None, device: str = "cpu", stride: int = 0) -> SamplerResult:
     """Denoising sampler from σ_1 to σ_L over `levels` geometric levels, then the Tweedie mean."""
-    fine = geometric_sigmas(float(sigmas[0]), float(sigmas[-1]), max(levels, len(sigmas)))
+    fine = geometric_sigmas(float(sigmas[0]), float(sigmas[-1]), levels)
     x0 = _start(start, n, float(sigmas[0]), seed, center)
     with limited_threads():
         return denoising_sampler(score_fn, x0, fine, seed=seed, device=device, stride=stride)

@@ -21,19 +21,12 @@ from typing import Callable
 
 import torch
 
+from models.devices import available_devices
+
 from .errors import InputError
 from .networks import build_network
 from .noise import default_sigma_max, default_sigma_min, geometric_sigmas
 from .objectives import OBJECTIVES, ncsn_loss, single_level_loss
-
-
-def available_devices() -> list[str]:
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices.append("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        devices.append("mps")
-    return devices
 
 
 def default_num_threads() -> int:

@@ -192,6 +192,22 @@ def test_single_sigma_run_samples_with_langevin_by_default(cli, single_run, tmp_
     assert 1.3 < radii[len(radii) // 2] < 2.7
 
 
+def test_single_sigma_run_ends_with_the_tweedie_step_unless_told_not_to(cli, single_run, tmp_path):
+    # The same recipe as the Score lab: plain Langevin at the model's σ, then x + σ² s(x, σ).
+    default, plain = tmp_path / "default.csv", tmp_path / "plain.csv"
+    assert cli("sample", "--run", single_run, "--n", "200", "--steps", "50", "--out", default).returncode == 0
+    p = cli("sample", "--run", single_run, "--n", "200", "--steps", "50", "--no-final-denoise", "--out", plain)
+    assert p.returncode == 0, p.stderr
+    from models.score.checkpoints import load_run
+    from models.score.samplers import tweedie
+
+    model = load_run(single_run)
+    x = torch.tensor(read_points(plain), dtype=torch.float32)
+    expected = tweedie(x, model.sigma, model.score(x, model.sigma))
+    torch.testing.assert_close(torch.tensor(read_points(default), dtype=torch.float32), expected,
+                               rtol=1e-4, atol=1e-4)
+
+
 def test_old_model_spelling_dsm_still_trains_with_one_note(cli, tmp_path):
     run = tmp_path / "old"
     p = cli("train", "--model", "dsm", "--dataset", "moons", "--steps", "20", "--hidden", "16", "--depth", "1",

@@ -195,6 +195,12 @@ def test_draw_samples_picks_the_sampler_by_model_kind():
     assert training_run.draw_samples(model, "denoise", n=50).labels[-1] == "denoised (Tweedie mean)"
     with pytest.raises(InputError, match="unknown sampler"):
         training_run.draw_samples(model, "langevin", n=10)
+    single = _quick_run(steps=20, model="single-sigma")
+    JobPool(1).submit(lambda j: training_run.training_job(j, single, previews=False, loss_floors=False)).wait(60)
+    result = training_run.draw_samples(single.model(), "langevin", n=50, frames=5)
+    assert result.labels[-1] == "final denoising step (Tweedie)"
+    with pytest.raises(InputError, match="no noise ladder"):
+        training_run.draw_samples(single.model(), "annealed", n=10)
 
 
 # ----------------------------------------------------------------------------- the reference-score rule

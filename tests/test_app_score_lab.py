@@ -159,6 +159,30 @@ def test_a_click_during_training_keeps_the_job_and_stop_resume_work(at_cleanup):
     assert run.job.wait(30) and run.job.state == "cancelled"
 
 
+def test_a_queued_run_says_truthfully_where_it_stands(at_cleanup):
+    import threading
+
+    from app.resources import job_pool
+
+    pool, release = job_pool(), threading.Event()
+    blockers = [pool.submit(lambda j: release.wait(60), name="someone else's run") for _ in range(pool.max_workers)]
+    try:
+        at = _open_page()
+        at_cleanup.append(at)
+        at.button(key="sl_train").click().run()
+        assert at.session_state["score_lab_run"].job.state == "queued"
+        assert any("yours is next, once a running job finishes" in i.value for i in at.info)
+        extra = pool.submit(lambda j: release.wait(60), name="a third run")  # queued behind this tab's
+        at.session_state["score_lab_run"].job.cancel()
+        at.run()
+        at.button(key="sl_train").click().run()
+        assert any("1 more job waits ahead of yours" in i.value for i in at.info)
+    finally:
+        release.set()
+        for job in blockers + [extra]:
+            job.wait(30)
+
+
 def test_a_diverging_learning_rate_shows_the_error_and_no_nan(at_cleanup):
     at = _open_page(sl_steps=400, sl_lr=10.0)
     at_cleanup.append(at)

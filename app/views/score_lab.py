@@ -282,8 +282,10 @@ def _live_status() -> None:
     history = run.history if (job is None or job.is_finished) else (snap.get("history") or [])
     if job is not None and job.state == "queued":
         ahead = max(job.queue_position - 1, 0)
-        st.info(f"Waiting in line: {ahead} job{'s' if ahead != 1 else ''} ahead of yours "
-                "(the server trains a few models at a time).", icon=":material/hourglass_top:")
+        where = (f"{ahead} more job{' waits' if ahead == 1 else 's wait'} ahead of yours" if ahead
+                 else "yours is next, once a running job finishes")
+        st.info(f"Waiting in line: {where} (the server trains a few models at a time).",
+                icon=":material/hourglass_top:")
         return
     if job is not None and job.state == "running":
         step, total = int(snap.get("step", run.steps_done)), max(int(snap.get("total", run.target_steps)), 1)

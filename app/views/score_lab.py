@@ -1,7 +1,7 @@
 """Score lab: pick 2-D data, press Train, watch the loss fall and the samples take shape.
 
 A script of widgets: the computation lives in models/score/run.py (the training-run front
-door), this tab's run is kept by app/score_lab_state.py, the training runs in the shared
+door), this tab's run is kept by app/score_lab_session.py, the training runs in the shared
 job pool, and two fragments redraw its progress (numbers twice a second, charts once a
 second) without rerunning the page.
 """
@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from app import charts
-from app import score_lab_state as lab_state
+from app import score_lab_session as session
 from app import training_charts
 from models.devices import available_devices
 from models.score import checkpoints, metrics
@@ -74,25 +74,25 @@ def _on_train(settings: Settings) -> None:
     if settings.error:
         ss["sl_error"] = settings.error
         return
-    lab_state.start_training(settings.spec, settings.config)
+    session.start_training(settings.spec, settings.config)
 
 
 def _on_cpu_fallback() -> None:
     ss["sl_device"] = "cpu"
     ss.pop("sl_error", None)
-    lab_state.retrain_on_cpu()
+    session.retrain_on_cpu()
 
 
 def _on_reset() -> None:
     ss.pop("sl_error", None)
-    lab_state.reset()
+    session.reset()
 
 
 # ----------------------------------------------------------------------------- intro
 
 st.title("Score lab")
 st.caption("Pick 2-D data, press **Train**, and watch the loss fall and the samples take shape.")
-with st.expander("How it works, and what to notice", expanded=lab_state.current_run() is None,
+with st.expander("How it works, and what to notice", expanded=session.current_run() is None,
                  icon=":material/school:"):
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -158,7 +158,7 @@ def _data_source_ui() -> DatasetSpec:
 def _ladder_ui(model: str, data) -> dict:
     """The noise levels: from the data (shown) or typed in. Returns TrainConfig's σ fields."""
     if data is not None:
-        d_max, d_min, d_sigma = lab_state.cached(("ladder", data.spec, int(ss.sl_seed)), lambda: (
+        d_max, d_min, d_sigma = session.cached(("ladder", data.spec, int(ss.sl_seed)), lambda: (
             default_sigma_max(data.points), default_sigma_min(data.points), default_single_sigma(data.points)))
     else:
         d_max, d_min, d_sigma = 3.0, 0.01, 0.1
@@ -197,7 +197,7 @@ def training_settings_ui() -> Settings:
     spec, data, error = None, None, None
     try:
         spec = _data_source_ui()
-        data = lab_state.load_data(spec, int(ss.sl_seed))
+        data = session.load_data(spec, int(ss.sl_seed))
     except InputError as exc:
         error = str(exc)
     model = st.radio("Model", list(MODEL_LABELS), key="sl_model", persist_state=KEEP, format_func=MODEL_LABELS.get)
@@ -232,7 +232,7 @@ def training_settings_ui() -> Settings:
 
 with st.sidebar:
     settings = training_settings_ui()
-run = lab_state.current_run()
+run = session.current_run()
 running = run is not None and run.running
 with st.container():  # the buttons get the full width: four labels must fit beside an open sidebar
     b1, b2, b3, b4 = st.columns(4)
@@ -242,7 +242,7 @@ with st.container():  # the buttons get the full width: four labels must fit bes
                  width="stretch"):
         _on_train(settings)
         st.rerun()
-    b2.button("Stop", key="sl_stop", on_click=lab_state.stop_training, disabled=not running,
+    b2.button("Stop", key="sl_stop", on_click=session.stop_training, disabled=not running,
               icon=":material/stop:", width="stretch")
     can_resume = run is not None and run.trainer is not None and not running
     more = run is not None and run.trainer is not None and run.steps_done >= run.target_steps
@@ -250,7 +250,7 @@ with st.container():  # the buttons get the full width: four labels must fit bes
                  icon=":material/fast_forward:", width="stretch",
                  help="Continue training the same network (same weights, same optimizer): to the end of the run "
                       "if it was stopped, else for another 'Training steps' steps."):
-        lab_state.resume_training(settings.extra_steps)
+        session.resume_training(settings.extra_steps)
         st.rerun()
     b4.button("Reset", key="sl_reset", on_click=_on_reset, disabled=run is None,
               icon=":material/restart_alt:", width="stretch")
@@ -270,7 +270,7 @@ elif settings.data is not None and (run is None or run.data is None or run.data.
 
 def _live_status() -> None:
     """Progress and numbers: redrawn every 0.5 s while training (2 s while waiting in line)."""
-    run = lab_state.current_run()
+    run = session.current_run()
     if run is None:
         st.caption("Press **Train** to start. The defaults reach good samples in a few seconds on a laptop CPU.")
         return
@@ -326,7 +326,7 @@ def _live_charts() -> None:
     Charts cost far more to send than numbers, and every redraw briefly takes the GIL from the
     training thread, so they refresh at half the rate of the progress bar.
     """
-    run = lab_state.current_run()
+    run = session.current_run()
     if run is None or (run.job is not None and run.job.state == "queued"):
         return
     job = run.job
@@ -356,8 +356,8 @@ def _live_charts() -> None:
     preview = snap.get("preview")
     with c3:
         if preview is not None and run.data is not None:
-            domain = lab_state.cached(("domain", run.id), lambda: charts.square_domain(run.data.points))
-            backdrop = lab_state.cached(("backdrop", run.id),
+            domain = session.cached(("domain", run.id), lambda: charts.square_domain(run.data.points))
+            backdrop = session.cached(("backdrop", run.id),
                                         lambda: training_charts.samples_rows(run.data.points, "data", 600))
             # a constant title keeps the chart's spec the same, so the browser only swaps the points
             _show_spec(training_charts.samples_spec(preview, backdrop, domain=domain,
@@ -405,7 +405,7 @@ def _results(run: training_run.TrainingRun) -> None:
                    "of the data; NCSN fixes that with the ladder.")
     key = (run.id, run.steps_done, sampler, steps_per_level)
     with st.spinner("Sampling…"):
-        result = lab_state.cached(("samples",) + key, lambda: training_run.draw_samples(
+        result = session.cached(("samples",) + key, lambda: training_run.draw_samples(
             model, sampler, n=2000, seed=model.config.seed, steps_per_level=steps_per_level or 20))
     samples = result.samples.numpy()
     bad = int((~np.isfinite(samples).all(1)).sum())
@@ -418,10 +418,10 @@ def _results(run: training_run.TrainingRun) -> None:
         if bad:
             st.warning(f"{bad} samples ran off to infinity (left out): the score is wrong far from the data.")
         if data is not None:
-            evaluation = lab_state.cached(("eval", run.id), lambda: training_run.evaluation_data(run))
-            ed = None if bad == len(samples) else lab_state.cached(
+            evaluation = session.cached(("eval", run.id), lambda: training_run.evaluation_data(run))
+            ed = None if bad == len(samples) else session.cached(
                 ("ed",) + key, lambda: metrics.energy_distance(samples, evaluation))
-            ed_floor = lab_state.cached(("ed_floor", run.id), lambda: metrics.energy_distance_floor(
+            ed_floor = session.cached(("ed_floor", run.id), lambda: metrics.energy_distance_floor(
                 training_run.evaluation_sampler(run), len(evaluation)))
             st.metric("energy distance to fresh data", f"{ed:.4f}" if ed is not None else "–",
                       help="0 = the same distribution. It sees missing modes and wrong weights, barely blur.")
@@ -446,7 +446,7 @@ def _results(run: training_run.TrainingRun) -> None:
                                      format_func=lambda s: f"{s:.3g}", key=f"sl_field_sigma_{run.id}")
         else:
             sigma = sigmas[0]
-        field = lab_state.cached(("field", run.id, run.steps_done, sigma), lambda: training_run.score_field(
+        field = session.cached(("field", run.id, run.steps_done, sigma), lambda: training_run.score_field(
             model, training_run.run_reference_score(run), sigma, domain))
         f1, f2 = st.columns(2, gap="large")
         with f1:
@@ -479,7 +479,7 @@ def _results(run: training_run.TrainingRun) -> None:
                 _show(charts.scatter(frames[i], train_pts, domain=domain, max_points=2000, size=380,
                                      title=result.labels[i]))
             with m2:
-                gif = lab_state.cached(("gif",) + key, lambda: gif_bytes(frames, data=_thin(train_pts), titles=result.labels,
+                gif = session.cached(("gif",) + key, lambda: gif_bytes(frames, data=_thin(train_pts), titles=result.labels,
                                                                size=360, max_frames=50))
                 st.image(gif, caption="Sampling across noise levels (plays in a loop)")
                 st.download_button("Download the GIF", gif, file_name="score_lab_sampling.gif", mime="image/gif",
@@ -501,7 +501,7 @@ with st.expander("Save or load a trained model", icon=":material/save:"):
     s1, s2 = st.columns(2)
     with s1:
         if run is not None and not running and run.model() is not None:
-            blob = lab_state.cached(("zip", run.id, run.steps_done), lambda: training_run.run_zip_bytes(run))
+            blob = session.cached(("zip", run.id, run.steps_done), lambda: training_run.run_zip_bytes(run))
             st.download_button("Download model (.zip)", blob, file_name="score_lab_model.zip",
                                mime="application/zip", icon=":material/download:", key="sl_zip_download")
             st.caption("model.safetensors + config.json + losses.csv")
@@ -515,7 +515,7 @@ with st.expander("Save or load a trained model", icon=":material/save:"):
             try:
                 model, history = checkpoints.load_run_zip(upload.getvalue(), upload.name)
                 with st.spinner("Loading the model and computing its Bayes-optimal floor…"):
-                    lab_state.set_loaded(model, history)
+                    session.set_loaded(model, history)
                 ss.pop("sl_zip_error", None)
                 st.rerun()
             except InputError as exc:

@@ -7,6 +7,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
+# Loopback by default. `make run HOST=0.0.0.0` serves the class network; every browser there is then
+# read-only for shared things until the instructor signs in with DC_INSTRUCTOR_TOKEN (README).
+HOST   ?= 127.0.0.1
 
 .PHONY: run test bench clean
 
@@ -21,7 +24,7 @@ $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/streamlit run app/main.py --server.port $(PORT)
+	$(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

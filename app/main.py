@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from app.access import instructor_sign_in_ui
+
 st.set_page_config(page_title="Diffusion Classroom", page_icon=":material/blur_on:", layout="wide")
 
 pages = {
@@ -19,4 +21,6 @@ pages = {
     ],
 }
 
-st.navigation(pages).run()
+page = st.navigation(pages)
+instructor_sign_in_ui()
+page.run()

@@ -1,0 +1,54 @@
+"""Who may change shared things: loopback means the instructor's own laptop; on a class network
+the instructor signs in with the token set at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit import config as st_config
+from streamlit.testing.v1 import AppTest
+
+from models.access import TOKEN_ENV, is_loopback, token_matches
+
+MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+
+
+@pytest.mark.parametrize("address, local", [
+    (None, True), ("127.0.0.1", True), ("127.3.4.5", True), ("localhost", True), ("::1", True), ("[::1]", True),
+    ("0.0.0.0", False), ("", False), ("192.168.1.20", False), ("::", False), ("my-laptop.local", False),
+])
+def test_loopback_addresses(address, local):
+    assert is_loopback(address) is local
+
+
+def test_token_matching():
+    assert token_matches("s3cret", "s3cret") and token_matches(" s3cret ", "s3cret")
+    assert not token_matches("S3cret", "s3cret") and not token_matches("", "s3cret")
+    assert not token_matches("anything", None) and not token_matches("", "")
+
+
+@pytest.fixture
+def served_to_the_class(monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, "owl-42")
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", "0.0.0.0")
+    yield
+    st_config.set_option("server.address", before)
+
+
+def test_instructor_signs_in_only_with_the_right_token(served_to_the_class):
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    assert not at.exception, at.exception
+    at.sidebar.text_input(key="instructor_token").input("owl-41").run()
+    assert any("not right" in e.value for e in at.sidebar.error)
+    assert not at.session_state["instructor_signed_in"]
+    at.sidebar.text_input(key="instructor_token").input("owl-42").run()
+    assert at.session_state["instructor_signed_in"]
+    assert any("Signed in as the instructor" in c.value for c in at.sidebar.caption)
+
+
+def test_local_use_needs_no_sign_in():
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert not [t for t in at.sidebar.text_input if t.key == "instructor_token"]

@@ -12,6 +12,10 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from models.jobs import JobPool
+from models.registry import RunRegistry
+
+# A closed tab's jobs stop after this long; a reloaded tab reattaches its run within it.
+REAP_GRACE_S = 60.0
 
 # Concurrent background jobs for the whole server; the rest wait in line.
 MAX_JOBS = int(os.environ.get("DC_MAX_JOBS", max(1, (os.cpu_count() or 2) // 2)))
@@ -30,7 +34,7 @@ def _session_alive(owner: str) -> bool:
 
 
 def _reaped_pool(workers: int, name: str) -> JobPool:
-    pool = JobPool(workers)
+    pool = JobPool(workers, reap_grace_s=REAP_GRACE_S)
 
     def reaper():  # a closed tab must not keep a CPU busy
         while True:
@@ -45,6 +49,12 @@ def _reaped_pool(workers: int, name: str) -> JobPool:
 def job_pool() -> JobPool:
     """Training and other toy-model jobs, at most MAX_JOBS at once for the whole server."""
     return _reaped_pool(MAX_JOBS, "jobs")
+
+
+@st.cache_resource
+def run_registry() -> RunRegistry:
+    """Score lab runs by the id in their tab's URL, so a reload finds its run again."""
+    return RunRegistry(max_runs=32, max_age_s=3 * 3600)
 
 
 @st.cache_resource

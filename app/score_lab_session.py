@@ -1,9 +1,9 @@
 """Score lab session glue: which `TrainingRun` belongs to this browser tab, and the buttons' actions.
 
 The run itself, its worker and every analysis live in `models/score/run.py`; this file
-only keeps the run in `st.session_state` and submits it to the shared job pool. The
-actions are button callbacks: they run before the page script, so the page draws the
-new state.
+only keeps the run in `st.session_state`, submits it to the shared job pool (one job per
+session at a time: `OneJobPerSession`), and puts the run's id in the URL (`?run=...`) so
+a reloaded tab finds its run again (`app.resources.run_registry`).
 """
 
 from __future__ import annotations
@@ -12,19 +12,39 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app.resources import job_pool, session_id
-from models.jobs import Job
+from app.resources import job_pool, run_registry, session_id
+from models.jobs import Job, OneJobPerSession
 from models.score.checkpoints import ScoreModel
 from models.score.datasets import DatasetSpec, training_data
 from models.score.run import N_TRAIN, TrainingRun, loaded_run, training_job
 from models.score.trainer import TrainConfig
 
 RUN_KEY = "score_lab_run"
+RUN_ID_KEY = "score_lab_run_id"
 CACHE_KEY = "score_lab_cache"
+URL_PARAM = "run"
 
 
 def current_run() -> TrainingRun | None:
-    return st.session_state.get(RUN_KEY)
+    """This tab's run; after a browser reload, the run named in the URL (its job changes owner)."""
+    run = st.session_state.get(RUN_KEY)
+    if run is None and URL_PARAM in st.query_params:
+        run = run_registry().get(st.query_params[URL_PARAM])
+        if run is None:
+            del st.query_params[URL_PARAM]  # expired or never ours: start clean
+            return None
+        st.session_state[RUN_KEY], st.session_state[RUN_ID_KEY] = run, st.query_params[URL_PARAM]
+        if run.job is not None and not run.job.is_finished:
+            job_pool().adopt(run.job, session_id())
+    if run is not None and st.query_params.get(URL_PARAM) != st.session_state.get(RUN_ID_KEY):
+        st.query_params[URL_PARAM] = st.session_state[RUN_ID_KEY]  # back on this page: a reload finds it
+    return run
+
+
+def _keep(run: TrainingRun) -> None:
+    run_id = run_registry().register(run)
+    st.session_state[RUN_KEY], st.session_state[RUN_ID_KEY] = run, run_id
+    st.query_params[URL_PARAM] = run_id
 
 
 def cached(key: tuple, compute):
@@ -42,6 +62,15 @@ def load_data(spec: DatasetSpec, seed: int):
     return cached(("data", spec, seed), lambda: training_data(spec, N_TRAIN, seed))
 
 
+def _check_no_other_job() -> None:
+    """One job per session: another page's job must finish (or be stopped) first."""
+    other = job_pool().active_job(session_id())
+    run = current_run()
+    if other is not None and (run is None or other is not run.job):
+        raise OneJobPerSession(f"you already have a job in progress ({other.name}): stop it or let it finish "
+                               "first, so everyone gets a turn")
+
+
 def _submit(run: TrainingRun) -> Job:
     run.job = job_pool().submit(lambda job: training_job(job, run), name="score-lab training", owner=session_id())
     return run.job
@@ -49,10 +78,11 @@ def _submit(run: TrainingRun) -> Job:
 
 def start_training(spec: DatasetSpec, config: TrainConfig) -> None:
     """Train a fresh model (the old run, if any, is stopped and dropped)."""
+    _check_no_other_job()
     reset()
     run = TrainingRun(data=load_data(spec, config.seed), config=config)
-    st.session_state[RUN_KEY] = run
-    _submit(run)
+    _submit(run)  # first: OneJobPerSession leaves the session without a half-made run
+    _keep(run)
 
 
 def retrain_on_cpu() -> None:
@@ -73,6 +103,7 @@ def resume_training(extra_steps: int) -> None:
     run = current_run()
     if run is None or run.trainer is None or run.running:
         return
+    _check_no_other_job()
     if run.steps_done >= run.target_steps:
         run.target_steps = run.steps_done + int(extra_steps)
     _submit(run)
@@ -84,10 +115,13 @@ def reset() -> None:
     if run is not None and run.job is not None:
         run.job.cancel()
         run.job.result = None
+    run_registry().forget(st.session_state.pop(RUN_ID_KEY, None))
+    if URL_PARAM in st.query_params:
+        del st.query_params[URL_PARAM]
     st.session_state.pop(CACHE_KEY, None)
 
 
 def set_loaded(model: ScoreModel, history: list[dict]) -> None:
     """Make a model loaded from a zip this session's run."""
     reset()
-    st.session_state[RUN_KEY] = loaded_run(model, history)
+    _keep(loaded_run(model, history))

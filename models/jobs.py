@@ -101,23 +101,50 @@ class Job:
         self._done.set()
 
 
-class JobPool:
-    """At most `max_workers` jobs run at once; the rest wait first come, first served."""
+class OneJobPerSession(RuntimeError):
+    """An owner asked for a second job while its first is queued or running."""
 
-    def __init__(self, max_workers: int = 2):
+
+class JobPool:
+    """At most `max_workers` jobs run at once; the rest wait first come, first served.
+
+    Fair in a classroom: each owner (a browser session) has at most one job queued or
+    running, so one student cannot fill the line; a job asked to stop no longer counts.
+    """
+
+    def __init__(self, max_workers: int = 2, reap_grace_s: float = 0.0):
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self.max_workers = max_workers
+        self.reap_grace_s = reap_grace_s  # an owner must stay gone this long before its jobs stop
         self._lock = threading.Lock()
         self._queue: deque[Job] = deque()
         self._running: set[Job] = set()
+        self._gone_since: dict[str, float] = {}
 
     def submit(self, fn: Callable[[Job], Any], *, name: str = "job", owner: str | None = None) -> Job:
         job = Job(fn, name, owner, self)
         with self._lock:
+            if owner is not None:
+                active = [j for j in list(self._queue) + list(self._running)
+                          if j.owner == owner and not j.should_stop()]
+                if active:
+                    raise OneJobPerSession(f"you already have a job in progress ({active[0].name}): stop it or "
+                                           "let it finish first, so everyone gets a turn")
             self._queue.append(job)
         self._start_waiting()
         return job
+
+    def active_job(self, owner: str) -> Job | None:
+        """The owner's queued or running job that has not been asked to stop, if any."""
+        with self._lock:
+            return next((j for j in list(self._running) + list(self._queue)
+                         if j.owner == owner and not j.should_stop()), None)
+
+    def adopt(self, job: Job, owner: str) -> None:
+        """Hand a job to a new owner (a reloaded tab reattaching to its run)."""
+        with self._lock:
+            job.owner = owner
 
     def position(self, job: Job) -> int:
         with self._lock:
@@ -145,10 +172,22 @@ class JobPool:
         return len(jobs)
 
     def reap(self, is_alive: Callable[[str], bool]) -> int:
-        """Cancel the jobs whose owner is gone (a browser tab closed); returns how many."""
+        """Cancel the jobs whose owner has been gone for `reap_grace_s` (a closed tab); returns how many.
+
+        The grace period lets a reloaded tab reattach to its run (`adopt`) before it is stopped.
+        """
+        now = time.monotonic()
         with self._lock:
             owners = {j.owner for j in list(self._queue) + list(self._running) if j.owner is not None}
-        return sum(self.cancel_owner(o) for o in owners if not is_alive(o))
+        expired = []
+        for owner in owners:
+            if is_alive(owner):
+                self._gone_since.pop(owner, None)
+            elif now - self._gone_since.setdefault(owner, now) >= self.reap_grace_s:
+                expired.append(owner)
+        for owner in set(self._gone_since) - owners:
+            del self._gone_since[owner]
+        return sum(self.cancel_owner(o) for o in expired)
 
     def _drop_queued(self, job: Job) -> None:
         with self._lock:

@@ -135,7 +135,7 @@ def test_short_training_run_finishes_and_charts_have_the_rows(at_cleanup):
 
 
 def test_a_click_during_training_keeps_the_job_and_stop_resume_work(at_cleanup):
-    at = _open_page(sl_steps=50_000)
+    at = _open_page(sl_steps=20_000)
     at_cleanup.append(at)
     at.button(key="sl_train").click().run()
     run = at.session_state["score_lab_run"]
@@ -144,10 +144,10 @@ def test_a_click_during_training_keeps_the_job_and_stop_resume_work(at_cleanup):
     at.number_input(key="sl_seed").set_value(7).run()  # another widget: a full rerun
     assert not at.exception, at.exception
     assert at.session_state["score_lab_run"] is run and run.job is job
-    assert job.state == "running" or (job.state == "done" and run.steps_done == 50_000)
+    assert job.state == "running" or (job.state == "done" and run.steps_done == 20_000)
     at.button(key="sl_stop").click().run()
     assert job.wait(30)
-    assert job.state == "cancelled" and 0 < run.steps_done < 50_000
+    assert job.state == "cancelled" and 0 < run.steps_done < 20_000
     trainer, stopped_at = run.trainer, run.steps_done
     at.run()
     assert not at.exception, at.exception
@@ -265,3 +265,48 @@ def test_the_page_does_not_import_diffusers():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "DIFFUSERS False False" in out.stdout
+
+
+def test_a_reloaded_tab_finds_its_run_by_the_id_in_the_url(at_cleanup, monkeypatch):
+    first = _open_page(sl_steps=20_000)
+    at_cleanup.append(first)
+    first.button(key="sl_train").click().run()
+    run = first.session_state["score_lab_run"]
+    run_id = first.query_params["run"][0] if isinstance(first.query_params["run"], list) else first.query_params["run"]
+    assert _wait_for(lambda: run.job.snapshot().get("step", 0) > 0)
+    from streamlit.testing.v1 import AppTest
+
+    from app import score_lab_session
+
+    monkeypatch.setattr(score_lab_session, "session_id", lambda: "reloaded-tab")  # AppTests share one id
+
+    reloaded = AppTest.from_file(MAIN, default_timeout=60)  # a reload: a new session, only the URL survives
+    at_cleanup.append(reloaded)
+    reloaded.query_params["run"] = run_id
+    reloaded.switch_page(PAGE).run()
+    assert not reloaded.exception, reloaded.exception
+    assert reloaded.session_state["score_lab_run"] is run
+    assert run.job.owner == "reloaded-tab" and run.job.state == "running"  # the reaper now spares it
+
+    stranger = AppTest.from_file(MAIN, default_timeout=60)
+    at_cleanup.append(stranger)
+    stranger.query_params["run"] = "not-a-real-id"
+    stranger.switch_page(PAGE).run()
+    assert not stranger.exception and "score_lab_run" not in stranger.session_state
+    run.job.cancel()
+
+
+def test_one_job_per_session_across_pages(at_cleanup):
+    at = _open_page(sl_steps=20_000)
+    at_cleanup.append(at)
+    at.button(key="sl_train").click().run()
+    job = at.session_state["score_lab_run"].job
+    at.switch_page("views/langevin.py").run()
+    at.button(key="lv_train").click().run()
+    assert not at.exception, at.exception
+    assert any("already have a job in progress (score-lab training)" in e.value for e in at.error)
+    assert "lv_net_job" not in at.session_state
+    at.switch_page("views/memorization.py").run()
+    assert any("The network waits" in i.value for i in at.info)
+    assert job.state in ("queued", "running")
+    job.cancel()

@@ -1,8 +1,9 @@
 import threading
+import time
 
 import pytest
 
-from models.jobs import CANCELLED, DONE, FAILED, JobPool
+from models.jobs import CANCELLED, DONE, FAILED, JobPool, OneJobPerSession
 
 
 def test_job_runs_reports_and_returns():
@@ -77,3 +78,32 @@ def test_reap_cancels_jobs_of_sessions_that_went_away():
     assert pool.reap(lambda owner: owner == "open-tab") == 1
     assert gone.wait(5) and gone.state == CANCELLED
     assert alive.wait(5) and alive.state == DONE
+
+
+def test_one_job_per_owner_at_a_time():
+    pool = JobPool(1)
+    gate = threading.Event()
+    first = pool.submit(lambda job: gate.wait(5), owner="tab-a", name="Score lab training")
+    with pytest.raises(OneJobPerSession, match="Score lab training"):
+        pool.submit(lambda job: "second", owner="tab-a")
+    other = pool.submit(lambda job: "b", owner="tab-b")  # another student still gets in line
+    assert pool.active_job("tab-a") is first and other.queue_position == 1
+    first.cancel()  # asked to stop: no longer counts, even before its thread returns
+    replacement = pool.submit(lambda job: "again", owner="tab-a")
+    gate.set()
+    assert replacement.wait(5) and replacement.result == "again" and other.result == "b"
+    assert pool.active_job("tab-a") is None
+
+
+def test_reap_waits_out_the_grace_period_and_a_reattached_job_survives():
+    pool = JobPool(2, reap_grace_s=0.3)
+    gone = pool.submit(lambda job: job.stop_event.wait(5), owner="closed-tab")
+    reloaded = pool.submit(lambda job: job.stop_event.wait(5), owner="old-tab")
+    alive = {"new-tab"}
+    assert pool.reap(lambda o: o in alive) == 0  # just noticed: within the grace period
+    pool.adopt(reloaded, "new-tab")             # the reloaded tab reattached to its run
+    time.sleep(0.35)
+    assert pool.reap(lambda o: o in alive) == 1
+    assert gone.wait(5) and gone.state == CANCELLED
+    assert reloaded.state == "running"
+    reloaded.cancel()

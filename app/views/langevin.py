@@ -11,6 +11,7 @@ from app import charts
 from app.resources import job_pool, session_id
 from models.score.datasets import sample_dataset
 from models.score.experiments import NCSN_TOY, ncsn_toy_network_samples, ncsn_toy_run, ncsn_toy_sampling
+from models.jobs import OneJobPerSession
 from models.score.run import train_then_sample
 
 MODE_LABELS = ["(−5, −5)", "(5, 5)"]
@@ -113,10 +114,14 @@ if st.button("Train the network" if net_job is None else "Train again", key="lv_
     if net_job is not None and not net_job.is_finished:
         net_job.cancel()
     net_run = ncsn_toy_run(NET_STEPS, int(seed))
-    net_job = job_pool().submit(
-        lambda j: train_then_sample(j, net_run, lambda m: ncsn_toy_network_samples(m, n=NET_SAMPLES, seed=int(seed))),
-        name="Langevin page: NCSN on ncsn-mixture", owner=session_id())
-    st.session_state["lv_net_job"] = net_job
+    try:
+        net_job = job_pool().submit(
+            lambda j: train_then_sample(j, net_run, lambda m: ncsn_toy_network_samples(m, n=NET_SAMPLES,
+                                                                                       seed=int(seed))),
+            name="Langevin page: NCSN on ncsn-mixture", owner=session_id())
+        st.session_state["lv_net_job"] = net_job
+    except OneJobPerSession as exc:
+        st.error(f"Not started: {exc}.", icon=":material/hourglass_top:")
 
 if net_job is not None and not net_job.is_finished:
     @st.fragment(run_every=0.5)

@@ -14,6 +14,7 @@ from app import charts
 from app.resources import job_pool, session_id
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, sample_dataset
 from models.score.experiments import empirical_optimal_samples, memorization_run, network_samples, training_points
+from models.jobs import OneJobPerSession
 from models.score.metrics import nearest_distances
 from models.score.run import train_then_sample
 
@@ -44,8 +45,13 @@ def network_job(settings: tuple):
         current[1].cancel()
     name, n_train, n_samples, seed, steps = settings
     run = memorization_run(name, n_train, steps, seed)
-    job = job_pool().submit(lambda j: train_then_sample(j, run, lambda m: _network_result(m, n_samples, seed, run)),
-                            name=f"memorization: NCSN on {n_train} {name} points", owner=session_id())
+    try:
+        job = job_pool().submit(lambda j: train_then_sample(j, run, lambda m: _network_result(m, n_samples, seed, run)),
+                                name=f"memorization: NCSN on {n_train} {name} points", owner=session_id())
+    except OneJobPerSession as exc:
+        st.session_state["mem_busy"] = str(exc)
+        return None
+    st.session_state.pop("mem_busy", None)
     st.session_state["mem_job"] = (settings, job)
     return job
 
@@ -83,7 +89,7 @@ with st.spinner("Sampling with the empirical optimal score…"):
 d_emp = nearest_distances(emp, train)
 
 job = network_job((name, n_train, n_samples, seed, steps))
-net = job.result if job.finished_ok else None
+net = job.result if job is not None and job.finished_ok else None
 d_net = nearest_distances(net["samples"], train) if net is not None else None
 
 
@@ -106,6 +112,9 @@ with right:
                                      f"{n_samples} samples, trained {net['steps']} steps in {net['seconds']:.0f} s"),
                         width="content")
         st.metric("Network: median distance", f"{np.nanmedian(d_net):.3g}", help=DIST_HELP)
+    elif job is None:
+        st.info(f"The network waits: {st.session_state.get('mem_busy', '')}.", icon=":material/hourglass_top:")
+        st.button("Try again", key="mem_try_again")
     elif not job.is_finished:
         @st.fragment(run_every=0.5)
         def training_progress():

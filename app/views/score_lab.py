@@ -18,6 +18,7 @@ from app import charts
 from app import score_lab_session as session
 from app import training_charts
 from models.devices import available_devices
+from models.jobs import OneJobPerSession
 from models.score import checkpoints, metrics
 from models.score import run as training_run
 from models.score.animation import gif_bytes
@@ -74,13 +75,27 @@ def _on_train(settings: Settings) -> None:
     if settings.error:
         ss["sl_error"] = settings.error
         return
-    session.start_training(settings.spec, settings.config)
+    try:
+        session.start_training(settings.spec, settings.config)
+    except OneJobPerSession as exc:
+        ss["sl_error"] = str(exc)
+
+
+def _on_resume(extra_steps: int) -> None:
+    ss.pop("sl_error", None)
+    try:
+        session.resume_training(extra_steps)
+    except OneJobPerSession as exc:
+        ss["sl_error"] = str(exc)
 
 
 def _on_cpu_fallback() -> None:
     ss["sl_device"] = "cpu"
     ss.pop("sl_error", None)
-    session.retrain_on_cpu()
+    try:
+        session.retrain_on_cpu()
+    except OneJobPerSession as exc:
+        ss["sl_error"] = str(exc)
 
 
 def _on_reset() -> None:
@@ -207,8 +222,10 @@ def training_settings_ui() -> Settings:
                                   "the clean point, and their losses are the DSM loss minus 1: negative near the "
                                   "optimum.")
     ladder = _ladder_ui(model, data)
-    steps = st.number_input("Training steps", min_value=10, max_value=200_000, step=500, key="sl_steps",
-                            persist_state=KEEP)
+    steps = st.number_input("Training steps", min_value=10, max_value=training_run.MAX_STEPS_PER_JOB, step=500,
+                            key="sl_steps", persist_state=KEEP,
+                            help=f"At most {training_run.MAX_STEPS_PER_JOB:,} per press, so a shared server stays "
+                                 "fair: press Train more to continue the same network.")
     batch = st.select_slider("Batch size", [32, 64, 128, 256, 512, 1024, 2048], key="sl_batch", persist_state=KEEP)
     lr = st.number_input("Learning rate", min_value=1e-6, max_value=100.0, step=1e-3, format="%g", key="sl_lr",
                          persist_state=KEEP, help="Adam, with a cosine decay to 5% over the run. Try 10 to see a run "
@@ -250,7 +267,7 @@ with st.container():  # the buttons get the full width: four labels must fit bes
                  icon=":material/fast_forward:", width="stretch",
                  help="Continue training the same network (same weights, same optimizer): to the end of the run "
                       "if it was stopped, else for another 'Training steps' steps."):
-        session.resume_training(settings.extra_steps)
+        _on_resume(settings.extra_steps)
         st.rerun()
     b4.button("Reset", key="sl_reset", on_click=_on_reset, disabled=run is None,
               icon=":material/restart_alt:", width="stretch")

@@ -48,6 +48,7 @@ PREVIEW_STEPS_PER_LEVEL = 8
 PREVIEW_BUDGET = 0.05     # previews aim to take at most this share of the training time...
 PREVIEW_MIN_GAP_S = 1.5
 PREVIEW_MAX_GAP_S = 4.0   # ...but the live scatter must keep moving on a slow or busy machine
+MAX_STEPS_PER_JOB = 20_000  # the app's cap: about a minute or two on a laptop CPU, then the next in line
 SINGLE_SIGMA_LANGEVIN_STEPS = 500  # plain Langevin for the one-σ denoising network
 SAMPLERS = ("annealed", "denoise")  # for an NCSN; a single-σ model has only "langevin"
 

@@ -1,13 +1,15 @@
 """Atomic writes: a temp file in the same folder, fsync, then `os.replace`.
 
 A crash, a full disk or a reader racing the writer sees the old file or the new one,
-never half of either. Every file this project writes goes through here.
+never half of either. Every file this project writes goes through here; a folder of
+files that belong together (a trained run) goes through `atomic_folder`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
@@ -50,6 +52,14 @@ def _fsync(path: str) -> None:
         os.close(fd)
 
 
+def _fsync_folder(path: Path) -> None:
+    """Make a rename inside `path` durable (not possible on every system: then skipped)."""
+    try:
+        _fsync(str(path))
+    except OSError:
+        pass
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     with atomic_file(path, "wb") as f:
         f.write(data)
@@ -60,4 +70,45 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """UTF-8, newlines written exactly as given (no platform translation)."""
     with atomic_file(path, "w", encoding="utf-8", newline="") as f:
         f.write(text)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty hidden temp folder next to `path`; when the block succeeds it becomes `path`.
+
+    Files written into it (with `write_synced`) appear at `path` together or not at all. An
+    existing `path` is renamed aside, the new folder renamed in, then the old one deleted: a
+    crash leaves the old folder or the new one at `path` (or, between the two renames, the old
+    one under a hidden `.NAME.old-*` name beside it). The CALLER decides whether an existing
+    `path` may be replaced: this deletes whatever is there.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.new-", dir=final.parent))
+    try:
+        yield tmp
+        _fsync_folder(tmp)
+        if final.exists() or final.is_symlink():
+            aside = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+            os.replace(final, aside / final.name)
+            try:
+                os.replace(tmp, final)
+            except BaseException:
+                os.replace(aside / final.name, final)  # put the old one back
+                raise
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+        _fsync_folder(final.parent)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already when the rename succeeded
+
+
+def write_synced(path: str | os.PathLike, data: bytes) -> Path:
+    """Write `data` and fsync it (for a file inside an `atomic_folder`, which is renamed as a whole)."""
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     return Path(path)

@@ -212,9 +212,9 @@ def test_csv_from_buffers():
 
 
 def test_csv_byte_cap(tmp_path, monkeypatch):
-    from models.score import datasets as d
+    from models.score import points_csv
 
-    monkeypatch.setattr(d, "MAX_CSV_BYTES", 100)
+    monkeypatch.setattr(points_csv, "MAX_CSV_BYTES", 100)
     with pytest.raises(InputError, match="larger than"):
         read_points_csv(_write(tmp_path, "1.0,2.0\n" * 20))
 
@@ -271,9 +271,9 @@ def test_csv_missing_and_folder_and_binary(tmp_path):
 
 
 def test_csv_row_cap(tmp_path, monkeypatch):
-    from models.score import datasets as d
+    from models.score import points_csv
 
-    monkeypatch.setattr(d, "MAX_CSV_ROWS", 50)
+    monkeypatch.setattr(points_csv, "MAX_CSV_ROWS", 50)
     with pytest.raises(InputError, match="at most 50 points"):
         read_points_csv(_write(tmp_path, "1,2\n" * 51))
     assert read_points_csv(_write(tmp_path, "1,2\n" * 50)).shape == (50, 2)

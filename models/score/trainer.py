@@ -16,7 +16,8 @@ import math
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+import typing
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Callable
 
 import torch
@@ -52,6 +53,50 @@ def limited_threads(n: int | None = None):
 
 
 MODEL_KINDS = ("single-sigma", "ncsn")
+CONDITIONINGS = ("embedding", "scale")
+
+# Bounds of every whole-number setting. They keep a network, a ladder or a run laptop-sized,
+# and they are checked before anything is allocated (an uploaded run's config is checked too).
+LIMITS = {"hidden": 1024, "depth": 8, "levels": 100, "steps": 1_000_000, "batch_size": 8192,
+          "log_every": 1_000_000, "num_threads": 256}
+SEED_MAX = 2**63 - 1  # torch seeds take 64 bits; headroom for the seed + k offsets some helpers use
+
+# What each TrainConfig field may hold (a JSON config can hold anything).
+_FIELD_TYPES = {"model": str, "objective": str, "hidden": int, "depth": int, "conditioning": str,
+                "sigma": float | None, "sigma_max": float | None, "sigma_min": float | None, "levels": int,
+                "sigma_jitter": bool, "steps": int, "batch_size": int, "lr": float, "lr_decay": bool, "ema": float,
+                "seed": int, "device": str, "num_threads": int | None, "log_every": int}
+
+
+def _type_problem(value, kind) -> str | None:
+    """None when `value` fits `kind` (an int counts as a float, a bool never as a number); else what it must be."""
+    allowed = typing.get_args(kind) or (kind,)
+    if value is None:
+        return None if type(None) in allowed else "given"
+    if isinstance(value, bool):
+        return None if bool in allowed else _describe(allowed)
+    if isinstance(value, int) and int in allowed:
+        return None
+    if isinstance(value, int) and float in allowed:  # 10**400 is an int no float can hold
+        return None if abs(value) <= 1e300 else "a finite number"
+    if isinstance(value, float) and float in allowed:
+        return None if math.isfinite(value) else "a finite number"
+    if isinstance(value, str) and str in allowed:
+        return None
+    return _describe(allowed)
+
+
+def short_repr(value, limit: int = 40) -> str:
+    """repr() cut to `limit` characters: an error message quotes bad input, never a megabyte of it."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _describe(allowed) -> str:
+    for kind, words in ((str, "text"), (bool, "true or false"), (int, "a whole number"), (float, "a number")):
+        if kind in allowed:
+            return words
+    return "given"
 
 
 @dataclass
@@ -85,13 +130,24 @@ class TrainConfig:
             self.model = "single-sigma"
 
     def validate(self) -> None:
+        """Types first, then bounds: a config may come from an uploaded run, so nothing is trusted."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            problem = _type_problem(value, _FIELD_TYPES[f.name])
+            if problem:
+                raise InputError(f"{f.name.replace('_', ' ')} must be {problem} (got {short_repr(value)})")
         if self.model not in MODEL_KINDS:
-            raise InputError(f"unknown model {self.model!r}: use 'single-sigma' or 'ncsn'")
+            raise InputError(f"unknown model {short_repr(self.model)}: use 'single-sigma' or 'ncsn'")
         if self.objective not in OBJECTIVES:
-            raise InputError(f"unknown objective {self.objective!r}: use one of {', '.join(OBJECTIVES)}")
-        for name in ("steps", "batch_size", "hidden", "depth", "log_every"):
-            if int(getattr(self, name)) < 1:
-                raise InputError(f"{name.replace('_', ' ')} must be a positive whole number")
+            raise InputError(f"unknown objective {short_repr(self.objective)}: use one of {', '.join(OBJECTIVES)}")
+        if self.conditioning not in CONDITIONINGS:
+            raise InputError(f"unknown conditioning {short_repr(self.conditioning)}: use 'embedding' or 'scale'")
+        for name, high in LIMITS.items():
+            v = getattr(self, name)
+            if v is not None and not 1 <= v <= high:
+                raise InputError(f"{name.replace('_', ' ')} must be a whole number from 1 to {high:,} (got {v:,})")
+        if not 0 <= self.seed <= SEED_MAX:
+            raise InputError(f"seed must be a whole number from 0 to 2**63 − 1 (got {short_repr(self.seed)})")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise InputError(f"learning rate must be a positive number (got {self.lr})")
         for name in ("sigma", "sigma_max", "sigma_min"):
@@ -103,7 +159,7 @@ class TrainConfig:
         if not 0 <= self.ema < 1:
             raise InputError("EMA decay must be in [0, 1)")
         if self.device not in ("cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
-            raise InputError(f"unknown device {self.device!r}: use cpu, cuda or mps")
+            raise InputError(f"unknown device {short_repr(self.device)}: use cpu, cuda or mps")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
+from models.flux import FluxError
 from models.flux.tiny import (
     MARKER_FILE, TINY_MODEL_ID, TINY_REVISION, ensure_tiny_pipeline, is_tiny_pipeline, make_tiny_pipeline, tiny_revision,
 )
@@ -63,10 +66,13 @@ def test_make_tiny_cli_is_deterministic_and_atomic(tiny_dir, tmp_path, run_cli):
     stamp = (target / "model_index.json").stat().st_mtime_ns
     assert ensure_tiny_pipeline(target) == target.resolve()
     assert (target / "model_index.json").stat().st_mtime_ns == stamp
-    # ... and rebuilds an incomplete one (no marker: e.g. an interrupted copy).
+    # ... and never replaces a folder without the marker: it may be real weights (or anything else).
+    marker_text = (target / MARKER_FILE).read_text()
     (target / MARKER_FILE).unlink()
-    ensure_tiny_pipeline(target)
-    assert is_tiny_pipeline(target) and _digest(target) == _digest(tiny_dir)
+    with pytest.raises(FluxError, match="not a demo pipeline"):
+        ensure_tiny_pipeline(target)
+    assert not is_tiny_pipeline(target) and _digest(target) == _digest(tiny_dir)
+    (target / MARKER_FILE).write_text(marker_text)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name not in ("outputs", "hf-cache")) == ["again"]
     # A pipeline of an older recipe is rebuilt (its images would carry the wrong revision).
     marker = json.loads((target / MARKER_FILE).read_text())
@@ -79,3 +85,61 @@ def test_make_tiny_cli_is_deterministic_and_atomic(tiny_dir, tmp_path, run_cli):
     assert make_tiny_pipeline(target, replace_existing=False) == target.resolve()
     assert (target / "model_index.json").stat().st_mtime_ns == stamp
     assert sorted(p.name for p in tmp_path.iterdir() if p.name not in ("outputs", "hf-cache")) == ["again"]
+
+
+# ----------------------------------------------------------------------------- never delete a user's files
+
+def _user_targets(home):
+    """A folder of someone's files, a plain file, and symbolic links to each: what make-tiny must refuse."""
+    home.mkdir()
+    folder = home / "thesis"
+    folder.mkdir()
+    (folder / "chapter1.tex").write_text("three years of work")
+    plain = home / "notes.txt"
+    plain.write_text("keep me")
+    (home / "link-to-folder").symlink_to(folder)
+    (home / "link-to-file").symlink_to(plain)
+    return [folder, plain, home / "link-to-folder", home / "link-to-file"]
+
+
+def _everything(home):
+    return {str(p.relative_to(home)): (p.is_symlink(), p.read_bytes() if p.is_file() else None)
+            for p in sorted(home.rglob("*"))}
+
+
+def test_make_tiny_refuses_a_target_that_is_not_its_own_pipeline(tmp_path, run_cli):
+    targets = _user_targets(tmp_path / "home")
+    before = _everything(tmp_path / "home")
+    for target in targets:
+        run = run_cli("make-tiny", target)
+        assert run.returncode == 2, (target, run.stdout, run.stderr)
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and "not a demo pipeline" in lines[0], run.stderr
+    assert _everything(tmp_path / "home") == before  # every file, link and folder as it was
+
+
+def test_dc_tiny_dir_pointing_at_user_files_is_refused_even_by_info(tmp_path, run_cli, cli_env):
+    targets = _user_targets(tmp_path / "home")
+    before = _everything(tmp_path / "home")
+    for target in targets:
+        run = run_cli("generate", "a cat", "--model", "tiny", "--out", tmp_path / "out",
+                      env={**cli_env, "DC_TINY_DIR": str(target)})
+        assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+        run_cli("info", "--model", "tiny", env={**cli_env, "DC_TINY_DIR": str(target)})
+    assert _everything(tmp_path / "home") == before
+
+
+def test_make_tiny_may_fill_an_empty_folder_and_replace_its_own_pipeline(tmp_path, tiny_dir):
+    import shutil
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert is_tiny_pipeline(make_tiny_pipeline(empty))
+    ours = tmp_path / "ours"
+    shutil.copytree(tiny_dir, ours)
+    make_tiny_pipeline(ours)
+    assert is_tiny_pipeline(ours) and _digest(ours) == _digest(tiny_dir)
+    (ours / "my-notes.txt").write_text("added by hand")  # a file the build did not write: refused too
+    with pytest.raises(FluxError, match="not a demo pipeline"):
+        make_tiny_pipeline(ours)
+    assert (ours / "my-notes.txt").read_text() == "added by hand"

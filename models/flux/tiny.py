@@ -18,10 +18,15 @@ import tempfile
 import threading
 from pathlib import Path
 
+from models.flux import FluxError
+
 TINY_MODEL_ID = "tiny-flux-demo"
 TINY_REVISION = "v2"  # bump when the recipe below changes: it is part of every image's cache key
 MARKER_FILE = "tiny_flux_demo.json"  # written next to model_index.json; marks a folder as the demo
 SEED = 0
+# Everything a build writes at the top of its folder: a folder holding anything else is not ours to replace.
+PIPELINE_ENTRIES = frozenset({MARKER_FILE, "model_index.json", "scheduler", "text_encoder", "text_encoder_2",
+                              "tokenizer", "tokenizer_2", "transformer", "vae"})
 
 
 def is_tiny_pipeline(folder: str | os.PathLike) -> bool:
@@ -112,6 +117,25 @@ def build_tiny_pipeline():
 _build_lock = threading.Lock()
 
 
+def check_replaceable(folder: Path) -> None:
+    """Refuse (FluxError) an existing `folder` that is not a demo pipeline this project wrote.
+
+    The build replaces its target whole, so a target must be new, an empty folder, or a folder
+    with our marker file and nothing but what a build writes. Anything else is someone's files
+    (DC_TINY_DIR or `make-tiny DIR` pointed at the wrong place) and is never deleted.
+    """
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise FluxError(f"{folder} is a file, not a demo pipeline this project wrote: refusing to replace it "
+                        "(give make-tiny / DC_TINY_DIR a new folder)")
+    names = {p.name for p in folder.iterdir()}
+    if names and not (MARKER_FILE in names and names <= PIPELINE_ENTRIES):
+        shown = ", ".join(sorted(names - PIPELINE_ENTRIES)[:3] or sorted(names)[:3])
+        raise FluxError(f"{folder} holds files ({shown}) and is not a demo pipeline this project wrote: refusing "
+                        "to delete them (give make-tiny / DC_TINY_DIR a new or empty folder)")
+
+
 def _complete(folder: Path) -> bool:
     """A finished build of the current recipe (an older revision is rebuilt)."""
     return tiny_revision(folder) == TINY_REVISION and (folder / "model_index.json").is_file()
@@ -123,8 +147,10 @@ def make_tiny_pipeline(folder: str | os.PathLike, *, replace_existing: bool = Tr
     It is written into a temporary sibling folder first and renamed into place, so a crash never
     leaves a half-written pipeline that would later fail to load. With replace_existing=False a
     complete pipeline that appeared meanwhile (another process built it) is kept and ours dropped.
+    An existing folder that is not a pipeline this project wrote is refused (`check_replaceable`).
     """
-    folder = Path(folder).expanduser().resolve()
+    folder = Path(folder).expanduser().resolve()  # a link is followed: its target is what would be replaced
+    check_replaceable(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     pipe = build_tiny_pipeline()
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
@@ -135,6 +161,7 @@ def make_tiny_pipeline(folder: str | os.PathLike, *, replace_existing: bool = Tr
                         "note": "random weights: a demo of the pipeline's mechanics, not FLUX output"}, indent=2)
         )
         if folder.exists() and not (replace_existing is False and _complete(folder)):
+            check_replaceable(folder)  # again: another process may have put something there meanwhile
             # os.replace cannot replace a non-empty folder: move the old one aside, then delete it.
             old = Path(tempfile.mkdtemp(prefix=f".{folder.name}-old-", dir=folder.parent))
             os.replace(folder, old / "x")

@@ -25,13 +25,14 @@ from models.flux.loading import (
     plan_memory,
     resolve_model,
 )
-from models.flux.params import GenerationParams, random_seed
-from models.flux.prompt_file import PromptFile
-from models.flux.prompt_schema import PromptFileError
+from models.flux.params import GenerationParams, random_seed, seed_problem
+from models.flux.prompt_edits import PromptEdits, working_copy
+from models.flux.prompt_file import PromptFile, text_hash
+from models.flux.prompt_schema import PromptFileError, read_prompt_text
 from models.flux.settings import FluxSettings
 from models.flux.store import DEMO_LABEL, ImageStore, StoredImage, thumbnail
 
-EDIT_PREFIX = "ge_"  # session_state keys of edit widgets: dropped when the document changes under them
+EDIT_PREFIX = "ge_"  # session_state keys of edit widgets: ge_<kind>_<id>_r<revision>
 
 
 # ----------------------------------------------------------------------------- which model, cheaply
@@ -107,32 +108,107 @@ def show_backend(backend: Backend) -> None:
 
 
 # ----------------------------------------------------------------------------- the prompt file in session
+#
+# A session never edits a copy of the file in place: it keeps its edits as a patch (PromptEdits) and
+# sees the file as it is on disk now with that patch applied (the "view"). Edit widgets are keyed with
+# the revision `gallery_rev`, which grows whenever what they should show changes for another reason than
+# the widget itself (the file changed on disk, a save, a move, Random seed, Reload from disk). A widget
+# of an older revision disappears from the page; if its stale value still arrives from the browser,
+# `record_edit` ignores it (that was issue 8's lost edit).
+
+# widget kind -> (table, field) of the prompt file
+EDIT_FIELDS = {"text": ("prompt", "text"), "comm": ("prompt", "commentary"), "tr": ("prompt", "translation"),
+               "tags": ("prompt", "tags"), "seed": ("prompt", "seed"), "stitle": ("section", "title"),
+               "scomm": ("section", "commentary")}
 
 
 def load_prompt_file(path: Path) -> PromptFile | None:
-    """The session's PromptFile (edits survive reruns); reloads when the path changes or when the
-    file changed on disk and there is nothing unsaved to lose. None when the file cannot be read
-    (the error is in st.session_state.gallery_load_error)."""
+    """This session's view of the prompt file (re-read from disk on every run, edits applied).
+
+    None when the file cannot be read and there is no earlier copy (the error is in
+    st.session_state.gallery_load_error). A file that breaks on disk later keeps the last good copy
+    on screen, with the error in gallery_disk_error.
+    """
     state = st.session_state
-    pf: PromptFile | None = state.get("gallery_pf")
-    same = pf is not None and state.get("gallery_pf_path") == str(path)
-    if same and not (not pf.dirty and pf.changed_on_disk()):
-        return pf
+    edits: PromptEdits = state.setdefault("gallery_edits", PromptEdits())
+    base: PromptFile | None = state.get("gallery_base")
+    if state.get("gallery_pf_path") != str(path):
+        base = None
+        edits.clear()
+    state.gallery_disk_error = None
     try:
-        pf = PromptFile.load(path)
+        text = read_prompt_text(path)
+        if base is None or text_hash(text) != base.loaded_hash:
+            base = PromptFile(text, path=path)
+            edits.drop_saved(base)
+            next_revision()
     except PromptFileError as exc:
-        state.gallery_load_error = exc
-        state.gallery_pf = None
-        return None
-    state.gallery_pf, state.gallery_pf_path, state.gallery_load_error = pf, str(path), None
-    reset_edit_widgets()
-    return pf
+        if base is None:
+            state.gallery_load_error, state.gallery_base, state.gallery_pf = exc, None, None
+            return None
+        state.gallery_disk_error = exc
+    state.gallery_base, state.gallery_pf_path, state.gallery_load_error = base, str(path), None
+    if state.pop("gallery_new_rev", False) or "gallery_rev" not in state:
+        state.gallery_rev = state.get("gallery_rev", 0) + 1
+    key = (base.loaded_hash, edits.version)
+    cached = state.get("gallery_view")
+    if cached is None or cached[0] != key:
+        view, conflicts = working_copy(base, edits)
+        cached = state.gallery_view = (key, view, conflicts, view.problems())
+    state.gallery_pf = cached[1]
+    return cached[1]
 
 
-def reset_edit_widgets() -> None:
-    """Forget edit widgets' state so they show the document's values again (after reload, move, ...)."""
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(EDIT_PREFIX)]:
-        del st.session_state[key]
+def view_conflicts() -> list:
+    """Edits of this session that collide with what was saved on disk since (they need Save's choice)."""
+    return st.session_state.gallery_view[2]
+
+
+def view_problems() -> list:
+    """The check of the view (prompt_check.Problem list), computed once per version of it."""
+    return st.session_state.gallery_view[3]
+
+
+def next_revision() -> None:
+    """Give every edit widget a fresh key on the next run (they will show the view's values)."""
+    st.session_state.gallery_new_rev = True
+
+
+def edit_key(kind: str, ident: str) -> str:
+    return f"{EDIT_PREFIX}{kind}_{ident}_r{st.session_state.gallery_rev}"
+
+
+def widget_to_value(kind: str, value: Any) -> Any:
+    """What an edit widget's text means in the file (ValueError for a seed that is not one)."""
+    if kind == "tr":
+        return value.strip() or None
+    if kind == "tags":
+        return [t.strip() for t in value.split(",") if t.strip()] or None
+    if kind == "seed":
+        if not str(value).strip():
+            return None  # an empty field removes the seed (seed_policy decides then)
+        seed = int(str(value).strip())
+        if seed_problem(seed):
+            raise ValueError(seed_problem(seed))
+        return seed
+    return value
+
+
+def record_edit(rev: int, kind: str, ident: str) -> None:
+    """on_change of an edit widget: record its value in this session's patch."""
+    state = st.session_state
+    if rev != state.get("gallery_rev"):
+        return  # a widget of an older revision of the file: its value is stale, never write it
+    value = state[f"{EDIT_PREFIX}{kind}_{ident}_r{rev}"]
+    try:
+        value = widget_to_value(kind, value)
+    except ValueError:
+        state.gallery_seed_error = (ident, f"{value!r} is not a seed: use a whole number like 42.")
+        return
+    if kind == "seed":
+        state.pop("gallery_seed_error", None)
+    table, field = EDIT_FIELDS[kind]
+    state.gallery_edits.set_field(state.gallery_view[1], table, ident, field, value)
 
 
 def show_load_error(path: Path, error: PromptFileError) -> None:
@@ -149,9 +225,8 @@ def show_load_error(path: Path, error: PromptFileError) -> None:
     st.caption("Fix the file in an editor (or check it with `python -m models.flux check FILE`), then reload.")
 
 
-def show_problems(pf: PromptFile, path: Path) -> None:
+def show_problems(problems: list, path: Path) -> None:
     """The result of checking the (edited) file: errors first, each with its line."""
-    problems = pf.problems()
     errors = [p for p in problems if p.is_error]
     warnings = [p for p in problems if not p.is_error]
     if errors:
@@ -176,21 +251,27 @@ def prompt_generation_params(pf: PromptFile, prompt_id: str, backend: Backend, s
     return params if seed is None else replace(params, seed=seed)
 
 
-def ensure_seed(pf: PromptFile, prompt_id: str) -> int:
-    """The prompt's seed; under seed_policy "random" a prompt without one gets a fresh seed, recorded."""
-    seed = pf.params(prompt_id).seed
-    if seed is None:
-        seed = random_seed()
-        pf.set_prompt_seed(prompt_id, seed)
-    return seed
+def ensure_seed(pf: PromptFile, prompt_id: str) -> GenerationParams:
+    """The prompt's parameters as the view now says; under seed_policy "random" a prompt without a seed
+    gets a fresh one first, recorded in this session's edits (and shown after the rerun)."""
+    if pf.params(prompt_id).seed is None:
+        st.session_state.gallery_edits.set_field(pf, "prompt", prompt_id, "seed", random_seed())
+        next_revision()
+        pf.set_prompt_seed(prompt_id, st.session_state.gallery_edits.fields[("prompt", prompt_id, "seed")][1])
+    return pf.params(prompt_id)
+
+
+def stored_image(store: ImageStore, params: GenerationParams) -> Path | None:
+    """The stored PNG of `params`, None when there is none or the parameters are unusable (their
+    cache key cannot even be computed from a width of "1024px")."""
+    return None if params.problems() else store.get(params)
 
 
 def images_of(store: ImageStore, pf: PromptFile, prompt: dict, backend: Backend) -> list[StoredImage]:
     """The prompt's images for the current model; the one matching the file's settings first."""
     images = prompt_images(store, prompt["id"], prompt.get("text", ""), backend.model_id)
-    seed = pf.params(prompt["id"]).seed
-    if seed is not None and backend.model_id:
-        current = store.get(prompt_generation_params(pf, prompt["id"], backend))
+    if pf.params(prompt["id"]).seed is not None and backend.model_id:
+        current = stored_image(store, prompt_generation_params(pf, prompt["id"], backend))
         images.sort(key=lambda s: s.path != current)
     return images
 
@@ -208,8 +289,8 @@ def image_caption(image: StoredImage) -> str:
 
 
 def image_grid(images: list[StoredImage], chosen: Any, on_star: Callable[[StoredImage], None], key: str,
-               columns: int = 4, size: int = 256) -> None:
-    """Thumbnails in rows of `columns`, each with its seed and a star button."""
+               columns: int = 4, size: int = 256, can_star: bool = True) -> None:
+    """Thumbnails in rows of `columns`, each with its seed and a star button (disabled when read-only)."""
     for start in range(0, len(images), columns):
         cols = st.columns(columns)
         for col, image in zip(cols, images[start:start + columns]):
@@ -218,7 +299,7 @@ def image_grid(images: list[StoredImage], chosen: Any, on_star: Callable[[Stored
                 starred = matches_chosen(image, chosen)
                 st.button("Chosen" if starred else "Star", key=f"{key}_star_{image.path.stem}",
                           icon=":material/star:" if starred else ":material/star_border:",
-                          type="primary" if starred else "tertiary", disabled=starred,
+                          type="primary" if starred else "tertiary", disabled=starred or not can_star,
                           on_click=on_star, args=(image,), help="Mark as the image for the handout (saved with Save)")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import tomllib
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from PIL import Image, PngImagePlugin
@@ -49,6 +50,11 @@ def wait_for_job(at: AppTest) -> None:
         at.run()
     assert at.session_state["gallery_job"] is None and at.session_state["gallery_last"]
     assert not at.exception, [e.value for e in at.exception]
+
+
+def edit_key(at: AppTest, kind: str, ident: str) -> str:
+    """An edit widget's key: it carries the revision of the file the page shows (ge_<kind>_<id>_r<rev>)."""
+    return f"ge_{kind}_{ident}_r{at.session_state['gallery_rev']}"
 
 
 def texts(elements) -> list[str]:
@@ -109,8 +115,8 @@ def test_new_seed_variations_are_recorded_in_their_images(gallery, tmp_path):
 def test_edit_commentary_and_save_keeps_comments(gallery):
     at = open_gallery()
     at.toggle(key="gallery_edit").set_value(True).run()
-    at.text_area(key=f"ge_comm_{WITCH}").input("Edited in class: **the orb** again.").run()
-    at.text_area(key="ge_scomm_task-0-3-discussion").input("Discuss in pairs.").run()
+    at.text_area(key=edit_key(at, "comm", WITCH)).input("Edited in class: **the orb** again.").run()
+    at.text_area(key=edit_key(at, "scomm", "task-0-3-discussion")).input("Discuss in pairs.").run()
     assert not at.exception
     at.button(key="gallery_save").click().run()
     text = gallery.read_text(encoding="utf-8")
@@ -128,8 +134,8 @@ def test_randomize_seed_records_it(gallery):
     at.toggle(key="gallery_edit").set_value(True).run()
     at.button(key=f"gallery_rand_{WITCH}").click().run()
     seed = at.session_state["gallery_pf"].prompt(WITCH)["seed"]
-    assert seed != 7 and at.text_input(key=f"ge_seed_{WITCH}").value == str(seed)
-    at.text_input(key=f"ge_seed_{WITCH}").input("not a number").run()
+    assert seed != 7 and at.text_input(key=edit_key(at, "seed", WITCH)).value == str(seed)
+    at.text_input(key=edit_key(at, "seed", WITCH)).input("not a number").run()
     assert any("not a seed" in e for e in texts(at.error))
     assert at.session_state["gallery_pf"].prompt(WITCH)["seed"] == seed
 
@@ -146,27 +152,59 @@ def test_delete_needs_confirmation(gallery):
     assert WITCH not in gallery.read_text(encoding="utf-8")
 
 
-def test_save_conflict_keep_mine_or_reload(gallery):
+def test_save_merges_other_fields_and_refuses_only_the_same_field(gallery):
     at = open_gallery()
     at.toggle(key="gallery_edit").set_value(True).run()
-    at.text_area(key=f"ge_comm_{WITCH}").input("mine").run()
+    at.text_area(key=edit_key(at, "comm", WITCH)).input("mine").run()
+    # Someone else saves a different field: Save keeps both.
     theirs = gallery.read_text(encoding="utf-8").replace('title = "Part 1', 'title = "Changed elsewhere: Part 1')
     gallery.write_text(theirs, encoding="utf-8")
     at.button(key="gallery_save").click().run()
-    assert any("Not saved" in e for e in texts(at.error))
-    assert gallery.read_text(encoding="utf-8") == theirs  # nothing overwritten
+    assert not any("Not saved" in e for e in texts(at.error))
+    text = gallery.read_text(encoding="utf-8")
+    assert 'commentary = """\nmine\n"""' in text and 'title = "Changed elsewhere: Part 1' in text
+
+    # The same field changed on disk: a real conflict. Nothing is written until I choose.
+    at.text_area(key=edit_key(at, "comm", WITCH)).input("mine again").run()
+    theirs = text.replace('commentary = """\nmine\n"""', 'commentary = """\ntheirs\n"""')
+    gallery.write_text(theirs, encoding="utf-8")
+    at.button(key="gallery_save").click().run()
+    assert any("Not saved" in e and f"{WITCH}' · commentary" in e for e in texts(at.error)), texts(at.error)
+    assert gallery.read_text(encoding="utf-8") == theirs
     at.button(key="gallery_overwrite").click().run()
-    assert 'commentary = """\nmine\n"""' in gallery.read_text(encoding="utf-8")
+    assert 'commentary = """\nmine again\n"""' in gallery.read_text(encoding="utf-8")
     assert not any("Not saved" in e for e in texts(at.error))
 
-    # Second round: this time drop my edit and take the disk version.
-    at.text_area(key=f"ge_comm_{WITCH}").input("mine again").run()
+    # Third round: this time drop my edit and take the disk version.
+    at.text_area(key=edit_key(at, "comm", WITCH)).input("mine a third time").run()
     gallery.write_text(theirs, encoding="utf-8")
     at.button(key="gallery_save").click().run()
     at.button(key="gallery_reload").click().run()
-    assert at.title[0].value.startswith("Changed elsewhere")
-    assert at.session_state["gallery_pf"].prompt(WITCH)["commentary"] != "mine again\n"
+    assert at.session_state["gallery_pf"].prompt(WITCH)["commentary"] == "theirs\n"
+    assert at.text_area(key=edit_key(at, "comm", WITCH)).value == "theirs\n"
+    assert at.button(key="gallery_save").disabled and not at.session_state["gallery_edits"]
     assert gallery.read_text(encoding="utf-8") == theirs
+
+
+def test_a_stale_widget_value_is_never_written(gallery):
+    """Issue 8, item 1 (the browser test reproduces it end to end): a widget of an older revision of
+    the file, still in the browser, must not write its value into the file as reloaded."""
+    from app.gallery_widgets import record_edit
+
+    at = open_gallery()
+    at.toggle(key="gallery_edit").set_value(True).run()
+    old_rev = at.session_state["gallery_rev"]
+    text = gallery.read_text(encoding="utf-8")
+    gallery.write_text(text.replace("- *holding up* can also", "- *holding up* (B) can also"), encoding="utf-8")
+    at.run()  # the page reads the file again: a new revision, fresh widgets
+    assert at.session_state["gallery_rev"] > old_rev
+    assert "(B)" in at.text_area(key=edit_key(at, "comm", WITCH)).value
+    # What the browser would send back for the old widget: its old value, with its old revision.
+    at.session_state[f"ge_comm_{WITCH}_r{old_rev}"] = "the old text"
+    edits = at.session_state["gallery_edits"]
+    with mock.patch("app.gallery_widgets.st.session_state", at.session_state):
+        record_edit(old_rev, "comm", WITCH)
+    assert not edits
 
 
 def test_problems_are_listed_with_their_lines(gallery):
@@ -272,7 +310,7 @@ def test_duplicate_and_missing_ids_do_not_break_the_page(gallery):
     assert sum("is skipped" in w for w in texts(at.warning)) == 2
     at.toggle(key="gallery_edit").set_value(True).run()
     assert not at.exception
-    assert at.text_input(key=f"ge_tags_{WITCH}").value == ""
+    assert at.text_input(key=edit_key(at, "tags", WITCH)).value == ""
 
 
 def test_a_float_seed_is_an_error_not_a_made_up_seed(gallery, tmp_path):

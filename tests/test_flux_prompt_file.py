@@ -240,7 +240,7 @@ def test_save_refuses_when_the_file_changed_on_disk(tmp_path):
     # After a save the new text is the reference: a second save goes through.
     pf.set_prompt_text("p1", "mine again")
     pf.save()
-    assert [p.name for p in tmp_path.iterdir()] == ["p.toml"]  # no temp files left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".p.toml.lock", "p.toml"]  # no temp files left behind
 
 
 def test_save_conflict_when_deleted_and_with_expected_hash(tmp_path):

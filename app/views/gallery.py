@@ -3,6 +3,10 @@
 Generate (through the shared job pool), star the image for the handout, edit prompts and commentary,
 save back to the TOML file (keeping its comments), recall a PNG's parameters, export a zip or handout.
 User text is shown with st.markdown / st.code only: never through unsafe_allow_html.
+
+Edits are this session's patch, applied to the file as it is on disk when saving (models/flux/
+prompt_edits.py): another session's saved edit of a different field is never reverted. Served to a class
+network, only the instructor edits (app/access.py); students look, and generate.
 """
 
 import difflib
@@ -10,14 +14,16 @@ import difflib
 import streamlit as st
 
 from app import gallery_widgets as gw
+from app.access import can_edit
 from app.resources import generation_pool, session_id
 from models.flux import FluxError
 from models.flux.export import export_html, export_zip_bytes, params_line
 from models.flux.params import MAX_VARIATIONS, random_seed
+from models.flux.prompt_edits import save_edits
 from models.flux.prompt_file import SaveConflict
-from models.flux.prompt_schema import OVERRIDE_KEYS, id_problem
+from models.flux.prompt_schema import OVERRIDE_KEYS, PromptFileError, id_problem
+from models.flux.recall import RecallRefused, recall_params
 from models.flux.settings import load_settings
-from models.flux.store import params_from_metadata, read_metadata
 
 state = st.session_state
 try:
@@ -36,8 +42,16 @@ if pf is None:
         st.rerun()
     st.stop()
 
+edits = state.gallery_edits
+editable = can_edit()
 st.title(pf.title or "FLUX gallery")
 st.caption(f"Prompt file: `{path}` · images: `{settings.output_dir}`")
+if not editable:
+    st.caption(":material/lock: Read-only: the instructor edits this lesson. You can look at everything "
+               "and generate images.")
+if state.get("gallery_disk_error") is not None:
+    st.warning(f"The file on disk cannot be read now ({gw.md_escape(str(state.gallery_disk_error))}); "
+               "this page shows it as it was last read.", icon=":material/warning:")
 
 # ---------------------------------------------------------------- model status (nothing heavy is loaded here)
 spec = gw.model_spec(settings, pf)
@@ -102,20 +116,28 @@ busy = state.get("gallery_job") is not None
 
 
 def save(force: bool = False) -> None:
+    """Apply this session's edits to the file as it is on disk now (under its lock) and write it."""
+    if not can_edit():
+        return
     try:
-        pf.save(force=force)
+        saved = save_edits(path, edits, force=force)
     except SaveConflict as conflict:
         state.gallery_conflict = conflict
-    except OSError as exc:
-        st.error(f"Could not save {path}: {exc}", icon=":material/error:")
+    except (FluxError, PromptFileError, OSError) as exc:
+        st.error(f"Could not save {path}: {gw.md_escape(str(exc))}", icon=":material/error:")
     else:
-        state.gallery_conflict = None
+        edits.clear()
+        state.gallery_base, state.gallery_conflict = saved, None
+        gw.next_revision()
         st.toast(f"Saved {path.name}", icon=":material/save:")
 
 
 def reload_from_disk() -> None:
-    state.gallery_pf = None
-    state.gallery_conflict = None
+    """Drop every edit of this session; the widgets get fresh keys, so nothing stale comes back."""
+    edits.clear()
+    state.gallery_base = state.gallery_conflict = state.gallery_confirm = None
+    state.pop("gallery_seed_error", None)
+    gw.next_revision()
 
 
 conflict = state.get("gallery_conflict")
@@ -127,40 +149,50 @@ if conflict is not None:
         st.code(diff or "(no difference)", language="diff")
     choice = st.container(horizontal=True)
     choice.button("Reload from disk (drop my edits)", key="gallery_reload", icon=":material/refresh:",
-                on_click=reload_from_disk)
-    if choice.button("Keep mine (overwrite)", key="gallery_overwrite", icon=":material/save_as:", type="primary"):
+                  on_click=reload_from_disk)
+    if choice.button("Keep mine (overwrite)", key="gallery_overwrite", icon=":material/save_as:", type="primary",
+                     disabled=not editable or not hasattr(conflict, "conflicts")):
         save(force=True)
         st.rerun()
-elif pf.dirty and pf.changed_on_disk():
-    st.warning("The file changed on disk since you loaded it; Save will ask what to do.", icon=":material/sync:")
+elif gw.view_conflicts():
+    st.warning("Changed on disk since you started editing: "
+               + "; ".join(gw.md_escape(str(c)) for c in gw.view_conflicts()) + ". Save will ask what to do.",
+               icon=":material/sync:")
 
 # ---------------------------------------------------------------- toolbar
-gw.show_problems(pf, path)
+gw.show_problems(gw.view_problems(), path)
 bar = st.container(horizontal=True, vertical_alignment="center")
-editing = bar.toggle("Edit", key="gallery_edit", help="Edit prompts, seeds and commentary; Save writes the file")
-if bar.button("Save", key="gallery_save", icon=":material/save:", type="primary" if pf.dirty else "secondary",
-              disabled=not pf.dirty, help="Write the prompt file (comments are kept)"):
+editing = editable and bar.toggle("Edit", key="gallery_edit",
+                                  help="Edit prompts, seeds and commentary; Save writes the file")
+if editable and bar.button("Save", key="gallery_save", icon=":material/save:",
+                           type="primary" if edits else "secondary", disabled=not edits,
+                           help="Write your edits into the file as it is on disk now (comments are kept)"):
     save()
     st.rerun()
 if bar.button("Generate missing", key="gallery_generate_missing", icon=":material/auto_awesome:",
               disabled=busy or not can_generate, help="Every prompt whose image is not in the store yet"):
-    todo = []
+    todo, skipped = [], []
     for pid in pf.prompt_ids():
         gw.ensure_seed(pf, pid)
         params = gw.prompt_generation_params(pf, pid, backend)
-        if store.get(params) is None:
+        if params.problems():
+            skipped.append(pid)
+        elif store.get(params) is None:
             todo.append((pid, params))
+    if skipped:
+        st.toast(f"Skipped {len(skipped)} prompt(s) with errors in the file: {', '.join(skipped)}")
     start_job(todo, "generate missing")
     st.rerun()
-bar.download_button("Zip", data=lambda: export_zip_bytes(pf, store, model_id=backend.model_id),
-                    file_name=f"{path.stem}.zip", mime="application/zip", key="gallery_zip",
-                    icon=":material/folder_zip:", on_click="ignore",
-                    help="The prompt file and the starred (else first) image of each prompt")
+if editable:  # the zip holds the file itself, comments and all: the instructor's, not the class's
+    bar.download_button("Zip", data=lambda: export_zip_bytes(pf, store, model_id=backend.model_id),
+                        file_name=f"{path.stem}.zip", mime="application/zip", key="gallery_zip",
+                        icon=":material/folder_zip:", on_click="ignore",
+                        help="The prompt file and the starred (else first) image of each prompt")
 bar.download_button("HTML handout", data=lambda: export_html(pf, store, model_id=backend.model_id),
                     file_name=f"{path.stem}.html", mime="text/html", key="gallery_html",
                     icon=":material/description:", on_click="ignore",
                     help="One standalone page: sections, commentary, images and their settings")
-if pf.dirty:
+if edits and editable:
     st.caption(":material/edit_note: Unsaved changes: press **Save** to write them to the file.")
 
 if state.get("gallery_job") is not None:
@@ -169,42 +201,22 @@ if state.get("gallery_job") is not None:
 # ---------------------------------------------------------------- edit callbacks (they run before the script)
 
 
-def edited(kind: str, ident: str) -> None:
-    """Copy one edit widget's value into the document."""
-    value = state[f"{gw.EDIT_PREFIX}{kind}_{ident}"]
-    if kind == "text":
-        pf.set_prompt_text(ident, value)
-    elif kind == "comm":
-        pf.set_prompt_commentary(ident, value)
-    elif kind == "tr":
-        pf.set_prompt_field(ident, "translation", value.strip() or None)
-    elif kind == "tags":
-        pf.set_prompt_field(ident, "tags", [t.strip() for t in value.split(",") if t.strip()] or None)
-    elif kind == "seed":
-        try:
-            if not str(value).strip():  # an empty field removes the seed (seed_policy decides then)
-                pf.set_prompt_field(ident, "seed", None)
-            else:
-                pf.set_prompt_seed(ident, int(str(value).strip()))
-        except ValueError:
-            state.gallery_seed_error = (ident, f"{value!r} is not a seed: use a whole number like 42.")
-            return
-        state.pop("gallery_seed_error", None)
-    elif kind == "stitle":
-        pf.set_section_title(ident, value)
-    elif kind == "scomm":
-        pf.set_section_commentary(ident, value)
-
-
 def structural(action, *args) -> None:
-    """Run a document edit that changes what widgets show (move, add, delete, randomize)."""
+    """Record an edit that changes what widgets show (move, add, delete): widgets get fresh keys."""
+    if not can_edit():
+        return
     action(*args)
     state.gallery_confirm = None
-    gw.reset_edit_widgets()
+    gw.next_revision()
+
+
+def random_seed_for(prompt_id: str) -> None:
+    structural(edits.set_field, pf, "prompt", prompt_id, "seed", random_seed())
 
 
 def star(prompt_id: str, image, siblings) -> None:
-    pf.set_chosen(prompt_id, gw.chosen_value(image, siblings))
+    if can_edit():
+        edits.set_field(pf, "prompt", prompt_id, "chosen", gw.chosen_value(image, siblings))
 
 
 def confirm_delete(kind: str, ident: str) -> None:
@@ -219,12 +231,20 @@ def confirm_box(kind: str, ident: str, action) -> None:
                icon=":material/delete_forever:")
     row = st.container(horizontal=True)
     row.button(f"Delete {kind}", key=f"gallery_confirm_yes_{kind}_{ident}", type="primary",
-               on_click=structural, args=(action, ident))
+               on_click=structural, args=(action, pf, ident))
     row.button("Keep it", key=f"gallery_confirm_no_{kind}_{ident}", on_click=lambda: state.update(gallery_confirm=None))
 
 
-def edit_key(kind: str, ident: str) -> str:
-    return f"{gw.EDIT_PREFIX}{kind}_{ident}"
+def edit_widget(widget, label: str, kind: str, ident: str, value, **options) -> None:
+    """A text widget bound to one field: keyed with the revision, recorded into the patch on change."""
+    widget(label, value=value, key=gw.edit_key(kind, ident), on_change=gw.record_edit,
+           args=(state.gallery_rev, kind, ident), **options)
+
+
+def card_errors(prompt_id: str, params) -> list[str]:
+    """FILE:LINE: messages of this prompt's errors (a prompt that inherits a bad [defaults] value says so)."""
+    own = [p.format(path) for p in gw.view_problems() if p.prompt_id == prompt_id and p.is_error]
+    return own or [f"{problem} (from [defaults], listed at the top)" for problem in params.problems()]
 
 
 # ---------------------------------------------------------------- sections and prompts
@@ -239,20 +259,19 @@ for s_index, section in enumerate(sections):
     if editing and not section_ok:
         st.caption("This section needs a unique `id` in the file before it can be edited here.")
     if editing and section_ok:
-        st.text_input("Section title", value=section.get("title", ""), key=edit_key("stitle", sid),
-                      on_change=edited, args=("stitle", sid))
-        st.text_area("Section commentary (Markdown)", value=section.get("commentary", ""), height=180,
-                     key=edit_key("scomm", sid), on_change=edited, args=("scomm", sid))
+        edit_widget(st.text_input, "Section title", "stitle", sid, section.get("title", ""))
+        edit_widget(st.text_area, "Section commentary (Markdown)", "scomm", sid, section.get("commentary", ""),
+                    height=180)
         with st.container(horizontal=True):
             st.button("Move up", key=f"gallery_sup_{sid}", icon=":material/arrow_upward:", disabled=s_index == 0,
-                      on_click=structural, args=(pf.move_section, sid, -1))
+                      on_click=structural, args=(edits.move_section, sid, -1))
             st.button("Move down", key=f"gallery_sdown_{sid}", icon=":material/arrow_downward:",
-                      disabled=s_index == len(sections) - 1, on_click=structural, args=(pf.move_section, sid, 1))
+                      disabled=s_index == len(sections) - 1, on_click=structural, args=(edits.move_section, sid, 1))
             st.button("Add prompt", key=f"gallery_padd_{sid}", icon=":material/add:", on_click=structural,
-                      args=(lambda s: pf.add_prompt(s, "a new prompt", seed=random_seed()), sid))
+                      args=(lambda s: edits.add_prompt(pf, s, "a new prompt", seed=random_seed()), sid))
             st.button("Delete section", key=f"gallery_sdel_{sid}", icon=":material/delete:",
                       on_click=confirm_delete, args=("section", sid))
-        confirm_box("section", sid, pf.delete_section)
+        confirm_box("section", sid, edits.delete_section)
     elif section.get("commentary"):
         st.markdown(section["commentary"])
 
@@ -269,9 +288,12 @@ for s_index, section in enumerate(sections):
         params = pf.params(pid)
         with st.container(border=True):
             st.subheader(pid, anchor=False)
+            if params.problems():  # a wrong value in the file: say where, here; the other prompts still work
+                st.error("\n\n".join(gw.md_escape(line) for line in card_errors(pid, params)),
+                         icon=":material/error:")
             if editing:
-                st.text_area("Prompt text (sent to the model exactly as written)", value=prompt["text"],
-                             key=edit_key("text", pid), on_change=edited, args=("text", pid))
+                edit_widget(st.text_area, "Prompt text (sent to the model exactly as written)", "text", pid,
+                            prompt["text"])
             else:
                 st.code(prompt["text"], language=None, wrap_lines=True)
             translation = prompt.get("translation")
@@ -285,30 +307,30 @@ for s_index, section in enumerate(sections):
 
             if editing:
                 with st.container(horizontal=True, vertical_alignment="bottom"):
-                    st.text_input("Seed", value="" if prompt.get("seed") is None else str(prompt["seed"]),
-                                  key=edit_key("seed", pid), on_change=edited, args=("seed", pid), width=220)
+                    edit_widget(st.text_input, "Seed", "seed", pid,
+                                "" if prompt.get("seed") is None else str(prompt["seed"]), width=220)
                     st.button("Random seed", key=f"gallery_rand_{pid}", icon=":material/casino:",
                               help="Draw a new seed and record it in the file",
-                              on_click=structural, args=(lambda p: pf.set_prompt_seed(p, random_seed()), pid))
+                              on_click=random_seed_for, args=(pid,))
                 seed_error = state.get("gallery_seed_error")
                 if seed_error and seed_error[0] == pid:
                     st.error(seed_error[1])
-                st.text_area("Commentary (Markdown)", value=prompt.get("commentary", ""), height=220,
-                             key=edit_key("comm", pid), on_change=edited, args=("comm", pid))
+                edit_widget(st.text_area, "Commentary (Markdown)", "comm", pid, prompt.get("commentary", ""),
+                            height=220)
                 tags_col, translation_col = st.columns(2)
-                tags_col.text_input("Tags (comma separated)", value=", ".join(tags),
-                                    key=edit_key("tags", pid), on_change=edited, args=("tags", pid))
-                translation_col.text_input("Translation", value=str(translation or ""),
-                                           key=edit_key("tr", pid), on_change=edited, args=("tr", pid))
+                with tags_col:
+                    edit_widget(st.text_input, "Tags (comma separated)", "tags", pid, ", ".join(tags))
+                with translation_col:
+                    edit_widget(st.text_input, "Translation", "tr", pid, str(translation or ""))
                 with st.container(horizontal=True):
                     st.button("Up", key=f"gallery_pup_{pid}", icon=":material/arrow_upward:", disabled=p_index == 0,
-                              on_click=structural, args=(pf.move_prompt, pid, -1))
+                              on_click=structural, args=(edits.move_prompt, pid, -1))
                     st.button("Down", key=f"gallery_pdown_{pid}", icon=":material/arrow_downward:",
                               disabled=p_index == len(section["prompts"]) - 1,
-                              on_click=structural, args=(pf.move_prompt, pid, 1))
+                              on_click=structural, args=(edits.move_prompt, pid, 1))
                     st.button("Delete prompt", key=f"gallery_pdel_{pid}", icon=":material/delete:",
                               on_click=confirm_delete, args=("prompt", pid))
-                confirm_box("prompt", pid, pf.delete_prompt)
+                confirm_box("prompt", pid, edits.delete_prompt)
                 grid_area = st.container()
             else:
                 grid_area, notes_area = st.columns([3, 2], gap="medium")
@@ -318,7 +340,7 @@ for s_index, section in enumerate(sections):
             with grid_area:
                 if images:
                     gw.image_grid(images, prompt.get("chosen"), lambda im, p=pid, sib=images: star(p, im, sib),
-                                  key=f"gallery_grid_{pid}", columns=4 if editing else 3)
+                                  key=f"gallery_grid_{pid}", columns=4 if editing else 3, can_star=editable)
                 elif can_generate:
                     st.caption("No image yet: press Generate.")
 
@@ -329,12 +351,13 @@ for s_index, section in enumerate(sections):
                     gw.ensure_seed(pf, pid)
                     start_job([(pid, gw.prompt_generation_params(pf, pid, backend))], f"generate {pid}")
                     st.rerun()
-                if st.button("Regenerate", key=f"gallery_regen_{pid}", icon=":material/replay:",
-                             disabled=busy or not can_generate,
-                             help="Compute this seed's image again: same seed, same picture"):
+                if editable and st.button("Regenerate", key=f"gallery_regen_{pid}", icon=":material/replay:",
+                                          disabled=busy or not can_generate,
+                                          help="Delete this seed's image and compute it again: same seed, "
+                                               "same picture"):
                     gw.ensure_seed(pf, pid)
                     params = gw.prompt_generation_params(pf, pid, backend)
-                    existing = store.get(params)
+                    existing = gw.stored_image(store, params)
                     if existing is not None:
                         store.delete(existing)
                     start_job([(pid, params)], f"regenerate {pid}")
@@ -355,31 +378,34 @@ for s_index, section in enumerate(sections):
 if editing:
     st.divider()
     st.button("Add a section", key="gallery_sadd", icon=":material/add_box:", on_click=structural,
-              args=(lambda: pf.add_section("New section"),))
+              args=(edits.add_section, pf, "New section"))
 
 # ---------------------------------------------------------------- recall the parameters of a PNG
 st.divider()
 with st.expander("Recall a PNG's parameters into a new prompt", icon=":material/upload_file:"):
     upload = st.file_uploader("A PNG made here or by AUTOMATIC1111 / Forge", type=["png"], key="gallery_upload")
     if upload is not None:
-        try:
-            meta = read_metadata(upload.getvalue())
-            recalled = params_from_metadata(meta)
-        except (ValueError, OSError, SyntaxError) as exc:
-            st.error(f"Cannot read parameters from {gw.md_escape(upload.name)}: {gw.md_escape(str(exc))}")
+        try:  # every value is checked against the lesson's model before anything uses it
+            recalled = recall_params(upload.getvalue(), pf.defaults["model"])
+        except RecallRefused as exc:
+            st.error(f"Cannot recall {gw.md_escape(upload.name)}: {gw.md_escape(str(exc))}.",
+                     icon=":material/error:")
         else:
-            st.code(recalled.prompt, language=None, wrap_lines=True)
-            st.caption(params_line(recalled.to_dict()) + f" · read from the {meta['source']} metadata")
-            if sections:
+            st.code(recalled.params.prompt, language=None, wrap_lines=True)
+            st.caption(params_line({**recalled.params.to_dict(), "model_id": recalled.made_with})
+                       + f" · read from the {recalled.source} metadata")
+            if not editable:
+                st.caption("Only the instructor adds prompts to the lesson.")
+            elif sections:
                 target = st.selectbox("Add to section", [s["id"] for s in sections], key="gallery_upload_section",
                                       format_func=lambda s: next(x.get("title") or s for x in sections if x["id"] == s))
                 if st.button("Add as a new prompt", key="gallery_upload_add", icon=":material/add:"):
                     defaults = pf.defaults
-                    overrides = {k: getattr(recalled, k) for k in OVERRIDE_KEYS
-                                 if getattr(recalled, k) != defaults.get(k)}
-                    new_id = pf.add_prompt(target, recalled.prompt, seed=recalled.seed,
-                                           commentary=f"Recalled from {upload.name}.", **overrides)
-                    gw.reset_edit_widgets()
+                    overrides = {k: getattr(recalled.params, k) for k in OVERRIDE_KEYS
+                                 if getattr(recalled.params, k) != defaults.get(k)}
+                    new_id = edits.add_prompt(pf, target, recalled.params.prompt, seed=recalled.params.seed,
+                                              commentary=f"Recalled from {upload.name}.", **overrides)
+                    gw.next_revision()
                     st.toast(f"Added prompt {new_id}; press Save to keep it.")
                     st.rerun()
             else:

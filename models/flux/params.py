@@ -34,6 +34,9 @@ SCHNELL_MAX_SEQUENCE_LENGTH = 256  # schnell was distilled with 256 T5 tokens
 PIPELINE_MAX_SEQUENCE_LENGTH = 512  # what the FLUX pipeline accepts (FLUX.1-dev)
 # Guidance: schnell ignores it; FLUX.1-dev is used around 3.5. Beyond 20 only burns the image.
 GUIDANCE_MAX = 20.0
+# Far beyond what the text encoders read (T5: 256 tokens here), but it keeps a recalled PNG or a pasted
+# page of text from filling the shared lesson file.
+PROMPT_MAX_CHARS = 5000
 MAX_VARIATIONS = 8  # "New seeds" on the gallery page makes at most this many images at once
 
 # The values FLUX.1-schnell is meant to be run with (the pipeline's own defaults are tuned for FLUX.1-dev).
@@ -74,9 +77,11 @@ def _is_int(value: Any) -> bool:
 
 def prompt_problem(value: Any) -> str | None:
     if not isinstance(value, str):
-        return "prompt text must be in quotes"
+        return f"prompt text must be text in quotes, not {type(value).__name__}"
     if not value.strip():
         return "prompt text is empty"
+    if len(value) > PROMPT_MAX_CHARS:
+        return f"prompt text is {len(value)} characters long: at most {PROMPT_MAX_CHARS}"
     return None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from models.flux.params import prompt_problem, seed_problem, setting_problem
@@ -35,6 +35,7 @@ class Problem:
     line: int
     message: str
     severity: str = "error"  # "error" or "warning"
+    prompt_id: str | None = None  # the prompt it belongs to (the gallery shows it in that prompt's card)
 
     @property
     def is_error(self) -> bool:
@@ -220,6 +221,7 @@ def validate_text(text: str) -> list[Problem]:
             if not isinstance(prompt, dict):
                 error(s_path, "prompts", f"prompt {p_index + 1} must be a table ([[sections.prompts]])")
                 continue
+            first = len(problems)
             for key in prompt:
                 if key not in PROMPT_KEYS:
                     warn(p_path, key, f"unknown key {key!r} in a prompt{_did_you_mean(key, PROMPT_KEYS)}")
@@ -244,6 +246,8 @@ def validate_text(text: str) -> list[Problem]:
             if chosen is not None and not (seed_problem(chosen) is None or isinstance(chosen, str)):
                 error(p_path, "chosen", "chosen must be the starred image's seed (a number) or its key (text)")
             problems += _check_settings(prompt, p_path, lines, model, "")
+            if isinstance(prompt.get("id"), str):
+                problems[first:] = [replace(p, prompt_id=prompt["id"]) for p in problems[first:]]
     return sorted(problems, key=lambda p: (p.line, p.severity != "error"))
 
 

@@ -6,17 +6,23 @@ instructor's commentary. It is edited both by hand (in a text editor) and from t
 * it is read and written with `tomlkit`, which keeps comments, key order and unknown keys: loading and
   saving an unchanged file gives back the same bytes;
 * `PromptFile.save` writes atomically (models.atomic) and refuses to overwrite a file that changed on
-  disk since it was loaded (`SaveConflict`), unless told to with `force=True`.
+  disk since it was loaded (`SaveConflict`), unless told to with `force=True`;
+* every save holds the file's lock (`locked`, a real OS file lock) from reading the file on disk to
+  writing it, so two sessions or processes saving at once cannot both pass the check and lose an edit;
+* a file with Windows line endings (CRLF) is written back with CRLF.
 
-The schema is in prompt_schema.py; checking a file is prompt_check.py.
+The gallery does not edit a PromptFile in place: it keeps a session's edits as a patch and applies it to
+the file as it is on disk (prompt_edits.py). The schema is in prompt_schema.py; checking is prompt_check.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+import filelock
 import tomlkit
 from tomlkit.items import AoT, String, StringType, Table, Trivia
 
@@ -35,6 +41,32 @@ from models.flux.prompt_schema import (
 )
 
 
+LOCK_TIMEOUT_S = 10.0  # a save takes milliseconds; waiting longer means something is stuck
+
+
+class FileBusy(FluxError):
+    """Another save of the same file held its lock for too long."""
+
+
+@contextlib.contextmanager
+def locked(path: str | Path) -> Iterator[None]:
+    """Hold the lock of prompt file `path` (an OS lock on `.<name>.lock` beside it) for a read-compare-write.
+
+    Every save takes it, in this process or any other, so between reading the file on disk and
+    replacing it nobody else can write it.
+    """
+    path = Path(path)
+    lock = filelock.FileLock(path.parent / f".{path.name}.lock", timeout=LOCK_TIMEOUT_S)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise FileBusy(f"{path} is being saved by someone else: try again in a moment.") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 class SaveConflict(FluxError):
     """The file on disk changed since it was loaded; saving now would overwrite someone's edits.
 
@@ -42,23 +74,31 @@ class SaveConflict(FluxError):
     (what this editor would write).
     """
 
-    def __init__(self, path: Path, disk_text: str | None, mine_text: str) -> None:
+    def __init__(self, path: Path, disk_text: str | None, mine_text: str, message: str | None = None) -> None:
         self.path = Path(path)
         self.disk_text = disk_text
         self.mine_text = mine_text
         what = "was deleted" if disk_text is None else "was changed by someone else"
-        super().__init__(
+        super().__init__(message or (
             f"{self.path} {what} since it was loaded. Reload it from disk (your edits are lost) "
             f"or save again with force=True to overwrite it with yours."
-        )
-
-
+        ))
 
 
 def text_hash(text: str) -> str:
     """Fingerprint of a file's text, used to notice changes on disk."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
+
+def unique_id(base: str, taken: list[str]) -> str:
+    """`base`, or `base-2`, `base-3`, ... whichever is not taken; ValueError when `base` is no valid id."""
+    problem = id_problem(base)
+    if problem:
+        raise ValueError(f"id {base!r} {problem}")
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
 
 
 def _is_multiline(item: Any) -> bool:
@@ -117,6 +157,11 @@ class PromptFile:
         self.path = Path(path) if path is not None else None
         self._bom = text.startswith("\ufeff")
         body = text[1:] if self._bom else text
+        # A CRLF file is edited with LF and written back with CRLF: tomlkit writes new lines as LF,
+        # which would leave a file with mixed line endings. A file already mixed is kept as it is.
+        self._crlf = "\r\n" in body and "\n" not in body.replace("\r\n", "")
+        if self._crlf:
+            body = body.replace("\r\n", "\n")
         self.doc = parse_document(body, path)
         # What was on disk when loaded: a later save compares against this to detect conflicts.
         self.loaded_text: str | None = text if self.path is not None else None
@@ -139,6 +184,8 @@ class PromptFile:
     def dumps(self) -> str:
         """The file's text as it would be saved."""
         text = self.doc.as_string()
+        if self._crlf:
+            text = text.replace("\n", "\r\n")
         return "\ufeff" + text if self._bom else text
 
     @property
@@ -169,13 +216,24 @@ class PromptFile:
         mine = self.dumps()
         same_file = self.path is not None and target.resolve() == self.path.resolve()
         expected = expected_hash if expected_hash is not None else (self.loaded_hash if same_file else None)
-        if not force:
-            disk = _read_text_or_none(target)
-            if expected is None:
-                if disk is not None and disk != mine:  # saving over a different, existing file
+        with locked(target):
+            if not force:
+                disk = _read_text_or_none(target)
+                if expected is None:
+                    if disk is not None and disk != mine:  # saving over a different, existing file
+                        raise SaveConflict(target, disk, mine)
+                elif disk is None or text_hash(disk) != expected:
                     raise SaveConflict(target, disk, mine)
-            elif disk is None or text_hash(disk) != expected:
-                raise SaveConflict(target, disk, mine)
+            self.write_locked(target)
+        return target
+
+    def write_locked(self, target: str | Path | None = None) -> Path:
+        """Write the file atomically with no check: only for a caller that holds `locked(target)` and has
+        just compared what is on disk (save, prompt_edits.save_edits)."""
+        target = Path(target) if target is not None else self.path
+        if target is None:
+            raise ValueError("this prompt file has no path yet")
+        mine = self.dumps()
         atomic_write_text(target, mine)
         self.path = target
         self.loaded_text = mine
@@ -275,7 +333,7 @@ class PromptFile:
         self._prompt_table(prompt_id)["seed"] = seed
 
     def set_prompt_commentary(self, prompt_id: str, commentary: str) -> None:
-        self._set_string(self._prompt_table(prompt_id), "commentary", _markdown_block(commentary), multiline=True)
+        self._set_string(self._prompt_table(prompt_id), "commentary", markdown_block(commentary), multiline=True)
 
     def set_prompt_field(self, prompt_id: str, key: str, value: Any) -> None:
         """Set any schema key of a prompt (None removes optional keys such as an override)."""
@@ -316,7 +374,7 @@ class PromptFile:
     ) -> str:
         """Append a prompt to a section; returns its id (made from the text when not given)."""
         section = self._section_table(section_id)
-        new_id = self._unique_id(prompt_id or slugify(text), self.prompt_ids())
+        new_id = unique_id(prompt_id or slugify(text), self.prompt_ids())
         values: dict[str, Any] = {"id": new_id, "text": text}
         if seed is not None:
             values["seed"] = seed
@@ -350,14 +408,14 @@ class PromptFile:
     # ---- editing sections -------------------------------------------------------------------------
 
     def set_section_commentary(self, section_id: str, commentary: str) -> None:
-        self._set_string(self._section_table(section_id), "commentary", _markdown_block(commentary), multiline=True)
+        self._set_string(self._section_table(section_id), "commentary", markdown_block(commentary), multiline=True)
 
     def set_section_title(self, section_id: str, title: str) -> None:
         self._set_string(self._section_table(section_id), "title", title)
 
     def add_section(self, title: str, *, section_id: str | None = None, commentary: str = "") -> str:
         """Append a section at the end; returns its id (made from the title when not given)."""
-        new_id = self._unique_id(section_id or slugify(title, fallback="section"), self.section_ids())
+        new_id = unique_id(section_id or slugify(title, fallback="section"), self.section_ids())
         table = _new_table({"id": new_id, "title": title, "commentary": commentary})
         if not isinstance(self.doc.get("sections"), AoT):
             _ensure_blank_line(self.doc)
@@ -391,16 +449,6 @@ class PromptFile:
         raise KeyError(f"no prompt with id {prompt_id!r} in this file")
 
     @staticmethod
-    def _unique_id(base: str, taken: list[str]) -> str:
-        problem = id_problem(base)
-        if problem:
-            raise ValueError(f"id {base!r} {problem}")
-        candidate, n = base, 2
-        while candidate in taken:
-            candidate, n = f"{base}-{n}", n + 1
-        return candidate
-
-    @staticmethod
     def _set_string(table: Any, key: str, value: str, multiline: bool = False) -> None:
         if not isinstance(value, str):
             raise TypeError(f"{key} must be text, not {type(value).__name__}")
@@ -411,7 +459,7 @@ class PromptFile:
         table[key] = _string_item(value, multiline=keep_multiline)
 
 
-def _markdown_block(text: str) -> str:
+def markdown_block(text: str) -> str:
     """Commentary ends with a newline so its closing triple quotes sit on their own line."""
     if not isinstance(text, str):
         raise TypeError(f"commentary must be text, not {type(text).__name__}")

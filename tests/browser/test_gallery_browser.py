@@ -22,7 +22,7 @@ def test_edit_commentary_and_save_writes_the_file(app_server, page):
 
     page.locator(".st-key-gallery_edit label").click()
     wait_for_app(page)
-    box = page.locator(f".st-key-ge_comm_{WITCH} textarea")
+    box = page.locator(f"[class*='st-key-ge_comm_{WITCH}_r'] textarea")  # the key carries the file's revision
     box.fill("Typed in a real browser: the **orb** reading wins.")
     box.press("Control+Enter")  # commit the text area, as leaving it would
     wait_for_app(page)

@@ -325,3 +325,48 @@ def test_a_float_seed_is_an_error_not_a_made_up_seed(gallery, tmp_path):
     assert [e[0] for e in at.session_state["gallery_last"]["errors"]] == [WITCH]
     assert "seed must be a whole number" in at.session_state["gallery_last"]["errors"][0][1]
     assert ImageStore(tmp_path / "outputs").find() == []  # no image under any other seed
+
+
+def test_wrong_value_types_show_in_their_own_card_and_the_rest_works(gallery):
+    """Issue 8, item 6: `steps = "four"`, `width = "1024px"`, `guidance_scale = "x"` once crashed the page
+    (a ValueError from the image cache key) and hid every later prompt."""
+    text = gallery.read_text(encoding="utf-8")
+    text = text.replace('id = "witch-black-hole"\n', 'id = "witch-black-hole"\nsteps = "four"\n')
+    text = text.replace('id = "gouache-cat-wizard"\n', 'id = "gouache-cat-wizard"\nwidth = "1024px"\n')
+    text = text.replace('id = "suit-of-trump-cards"\n', 'id = "suit-of-trump-cards"\nguidance_scale = "x"\n')
+    gallery.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    at = open_gallery()
+    assert not at.exception, [e.value for e in at.exception]
+    # The cards' errors (not the file's list of problems at the top), Markdown escapes removed.
+    cards = [e.replace("\\", "") for e in texts(at.error) if not e.startswith("**")]
+    for key in ('steps = "four"', 'width = "1024px"', 'guidance_scale = "x"'):
+        line = lines.index(key) + 1
+        assert any(f"{gallery.name}:{line}: {key.split()[0]}" in e for e in cards), (key, cards)
+    assert len(cards) == 3
+    data = tomllib.loads(text)
+    shown = texts(at.code)
+    assert all(p["text"] in shown for s in data["sections"] for p in s.get("prompts", []))  # every prompt
+    # The rest of the page works: a good prompt generates, and "Generate missing" skips the bad ones.
+    at.button(key="gallery_gen_pastoral-holiday-mixed-script").click().run()
+    wait_for_job(at)
+    assert at.session_state["gallery_last"]["errors"] == []
+    at.toggle(key="gallery_edit").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_recall_refuses_a_png_it_cannot_trust(gallery):
+    """Issue 8, item 7: a 30000x30000 PNG (DecompressionBombError), `"params": 5`, a list as the prompt and
+    `"guidance_scale": "x"` once raised unhandled errors; now each is refused in one line, with no Add."""
+    from tests.test_flux_recall import GOOD, huge_png, ours
+
+    at = open_gallery()
+    uploads = {"huge.png": huge_png(30000, 30000), "five.png": ours({"params": 5}),
+               "list.png": ours({"params": {**GOOD, "prompt": ["a", "b"]}}),
+               "guidance.png": ours({"params": {**GOOD, "guidance_scale": "x"}})}
+    for name, data in uploads.items():
+        at.file_uploader(key="gallery_upload").upload(name, data, "image/png").run()
+        assert not at.exception, (name, [e.value for e in at.exception])
+        assert any(e.startswith(f"Cannot recall {name}") for e in texts(at.error)), texts(at.error)
+        assert not [b for b in at.button if b.key == "gallery_upload_add"]
+    assert not at.session_state["gallery_edits"]

@@ -243,7 +243,7 @@ def edit_widget(widget, label: str, kind: str, ident: str, value, **options) -> 
 
 def card_errors(prompt_id: str, params) -> list[str]:
     """FILE:LINE: messages of this prompt's errors (a prompt that inherits a bad [defaults] value says so)."""
-    own = [p.format(path) for p in gw.view_problems() if p.prompt_id == prompt_id and p.is_error]
+    own = [p.format(path.name) for p in gw.view_problems() if p.prompt_id == prompt_id and p.is_error]
     return own or [f"{problem} (from [defaults], listed at the top)" for problem in params.problems()]
 
 

@@ -370,3 +370,45 @@ def test_recall_refuses_a_png_it_cannot_trust(gallery):
         assert any(e.startswith(f"Cannot recall {name}") for e in texts(at.error)), texts(at.error)
         assert not [b for b in at.button if b.key == "gallery_upload_add"]
     assert not at.session_state["gallery_edits"]
+
+
+@pytest.fixture
+def served_to_the_class():
+    """The app as `make run HOST=0.0.0.0` serves it: every browser is a student until the instructor signs in."""
+    from streamlit import config as st_config
+
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", "0.0.0.0")
+    yield
+    st_config.set_option("server.address", before)
+
+
+def test_students_on_the_class_network_look_and_generate_but_do_not_edit(gallery, served_to_the_class, tmp_path):
+    """Issue 8, item 12: read-only for everyone but the instructor when served to the network."""
+    at = open_gallery()
+    keys = {e.key for e in at.get("toggle") + at.get("button") + at.get("download_button")}
+    assert "gallery_edit" not in keys and "gallery_save" not in keys and "gallery_zip" not in keys
+    assert f"gallery_regen_{WITCH}" not in keys  # Regenerate deletes the stored image first
+    assert {"gallery_html", f"gallery_gen_{WITCH}"} <= keys  # the handout and Generate stay
+    assert any("Read-only: the instructor edits this lesson" in c for c in texts(at.caption))
+    # Generate works; the new image cannot be starred.
+    at.button(key=f"gallery_gen_{WITCH}").click().run()
+    wait_for_job(at)
+    stars = [b for b in at.button if b.key.startswith(f"gallery_grid_{WITCH}_star_")]
+    assert stars and all(b.disabled for b in stars)
+    # A recalled PNG can be looked at, not added to the lesson.
+    from tests.test_flux_recall import GOOD, ours
+
+    at.file_uploader(key="gallery_upload").upload("ok.png", ours({"params": {**GOOD, "width": 256,
+                                                                               "height": 256}}), "image/png").run()
+    assert "a lighthouse in fog" in texts(at.code)
+    assert not [b for b in at.button if b.key == "gallery_upload_add"]
+    before = gallery.read_bytes()
+
+    at.session_state["instructor_signed_in"] = True
+    at.run()
+    keys = {e.key for e in at.get("toggle") + at.get("button") + at.get("download_button")}
+    assert {"gallery_edit", "gallery_save", "gallery_zip", f"gallery_regen_{WITCH}", "gallery_upload_add"} <= keys
+    assert not any("Read-only" in c for c in texts(at.caption))
+    assert not all(b.disabled for b in at.button if b.key.startswith(f"gallery_grid_{WITCH}_star_"))
+    assert gallery.read_bytes() == before  # nothing a student did reached the file

@@ -278,3 +278,33 @@ def test_load_errors_name_the_line(tmp_path):
     with pytest.raises(PromptFileError, match="UTF-8") as info:
         PromptFile.load(latin1)
     assert info.value.line == 2
+
+
+# ---- line endings (issue 8, item 5) -----------------------------------------------------------------
+
+
+def test_a_crlf_file_comes_back_crlf_not_mixed(tmp_path):
+    crlf = SMALL.replace("\n", "\r\n")
+    path = tmp_path / "p.toml"
+    path.write_bytes(crlf.encode("utf-8"))
+    pf = PromptFile.load(path)
+    assert pf.dumps() == crlf and not pf.dirty  # unchanged: the same bytes
+    pf.set_prompt_commentary("p1", "two\nlines")
+    pf.add_prompt(pf.section_ids()[0], "a new prompt", seed=3, commentary="more\ntext")
+    pf.add_section("Another")
+    pf.save()
+    saved = path.read_bytes().decode("utf-8")
+    assert saved.count("\r\n") == saved.count("\n") > crlf.count("\n")  # every line ends CRLF
+    assert PromptFile.load(path).prompt("p1")["commentary"] == "two\nlines\n"
+
+
+def test_a_crlf_file_stays_crlf_through_the_gallerys_save(tmp_path):
+    from models.flux.prompt_edits import PromptEdits, save_edits
+
+    path = tmp_path / "p.toml"
+    path.write_bytes(SMALL.replace("\n", "\r\n").encode("utf-8"))
+    edits = PromptEdits()
+    edits.set_field(PromptFile.load(path), "prompt", "p1", "commentary", "typed\nin the gallery")
+    save_edits(path, edits)
+    saved = path.read_bytes().decode("utf-8")
+    assert "typed" in saved and saved.count("\r\n") == saved.count("\n")

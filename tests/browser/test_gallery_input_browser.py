@@ -1,0 +1,44 @@
+"""Input that once crashed the Gallery, in a real browser (issue 8, items 6 and 7)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import assert_no_exception, wait_for_app
+from tests.test_flux_recall import GOOD, huge_png, ours
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def lesson_file(app_server):
+    original = app_server.prompts_file.read_bytes()
+    yield app_server.prompts_file
+    app_server.prompts_file.write_bytes(original)
+
+
+def test_a_wrong_value_type_is_shown_in_its_card_and_later_prompts_still_show(app_server, lesson_file, page):
+    text = lesson_file.read_text(encoding="utf-8").replace('id = "witch-black-hole"\n',
+                                                           'id = "witch-black-hole"\nsteps = "four"\n')
+    lesson_file.write_text(text, encoding="utf-8")
+    line = text.splitlines().index('steps = "four"') + 1
+    page.goto(f"{app_server.url}/gallery")
+    wait_for_app(page)
+    assert_no_exception(page)
+    assert page.get_by_text(f"{lesson_file.name}:{line}: steps must be a whole number").count() == 1
+    assert page.get_by_text("пастораль 节日, illustration").count() >= 1  # the prompt after it is there
+
+
+def test_untrusted_pngs_are_refused_in_one_line(app_server, page, tmp_path):
+    page.goto(f"{app_server.url}/gallery")
+    wait_for_app(page)
+    page.get_by_text("Recall a PNG's parameters into a new prompt").click()
+    for name, data in {"huge.png": huge_png(30000, 30000), "five.png": ours({"params": 5}),
+                       "guidance.png": ours({"params": {**GOOD, "guidance_scale": "x"}})}.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        page.locator(".st-key-gallery_upload input[type='file']").set_input_files(str(path))
+        page.get_by_text(f"Cannot recall {name}").wait_for(timeout=30_000)
+        wait_for_app(page)
+        assert_no_exception(page)
+        assert page.locator(".st-key-gallery_upload_add").count() == 0

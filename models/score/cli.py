@@ -1,6 +1,7 @@
 """`python -m models.score` — datasets, train, sample, animate from the command line.
 
-Bad input exits with code 2 and ONE line on stderr (no traceback); see `main`.
+Bad input exits with code 2 and ONE line on stderr (no traceback); see `main`. Every number
+has a ceiling and every --out is checked before any work (cli_checks.py).
 
 The CLI is strict: every option that a command, model kind or sampler does not read
 is an error naming the option and why, never silently ignored. Options that have a
@@ -28,7 +29,10 @@ from pathlib import Path
 
 import torch
 
+from . import cli_checks as check
+from .cli_checks import POINTS, STEPS, finite_number, positive_number, seed, whole_number
 from .errors import InputError
+from .trainer import LIMITS
 
 # The defaults of options declared with default=None (see the module docstring).
 N_TRAIN = 10_000
@@ -68,26 +72,6 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(message)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be positive, got {v}")
-    return v
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return v
-
-
 def _flag(args, name: str) -> str:
     """The option as the user typed it (`final_denoise` = False was `--no-final-denoise`)."""
     if name == "final_denoise" and args.final_denoise is False:
@@ -107,7 +91,7 @@ def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
     g.add_argument("--dataset", help="a built-in dataset name (see `datasets`)")
     g.add_argument("--data", type=Path, help="a CSV file of x,y points")
     g.add_argument("--text", help="a short word, drawn as points")
-    p.add_argument("--n-train", type=_positive_int, help=f"training points to draw (default {N_TRAIN})")
+    p.add_argument("--n-train", type=POINTS, help=f"training points to draw (default {N_TRAIN})")
 
 
 def _spec(args):
@@ -124,14 +108,17 @@ def _check_sigma_order(args) -> None:
         raise InputError(f"--sigma-min ({args.sigma_min}) must be smaller than --sigma-max ({args.sigma_max})")
 
 
+STEPS_PER_LEVEL_TYPE = whole_number(check.MAX_STEPS_PER_LEVEL)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m models.score", description="Toy 2-D score models.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     d = sub.add_parser("datasets", help="list datasets, or write points of one to CSV")
     d.add_argument("name", nargs="?")
-    d.add_argument("--n", type=_positive_int, help=f"points to write (default {DATASET_POINTS})")
-    d.add_argument("--seed", type=int)
+    d.add_argument("--n", type=POINTS, help=f"points to write (default {DATASET_POINTS})")
+    d.add_argument("--seed", type=seed)
     d.add_argument("--out", type=Path)
 
     t = sub.add_parser("train", help="train a score network")
@@ -140,18 +127,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "(dsm is the old spelling of single-sigma)")
     _add_data_args(t, required=True)
     t.add_argument("--objective", choices=["dsm", "sliced", "implicit"], default="dsm")
-    t.add_argument("--steps", type=_positive_int, default=2000)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--steps", type=STEPS, default=2000)
+    t.add_argument("--seed", type=seed, default=0)
     t.add_argument("--device", default="cpu")
-    t.add_argument("--batch-size", type=_positive_int, default=256)
-    t.add_argument("--lr", type=_positive_float, default=5e-3)
-    t.add_argument("--hidden", type=_positive_int, default=128)
-    t.add_argument("--depth", type=_positive_int, default=3)
-    t.add_argument("--sigma", type=_positive_float, help="single-sigma: its noise level (default 0.1 × data spread)")
-    t.add_argument("--sigma-min", type=_positive_float, help="ncsn: the ladder's smallest σ (default from the data)")
-    t.add_argument("--sigma-max", type=_positive_float, help="ncsn: the ladder's largest σ (default from the data)")
-    t.add_argument("--levels", type=_positive_int, help=f"ncsn: noise levels in the ladder (default {LEVELS})")
-    t.add_argument("--threads", type=_positive_int)
+    t.add_argument("--batch-size", type=whole_number(LIMITS["batch_size"]), default=256)
+    t.add_argument("--lr", type=positive_number, default=5e-3)
+    t.add_argument("--hidden", type=whole_number(LIMITS["hidden"]), default=128)
+    t.add_argument("--depth", type=whole_number(LIMITS["depth"]), default=3)
+    t.add_argument("--sigma", type=positive_number, help="single-sigma: its noise level (default 0.1 × data spread)")
+    t.add_argument("--sigma-min", type=positive_number, help="ncsn: the ladder's smallest σ (default from the data)")
+    t.add_argument("--sigma-max", type=positive_number, help="ncsn: the ladder's largest σ (default from the data)")
+    t.add_argument("--levels", type=whole_number(LIMITS["levels"]),
+                   help=f"ncsn: noise levels in the ladder (default {LEVELS})")
+    t.add_argument("--threads", type=whole_number(LIMITS["num_threads"]))
     t.add_argument("--out", type=Path, required=True)
 
     s = sub.add_parser("sample", help="sample with a trained run or a reference score")
@@ -161,23 +149,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(s, required=False)
     s.add_argument("--sampler", choices=SAMPLERS,
                    help="default: annealed (langevin for a single-sigma run, which has no ladder)")
-    s.add_argument("--n", type=_positive_int, default=2000)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--steps-per-level", type=_positive_int, help=f"annealed (default {STEPS_PER_LEVEL})")
-    s.add_argument("--steps", type=_positive_int, help=f"langevin (default {LANGEVIN_STEPS})")
-    s.add_argument("--eps", type=_positive_float, help="annealed, langevin: step size ε (default 0.5 σ_L²)")
-    s.add_argument("--sigma", type=float,
+    s.add_argument("--n", type=POINTS, default=2000)
+    s.add_argument("--seed", type=seed, default=0)
+    s.add_argument("--steps-per-level", type=STEPS_PER_LEVEL_TYPE, help=f"annealed (default {STEPS_PER_LEVEL})")
+    s.add_argument("--steps", type=whole_number(check.MAX_SAMPLER_STEPS), help=f"langevin (default {LANGEVIN_STEPS})")
+    s.add_argument("--eps", type=positive_number, help="annealed, langevin: step size ε (default 0.5 σ_L²)")
+    s.add_argument("--sigma", type=finite_number,
                    help="langevin: its one noise level (default: the smallest; 0 = the data's own score)")
-    s.add_argument("--sigma-min", type=_positive_float, help="annealed, denoise: the ladder's smallest σ")
-    s.add_argument("--sigma-max", type=_positive_float, help="annealed, denoise: the ladder's largest σ")
-    s.add_argument("--levels", type=_positive_int,
+    s.add_argument("--sigma-min", type=positive_number, help="annealed, denoise: the ladder's smallest σ")
+    s.add_argument("--sigma-max", type=positive_number, help="annealed, denoise: the ladder's largest σ")
+    s.add_argument("--levels", type=whole_number(check.MAX_SAMPLE_LEVELS),
                    help=f"annealed: levels in the ladder (default: the run's, or {LEVELS}); "
                         "denoise: steps down it (default 100)")
     s.add_argument("--final-denoise", action=argparse.BooleanOptionalAction,
                    help="annealed, langevin: finish with one Tweedie step (default: on for annealed, off for langevin)")
     s.add_argument("--start", choices=["gaussian", "uniform"],
                    help="the starting cloud: N(center, σ_1²I) (default) or uniform on a square")
-    s.add_argument("--start-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+    s.add_argument("--start-range", type=finite_number, nargs=2, metavar=("LOW", "HIGH"),
                    help=f"--start uniform: the square's sides (default {START_RANGE[0]:g} {START_RANGE[1]:g})")
     s.add_argument("--device", default="cpu")
     s.add_argument("--out", type=Path, required=True)
@@ -186,11 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--run", type=Path, required=True)
     a.add_argument("--sampler", choices=SAMPLERS,
                    help="an NCSN: annealed (default) or denoise; a single-sigma run: langevin (its only one)")
-    a.add_argument("--n", type=_positive_int, default=1000)
-    a.add_argument("--seed", type=int, default=0)
-    a.add_argument("--steps-per-level", type=_positive_int, help=f"annealed (default {STEPS_PER_LEVEL})")
-    a.add_argument("--frames", type=_positive_int, default=50)
-    a.add_argument("--size", type=_positive_int, default=320)
+    a.add_argument("--n", type=whole_number(check.MAX_GIF_POINTS), default=1000)
+    a.add_argument("--seed", type=seed, default=0)
+    a.add_argument("--steps-per-level", type=STEPS_PER_LEVEL_TYPE, help=f"annealed (default {STEPS_PER_LEVEL})")
+    a.add_argument("--frames", type=whole_number(check.MAX_GIF_FRAMES), default=50)
+    a.add_argument("--size", type=whole_number(check.MAX_GIF_SIZE), default=320)
     a.add_argument("--out", type=Path, required=True)
     return p
 
@@ -207,6 +195,7 @@ def cmd_datasets(args) -> None:
     DatasetSpec.builtin(args.name)  # validates the name with a "did you mean"
     if args.out is None:
         raise InputError("--out FILE.csv is required to write points")
+    check.check_output_file(args.out)
     n = args.n or DATASET_POINTS
     write_points_csv(sample_dataset(args.name, n, args.seed or 0), args.out)
     print(f"wrote {n} points of {args.name} to {args.out}")
@@ -215,7 +204,7 @@ def cmd_datasets(args) -> None:
 # ----------------------------------------------------------------------------- train
 
 def cmd_train(args) -> None:
-    from .checkpoints import save_run
+    from .checkpoints import check_run_target, save_run
     from .datasets import training_data
     from .run import new_trainer, trained_model
     from .trainer import TrainConfig, TrainingDiverged
@@ -230,6 +219,7 @@ def cmd_train(args) -> None:
         _reject(args, ("levels", "sigma_min", "sigma_max"), "applies only to --model ncsn "
                 "(a single-σ model has no noise ladder: set its one σ with --sigma)")
     _check_sigma_order(args)
+    check_run_target(args.out)  # before training: a whole run must not end in "--out is a file"
     if old_spelling:  # after the checks, so an error stays one line
         print("note: --model dsm is now --model single-sigma", file=sys.stderr)
     data = training_data(_spec(args), args.n_train or N_TRAIN, args.seed)
@@ -366,7 +356,11 @@ def cmd_sample(args) -> None:
     from .datasets import write_points_csv
     from .samplers import uniform_start
 
+    check.check_output_file(args.out)
     _check_sigma_order(args)
+    if args.start_range is not None and not args.start_range[0] < args.start_range[1]:
+        raise InputError(f"--start-range: LOW ({args.start_range[0]:g}) must be smaller than HIGH "
+                         f"({args.start_range[1]:g})")
     if args.levels is not None and args.levels < 2:
         raise InputError(f"--levels must be at least 2: a ladder has a top and a bottom (got {args.levels})")
     source = _score_source(args)
@@ -396,6 +390,7 @@ def cmd_animate(args) -> None:
     from .datasets import DatasetSpec, load_dataset
     from .run import draw_samples
 
+    check.check_output_file(args.out)
     if args.frames < 2:
         raise InputError("--frames must be at least 2")
     if args.size < 64:

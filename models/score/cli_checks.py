@@ -1,0 +1,81 @@
+"""What the score CLI accepts: bounded option types and output paths checked before any work.
+
+Every number has a ceiling a laptop can honour (a million samples, a 2048-pixel GIF, a
+million training steps): beyond it the command would run for hours or allocate gigabytes,
+so it is refused at once, with the ceiling named. An output path is checked before the
+work too: a whole training run must not end in a traceback because --out was a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from .datasets import MAX_POINTS
+from .errors import InputError
+from .trainer import LIMITS, SEED_MAX
+
+MAX_SAMPLER_STEPS = 100_000      # sample --steps (plain Langevin)
+MAX_STEPS_PER_LEVEL = 10_000     # sample/animate --steps-per-level
+MAX_SAMPLE_LEVELS = 1000         # sample --levels (a re-laddered run, or the denoising sampler's steps)
+MAX_GIF_POINTS = 100_000         # animate --n: more is one blob in a GIF, and 50 snapshots of it in memory
+MAX_GIF_SIZE = 2048              # animate --size, pixels
+MAX_GIF_FRAMES = 500             # animate --frames
+
+
+def whole_number(high: int, why: str = ""):
+    """An argparse type: a whole number from 1 to `high` (the error names the ceiling and why)."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"must be positive, got {v}")
+        if v > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:,}{why}, got {text[:40]}")
+        return v
+    return parse
+
+
+def seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+    if not 0 <= v <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 2**63 − 1, got {text[:40]}")
+    return v
+
+
+def finite_number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text[:40]}")
+    return v
+
+
+def positive_number(text: str) -> float:
+    v = finite_number(text)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text[:40]}")
+    return v
+
+
+POINTS = whole_number(MAX_POINTS)
+STEPS = whole_number(LIMITS["steps"], " (a toy 2-D model learns in a few thousand steps)")
+
+
+def check_output_file(path: Path, flag: str = "--out") -> None:
+    """Refuse an output FILE path that is a folder or lies under a file (before the work, not after)."""
+    if path.is_dir():
+        raise InputError(f"{flag} {path} is a folder: give a file name inside it")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{flag} {path}: {parent} is a file, so nothing can be written under it")
+            return

@@ -187,3 +187,24 @@ def test_demo_label_thumbnail_delete(tmp_path):
         store.delete(tmp_path.parent / "elsewhere.png")
     store.delete(demo)
     assert not demo.exists() and [s.path for s in store.find()] == [real]
+
+
+def test_an_orphaned_temp_png_is_removed_on_the_next_start(tmp_path):
+    # `kill -9` during a save leaves the atomic write's hidden temp file behind: .<key>.png.<random>.tmp
+    first = ImageStore(tmp_path)
+    kept = first.save(picture(), params())
+    orphan = tmp_path / f".{kept.stem}x.png.k3j2h1.tmp"
+    orphan.write_bytes(b"\x89PNG half an image")
+    old = os.path.getmtime(kept) - 3600
+    os.utime(orphan, (old, old))
+    in_progress = tmp_path / ".other.png.a1b2c3.tmp"  # another process writing right now: left alone
+    in_progress.write_bytes(b"\x89PNG")
+    mine = [tmp_path / "notes.tmp", tmp_path / ".hidden.png"]  # not the store's temp files: never touched
+    for p in mine:
+        p.write_bytes(b"mine")
+        os.utime(p, (old, old))
+    store_module._cleaned_roots.clear()  # a new process
+    again = ImageStore(tmp_path)
+    assert not orphan.exists()
+    assert in_progress.exists() and all(p.exists() for p in mine) and kept.exists()
+    assert [s.path for s in again.find()] == [kept]

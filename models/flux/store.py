@@ -230,13 +230,43 @@ class StoredImage:
         return params_from_metadata(self.metadata)
 
 
+# A save's temp file (models.atomic: ".<key>.png.<random>.tmp") older than this was left by a process
+# that died mid-save (kill -9, power cut): a PNG write takes well under a second.
+ORPHAN_AGE_S = 600
+_cleaned_roots: set[Path] = set()  # each folder is swept once per process
+_cleaned_lock = threading.Lock()
+
+
+def remove_orphaned_temp_files(root: Path, older_than_s: float = ORPHAN_AGE_S) -> list[Path]:
+    """Delete the hidden temp PNGs a killed save left in `root` (only files named like ours, only old ones)."""
+    removed = []
+    cutoff = time.time() - older_than_s
+    for path in root.glob(".*.png.*.tmp"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except OSError:  # removed meanwhile by another process's sweep
+            continue
+    return removed
+
+
 class ImageStore:
-    """A folder of generated PNGs named <cache_key>.png (created on first save)."""
+    """A folder of generated PNGs named <cache_key>.png (created on first save).
+
+    Opening a store sweeps away temp files an earlier, killed process left behind (once per folder
+    per process); `find` never lists them either way.
+    """
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser()
         self._meta_cache: dict[Path, tuple[int, int, dict | Exception]] = {}
         self._lock = threading.Lock()
+        with _cleaned_lock:
+            first = self.root.resolve() not in _cleaned_roots
+            _cleaned_roots.add(self.root.resolve())
+        if first and self.root.is_dir():
+            remove_orphaned_temp_files(self.root)
 
     def path_for(self, params: GenerationParams) -> Path:
         return self.root / f"{params.cache_key()}.png"

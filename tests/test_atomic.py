@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from models.atomic import atomic_file, atomic_path, atomic_write_bytes, atomic_write_text
+from models.atomic import atomic_file, atomic_folder, atomic_path, atomic_write_bytes, atomic_write_text, write_synced
 
 
 def test_writes_whole_file_and_leaves_no_temp(tmp_path):
@@ -44,3 +44,21 @@ def test_a_path_written_by_another_library_is_fsynced_before_the_rename(tmp_path
     with atomic_path(tmp_path / "a.bin") as tmp:
         tmp.write_bytes(b"written without our file handle")
     assert events == [("fsync", str(tmp)), ("replace", str(tmp))]
+
+
+def test_atomic_folder_appears_whole_replaces_whole_and_keeps_the_old_on_failure(tmp_path):
+    target = tmp_path / "run"
+    with atomic_folder(target) as tmp:
+        assert not target.exists()
+        write_synced(tmp / "a", b"1")
+        write_synced(tmp / "b", b"2")
+    assert sorted(p.name for p in target.iterdir()) == ["a", "b"]
+    with pytest.raises(RuntimeError):
+        with atomic_folder(target) as tmp:
+            write_synced(tmp / "a", b"new")
+            raise RuntimeError("crash between the two files")
+    assert (target / "a").read_bytes() == b"1" and (target / "b").read_bytes() == b"2"
+    with atomic_folder(target) as tmp:
+        write_synced(tmp / "c", b"3")
+    assert sorted(p.name for p in target.iterdir()) == ["c"]  # replaced whole, not merged
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temp or old folder left

@@ -153,7 +153,7 @@ class PromptFile:
     comments and formatting elsewhere in the file are kept.
     """
 
-    def __init__(self, text: str, path: str | Path | None = None, mtime_ns: int | None = None) -> None:
+    def __init__(self, text: str, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else None
         self._bom = text.startswith("\ufeff")
         body = text[1:] if self._bom else text
@@ -166,7 +166,6 @@ class PromptFile:
         # What was on disk when loaded: a later save compares against this to detect conflicts.
         self.loaded_text: str | None = text if self.path is not None else None
         self.loaded_hash: str | None = text_hash(text) if self.path is not None else None
-        self.loaded_mtime_ns = mtime_ns
 
     # ---- loading and saving -----------------------------------------------------------------------
 
@@ -174,7 +173,7 @@ class PromptFile:
     def load(cls, path: str | Path) -> "PromptFile":
         """Read a prompt file; raises `PromptFileError` (with the line) when it cannot be read or parsed."""
         path = Path(path)
-        return cls(read_prompt_text(path), path=path, mtime_ns=path.stat().st_mtime_ns)
+        return cls(read_prompt_text(path), path=path)
 
     @classmethod
     def from_text(cls, text: str) -> "PromptFile":
@@ -238,7 +237,6 @@ class PromptFile:
         self.path = target
         self.loaded_text = mine
         self.loaded_hash = text_hash(mine)
-        self.loaded_mtime_ns = target.stat().st_mtime_ns
         return target
 
     def problems(self) -> list[Problem]:

@@ -243,11 +243,11 @@ def _start_training(browser, url: str, steps: int):
     _painted(page, None)
     page.locator("[data-testid='stSidebarNavLink']", has_text="Score lab").click()
     _painted(page, "Training settings")
-    box = page.get_by_label("Training steps")
+    box = page.get_by_role("spinbutton", name="Training steps")
     box.fill(str(steps))
     box.press("Enter")
     _painted(page, None)
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     page.locator("[data-testid='stProgress'], [data-testid='stAlertContentInfo']").first.wait_for(timeout=60_000)
     return page
 

@@ -23,12 +23,12 @@ def test_train_from_the_browser_and_see_loss_and_samples(app_server, page):
     assert_no_exception(page)
     assert page.get_by_role("heading", name="Score lab").count() >= 1
 
-    steps = page.get_by_label("Training steps")
+    steps = page.get_by_role("spinbutton", name="Training steps")
     steps.fill("300")
     steps.press("Enter")
     wait_for_app(page)
 
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     # The live fragment draws the loss chart while the job trains in the background.
     _chart_titled(page, "Loss (mean over the noise levels)").wait_for(timeout=60_000)
     assert_no_exception(page)
@@ -46,5 +46,5 @@ def test_train_from_the_browser_and_see_loss_and_samples(app_server, page):
     page.locator("[data-testid='stSidebarNavLink']", has_text="Score lab").click()
     wait_for_app(page)
     _chart_titled(page, "samples vs the training data").wait_for(timeout=60_000)
-    assert page.get_by_label("Training steps").input_value() == "300"
+    assert page.get_by_role("spinbutton", name="Training steps").input_value() == "300"
     assert_no_exception(page)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -13,12 +12,14 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from models.jobs import JobPool
 from models.registry import RunRegistry
+from models.score.uploads import forget_uploads, prune_uploads
+from models.server_settings import max_jobs_from_env
 
 # A closed tab's jobs stop after this long; a reloaded tab reattaches its run within it.
 REAP_GRACE_S = 60.0
 
 # Concurrent background jobs for the whole server; the rest wait in line.
-MAX_JOBS = int(os.environ.get("DC_MAX_JOBS", max(1, (os.cpu_count() or 2) // 2)))
+MAX_JOBS = max_jobs_from_env()  # DC_MAX_JOBS, default half the cores; `make run` checks it first
 
 
 def session_id() -> str:
@@ -33,13 +34,31 @@ def _session_alive(owner: str) -> bool:
         return True
 
 
+_uploads: dict[str, list[str]] = {}   # session id → the CSVs it uploaded (deleted when it goes)
+_uploads_lock = threading.Lock()
+
+
+def remember_upload(path) -> None:
+    with _uploads_lock:
+        _uploads.setdefault(session_id(), []).append(str(path))
+
+
+def _forget_closed_sessions_uploads() -> None:
+    with _uploads_lock:
+        gone = [owner for owner in _uploads if not _session_alive(owner)]
+        paths = [p for owner in gone for p in _uploads.pop(owner)]
+    if paths:
+        forget_uploads(paths)
+
+
 def _reaped_pool(workers: int, name: str) -> JobPool:
     pool = JobPool(workers, reap_grace_s=REAP_GRACE_S)
 
-    def reaper():  # a closed tab must not keep a CPU busy
+    def reaper():  # a closed tab must not keep a CPU busy, nor its uploads the disk
         while True:
             time.sleep(5)
             pool.reap(_session_alive)
+            _forget_closed_sessions_uploads()
 
     threading.Thread(target=reaper, name=f"{name}-reaper", daemon=True).start()
     return pool
@@ -48,6 +67,7 @@ def _reaped_pool(workers: int, name: str) -> JobPool:
 @st.cache_resource
 def job_pool() -> JobPool:
     """Training and other toy-model jobs, at most MAX_JOBS at once for the whole server."""
+    prune_uploads()  # once per server start: what earlier runs of the app left behind
     return _reaped_pool(MAX_JOBS, "jobs")
 
 

@@ -17,6 +17,7 @@ import streamlit as st
 from app import charts
 from app import score_lab_session as session
 from app import training_charts
+from app.resources import remember_upload, session_id
 from models.devices import available_devices
 from models.jobs import OneJobPerSession
 from models.score import checkpoints, metrics
@@ -157,7 +158,9 @@ def _data_source_ui() -> DatasetSpec:
         ss.pop("sl_csv_error", None)
         try:
             points = read_points_csv(upload)
-            ss["sl_csv_path"] = str(save_upload(upload.name, upload.getvalue()))
+            path = save_upload(upload.name, upload.getvalue(), owner=session_id())
+            remember_upload(path)
+            ss["sl_csv_path"] = str(path)
             ss["sl_csv_info"] = f"{upload.name}: {len(points):,} points"
         except InputError as exc:
             ss["sl_csv_error"] = str(exc)

@@ -170,7 +170,7 @@ class TrainingRun:
     def describe(self) -> str:
         c = self.loaded.config if self.loaded is not None else self.config
         what = "NCSN" if c.model == "ncsn" else "denoising score network"
-        data = self.data.spec.describe() if self.data is not None else "unknown data"
+        data = self.data.spec.describe() if self.data is not None else self.loaded.dataset_label()
         return f"{what} · {c.objective} · {data} · {self.steps_done:,} steps"
 
 

@@ -1,0 +1,35 @@
+"""Server-wide resources: a closed tab's uploads are deleted by the reaper; bad settings stop the start."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from app import resources
+from models.score.uploads import save_upload
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_closed_sessions_uploads_are_forgotten(tmp_path, monkeypatch):
+    monkeypatch.setattr("models.score.uploads.UPLOAD_DIR", tmp_path)
+    monkeypatch.setattr(resources, "forget_uploads", lambda paths: __import__(
+        "models.score.uploads", fromlist=["forget_uploads"]).forget_uploads(paths, folder=tmp_path))
+    mine = save_upload("a.csv", b"x,y\n1,2\n", folder=tmp_path, owner="closed-tab")
+    theirs = save_upload("a.csv", b"x,y\n1,2\n", folder=tmp_path, owner="open-tab")
+    monkeypatch.setattr(resources, "session_id", lambda: "closed-tab")
+    resources.remember_upload(mine)
+    monkeypatch.setattr(resources, "session_id", lambda: "open-tab")
+    resources.remember_upload(theirs)
+    monkeypatch.setattr(resources, "_session_alive", lambda owner: owner == "open-tab")
+    resources._forget_closed_sessions_uploads()
+    assert not mine.exists() and theirs.exists()
+    assert "closed-tab" not in resources._uploads and resources._uploads.pop("open-tab") == [str(theirs)]
+
+
+def test_make_run_checks_the_settings_first():
+    bad = subprocess.run([sys.executable, "-m", "models.server_settings"], cwd=ROOT, capture_output=True, text=True,
+                         env={"DC_MAX_JOBS": "abc", "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "DC_MAX_JOBS" in bad.stderr
+    assert "models.server_settings" in (ROOT / "Makefile").read_text()

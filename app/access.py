@@ -6,13 +6,13 @@ import os
 
 import streamlit as st
 
-from models.access import TOKEN_ENV, is_loopback, token_matches
+from models.access import CLASSROOM_ENV, TOKEN_ENV, is_loopback, token_matches
 
 SIGNED_IN = "instructor_signed_in"
 
 
 def served_to_the_network() -> bool:
-    return not is_loopback(st.get_option("server.address"))
+    return os.environ.get(CLASSROOM_ENV) == "1" or not is_loopback(st.get_option("server.address"))
 
 
 def can_edit() -> bool:

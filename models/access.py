@@ -1,8 +1,9 @@
 """Who may change what everyone shares (the lesson's prompt file, the gallery's images).
 
 On the instructor's own laptop (the app served on loopback) that is whoever sits at it.
-Served to a class network, every browser is read-only for shared things until the
-instructor types the token set at start (`DC_INSTRUCTOR_TOKEN`). Students still train
+Served to a class network (or with `DC_CLASSROOM_MODE=1`, to rehearse what students
+see), every browser is read-only for shared things until the instructor types the
+token set at start (`DC_INSTRUCTOR_TOKEN`). Students still train
 their own models and generate their own images.
 """
 
@@ -12,6 +13,7 @@ import hmac
 import ipaddress
 
 TOKEN_ENV = "DC_INSTRUCTOR_TOKEN"
+CLASSROOM_ENV = "DC_CLASSROOM_MODE"  # "1": behave as if served to the class, even on loopback (rehearse, test)
 
 
 def is_loopback(address: str | None) -> bool:

@@ -54,7 +54,17 @@ class AppServer:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory) -> AppServer:
-    tmp = tmp_path_factory.mktemp("app")
+    yield from _serve(tmp_path_factory.mktemp("app"), {})
+
+
+@pytest.fixture(scope="module")
+def classroom_server(tmp_path_factory) -> AppServer:
+    """The app as a class network sees it (read-only until the instructor signs in with the token)."""
+    yield from _serve(tmp_path_factory.mktemp("classroom"), {"DC_CLASSROOM_MODE": "1",
+                                                             "DC_INSTRUCTOR_TOKEN": "owl-42"})
+
+
+def _serve(tmp: Path, extra_env: dict):
     prompts = tmp / "part1.toml"
     if (ROOT / "prompts" / "part1.toml").exists():
         shutil.copy(ROOT / "prompts" / "part1.toml", prompts)
@@ -67,6 +77,7 @@ def app_server(tmp_path_factory) -> AppServer:
         "DC_TINY_DIR": str(tmp / "tiny-flux"),
         "HF_HUB_OFFLINE": "1",
         "PYTHONPATH": str(ROOT),
+        **extra_env,
     }
     port = _free_port()
     log = tmp / "streamlit.log"

@@ -108,6 +108,16 @@ def _serve(tmp: Path, extra_env: dict):
         proc.kill()
 
 
+@pytest.fixture
+def lesson_file(app_server):
+    """The server's prompt file, fresh from prompts/part1.toml, put back as it was afterwards (other tests
+    share the server and edit it)."""
+    original = app_server.prompts_file.read_bytes()
+    app_server.prompts_file.write_bytes((ROOT / "prompts" / "part1.toml").read_bytes())
+    yield app_server.prompts_file
+    app_server.prompts_file.write_bytes(original)
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import ROOT, assert_no_exception, wait_for_app
+from tests.browser.conftest import assert_no_exception, wait_for_app
 from tests.test_flux_recall import GOOD, huge_png, ours
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def lesson_file(app_server):
-    """The server's prompt file, fresh from prompts/part1.toml, put back as it was afterwards (other tests
-    share the server and edit it)."""
-    original = app_server.prompts_file.read_bytes()
-    app_server.prompts_file.write_bytes((ROOT / "prompts" / "part1.toml").read_bytes())
-    yield app_server.prompts_file
-    app_server.prompts_file.write_bytes(original)
 
 
 def test_a_wrong_value_type_is_shown_in_its_card_and_later_prompts_still_show(app_server, lesson_file, page):

@@ -12,22 +12,12 @@ import tomllib
 
 import pytest
 
-from tests.browser.conftest import ROOT, assert_no_exception, wait_for_app
+from tests.browser.conftest import assert_no_exception, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 WITCH = "witch-black-hole"
 PASTORAL = "pastoral-holiday-mixed-script"
-
-
-@pytest.fixture
-def lesson_file(app_server):
-    """The server's prompt file, fresh from prompts/part1.toml, put back as it was afterwards (other tests
-    share the server and edit it)."""
-    original = app_server.prompts_file.read_bytes()
-    app_server.prompts_file.write_bytes((ROOT / "prompts" / "part1.toml").read_bytes())
-    yield app_server.prompts_file
-    app_server.prompts_file.write_bytes(original)
 
 
 @pytest.fixture

@@ -391,6 +391,7 @@ def test_students_on_the_class_network_look_and_generate_but_do_not_edit(gallery
     assert f"gallery_regen_{WITCH}" not in keys  # Regenerate deletes the stored image first
     assert {"gallery_html", f"gallery_gen_{WITCH}"} <= keys  # the handout and Generate stay
     assert any("Read-only: the instructor edits this lesson" in c for c in texts(at.caption))
+    assert not any(str(gallery.parent) in c for c in texts(at.caption))  # no server folders for the class
     # Generate works; the new image cannot be starred.
     at.button(key=f"gallery_gen_{WITCH}").click().run()
     wait_for_job(at)
@@ -410,5 +411,6 @@ def test_students_on_the_class_network_look_and_generate_but_do_not_edit(gallery
     keys = {e.key for e in at.get("toggle") + at.get("button") + at.get("download_button")}
     assert {"gallery_edit", "gallery_save", "gallery_zip", f"gallery_regen_{WITCH}", "gallery_upload_add"} <= keys
     assert not any("Read-only" in c for c in texts(at.caption))
+    assert any(str(gallery) in c for c in texts(at.caption))
     assert not all(b.disabled for b in at.button if b.key.startswith(f"gallery_grid_{WITCH}_star_"))
     assert gallery.read_bytes() == before  # nothing a student did reached the file

@@ -45,7 +45,8 @@ if pf is None:
 edits = state.gallery_edits
 editable = can_edit()
 st.title(pf.title or "FLUX gallery")
-st.caption(f"Prompt file: `{path}` · images: `{settings.output_dir}`")
+if editable:  # the server's folders are the instructor's business, not the class network's
+    st.caption(f"Prompt file: `{path}` · images: `{settings.output_dir}`")
 if not editable:
     st.caption(":material/lock: Read-only: the instructor edits this lesson. You can look at everything "
                "and generate images.")

@@ -112,3 +112,11 @@ def write_synced(path: str | os.PathLike, data: bytes) -> Path:
         f.flush()
         os.fsync(f.fileno())
     return Path(path)
+
+
+def file_in_the_way(path: str | os.PathLike) -> Path | None:
+    """The nearest existing parent of `path` when it is a file (nothing can be written under it)."""
+    for parent in Path(path).parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None

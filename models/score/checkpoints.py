@@ -27,7 +27,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as safetensors_bytes
 
-from models.atomic import atomic_folder, write_synced
+from models.atomic import atomic_folder, file_in_the_way, write_synced
 
 from .datasets import DatasetSpec
 from .errors import InputError
@@ -113,11 +113,9 @@ def check_run_target(directory: str | Path) -> Path:
         raise InputError(f"{d} is a symbolic link: give a plain folder for the run")
     if d.exists() and not d.is_dir():
         raise InputError(f"{d} is a file, not a folder: give a new folder for the run")
-    for parent in d.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise InputError(f"{parent} is a file: a run folder cannot be made inside it")
-            break
+    blocker = file_in_the_way(d)
+    if blocker is not None:
+        raise InputError(f"{blocker} is a file: a run folder cannot be made inside it")
     if d.is_dir():
         others = sorted(p.name for p in d.iterdir() if p.name not in RUN_FILES)
         if others:

@@ -12,6 +12,8 @@ import argparse
 import math
 from pathlib import Path
 
+from models.atomic import file_in_the_way
+
 from .datasets import MAX_POINTS
 from .errors import InputError
 from .trainer import LIMITS, SEED_MAX
@@ -74,8 +76,6 @@ def check_output_file(path: Path, flag: str = "--out") -> None:
     """Refuse an output FILE path that is a folder or lies under a file (before the work, not after)."""
     if path.is_dir():
         raise InputError(f"{flag} {path} is a folder: give a file name inside it")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise InputError(f"{flag} {path}: {parent} is a file, so nothing can be written under it")
-            return
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise InputError(f"{flag} {path}: {blocker} is a file, so nothing can be written under it")

@@ -6,6 +6,8 @@
     check FILE                          validate a prompt file (FILE:LINE: message per problem)
     generate PROMPT [--seed N] ...      make one image
     info [--model M]                    which weights would load, and the memory plan
+    tokens PROMPT [--model M] [--max-sequence-length N]
+                                        the CLIP ids and pieces (and T5's when real weights are here)
 
 Bad input gives exit status 2 and one line on stderr, never a traceback.
 """
@@ -90,6 +92,22 @@ def _cmd_info(args) -> int:
     return 0
 
 
+def _cmd_tokens(args) -> int:
+    # Cheap on purpose (tests/test_flux_tokens.py checks it): no diffusers, no transformers.
+    from models.flux.loading import resolve_model
+    from models.flux.params import SCHNELL_MAX_SEQUENCE_LENGTH
+    from models.flux.settings import load_settings
+    from models.flux.tokens import format_tokens, prompt_tokens
+
+    settings = load_settings()
+    source = resolve_model(args.model, settings, allow_demo=True)
+    tokens = prompt_tokens(args.prompt, output_dir=settings.output_dir, source=source,
+                           max_sequence_length=args.max_sequence_length or SCHNELL_MAX_SEQUENCE_LENGTH)
+    print("\n".join(format_tokens(tokens.clip)))
+    print("\n".join(format_tokens(tokens.t5)) if tokens.t5 is not None else f"T5: {tokens.t5_note}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m models.flux", description="FLUX.1-schnell engine of Diffusion Classroom.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -124,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="which weights would load, and how they fit in memory")
     p.add_argument("--model")
     p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("tokens", help="the CLIP (and T5) tokens of a prompt, offline")
+    p.add_argument("prompt")
+    p.add_argument("--model", help="folder, Hugging Face repo id, 'tiny' or 'auto' (T5 needs real weights)")
+    p.add_argument("--max-sequence-length", type=int, dest="max_sequence_length",
+                   help="T5 window (default: schnell's 256)")
+    p.set_defaults(func=_cmd_tokens)
     return parser
 
 

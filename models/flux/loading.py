@@ -108,6 +108,8 @@ def _snapshot_in_cache(repo_id: str, cache_dir: Path, revision: str | None) -> t
     Asks huggingface_hub where model_index.json is in the cache (no network). A snapshot copied by
     hand without refs/main is still found: the newest cached revision that has a pipeline.
     """
+    if not (Path(cache_dir) / ("models--" + repo_id.replace("/", "--"))).is_dir():
+        return None  # the cache's layout: no such folder, no snapshot (and huggingface_hub's import is skipped)
     from huggingface_hub import CacheNotFound, scan_cache_dir, try_to_load_from_cache
 
     found = try_to_load_from_cache(repo_id, "model_index.json", cache_dir=cache_dir, revision=revision)

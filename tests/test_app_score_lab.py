@@ -151,12 +151,27 @@ def test_a_click_during_training_keeps_the_job_and_stop_resume_work(at_cleanup):
     trainer, stopped_at = run.trainer, run.steps_done
     at.run()
     assert not at.exception, at.exception
+    # the step metric and the banner name the same step (not the last logged window's)
+    assert [m.value for m in at.metric if m.label == "step"] == [f"{stopped_at:,}"]
+    assert any(f"Stopped at step {stopped_at:,} of 20,000" in w.value for w in at.warning)
     at.button(key="sl_resume").click().run()
     assert run.job is not job and run.trainer is trainer
     assert _wait_for(lambda: run.steps_done > stopped_at), "resume did not continue the same trainer"
     at.button(key="sl_reset").click().run()
     assert "score_lab_run" not in at.session_state
     assert run.job.wait(30) and run.job.state == "cancelled"
+
+
+def test_a_bad_noise_ladder_blocks_train_and_its_message_clears_with_automatic_levels():
+    at = _open_page()
+    at.checkbox(key="sl_auto_ladder").uncheck().run()
+    at.number_input(key="sl_sigma_min").set_value(9.0).run()
+    assert any("σ_min (9) must be smaller than σ_max" in w.value for w in at.warning)
+    assert at.button(key="sl_train").disabled  # the warning says why
+    at.checkbox(key="sl_auto_ladder").check().run()
+    assert not at.exception, at.exception
+    assert not [w.value for w in at.warning] and not [e.value for e in at.error]
+    assert at.button(key="sl_train").disabled is False
 
 
 def test_a_queued_run_says_truthfully_where_it_stands(at_cleanup):

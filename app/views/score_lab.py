@@ -73,8 +73,7 @@ def _show_spec(spec: dict, width="stretch") -> None:
 
 def _on_train(settings: Settings) -> None:
     ss.pop("sl_error", None)
-    if settings.error:
-        ss["sl_error"] = settings.error
+    if settings.error:  # shown beside the buttons for as long as it holds (never kept: it must clear when fixed)
         return
     try:
         session.start_training(settings.spec, settings.config)
@@ -258,8 +257,8 @@ with st.container():  # the buttons get the full width: four labels must fit bes
     b1, b2, b3, b4 = st.columns(4)
     # Train and Resume act in the script, not in a callback: they need this run's settings (a value
     # typed into the sidebar arrives together with the click; a callback would see the old one).
-    if b1.button("Train", type="primary", key="sl_train", disabled=running, icon=":material/play_arrow:",
-                 width="stretch"):
+    if b1.button("Train", type="primary", key="sl_train", disabled=running or bool(settings.error),
+                 icon=":material/play_arrow:", width="stretch"):
         _on_train(settings)
         st.rerun()
     b2.button("Stop", key="sl_stop", on_click=session.stop_training, disabled=not running,
@@ -327,7 +326,9 @@ def _live_status() -> None:
     floor = run.loss_floor()
     last = history[-1] if history else None
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("step", f"{(last or {}).get('step', run.steps_done):,}")
+    # the last logged window can end a few steps before a stop: a stopped run shows where it stopped
+    step_now = int(snap.get("step", run.steps_done)) if job is not None and job.state == "running" else run.steps_done
+    m1.metric("step", f"{step_now:,}")
     m2.metric("loss", f"{last['loss']:.4f}" if last and math.isfinite(last["loss"]) else "–")
     m3.metric("floor (perfect network)", f"{floor:.4f}" if floor is not None else "–",
               help="The loss of the exact score of the training points: no network can do better on average."

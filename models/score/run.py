@@ -38,7 +38,10 @@ from .datasets import DatasetSpec, TrainingData, load_dataset, training_data
 from .errors import InputError
 from .floors import LossFloors, objective_offset
 from .reference import ReferenceScore, reference_score
-from .sampling import default_eps, sample_annealed_langevin, sample_denoising, sample_langevin
+from .prior import Prior, gaussian_prior
+from .sampling import (ANNEALED_LEVELS, ANNEALED_STEPS_PER_LEVEL, DENOISING_LEVELS, ODE_SOLVER, ODE_STEPS, PC_LEVELS,
+                       default_eps, sample_annealed_langevin, sample_denoising, sample_langevin, sample_ode,
+                       sample_predictor_corrector)
 from .samplers import SamplerResult
 from .trainer import Progress, TrainConfig, Trainer, TrainingDiverged
 
@@ -46,11 +49,11 @@ N_TRAIN = 10_000          # training points drawn from a built-in shape or a wor
 PREVIEW_POINTS = 400      # live scatter while training: cheap, still shows the shape
 PREVIEW_STEPS_PER_LEVEL = 8
 PREVIEW_BUDGET = 0.05     # previews aim to take at most this share of the training time...
-PREVIEW_MIN_GAP_S = 1.5
-PREVIEW_MAX_GAP_S = 4.0   # ...but the live scatter must keep moving on a slow or busy machine
+PREVIEW_MIN_GAP_S = 1.0   # (the page redraws its charts once a second: more often is never seen)
+PREVIEW_MAX_GAP_S = 2.0   # ...but the live scatter must keep up on a slow or busy machine
 MAX_STEPS_PER_JOB = 20_000  # the app's cap: about a minute or two on a laptop CPU, then the next in line
 SINGLE_SIGMA_LANGEVIN_STEPS = 500  # plain Langevin for the one-σ denoising network
-SAMPLERS = ("annealed", "denoise")  # for an NCSN; a single-σ model has only "langevin"
+SAMPLERS = ("annealed", "denoise", "pc", "ode")  # for an NCSN; a single-σ model has only "langevin"
 
 _run_ids = itertools.count(1)
 
@@ -207,6 +210,36 @@ def run_zip_bytes(run: TrainingRun) -> bytes:
 
 # ----------------------------------------------------------------------------- the worker
 
+@dataclass
+class PreviewClock:
+    """When the next live preview is due: every PREVIEW_MIN_GAP_S..PREVIEW_MAX_GAP_S seconds,
+    spaced so previews take about PREVIEW_BUDGET of the time.
+
+    The first preview pays one-off warm-up costs (often 5-10x a later one), so it is not used to
+    space the next: budgeting by it once kept the scatter at step 13 while training reached step 702.
+    """
+
+    next_at: float = 0.0      # perf_counter time the next preview is due (0: at once)
+    cheapest: float = math.inf
+    count: int = 0
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_at
+
+    def gap(self) -> float:
+        """Seconds between the end of one preview and the next (after the warm-up one: the shortest)."""
+        if math.isinf(self.cheapest):
+            return PREVIEW_MIN_GAP_S
+        return min(max(PREVIEW_MIN_GAP_S, self.cheapest / PREVIEW_BUDGET), PREVIEW_MAX_GAP_S)
+
+    def record(self, started: float, finished: float) -> None:
+        """A preview ran from `started` to `finished` (perf_counter seconds)."""
+        if self.count > 0:
+            self.cheapest = min(self.cheapest, finished - started)
+        self.count += 1
+        self.next_at = finished + self.gap()
+
+
 def _floors_in_background(floors: LossFloors, job: Job) -> threading.Thread:
     """Compute the floors level by level beside the training loop.
 
@@ -247,20 +280,16 @@ def training_job(job: Job, run: TrainingRun, *, previews: bool = True, loss_floo
             floors_thread = _floors_in_background(run.loss_floors, job)
     job.report(phase="training", total=target, step=trainer.state.step)
     model = trained_model(trainer, run.data)
-    next_preview = 0.0 if previews else math.inf  # the first preview as soon as the first window is logged
-    cheapest = math.inf  # the first preview pays warm-up costs: budget by the cheapest one seen
+    clock = PreviewClock()  # the first preview as soon as the first window is logged
 
     def on_progress(p: Progress) -> None:
-        nonlocal next_preview, cheapest
         fields: dict[str, Any] = dict(step=p.step, total=p.total_steps, loss=p.loss,
                                       steps_per_second=p.steps_per_second, history=list(trainer.state.history))
         now = time.perf_counter()
-        if now >= next_preview or (previews and p.step == p.total_steps):
+        if previews and (clock.due(now) or p.step == p.total_steps):
             fields["preview"] = preview_samples(model, seed=trainer.config.seed)
             fields["preview_step"] = p.step
-            cheapest = min(cheapest, time.perf_counter() - now)
-            gap = min(max(PREVIEW_MIN_GAP_S, cheapest / PREVIEW_BUDGET), PREVIEW_MAX_GAP_S)
-            next_preview = time.perf_counter() + gap
+            clock.record(now, time.perf_counter())
         job.report(**fields)
 
     try:
@@ -318,12 +347,22 @@ def preview_samples(model: ScoreModel, n: int = PREVIEW_POINTS, seed: int = 0) -
     return result.samples.numpy()
 
 
+def model_prior(model: ScoreModel) -> Prior:
+    """Where an NCSN's samplers start: N(center, (σ_1² + spread²) I), the moment-matched
+    Gaussian at its top level (see prior.py; a model stores only its data's centre and spread)."""
+    return gaussian_prior(model.center, model.spread, float(model.sigmas[0]))
+
+
 def draw_samples(model: ScoreModel, sampler: str = "annealed", n: int = 2000, seed: int = 0,
-                 steps_per_level: int = 20, frames: int = 50) -> SamplerResult:
+                 steps_per_level: int = ANNEALED_STEPS_PER_LEVEL, frames: int = 50, steps: int | None = None,
+                 solver: str = ODE_SOLVER) -> SamplerResult:
     """Samples plus ~`frames` snapshots along the way (for a σ slider and the GIF).
 
-    An NCSN uses `sampler` ("annealed" or "denoise"). A single-σ model has no ladder to
-    anneal: "langevin", plain Langevin at its σ from the data's spread, then one Tweedie step.
+    An NCSN uses `sampler`: "annealed" (ANNEALED_LEVELS levels between its ladder's ends,
+    `steps_per_level` each), "denoise" (ancestral), "pc" (predictor–corrector) or "ode"
+    (probability flow, `steps` steps with `solver`), all from `model_prior(model)`. A
+    single-σ model has no ladder to anneal: "langevin", plain Langevin at its σ from the
+    data's spread, then one Tweedie step.
     """
     if model.config.model != "ncsn":
         if sampler != "langevin":
@@ -332,14 +371,20 @@ def draw_samples(model: ScoreModel, sampler: str = "annealed", n: int = 2000, se
         return sample_langevin(model.score, model.sigma, eps=default_eps(model.sigma), n=n, seed=seed, steps=steps,
                                final_denoise=True, center=model.center, spread=model.spread,
                                device=_device(model), stride=max(1, steps // frames))
+    common = dict(n=n, seed=seed, prior=model_prior(model), device=_device(model))
     if sampler == "denoise":
-        return sample_denoising(model.score, model.sigmas, n=n, seed=seed, center=model.center,
-                                device=_device(model), stride=max(1, 100 // frames))
+        return sample_denoising(model.score, model.sigmas, **common, stride=max(1, DENOISING_LEVELS // frames))
+    if sampler == "pc":
+        return sample_predictor_corrector(model.score, model.sigmas, **common, stride=max(1, PC_LEVELS // frames))
+    if sampler == "ode":
+        steps = steps or ODE_STEPS
+        return sample_ode(model.score, model.sigmas, **common, steps=steps, solver=solver,
+                          stride=max(1, steps // frames))
     if sampler != "annealed":
         raise InputError(f"unknown sampler {sampler!r}: use one of {', '.join(SAMPLERS)}")
-    total = steps_per_level * len(model.sigmas)
-    return sample_annealed_langevin(model.score, model.sigmas, n=n, seed=seed, steps_per_level=steps_per_level,
-                                    center=model.center, device=_device(model), stride=max(1, total // frames))
+    total = steps_per_level * ANNEALED_LEVELS
+    return sample_annealed_langevin(model.score, model.sigmas, **common, steps_per_level=steps_per_level,
+                                    levels=ANNEALED_LEVELS, stride=max(1, total // frames))
 
 
 # ----------------------------------------------------------------------------- analysis

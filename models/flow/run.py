@@ -1,0 +1,281 @@
+"""The front door of flow matching: every page and the CLI train, sample and measure flows through here.
+
+    run = FlowRun(data=training_data(DatasetSpec.builtin("moons")), config=flow_config())
+    job = pool.submit(lambda job: flow_training_job(job, run))   # in a background thread
+    result = run.model().sample(n=2000, steps=4)                  # FLUX.1-schnell's 4 Euler steps
+
+* `FlowRun` — one flow of one session (data, labels, config, Trainer, job), like the Score
+  lab's `TrainingRun`; `flow_training_job` is its worker (history rows + a live preview
+  through `job.report`, the same fields the Score lab's live charts read).
+* `reflow_job` — sample pairs from a finished flow, then train its reflow.
+* The analyses each view draws: `velocity_field`, `paths`, `quality_vs_steps`,
+  `guidance_summary`, `implied_score_field`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from models.jobs import Job
+from models.score.datasets import DatasetSpec, TrainingData, load_dataset, training_data
+from models.score.errors import InputError
+from models.score.metrics import energy_distance, energy_distance_floor
+from models.score.run import grid_points, log_every_for
+from models.score.trainer import Progress
+
+from .exact import mixture_velocity, standardized
+from .labels import LabelledData, labelled_data
+from .model import FlowModel
+from .reflow import reflow_pairs, reflow_trainer, straightness
+from .trainer import FlowConfig, FlowTrainer
+
+N_TRAIN = 10_000
+PREVIEW_POINTS = 400
+PREVIEW_STEPS = 20
+PREVIEW_GAP_S = 1.5
+SAMPLE_STEPS = 50                          # the default sampler: Euler, 50 steps
+SCHNELL_STEPS = 4                          # FLUX.1-schnell's choice
+STEP_COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 25, 50)
+EVAL_POINTS = 2000
+EVAL_SEED = 12_345
+REFLOW_PAIRS = 10_000
+
+_run_ids = itertools.count(1)
+
+
+def flow_config(*, steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
+                time_sampling: str = "logit-normal", num_classes: int = 0, seed: int = 0,
+                device: str = "cpu") -> FlowConfig:
+    """A checked FlowConfig; None keeps the engine's default."""
+    base = FlowConfig()
+    config = FlowConfig(steps=base.steps if steps is None else int(steps),
+                        batch_size=base.batch_size if batch_size is None else int(batch_size),
+                        lr=base.lr if lr is None else float(lr), time_sampling=time_sampling,
+                        num_classes=int(num_classes), seed=int(seed), device=device)
+    config.log_every = log_every_for(config.steps)
+    config.validate()
+    return config
+
+
+def load_training_data(spec: DatasetSpec, *, conditional: bool, n: int = N_TRAIN, seed: int = 0
+                       ) -> tuple[TrainingData, torch.Tensor | None, list[str]]:
+    """The points (and for a conditional flow their labels and class names)."""
+    if conditional:
+        labelled: LabelledData = labelled_data(spec, n, seed)
+        return labelled.data, labelled.labels, labelled.class_names
+    return training_data(spec, n, seed), None, []
+
+
+@dataclass
+class FlowRun:
+    """One flow of one session: trained here (has a Trainer) or loaded from a saved run."""
+
+    data: TrainingData | None
+    config: FlowConfig
+    labels: torch.Tensor | None = None
+    class_names: list[str] = field(default_factory=list)
+    target_steps: int = 0
+    trainer: FlowTrainer | None = None
+    loaded: FlowModel | None = None
+    loaded_history: list[dict] = field(default_factory=list)
+    pairs: tuple[torch.Tensor, torch.Tensor] | None = None   # reflow: the parent's (noise, sample) pairs
+    parent: "FlowRun | None" = None                           # reflow: the flow these pairs came from
+    job: Job | None = None
+    id: int = field(default_factory=lambda: next(_run_ids))
+
+    def __post_init__(self) -> None:
+        self.target_steps = self.target_steps or self.config.steps
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and not self.job.is_finished
+
+    @property
+    def steps_done(self) -> int:
+        if self.trainer is not None:
+            return self.trainer.state.step
+        return self.loaded.steps_trained if self.loaded is not None else 0
+
+    @property
+    def history(self) -> list[dict]:
+        return list(self.trainer.state.history) if self.trainer is not None else list(self.loaded_history)
+
+    def model(self) -> FlowModel | None:
+        if self.loaded is not None:
+            return self.loaded
+        if self.trainer is None or self.data is None or self.trainer.state.step == 0:
+            return None
+        return FlowModel.from_trainer(self.trainer, self.data.center, self.data.spread, self.data.spec.to_dict())
+
+    def describe(self) -> str:
+        c = self.config
+        what = "class-conditional flow" if c.conditional else "flow"
+        if c.reflow:
+            what = f"reflow {c.reflow} of a {what}"
+        data = self.data.spec.describe() if self.data is not None else "unknown data"
+        return f"{what} · {c.time_sampling} times · {data} · {self.steps_done:,} steps"
+
+
+def new_trainer(run: FlowRun) -> FlowTrainer:
+    if run.pairs is not None:
+        return reflow_trainer(run.parent.model(), run.pairs, steps=run.config.steps, seed=run.config.seed)
+    return FlowTrainer(run.config, run.data.normalized, labels=run.labels)
+
+
+def train(data: TrainingData, config: FlowConfig, labels: torch.Tensor | None = None, callback=None
+          ) -> tuple[FlowModel, FlowTrainer]:
+    """Train in this thread (the CLI, benchmarks, tests)."""
+    trainer = FlowTrainer(config, data.normalized, labels=labels)
+    trainer.run(callback)
+    return FlowModel.from_trainer(trainer, data.center, data.spread, data.spec.to_dict()), trainer
+
+
+# ----------------------------------------------------------------------------- workers
+
+def flow_training_job(job: Job, run: FlowRun, *, previews: bool = True) -> FlowRun:
+    """The worker: build (or reuse) the run's Trainer and train it to `run.target_steps` (pool thread, no UI)."""
+    if run.trainer is None:
+        job.report(phase="building the network")
+        run.trainer = new_trainer(run)
+    trainer = run.trainer
+    job.report(phase="training", total=run.target_steps, step=trainer.state.step)
+    next_preview = 0.0 if previews else math.inf
+
+    def on_progress(p: Progress) -> None:
+        nonlocal next_preview
+        fields: dict[str, Any] = dict(step=p.step, total=p.total_steps, loss=p.loss,
+                                      steps_per_second=p.steps_per_second, history=list(trainer.state.history))
+        if time.perf_counter() >= next_preview or (previews and p.step == p.total_steps):
+            model = run.model()
+            fields["preview"] = model.sample(n=PREVIEW_POINTS, steps=PREVIEW_STEPS, seed=trainer.config.seed
+                                             ).samples.numpy()
+            fields["preview_step"] = p.step
+            next_preview = time.perf_counter() + PREVIEW_GAP_S
+        job.report(**fields)
+
+    try:
+        trainer.run(on_progress, job.stop_event, steps=run.target_steps)
+    finally:
+        job.report(step=trainer.state.step, history=list(trainer.state.history))
+    return run
+
+
+def reflow_run(parent: FlowRun, steps: int | None = None) -> FlowRun:
+    """A new run that will train the reflow of `parent` (its pairs are made by `reflow_job`)."""
+    if parent.model() is None:
+        raise InputError("train a flow first: reflow needs its samples")
+    if parent.config.conditional:
+        raise InputError("reflow is for unconditional flows: this one was trained with classes")
+    config = FlowConfig(**{**parent.config.to_dict(), "reflow": parent.config.reflow + 1,
+                           "steps": steps or parent.config.steps})
+    return FlowRun(data=parent.data, config=config, parent=parent)
+
+
+def reflow_job(job: Job, run: FlowRun, *, previews: bool = True) -> FlowRun:
+    """Couple noise with samples through the parent's ODE, then train the reflow on those pairs."""
+    if run.pairs is None:
+        job.report(phase="sampling (noise, sample) pairs from the first flow")
+        run.pairs = reflow_pairs(run.parent.model(), REFLOW_PAIRS, seed=run.config.seed + 1)
+    if job.should_stop():
+        return run
+    return flow_training_job(job, run, previews=previews)
+
+
+# ----------------------------------------------------------------------------- what the page draws
+
+def evaluation_points(spec: DatasetSpec, n: int = EVAL_POINTS, seed: int = EVAL_SEED) -> torch.Tensor:
+    """Fresh data (another seed) to compare samples with."""
+    return load_dataset(spec, n, seed)
+
+
+def ed_floor(spec: DatasetSpec, n: int = EVAL_POINTS) -> float:
+    """The energy distance between two fresh draws of the data: no sampler can beat it at this n."""
+    return energy_distance_floor(lambda k, s: load_dataset(spec, k, s), n)
+
+
+def quality_vs_steps(model: FlowModel, evaluation: torch.Tensor, floor: float, *, step_counts=STEP_COUNTS,
+                     sampler: str = "euler", n: int = EVAL_POINTS, seed: int = 0) -> list[dict]:
+    """Energy distance to fresh data (and as a multiple of the data-vs-data floor) for each step count."""
+    rows = []
+    for k in step_counts:
+        ed = energy_distance(model.sample(n=n, steps=int(k), sampler=sampler, seed=seed).samples, evaluation)
+        rows.append({"steps": int(k), "energy_distance": ed, "ratio": ed / floor})
+    return rows
+
+
+def velocity_field(model: FlowModel, t: float, domain: tuple[float, float], arrows: int = 21) -> dict:
+    """Arrows of the learned velocity at time t on a grid (data coordinates); the arrows point towards NOISE
+    (dx/dt with t growing), so the sampler walks against them."""
+    points, _ = grid_points(domain, arrows)
+    return {"arrow_points": points.numpy(), "arrows": model.velocity(points, t).numpy()}
+
+
+def exact_velocity_field(spec: DatasetSpec, model: FlowModel, t: float, domain: tuple[float, float],
+                         arrows: int = 21) -> dict | None:
+    """The exact velocity of a Gaussian-mixture dataset on the same grid (None for other data)."""
+    from models.score.datasets import dataset_mixture
+
+    mixture = dataset_mixture(spec.name) if spec.kind == "builtin" else None
+    if mixture is None:
+        return None
+    points, _ = grid_points(domain, arrows)
+    exact = standardized(mixture, model.center, model.spread)
+    v = model.spread * mixture_velocity(exact, model.to_standard(points).double(), t).float()
+    return {"arrow_points": points.numpy(), "arrows": v.numpy()}
+
+
+def paths(model: FlowModel, *, n: int = 40, steps: int = 50, seed: int = 7) -> dict:
+    """The learned ODE paths from n noise points (curved), and the straight lines from each start to its end
+    (what one Euler step would need v to point along)."""
+    result = model.sample(n=n, steps=steps, seed=seed, stride=1)
+    frames = torch.stack(result.frames)             # (steps + 1, n, 2), t from 1 to 0
+    start, end = frames[0], frames[-1]
+    return {"learned": frames.permute(1, 0, 2).numpy(), "start": start.numpy(), "end": end.numpy(),
+            "bend": float(result.bend.mean())}
+
+
+def reflow_numbers(before: FlowModel, after: FlowModel, evaluation: torch.Tensor, floor: float,
+                   n: int = EVAL_POINTS) -> dict:
+    """Straightness and 1- and 4-step quality of a flow and of its reflow."""
+    out = {}
+    for name, model in (("before", before), ("after", after)):
+        eds = {k: energy_distance(model.sample(n=n, steps=k).samples, evaluation) for k in (1, SCHNELL_STEPS)}
+        out[name] = {"straightness": straightness(model), "ed_1": eds[1], "ed_4": eds[SCHNELL_STEPS],
+                     "ratio_1": eds[1] / floor, "ratio_4": eds[SCHNELL_STEPS] / floor}
+    return out
+
+
+def guidance_summary(model: FlowModel, label: int, guidance: float, centers: torch.Tensor | None, *,
+                     n: int = 1000, steps: int = SAMPLE_STEPS, seed: int = 0) -> dict:
+    """Samples for one class at guidance w, the share landing nearest that class's centre, and their spread
+    (root-mean-square distance to the class centre, or to their own mean when the class has no centre)."""
+    samples = model.sample(n=n, steps=steps, seed=seed, label=label, guidance=guidance).samples
+    finite = samples[torch.isfinite(samples).all(1)]
+    if centers is not None:
+        share = float((torch.cdist(finite, centers).argmin(1) == label).float().mean())
+        spread = float(((finite - centers[label]) ** 2).sum(1).mean().sqrt())
+    else:
+        share, spread = None, float(((finite - finite.mean(0)) ** 2).sum(1).mean().sqrt())
+    return {"samples": samples.numpy(), "share": share, "spread": spread}
+
+
+def implied_score_field(model: FlowModel, reference_score, sigma: float, domain: tuple[float, float],
+                        arrows: int = 21) -> dict:
+    """The flow's implied score s(x, σ) (see FlowModel.implied_score) on a grid, the reference score there
+    (exact for a mixture, or an NCSN's), and their mean relative difference σ·‖s − s_ref‖ / mean σ·‖s_ref‖."""
+    points, _ = grid_points(domain, arrows)
+    s = model.implied_score(points, sigma)
+    out = {"arrow_points": points.numpy(), "flow": s.numpy(), "reference": None, "relative_error": None}
+    if reference_score is not None:
+        with torch.no_grad():
+            ref = reference_score(points, float(sigma)).float().cpu()
+        out["reference"] = ref.numpy()
+        out["relative_error"] = float((s - ref).norm(dim=1).mean() / ref.norm(dim=1).mean())
+    return out
+

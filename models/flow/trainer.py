@@ -1,0 +1,148 @@
+"""Training a velocity network with the flow-matching loss, on the score models' training loop.
+
+`FlowTrainer` is a `models.score.trainer.Trainer`: the same loop, callbacks every
+`log_every` steps, stop event, resume, EMA, cosine learning rate and NaN guard. Only what
+differs is written here: the config, the network, the batch (points, and for reflow their
+fixed noise partners, and for guidance their labels) and the loss
+
+    t ~ uniform or logit-normal,  x_t = (1 − t)·x₀ + t·ε,  loss = ‖v_θ(x_t, t) − (ε − x₀)‖²
+
+averaged over the batch and the two coordinates. For classifier-free guidance the label is
+replaced by "no class" with probability `label_dropout`, so one network learns both the
+conditional and the unconditional velocity (Ho & Salimans 2022).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+import torch
+
+from models.devices import available_devices
+from models.score.errors import InputError
+from models.score.trainer import LIMITS, SEED_MAX, TrainState, Trainer, _type_problem, short_repr
+
+from .network import VelocityNetwork
+from .path import TIME_SAMPLINGS, interpolate, sample_times, target_velocity
+
+MAX_CLASSES = 64
+MAX_REFLOWS = 10
+
+_FIELD_TYPES = {"model": str, "hidden": int, "depth": int, "time_sampling": str, "steps": int, "batch_size": int,
+                "lr": float, "lr_decay": bool, "ema": float, "seed": int, "device": str, "num_threads": int | None,
+                "log_every": int, "num_classes": int, "label_dropout": float, "reflow": int}
+
+
+@dataclass
+class FlowConfig:
+    """Everything that defines a flow-matching run (saved in the run's config.json)."""
+
+    model: str = "flow"
+    hidden: int = 128
+    depth: int = 3
+    time_sampling: str = "logit-normal"   # SD3/FLUX; "uniform" is the original rectified flow
+    steps: int = 2000
+    batch_size: int = 256
+    lr: float = 5e-3
+    lr_decay: bool = True                 # cosine decay to 5% of lr over `steps`
+    ema: float = 0.99
+    seed: int = 0
+    device: str = "cpu"
+    num_threads: int | None = None
+    log_every: int = 50
+    num_classes: int = 0                  # > 0: class-conditional with label dropout (guidance)
+    label_dropout: float = 0.1
+    reflow: int = 0                       # 0: trained on (data, fresh noise); k: the k-th reflow
+
+    def validate(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            problem = _type_problem(value, _FIELD_TYPES[f.name])
+            if problem:
+                raise InputError(f"{f.name.replace('_', ' ')} must be {problem} (got {short_repr(value)})")
+        if self.model != "flow":
+            raise InputError(f"a flow config has model 'flow' (got {short_repr(self.model)})")
+        if self.time_sampling not in TIME_SAMPLINGS:
+            raise InputError(f"unknown time sampling {short_repr(self.time_sampling)}: use "
+                             f"{' or '.join(TIME_SAMPLINGS)}")
+        for name in ("hidden", "depth", "steps", "batch_size", "log_every", "num_threads"):
+            v, high = getattr(self, name), LIMITS[name]
+            if v is not None and not 1 <= v <= high:
+                raise InputError(f"{name.replace('_', ' ')} must be a whole number from 1 to {high:,} (got {v:,})")
+        if not 0 <= self.seed <= SEED_MAX:
+            raise InputError(f"seed must be a whole number from 0 to 2**63 − 1 (got {short_repr(self.seed)})")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise InputError(f"learning rate must be a positive number (got {self.lr})")
+        if not 0 <= self.ema < 1:
+            raise InputError("EMA decay must be in [0, 1)")
+        if not 0 <= self.num_classes <= MAX_CLASSES:
+            raise InputError(f"num classes must be from 0 to {MAX_CLASSES} (got {self.num_classes})")
+        if not 0 <= self.label_dropout < 1:
+            raise InputError(f"label dropout must be in [0, 1) (got {self.label_dropout})")
+        if not 0 <= self.reflow <= MAX_REFLOWS:
+            raise InputError(f"reflow must be from 0 to {MAX_REFLOWS} (got {self.reflow})")
+        if self.device not in ("cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
+            raise InputError(f"unknown device {short_repr(self.device)}: use cpu, cuda or mps")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
+
+class FlowTrainer(Trainer):
+    """Train v_θ on standardized points; `noise` (reflow) fixes each point's ε partner; `labels` for guidance."""
+
+    def __init__(self, config: FlowConfig, data: torch.Tensor, *, labels: torch.Tensor | None = None,
+                 noise: torch.Tensor | None = None):
+        config.validate()
+        if data.ndim != 2 or data.shape[1] != 2 or len(data) < 2:
+            raise InputError("training data must be an (N, 2) array of at least 2 points")
+        if noise is not None and noise.shape != data.shape:
+            raise InputError("reflow pairs: the noise must have the same shape as the points")
+        if config.conditional:
+            if labels is None or labels.shape != (len(data),):
+                raise InputError("a class-conditional flow needs one label per training point")
+            if int(labels.min()) < 0 or int(labels.max()) >= config.num_classes:
+                raise InputError(f"labels must lie in 0…{config.num_classes - 1}")
+        self.config = config = replace(config)
+        self.data_cpu = data.float()
+        self.sigmas = torch.zeros(0)  # the base loop asks for the number of noise levels: a flow has none
+        self.device = torch.device(config.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise InputError("CUDA was requested but no CUDA GPU is available; use device 'cpu'")
+        if self.device.type == "mps" and "mps" not in available_devices():
+            raise InputError("MPS was requested but is not available on this machine; use device 'cpu'")
+        torch.manual_seed(config.seed)  # weight init only
+        self.network = VelocityNetwork(config.hidden, config.depth, config.num_classes).to(self.device)
+        self.ema_network = copy.deepcopy(self.network).requires_grad_(False) if config.ema else None
+        self.optimizer = torch.optim.Adam(self.network.parameters(), lr=config.lr)
+        self.data = self.data_cpu.to(self.device)
+        self.noise = None if noise is None else noise.float().to(self.device)
+        self.labels = None if not config.conditional else labels.long().to(self.device)
+        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.state = TrainState()
+
+    def _random_batch(self):
+        c = self.config
+        idx = torch.randint(len(self.data), (c.batch_size,), device=self.device, generator=self.generator)
+        eps = self.noise[idx] if self.noise is not None else None
+        labels = self.labels[idx] if self.labels is not None else None
+        return self.data[idx], eps, labels
+
+    def loss(self, batch) -> tuple[torch.Tensor, None]:
+        x0, eps, labels = batch
+        c = self.config
+        n = len(x0)
+        if eps is None:
+            eps = torch.randn(x0.shape, generator=self.generator, device=self.device)
+        t = sample_times(n, c.time_sampling, self.generator, self.device)
+        if labels is not None:  # classifier-free guidance: sometimes the label is dropped
+            drop = torch.rand(n, generator=self.generator, device=self.device) < c.label_dropout
+            labels = torch.where(drop, torch.full_like(labels, c.num_classes), labels)
+        v = self.network(interpolate(x0, eps, t), t, labels)
+        return ((v - target_velocity(x0, eps)) ** 2).mean(), None

@@ -25,7 +25,7 @@ from models.flux.loading import (
     plan_memory,
     resolve_model,
 )
-from models.flux.params import GenerationParams, random_seed, seed_problem
+from models.flux.params import SCHNELL_MAX_SEQUENCE_LENGTH, GenerationParams, random_seed, seed_problem
 from models.flux.prompt_edits import PromptEdits, working_copy
 from models.flux.prompt_file import PromptFile, text_hash
 from models.flux.prompt_schema import PromptFileError, read_prompt_text
@@ -259,6 +259,12 @@ def ensure_seed(pf: PromptFile, prompt_id: str) -> GenerationParams:
         next_revision()
         pf.set_prompt_seed(prompt_id, st.session_state.gallery_edits.fields[("prompt", prompt_id, "seed")][1])
     return pf.params(prompt_id)
+
+
+def sequence_length(params: GenerationParams) -> int:
+    """The prompt's T5 window; schnell's 256 while the file's value is unusable (its error shows in the card)."""
+    value = params.max_sequence_length
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else SCHNELL_MAX_SEQUENCE_LENGTH
 
 
 def stored_image(store: ImageStore, params: GenerationParams) -> Path | None:

@@ -414,3 +414,17 @@ def test_students_on_the_class_network_look_and_generate_but_do_not_edit(gallery
     assert any(str(gallery) in c for c in texts(at.caption))
     assert not all(b.disabled for b in at.button if b.key.startswith(f"gallery_grid_{WITCH}_star_"))
     assert gallery.read_bytes() == before  # nothing a student did reached the file
+
+
+def test_each_card_shows_its_clip_tokens_and_says_t5_needs_real_weights(gallery):
+    from models.flux.tokens import T5_NEEDS_WEIGHTS
+
+    at = open_gallery()
+    labels = [e.label for e in at.expander]
+    assert "Tokens · CLIP 18/77" in labels  # the mixed-script prompt: 18 ids, start and end included
+    assert "Tokens · CLIP 8/77" in labels  # a suit of Trump playing cards
+    shown = texts(at.code)
+    assert any(c.startswith("<|startoftext|> · п · а · с · т · о · р · а<d0> · <bb>") for c in shown)
+    assert any(" · trump␣ · " in c for c in shown)  # CLIP lowercases
+    assert T5_NEEDS_WEIGHTS in texts(at.info)
+    assert not at.error

@@ -13,6 +13,7 @@ import difflib
 
 import streamlit as st
 
+from app import gallery_tokens as gt
 from app import gallery_widgets as gw
 from app.access import can_edit
 from app.resources import generation_pool, session_id
@@ -297,6 +298,8 @@ for s_index, section in enumerate(sections):
                             prompt["text"])
             else:
                 st.code(prompt["text"], language=None, wrap_lines=True)
+            gt.token_panel(prompt["text"], output_dir=settings.output_dir, source=backend.source,
+                           max_sequence_length=gw.sequence_length(params))
             translation = prompt.get("translation")
             notes = [params_line({**params.to_dict(), "model_id": None}) if params.seed is not None
                      else "seed: drawn at random on the first Generate, then recorded"]

@@ -81,17 +81,27 @@ def prompt_tokens(prompt: str, *, output_dir: str | os.PathLike, source: ModelSo
     return PromptTokens(clip=clip, t5=t5_tokens(prompt, source.path, max_sequence_length))
 
 
-def format_tokens(view: TokenView) -> list[str]:
-    """Plain-text lines for the CLI: the count against the window, the ids, the pieces (cut and <unk> marked)."""
+def shown_pieces(view: TokenView) -> list[str]:
+    """Each piece as a student reads it: CLIP bytes decoded (␣ = end of a word), T5 <unk> marked <unk:text>."""
+    shown = []
+    for piece, is_unk in zip(view.pieces, view.unknown or (False,) * view.count):
+        text = readable_piece(piece) if view.tokenizer == "CLIP" else piece
+        shown.append(f"<unk:{text}>" if is_unk else text)
+    return shown
+
+
+def count_line(view: TokenView) -> str:
+    """"CLIP: 18 of 77 tokens" (+ how many are cut off, how many are <unk>)."""
     cut = f", {view.truncated} cut off" if view.truncated else ""
     unknown = f", {view.n_unknown} <unk>" if view.n_unknown else ""
-    pieces = []
-    for i, (piece, is_unk) in enumerate(zip(view.pieces, view.unknown or (False,) * view.count)):
-        shown = readable_piece(piece) if view.tokenizer == "CLIP" else piece
-        shown = f"<unk:{shown}>" if is_unk else shown
-        pieces.append(("| " if i == view.window else "") + shown)
+    return f"{view.tokenizer}: {view.count} of {view.window} tokens{cut}{unknown}"
+
+
+def format_tokens(view: TokenView) -> list[str]:
+    """Plain-text lines for the CLI: the count against the window, the ids, the pieces (cut and <unk> marked)."""
+    pieces = [("| " if i == view.window else "") + text for i, text in enumerate(shown_pieces(view))]
     return [
-        f"{view.tokenizer}: {view.count} of {view.window} tokens{cut}{unknown}",
+        count_line(view),
         "  ids:    " + " ".join(str(i) for i in view.ids),
         "  pieces: " + " ".join(pieces) + ("   (after | : cut off)" if view.truncated else ""),
     ]

@@ -1,8 +1,13 @@
-"""The Bayes-optimal floor of the score-matching losses, for a finite training set.
+"""The Bayes-optimal floors of the score-matching losses: of the training set, and of the population.
 
-A network's DSM loss at level σ can only approach, never beat, the loss of the exact
-score of the training points smoothed at σ. The loss chart draws that floor so a
-class can see how close training got ("a perfect network would stop here").
+* Training-set floor (`LossFloors`): on average over the training points, no network's
+  DSM loss at level σ can beat the exact score of those points smoothed at σ. At a
+  large σ that is also (nearly) the population's floor; at a small σ it is the loss of
+  a model that has MEMORIZED the training set (ncsn-mixture, 10,000 points, σ = 0.041:
+  0.88, against 1.00 for the population). A generalizing network stays above it there.
+* Population floor (`population_floors`): the same for the true distribution, known
+  when the data is a Gaussian mixture. As σ → 0 it tends to d/2 = 1: the noise z
+  cannot be predicted from x̃ at all.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import math
 import threading
 
 import torch
+
+from .mixture import GaussianMixture
 
 DIM = 2
 FLOOR_QUERIES = 400       # noisy points per level (see LossFloors)
@@ -49,11 +56,22 @@ _floor_cache: dict[tuple, list[float]] = {}
 _floor_lock = threading.Lock()
 
 
+def _jittered_sigmas(sigmas: torch.Tensor, i: int, n: int, jitter: bool, g: torch.Generator) -> torch.Tensor:
+    """n copies of level i's σ; with `jitter`, log-uniform within half a ladder step (as `ncsn_loss`)."""
+    per_query = torch.full((n,), float(sigmas[i]), dtype=torch.float64)
+    if jitter and len(sigmas) > 1:
+        half_step = 0.5 * math.log(float(sigmas[0] / sigmas[1]))
+        per_query = per_query * torch.exp((2 * torch.rand(n, generator=g, dtype=torch.float64) - 1) * half_step)
+    return per_query
+
+
 class LossFloors:
     """The Bayes-optimal DSM loss at each level of the ladder, for THIS training set.
 
-    A network cannot go below these numbers on average: they are the losses of the exact
-    score of the training points smoothed at σ (what a perfect network would learn).
+    A network cannot go below these numbers on average over the training points: they
+    are the losses of the exact score of the training points smoothed at σ. At the
+    smallest σ that exact score memorizes the points, so a network that generalizes
+    stays above the floor there (see `population_floors`).
     `jitter` matches `ncsn_loss(..., jitter=True)`: σ log-uniform within half a ladder step.
     Computed one level at a time (`step()`), so a stop request is honoured between levels;
     finished results are cached per process (same points + ladder → same floors), so a
@@ -78,13 +96,8 @@ class LossFloors:
     def step(self) -> None:
         """Compute the next missing level."""
         i = self.values.index(None)
-        s = float(self.sigmas[i])
         g = torch.Generator().manual_seed(self.seed + 7919 * i)
-        per_query = torch.full((self.n,), s, dtype=torch.float64)
-        if self.jitter and len(self.sigmas) > 1:
-            half_step = 0.5 * math.log(float(self.sigmas[0] / self.sigmas[1]))
-            per_query = per_query * torch.exp((2 * torch.rand(self.n, generator=g, dtype=torch.float64) - 1)
-                                              * half_step)
+        per_query = _jittered_sigmas(self.sigmas, i, self.n, self.jitter, g)
         self.values[i] = _posterior_variance_floor(self.points, per_query, self.n, self.seed + i)
         if self.done:
             with _floor_lock:
@@ -102,6 +115,74 @@ def loss_floors(points: torch.Tensor, sigmas, jitter: bool = False, n: int = FLO
                 seed: int = 0) -> list[float]:
     """All levels at once (see `LossFloors`)."""
     return LossFloors(points, sigmas, jitter, n, seed).compute()
+
+
+def _mixture_posterior_variance_floor(mixture: GaussianMixture, sigmas: torch.Tensor, seed: int) -> float:
+    """E_x̃[tr Cov(x | x̃)]/(2σ²) for x ~ the mixture: the population's Bayes-optimal DSM loss.
+
+    Given component k, x | x̃ ~ N(m_k, v_k I) with m_k = μ_k + s_k²/(s_k² + σ²)(x̃ − μ_k) and
+    v_k = s_k²σ²/(s_k² + σ²); the responsibilities r_k ∝ w_k N(x̃; μ_k, (s_k² + σ²)I) mix them.
+    """
+    g = torch.Generator().manual_seed(seed)
+    n = len(sigmas)
+    w = torch.tensor(mixture.weights, dtype=torch.float64)
+    mu = torch.tensor(mixture.means, dtype=torch.float64)
+    s2 = torch.tensor(mixture.stds, dtype=torch.float64) ** 2
+    k = torch.multinomial(w, n, replacement=True, generator=g)
+    x = mu[k] + s2[k].sqrt()[:, None] * torch.randn(n, DIM, generator=g, dtype=torch.float64)
+    sig2 = sigmas.double()[:, None] ** 2                                   # (n, 1)
+    x_noisy = x + sig2.sqrt() * torch.randn(n, DIM, generator=g, dtype=torch.float64)
+    var = s2[None] + sig2                                                  # (n, K)
+    d2 = ((x_noisy[:, None] - mu[None]) ** 2).sum(-1)
+    r = torch.softmax(torch.log(w)[None] - DIM / 2 * torch.log(var) - d2 / (2 * var), dim=1)
+    gain = (s2[None] / var)[..., None]                                     # (n, K, 1)
+    m = mu[None] + gain * (x_noisy[:, None] - mu[None])                    # (n, K, 2)
+    v = s2[None] * sig2 / var
+    mean = (r[..., None] * m).sum(1)
+    trace = (r * (DIM * v + ((m - mean[:, None]) ** 2).sum(-1))).sum(1)   # law of total variance
+    return float((trace / (2 * sig2[:, 0])).mean())
+
+
+def population_floors(mixture: GaussianMixture, sigmas, jitter: bool = False, n: int = 2000,
+                      seed: int = 0) -> list[float]:
+    """The Bayes-optimal DSM loss of the TRUE distribution (a Gaussian mixture) at each level.
+
+    What a perfect, generalizing network reaches: no finite-sample memorization in it.
+    `sigmas` in the mixture's own coordinates (the loss is unchanged when data and σ are
+    scaled together); `jitter` as in `LossFloors`. Tends to d/2 = 1 as σ → 0.
+    Monte Carlo over n noisy points per level (ncsn-mixture, n = 2000: ±0.01 at σ ≈ 3, where
+    it is noisiest); cached per process like the training-set floors.
+    """
+    key = (mixture, tuple(round(float(v), 9) for v in torch.as_tensor(sigmas).flatten()), bool(jitter), n, seed)
+    with _floor_lock:
+        cached = _population_cache.get(key)
+    if cached is None:
+        cached = _population_floors(mixture, torch.tensor(key[1], dtype=torch.float64), jitter, n, seed)
+        with _floor_lock:
+            if len(_population_cache) > 64:
+                _population_cache.clear()
+            _population_cache[key] = cached
+    return list(cached)
+
+
+_population_cache: dict[tuple, list[float]] = {}
+
+
+def _population_floors(mixture: GaussianMixture, sigmas: torch.Tensor, jitter: bool, n: int, seed: int) -> list[float]:
+    out = []
+    for i in range(len(sigmas)):
+        g = torch.Generator().manual_seed(seed + 7919 * i)
+        out.append(_mixture_posterior_variance_floor(mixture, _jittered_sigmas(sigmas, i, n, jitter, g), seed + i))
+    return out
+
+
+def population_loss_floor(mixture: GaussianMixture, floors: LossFloors, spread: float, objective: str = "dsm") -> float:
+    """The population counterpart of a run's mean training-set floor: same levels, same jitter.
+
+    `floors.sigmas` are in the network's normalized units; × `spread` puts them in the data's.
+    """
+    values = population_floors(mixture, floors.sigmas * float(spread), jitter=floors.jitter)
+    return sum(values) / len(values) + objective_offset(objective)
 
 
 def objective_offset(objective: str) -> float:

@@ -121,20 +121,39 @@ def energy_distance_floor(
     return float(np.mean(values))
 
 
-def mode_shares(x, means) -> np.ndarray:
-    """Fraction of points whose nearest mean is each mode (shape (K,), sums to 1).
+OFF_MODE_STDS = 5.0  # "far from every mode": beyond 5 of its stds (an exact sample lands there with p ≈ 4e-6)
 
-    Non-finite points (a diverged sampler) are left out; with no finite point at all
-    the shares are all zero.
+
+def mode_shares(x, means, stds=None) -> np.ndarray:
+    """Fraction of points whose nearest mean is each mode.
+
+    Without `stds`: shape (K,), shares of the finite points, summing to 1 (non-finite
+    points are left out; none finite → all zeros). With `stds` (one per mode): shape
+    (K + 1,), shares of ALL points, where the last entry counts the points "off every
+    mode" — farther than OFF_MODE_STDS of its std from every mean, or not finite. A
+    diverged model then shows most of its samples there instead of a plausible split.
     """
     pts = _as_points(x)
     mu = _as_points(means, "means")
+    n_all = len(pts)
     pts = pts[torch.isfinite(pts).all(1)]
-    counts = torch.zeros(len(mu), dtype=torch.float64)
+    counts = torch.zeros(len(mu) + 1, dtype=torch.float64)
+    radius = None if stds is None else OFF_MODE_STDS * torch.as_tensor(stds, dtype=torch.float64).flatten()
+    if radius is not None and len(radius) != len(mu):
+        raise ValueError(f"mode_shares needs one std per mode ({len(mu)}), got {len(radius)}")
     for rows in _row_chunks(len(pts), len(mu)):
-        nearest = _pairwise(pts[rows], mu).argmin(1)
-        counts += torch.bincount(nearest, minlength=len(mu)).double()
-    total = counts.sum()
+        d = _pairwise(pts[rows], mu)
+        nearest = d.argmin(1)
+        if radius is not None:
+            off = (d > radius[None]).all(1)
+            nearest = torch.where(off, torch.full_like(nearest, len(mu)), nearest)
+        counts += torch.bincount(nearest, minlength=len(mu) + 1).double()
+    if radius is None:
+        counts = counts[:-1]
+        total = counts.sum()
+    else:
+        counts[-1] += n_all - len(pts)  # non-finite points are off every mode
+        total = torch.tensor(float(n_all), dtype=torch.float64)
     return (counts / total).numpy() if total > 0 else counts.numpy()
 
 

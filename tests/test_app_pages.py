@@ -98,7 +98,11 @@ def test_forward_noising_sigma_slider_moves_the_data():
     assert len(before) == 3
     noisy_before = [r for r in before[0]["rows"] if r["set"] == "noisy x̃"]
     assert len(noisy_before) == 200
-    gap_small = float(_metric(at, "median distance: denoised"))
+    gap_small = float(_metric(at, "median distance: denoised x̂ → nearest data point"))
+    # σ = 0.3: x̂ is closer to its own clean point than x̃ is, yet mostly nearest another data point
+    own = float(_metric(at, "median distance: denoised x̂ → its own clean x"))
+    assert gap_small < own < float(_metric(at, "median distance: noisy x̃ → its own clean x"))
+    assert _percent(_metric(at, "denoised x̂ nearest a different data point")) > 0.8
 
     at.select_slider(key="fn_sigma").set_value(2.0)
     at.run()
@@ -111,7 +115,7 @@ def test_forward_noising_sigma_slider_moves_the_data():
     spread = lambda rows: sum(abs(r["x"]) + abs(r["y"]) for r in rows) / len(rows)  # noqa: E731
     assert spread(noisy_after) > spread(noisy_before)
     # Tweedie at large σ lands near the posterior mean, not on the data: the gap grows.
-    assert float(_metric(at, "median distance: denoised")) > gap_small
+    assert float(_metric(at, "median distance: denoised x̂ → nearest data point")) > gap_small
 
 
 def test_memorization_empirical_score_copies_network_does_not():

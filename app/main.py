@@ -2,9 +2,10 @@
 
 import streamlit as st
 
+from app import presentation
 from app.access import instructor_sign_in_ui
 
-st.set_page_config(page_title="Diffusion Classroom", page_icon=":material/blur_on:", layout="wide")
+presentation.page_config()  # title, a local icon (offline), wide layout; sidebar collapsed when presenting
 
 pages = {
     "Diffusion Classroom": [
@@ -13,6 +14,7 @@ pages = {
     "Part 1 · Text to image": [
         st.Page("views/gallery.py", title="FLUX gallery", icon=":material/photo_library:"),
     ],
+    "Bridge · Part 1 ↔ Part 2": [st.Page("views/how_flux_samples.py", title="How FLUX samples", icon=":material/air:")],
     "Part 2 · Score models": [
         st.Page("views/score_lab.py", title="Score lab", icon=":material/scatter_plot:"),
         st.Page("views/langevin.py", title="Langevin vs annealed", icon=":material/timeline:"),
@@ -22,5 +24,6 @@ pages = {
 }
 
 page = st.navigation(pages)
+presentation.apply()  # the Presentation mode switch (or ?present=1) and the layout CSS
 instructor_sign_in_ui()
 page.run()

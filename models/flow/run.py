@@ -234,9 +234,9 @@ def paths(model: FlowModel, *, n: int = 40, steps: int = 50, seed: int = 7) -> d
     """The learned ODE paths from n noise points (curved), and the straight lines from each start to its end
     (what one Euler step would need v to point along)."""
     result = model.sample(n=n, steps=steps, seed=seed, stride=1)
-    frames = torch.stack(result.frames)             # (steps + 1, n, 2), t from 1 to 0
+    frames = torch.stack(result.frames)             # (steps + 1, n, 2), t from 1 to 0 (charts.trajectories' shape)
     start, end = frames[0], frames[-1]
-    return {"learned": frames.permute(1, 0, 2).numpy(), "start": start.numpy(), "end": end.numpy(),
+    return {"learned": frames.numpy(), "start": start.numpy(), "end": end.numpy(),
             "bend": float(result.bend.mean())}
 
 
@@ -279,3 +279,42 @@ def implied_score_field(model: FlowModel, reference_score, sigma: float, domain:
         out["relative_error"] = float((s - ref).norm(dim=1).mean() / ref.norm(dim=1).mean())
     return out
 
+
+
+def samples_at_steps(model: FlowModel, steps: int, evaluation: torch.Tensor | None, floor: float | None, *,
+                     sampler: str = "euler", n: int = EVAL_POINTS, seed: int = 0) -> dict:
+    """n samples with `steps` steps, their energy distance to fresh data and its ratio to the floor."""
+    samples = model.sample(n=n, steps=int(steps), sampler=sampler, seed=seed).samples
+    ed = energy_distance(samples, evaluation) if evaluation is not None else None
+    return {"samples": samples.numpy(), "energy_distance": ed,
+            "ratio": ed / floor if ed is not None and floor else None}
+
+
+def reference_score_for(data: TrainingData | None):
+    """The score the implied one is compared with: exact for a Gaussian mixture, else the empirical score
+    of the training points (see models.score.reference), or None without data."""
+    if data is None:
+        return None
+    from models.score.reference import reference_score
+
+    return reference_score(data.spec, data.points)
+
+
+def guidance_table(model: FlowModel, label: int, centers: torch.Tensor | None, weights=(0.0, 1.0, 3.0), *,
+                   n: int = 1000, seed: int = 0) -> list[dict]:
+    """Share nearest the class centre and spread for a few guidance weights (the classic CFG trade-off)."""
+    rows = []
+    for w in weights:
+        s = guidance_summary(model, label, float(w), centers, n=n, seed=seed)
+        rows.append({"w": float(w), "share": s["share"], "spread": s["spread"]})
+    return rows
+
+
+def training_lines(model: FlowModel, data: TrainingData, *, n: int = 40, seed: int = 7) -> dict:
+    """n training pairs as the loss sees them: a data point x₀, an independent noise draw ε (data coordinates),
+    and the straight line between them. Lines of different pairs cross: at a crossing the network can only
+    learn their average direction, which is why the learned paths bend."""
+    g = torch.Generator().manual_seed(int(seed))
+    x0 = data.points[torch.randint(len(data.points), (n,), generator=g)]
+    eps = model.to_data(torch.randn(n, 2, generator=g))
+    return {"lines": torch.stack([x0, eps]).numpy(), "data": x0.numpy(), "noise": eps.numpy()}

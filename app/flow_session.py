@@ -1,0 +1,87 @@
+"""How FLUX samples: session glue. Which flows belong to this tab, and the buttons' actions.
+
+A tab holds up to three flows under fixed slots: "main" (the flow trained on the chosen data),
+"reflow" (its reflow) and "guided" (the class-conditional flow of the guidance section). Each
+trains in the shared job pool (one job per session at a time, as in the Score lab); the flows
+and their workers live in models/flow/run.py.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.resources import job_pool, session_id
+from models.flow import run as flow
+from models.jobs import OneJobPerSession
+
+RUNS_KEY = "flux_flow_runs"
+CACHE_KEY = "flux_flow_cache"
+SLOTS = ("main", "reflow", "guided")
+
+
+def runs() -> dict:
+    return st.session_state.setdefault(RUNS_KEY, {})
+
+
+def current(slot: str) -> flow.FlowRun | None:
+    return runs().get(slot)
+
+
+def cached(key: tuple, compute):
+    """Per-session memo for results of this tab's flows (keys carry the run's id and step count)."""
+    store = st.session_state.setdefault(CACHE_KEY, {})
+    if key not in store:
+        if len(store) > 40:
+            store.clear()
+        store[key] = compute()
+    return store[key]
+
+
+def _check_no_other_job() -> None:
+    other = job_pool().active_job(session_id())
+    if other is not None:
+        raise OneJobPerSession(f"you already have a job in progress ({other.name}): stop it or let it finish "
+                               "first, so everyone gets a turn")
+
+
+def _submit(slot: str, run: flow.FlowRun, work) -> None:
+    _check_no_other_job()
+    run.job = job_pool().submit(lambda job: work(job, run), name=f"flow {slot} training", owner=session_id())
+    forget(slot)
+    runs()[slot] = run
+
+
+def train(slot: str, run: flow.FlowRun) -> None:
+    """Train a fresh flow in `slot` (the old one there is stopped and dropped). A new main flow drops its reflow."""
+    _submit(slot, run, flow.flow_training_job)
+    if slot == "main":
+        forget("reflow")
+
+
+def train_reflow() -> None:
+    parent = current("main")
+    if parent is None:
+        return
+    _submit("reflow", flow.reflow_run(parent), flow.reflow_job)
+
+
+def stop(slot: str) -> None:
+    run = current(slot)
+    if run is not None and run.job is not None:
+        run.job.cancel()
+
+
+def forget(slot: str) -> None:
+    run = runs().pop(slot, None)
+    if run is not None and run.job is not None:
+        run.job.cancel()
+        run.job.result = None
+
+
+def running(slot: str) -> bool:
+    run = current(slot)
+    return run is not None and run.running
+
+
+def any_running() -> bool:
+    return any(running(slot) for slot in SLOTS)

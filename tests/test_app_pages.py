@@ -83,6 +83,13 @@ def test_langevin_page_shows_the_ncsn_toy_result():
     assert abs(plain - 0.5) <= 0.1, plain
     # each half: a scatter with data + samples + trajectories, and the share bars
     assert len(_charts(at)) == 4
+    # the top of the ladder: σ₁ = 5 (the default there) still gives about 80/20, σ₁ = 2 does not
+    assert abs(_percent(_metric(at, "From this σ₁ · annealed share")) - 0.78) <= 0.05
+    assert _metric(at, "p_σ₁ on the heavy side") == "75%"
+    at.select_slider(key="lv_sigma_top").set_value(2.0)
+    at.run()
+    assert abs(_percent(_metric(at, "From this σ₁ · annealed share")) - 0.57) <= 0.05
+    assert _metric(at, "p_σ₁ on the heavy side") == "80%"
 
     # Annealing with a single tiny noise range is plain Langevin again: the shares drift back.
     at.session_state["lv_sigma"] = (0.1, 0.3)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 MAX_POINTS = 3000
-SIZE = 380            # default width = height in pixels: equal aspect needs a square plot
+SIZE = 380            # default plot height in pixels of a square chart (its width: the column's)
 DATA_COLOR = "#c8c8c8"
 PALETTE = ["#e4572e", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
 
@@ -33,6 +33,9 @@ Points = object  # a torch.Tensor, numpy array or nested list of shape (N, 2)
 # width/height are the PLOT AREA; axes, legend and title come on top. (Streamlit's default,
 # "fit", squeezes all of them into width × height, which flattens a square plot.)
 PAD = alt.AutoSizeParams(type="pad", contains="padding")
+# Square charts fill their column's width (width="container") at a fixed plot height: the width
+# fits the column and the height stays `size` (axes, legend and title come on top of it).
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -88,8 +91,27 @@ def _groups(samples, default_label: str) -> dict[str, np.ndarray]:
     return {default_label: as_points(samples, default_label)}
 
 
-def _axis(title: str, domain) -> alt.Scale:
-    return alt.Scale(domain=list(domain), zero=False, nice=False, clamp=False)
+def square_scales(domain) -> tuple[alt.Scale, alt.Scale]:
+    """x and y scales that show at least [lo, hi] on both axes with ONE unit length in pixels, at
+    whatever width the column gives the plot (a circle stays round, the data square stays whole).
+
+    The longer side of the plot shows more around the square: the domain is computed in the
+    browser from Vega's `width` and `height` signals (the plot area's size).
+    """
+    lo, hi = float(domain[0]), float(domain[1])
+    mid, half = (lo + hi) / 2, (hi - lo) / 2
+
+    def scale(ratio: str) -> alt.Scale:
+        return alt.Scale(domainMin=alt.ExprRef(f"{mid!r} - {half!r} * max(1, {ratio})"),
+                         domainMax=alt.ExprRef(f"{mid!r} + {half!r} * max(1, {ratio})"),
+                         zero=False, nice=False, clamp=False)
+
+    return scale("width / height"), scale("height / width")
+
+
+def square_size(size: int) -> dict:
+    """The properties of a square chart: as wide as its column, `size` pixels of plot high."""
+    return {"width": "container", "height": size, "autosize": FIT_WIDTH}
 
 
 def _points_frame(groups: dict[str, np.ndarray], max_points: int, seed: int) -> pd.DataFrame:
@@ -118,7 +140,7 @@ def scatter(samples: Points | Mapping[str, Points] | None, data: Points | None =
     paths: particle trajectories, shape (T, K, 2) (T frames of K particles), drawn as lines.
     rings: a few reference points (e.g. a small training set) drawn on top as open black
         circles, so samples sitting exactly on them stay visible inside the ring.
-    size: width = height of the plot area in pixels (axes and legend come on top).
+    size: the plot area's height in pixels; its width is the column's (see `square_scales`).
     """
     groups = _groups(samples, sample_label)
     data_pts = None if data is None else as_points(data, "data")
@@ -135,8 +157,8 @@ def scatter(samples: Points | Mapping[str, Points] | None, data: Points | None =
     # Grey data first so the coloured samples are drawn on top of it.
     all_groups = ({data_label: data_pts} if data_pts is not None else {}) | groups
     frame = _points_frame(all_groups, max_points, seed)
-    x = alt.X("x:Q", scale=_axis("x", domain), title=None)
-    y = alt.Y("y:Q", scale=_axis("y", domain), title=None)
+    x = alt.X("x:Q", scale=square_scales(domain)[0], title=None)
+    y = alt.Y("y:Q", scale=square_scales(domain)[1], title=None)
     color = alt.Color("set:N", scale=alt.Scale(domain=legend_domain, range=legend_range),
                       legend=alt.Legend(title=None, orient="bottom"))
     points = alt.Chart(frame).mark_circle(size=point_size, opacity=0.75, clip=True).encode(
@@ -149,7 +171,7 @@ def scatter(samples: Points | Mapping[str, Points] | None, data: Points | None =
         layers.append(alt.Chart(ring_frame).mark_point(filled=False, size=45, strokeWidth=1.2, clip=True)
                       .encode(x=x, y=y, color=color))
     chart = alt.layer(*layers) if len(layers) > 1 else points
-    return chart.properties(title=title, width=size, height=size, autosize=PAD)
+    return chart.properties(title=title, **square_size(size))
 
 
 def trajectories(paths: Points, domain: tuple[float, float], *, max_paths: int = 50,
@@ -168,8 +190,8 @@ def trajectories(paths: Points, domain: tuple[float, float], *, max_paths: int =
     })
     frame = frame[np.isfinite(frame["x"]) & np.isfinite(frame["y"])]
     return alt.Chart(frame).mark_line(strokeWidth=0.8, opacity=0.6, color=color, clip=True).encode(
-        x=alt.X("x:Q", scale=_axis("x", domain), title=None),
-        y=alt.Y("y:Q", scale=_axis("y", domain), title=None),
+        x=alt.X("x:Q", scale=square_scales(domain)[0], title=None),
+        y=alt.Y("y:Q", scale=square_scales(domain)[1], title=None),
         detail="particle:N", order="step:Q")
 
 
@@ -203,8 +225,8 @@ def vector_field(points: Points, vectors: Points, data: Points | None = None, ti
     angle = np.degrees(np.arctan2(unit[:, 0], unit[:, 1]))
     frame = pd.DataFrame({"x": p[:, 0], "y": p[:, 1], "x2": tip[:, 0], "y2": tip[:, 1],
                           "magnitude": np.maximum(norm, 1e-12), "angle": angle})
-    x = alt.X("x:Q", scale=_axis("x", domain), title=None)
-    y = alt.Y("y:Q", scale=_axis("y", domain), title=None)
+    x = alt.X("x:Q", scale=square_scales(domain)[0], title=None)
+    y = alt.Y("y:Q", scale=square_scales(domain)[1], title=None)
     color = alt.Color("magnitude:Q", scale=alt.Scale(type="log", scheme="viridis"),
                       legend=alt.Legend(title=color_title, orient="bottom", format=".2~g", type="gradient"))
     base = alt.Chart(frame)
@@ -213,8 +235,8 @@ def vector_field(points: Points, vectors: Points, data: Points | None = None, ti
     head_color = alt.Color("magnitude:Q", scale=alt.Scale(type="log", scheme="viridis"), legend=None)
     shafts = base.mark_rule(strokeWidth=1.4, clip=True).encode(x=x, y=y, x2="x2:Q", y2="y2:Q", color=color)
     heads = base.mark_point(shape="triangle-up", filled=True, size=22, clip=True).encode(
-        x=alt.X("x2:Q", scale=_axis("x", domain), title=None),
-        y=alt.Y("y2:Q", scale=_axis("y", domain), title=None),
+        x=alt.X("x2:Q", scale=square_scales(domain)[0], title=None),
+        y=alt.Y("y2:Q", scale=square_scales(domain)[1], title=None),
         angle=alt.Angle("angle:Q", scale=None), color=head_color,
         tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f"),
                  alt.Tooltip("magnitude:Q", format=".3g")])
@@ -225,7 +247,7 @@ def vector_field(points: Points, vectors: Points, data: Points | None = None, ti
             size=7, color=DATA_COLOR, opacity=0.8, clip=True).encode(x=x, y=y)
         layers.insert(0, dots)
     return alt.layer(*layers).resolve_scale(color="independent").properties(
-        title=title, width=size, height=size, autosize=PAD)
+        title=title, **square_size(size))
 
 
 # ----------------------------------------------------------------------------- heatmap
@@ -266,8 +288,8 @@ def heatmap(grid_x, grid_y, values, title: str = "", *, color_title: str = "valu
         lo = float(min(frame["x"].min(), frame["y"].min())) if len(frame) else -1.0
         hi = float(max(frame["x2"].max(), frame["y2"].max())) if len(frame) else 1.0
         domain = (lo, hi)
-    x = alt.X("x:Q", scale=_axis("x", domain), title=None)
-    y = alt.Y("y:Q", scale=_axis("y", domain), title=None)
+    x = alt.X("x:Q", scale=square_scales(domain)[0], title=None)
+    y = alt.Y("y:Q", scale=square_scales(domain)[1], title=None)
     rects = alt.Chart(frame).mark_rect(clip=True).encode(
         x=x, x2="x2:Q", y=y, y2="y2:Q",
         color=alt.Color("value:Q", scale=alt.Scale(scheme=scheme, domain=list(value_range), clamp=True)
@@ -276,11 +298,11 @@ def heatmap(grid_x, grid_y, values, title: str = "", *, color_title: str = "valu
         tooltip=[alt.Tooltip("cx:Q", title="x", format=".2f"), alt.Tooltip("cy:Q", title="y", format=".2f"),
                  alt.Tooltip("value:Q", format=".3g")])
     if data is None:
-        return rects.properties(title=title, width=size, height=size, autosize=PAD)
+        return rects.properties(title=title, **square_size(size))
     d = downsample(finite_rows(as_points(data, "data")), max_points, seed)
     dots = alt.Chart(pd.DataFrame({"x": d[:, 0], "y": d[:, 1]})).mark_circle(
         size=6, color="white", opacity=0.7, clip=True).encode(x=x, y=y)
-    return alt.layer(rects, dots).properties(title=title, width=size, height=size, autosize=PAD)
+    return alt.layer(rects, dots).properties(title=title, **square_size(size))
 
 
 # ----------------------------------------------------------------------------- histogram
@@ -297,8 +319,8 @@ def histogram(values, title: str = "", *, bins: int = 30, x_title: str = "value"
     log_x: bins spaced evenly in log10 (for distances spanning orders of magnitude);
         non-positive values are then left out, as are non-finite ones. Values outside
         `extent` are counted in the first/last bar.
-    width: plot width in pixels; None stretches to the container (use width="stretch"),
-        except with rows (560 px).
+    width: plot width in pixels; None (default) fills the column.
+    With rows, each group's bars are scaled to its own tallest bar (the tooltip gives the share).
     """
     groups = values if isinstance(values, Mapping) else {"values": values}
     clean: dict[str, np.ndarray] = {}
@@ -335,30 +357,45 @@ def histogram(values, title: str = "", *, bins: int = 30, x_title: str = "value"
         scale, axis = alt.Scale(domain=[lo, hi], zero=False), alt.Axis(grid=False)
     color = alt.Color("set:N", scale=alt.Scale(domain=labels, range=palette[:len(labels)]),
                       legend=None if rows or len(labels) < 2 else alt.Legend(title=None, orient="bottom"))
-    size = {"height": height if not rows else max(40, height // max(len(labels), 1))}
-    # Vega-Lite cannot stretch a faceted chart to its container: give rows a fixed width.
-    size["width"] = width if width is not None else (560 if rows else "container")
-    chart = alt.Chart(frame).mark_rect(opacity=0.55 if len(labels) > 1 and not rows else 0.85).encode(
-        x=alt.X("start:Q", scale=scale, axis=axis, title=x_title), x2="end:Q",
-        y=alt.Y("share:Q", title=None if rows else "share of points", stack=None, axis=alt.Axis(format="%")),
-        color=color,
-        tooltip=["set:N", alt.Tooltip("start:Q", format=".3g"), alt.Tooltip("end:Q", format=".3g"),
-                 "count:Q", alt.Tooltip("share:Q", format=".1%")],
-    ).properties(**size)
+    x = alt.X("start:Q", scale=scale, axis=axis, title=x_title)
+    tooltip = ["set:N", alt.Tooltip("start:Q", format=".3g"), alt.Tooltip("end:Q", format=".3g"),
+               "count:Q", alt.Tooltip("share:Q", format=".1%")]
+    width = width if width is not None else "container"
+    size = {"width": width, "height": height, "autosize": FIT_WIDTH if width == "container" else PAD}
     if rows:
-        chart = chart.facet(row=alt.Row("set:N", sort=labels, title=None,
-                                        header=alt.Header(labelAngle=0, labelAlign="left", labelOrient="top",
-                                                          labelFontWeight="bold", labelPadding=2)),
-                            spacing=6).resolve_scale(y="independent")
-    return chart.properties(title=title)
+        return _histogram_rows(frame, labels, x, color, tooltip, lo).properties(title=title, **size)
+    chart = alt.Chart(frame).mark_rect(opacity=0.55 if len(labels) > 1 else 0.85).encode(
+        x=x, x2="end:Q",
+        y=alt.Y("share:Q", title="share of points", stack=None, axis=alt.Axis(format="%")),
+        color=color, tooltip=tooltip)
+    return chart.properties(title=title, **size)
+
+
+def _histogram_rows(frame: pd.DataFrame, labels: list[str], x: alt.X, color: alt.Color, tooltip: list,
+                    left: float) -> alt.LayerChart:
+    """One band per group, top to bottom, each group's bars scaled to its own tallest bar, its name
+    above them. One view, not a facet: Vega-Lite cannot stretch a faceted chart to its column."""
+    band = {label: len(labels) - 1 - i for i, label in enumerate(labels)}  # the first group on top
+    frame = frame.copy()
+    tallest = frame.groupby("set")["share"].transform("max").where(lambda t: t > 0, 1.0)
+    frame["y0"] = frame["set"].map(band).astype(float)
+    frame["y1"] = frame["y0"] + 0.72 * frame["share"] / tallest
+    y = alt.Y("y0:Q", scale=alt.Scale(domain=[0, len(labels)], nice=False, zero=True), axis=None)
+    bars = alt.Chart(frame).mark_rect(opacity=0.85).encode(x=x, x2="end:Q", y=y, y2="y1:Q", color=color,
+                                                            tooltip=tooltip)
+    names = pd.DataFrame({"set": labels, "start": left, "y0": [band[k] + 0.78 for k in labels]})
+    text = alt.Chart(names).mark_text(align="left", baseline="bottom", fontWeight="bold", dy=-1).encode(
+        x=x, y=y, text="set:N")
+    return alt.layer(bars, text)
 
 
 # ----------------------------------------------------------------------------- bar shares
 
 def bar_shares(shares: Mapping[str, float], title: str = "", *, reference: Mapping[str, float] | None = None,
-               reference_label: str = "true weight", color: str = PALETTE[0], width: int = SIZE,
+               reference_label: str = "true weight", color: str = PALETTE[0], width: int | str = "container",
                height: int = 200, show_values: bool = True) -> alt.Chart | alt.LayerChart:
-    """Shares (0..1) as horizontal bars with percentage labels; `reference` adds black ticks."""
+    """Shares (0..1) as horizontal bars with percentage labels; `reference` adds black ticks.
+    width: pixels, or "container" (default) to fill the column."""
     labels = [str(k) for k in shares]
     vals = [float(v) for v in shares.values()]
     if not all(math.isfinite(v) for v in vals):
@@ -375,5 +412,6 @@ def bar_shares(shares: Mapping[str, float], title: str = "", *, reference: Mappi
         layers.append(alt.Chart(ref).mark_tick(color="black", thickness=3, size=28).encode(
             x=x, y=alt.Y("label:N", sort=labels, title=None),
             tooltip=["what:N", alt.Tooltip("share:Q", format=".1%")]))
-    return alt.layer(*layers).properties(title=title, width=width, height=height, autosize=PAD)
+    return alt.layer(*layers).properties(title=title, width=width, height=height,
+                                         autosize=FIT_WIDTH if width == "container" else PAD)
 

@@ -21,12 +21,14 @@ from typing import Sequence
 import altair as alt
 import numpy as np
 
+from app.charts import FIT_WIDTH, square_scales
+
 MAX_ROWS = 300
 FLOOR_LABEL = "Bayes-optimal floor (a perfect network)"
 LOSS_LABEL = "training loss"
 LOSS_COLOR = "#1f77b4"
 FLOOR_COLOR = "#444444"
-WIDTH, HEIGHT = 420, 280
+WIDTH, HEIGHT = "container", 280  # as wide as the column (see app/charts.py FIT_WIDTH), plot height
 DATA = "rows"  # the named dataset a spec-form chart reads
 
 
@@ -74,9 +76,10 @@ def loss_rows(history: Sequence[dict], floor: float | None = None, max_rows: int
     return rows
 
 
-def _loss_chart(data, with_floor: bool, title: str, y_title: str, width: int, height: int) -> alt.Chart:
+def _loss_chart(data, with_floor: bool, title: str, y_title: str, width: int | str, height: int) -> alt.Chart:
     series = [LOSS_LABEL] + ([FLOOR_LABEL] if with_floor else [])
-    legend = alt.Legend(title=None, orient="bottom", labelLimit=400)
+    # one entry per line, never shortened: "Bayes-optimal floor (a perfect network)" must stay whole
+    legend = alt.Legend(title=None, orient="bottom", direction="vertical", labelLimit=0)
     return alt.Chart(data).mark_line(clip=True).encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("loss:Q", title=y_title, scale=alt.Scale(zero=False)),
@@ -86,16 +89,16 @@ def _loss_chart(data, with_floor: bool, title: str, y_title: str, width: int, he
         strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=series, range=[[1, 0], [6, 4]][:len(series)]),
                                   legend=legend),
         tooltip=["series:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")],
-    ).properties(title=title, width=width, height=height)
+    ).properties(title=title, width=width, height=height, autosize=FIT_WIDTH)
 
 
 @functools.lru_cache(maxsize=32)
-def _loss_template(with_floor: bool, title: str, y_title: str, width: int, height: int) -> str:
+def _loss_template(with_floor: bool, title: str, y_title: str, width: int | str, height: int) -> str:
     return _template(_loss_chart(alt.NamedData(name=DATA), with_floor, title, y_title, width, height))
 
 
 def loss_spec(history: Sequence[dict], floor: float | None = None, *, title: str = "Loss",
-              y_title: str = "loss", width: int = WIDTH, height: int = HEIGHT) -> dict:
+              y_title: str = "loss", width: int | str = WIDTH, height: int = HEIGHT) -> dict:
     """Mean loss per logging window, with the Bayes-optimal floor as a dashed horizontal line."""
     return _spec(_loss_template(_finite(floor), title, y_title, width, height), loss_rows(history, floor))
 
@@ -122,7 +125,7 @@ def per_sigma_rows(history: Sequence[dict], sigmas: Sequence[float], floors: Seq
     return out
 
 
-def _per_sigma_chart(data, order: tuple[str, ...], title: str, width: int, height: int) -> alt.Chart:
+def _per_sigma_chart(data, order: tuple[str, ...], title: str, width: int | str, height: int) -> alt.Chart:
     order = list(order)
     color = alt.Color("sigma:N", sort=order, scale=alt.Scale(domain=order, scheme="viridis"),
                       legend=alt.Legend(title="noise level", orient="right", columns=1 if len(order) <= 12 else 2,
@@ -136,17 +139,17 @@ def _per_sigma_chart(data, order: tuple[str, ...], title: str, width: int, heigh
                                   legend=None),
         opacity=alt.Opacity("kind:N", scale=alt.Scale(domain=["loss", "floor"], range=[1.0, 0.6]), legend=None),
         tooltip=["sigma:N", "kind:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")],
-    ).properties(title=title, width=width, height=height)
+    ).properties(title=title, width=width, height=height, autosize=FIT_WIDTH)
 
 
 @functools.lru_cache(maxsize=32)
-def _per_sigma_template(order: tuple[str, ...], title: str, width: int, height: int) -> str:
+def _per_sigma_template(order: tuple[str, ...], title: str, width: int | str, height: int) -> str:
     return _template(_per_sigma_chart(alt.NamedData(name=DATA), order, title, width, height))
 
 
 def per_sigma_spec(history: Sequence[dict], sigmas: Sequence[float], floors: Sequence[float | None] | None = None,
                    *, title: str = "Loss per noise level (dashed: floors)",
-                   width: int = WIDTH, height: int = HEIGHT) -> dict:
+                   width: int | str = WIDTH, height: int = HEIGHT) -> dict:
     order = tuple(sigma_label(float(s)) for s in sigmas)
     return _spec(_per_sigma_template(order, title, width, height), per_sigma_rows(history, sigmas, floors))
 
@@ -158,20 +161,20 @@ def speed_rows(history: Sequence[dict], max_rows: int = MAX_ROWS) -> list[dict]:
             for r in thin(history, max_rows) if _finite(r.get("steps_per_second"))]
 
 
-def _speed_chart(data, title: str, width: int, height: int) -> alt.Chart:
+def _speed_chart(data, title: str, width: int | str, height: int) -> alt.Chart:
     return alt.Chart(data).mark_line(color="#2ca02c", clip=True).encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("steps_per_second:Q", title="steps / s"),
         tooltip=["step:Q", alt.Tooltip("steps_per_second:Q", format=".0f")],
-    ).properties(title=title, width=width, height=height)
+    ).properties(title=title, width=width, height=height, autosize=FIT_WIDTH)
 
 
 @functools.lru_cache(maxsize=8)
-def _speed_template(title: str, width: int, height: int) -> str:
+def _speed_template(title: str, width: int | str, height: int) -> str:
     return _template(_speed_chart(alt.NamedData(name=DATA), title, width, height))
 
 
-def speed_spec(history: Sequence[dict], *, title: str = "Training speed", width: int = WIDTH,
+def speed_spec(history: Sequence[dict], *, title: str = "Training speed", width: int | str = WIDTH,
                height: int = 180) -> dict:
     return _spec(_speed_template(title, width, height), speed_rows(history))
 
@@ -195,16 +198,14 @@ def samples_rows(points, label: str = "samples", max_points: int | None = None) 
 
 @functools.lru_cache(maxsize=16)
 def _samples_template(domain: tuple[float, float], size: int) -> str:
-    scale = alt.Scale(domain=list(domain), zero=False, nice=False)
+    x_scale, y_scale = square_scales(domain)  # as wide as the column, one unit length on both axes
     chart = alt.Chart(alt.NamedData(name=DATA)).mark_circle(size=9, opacity=0.75, clip=True).encode(
-        x=alt.X("x:Q", scale=scale, title=None),
-        y=alt.Y("y:Q", scale=scale, title=None),
+        x=alt.X("x:Q", scale=x_scale, title=None),
+        y=alt.Y("y:Q", scale=y_scale, title=None),
         color=alt.Color("set:N", scale=alt.Scale(domain=["data", "samples"], range=[DATA_COLOR, SAMPLES_COLOR]),
                         legend=alt.Legend(title=None, orient="bottom")),
-    ).properties(width=size, height=size)  # rows come data first, so the samples are drawn on top
-    spec = json.loads(_template(chart))
-    spec["autosize"] = {"type": "pad"}  # size = the plot square itself, so x and y keep one scale
-    return json.dumps(spec)
+    ).properties(width="container", height=size, autosize=FIT_WIDTH)  # rows: data first, samples on top
+    return _template(chart)
 
 
 def samples_spec(samples, data_rows: list[dict] | None = None, *, domain: tuple[float, float],

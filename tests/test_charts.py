@@ -37,7 +37,7 @@ def test_scatter_counts_filters_and_downsamples():
     assert _all_finite(rows)
     sets = {r["set"] for r in rows}
     assert sets == {"data", "samples"}
-    assert spec["width"] == spec["height"]
+    assert spec["width"] == "container" and spec["height"] == charts.SIZE
 
 
 def test_scatter_fixed_domain_and_groups_and_paths():
@@ -46,8 +46,8 @@ def test_scatter_fixed_domain_and_groups_and_paths():
     spec = _spec(charts.scatter({"noisy": a, "denoised": b}, None, domain=(-3, 3), paths=paths))
     rows = _rows(spec)
     assert len(rows) == 10 + 20 + 7 * 4
-    layer_scales = [lay["encoding"]["x"]["scale"]["domain"] for lay in spec["layer"]]
-    assert layer_scales == [[-3, 3], [-3, 3]]
+    layer_scales = [lay["encoding"]["x"]["scale"]["domainMin"] for lay in spec["layer"]]
+    assert layer_scales == [{"expr": "0.0 - 3.0 * max(1, width / height)"}] * 2
 
 
 def test_scatter_rejects_wrong_shape():
@@ -119,15 +119,22 @@ def test_scatter_rings_join_the_legend():
     assert ring_layer["encoding"]["color"]["scale"]["domain"] == ["samples", "training points"]
 
 
-def test_histogram_rows_layout_is_faceted_with_own_y_scales():
+def test_histogram_rows_are_one_view_with_a_band_per_group():
+    # one view, not a facet: only a single or layered view can stretch to its column
     spec = _spec(charts.histogram({"a": np.full(10, 1e-6), "b": np.geomspace(1e-3, 1, 20)},
                                   bins=6, log_x=True, rows=True, extent=(1e-4, 1)))
-    assert spec["facet"]["row"]["field"] == "set"
-    assert spec["resolve"]["scale"]["y"] == "independent"
-    assert spec["spec"]["encoding"]["x"]["axis"]["values"] == [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
-    rows = _rows(spec)
+    assert "facet" not in spec and spec["width"] == "container" and spec["autosize"]["type"] == "fit-x"
+    bars, names = spec["layer"]
+    assert bars["encoding"]["x"]["axis"]["values"] == [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+    rows = [r for r in _rows(spec) if "count" in r]
     assert sum(r["count"] for r in rows if r["set"] == "a") == 10   # below the extent: first bar
     assert [r["count"] for r in rows if r["set"] == "a"][0] == 10
+    # "a" is the top band (y 1..2), "b" the bottom one; each group's tallest bar is 0.72 of its band
+    top = max(r["y1"] for r in rows if r["set"] == "a")
+    assert [r["y0"] for r in rows if r["set"] == "a"] == [1.0] * 6 and top == pytest.approx(1.72)
+    assert max(r["y1"] for r in rows if r["set"] == "b") == pytest.approx(0.72)
+    # the names sit above their bands' tallest bars
+    assert {r["set"]: r["y0"] for r in _rows(spec) if "count" not in r} == {"a": 1.78, "b": 0.78}
 
 
 def test_bar_shares_without_value_labels():
@@ -135,9 +142,21 @@ def test_bar_shares_without_value_labels():
     assert [lay["mark"]["type"] for lay in spec["layer"]] == ["bar"]
 
 
-def test_square_charts_keep_their_plot_area_square():
-    # "pad" autosize: width/height are the plot area, so a square domain draws round circles.
-    for chart in (charts.scatter(torch.randn(5, 2)), charts.vector_field(score_grid(1.0, 3), torch.ones(9, 2)),
-                  charts.heatmap(np.arange(3.0), np.arange(3.0), np.ones((3, 3)))):
+def test_square_charts_fill_their_column_with_one_unit_length_on_both_axes():
+    # the plot is as wide as the column and `size` high; the domains come from Vega's width/height
+    # signals so that one unit is as many pixels on x as on y and [lo, hi] stays whole on both
+    for chart in (charts.scatter(torch.randn(5, 2), domain=(-1, 3)),
+                  charts.vector_field(score_grid(1.0, 3), torch.ones(9, 2), domain=(-1, 3)),
+                  charts.heatmap(np.arange(3.0), np.arange(3.0), np.ones((3, 3)), domain=(-1, 3))):
         spec = _spec(chart)
-        assert spec["autosize"]["type"] == "pad" and spec["width"] == spec["height"]
+        assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}
+        assert spec["width"] == "container" and spec["height"] == charts.SIZE
+        enc = spec["layer"][0]["encoding"] if "layer" in spec else spec["encoding"]
+        x, y = enc["x"]["scale"], enc["y"]["scale"]
+        for width, height in ((300, 380), (900, 380), (380, 380)):
+            def ev(e):  # Vega's expression, evaluated for this plot size
+                return eval(e["expr"].replace("width", str(width)).replace("height", str(height)))
+            x_span, y_span = ev(x["domainMax"]) - ev(x["domainMin"]), ev(y["domainMax"]) - ev(y["domainMin"])
+            assert x_span / width == pytest.approx(y_span / height)         # round circles
+            assert min(x_span, y_span) == pytest.approx(4.0)                # [-1, 3] fits exactly
+            assert (ev(x["domainMin"]) + ev(x["domainMax"])) / 2 == pytest.approx(1.0)

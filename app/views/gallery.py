@@ -46,6 +46,8 @@ if pf is None:
 edits = state.gallery_edits
 editable = can_edit()
 st.title(pf.title or "FLUX gallery")
+st.page_link("views/how_flux_samples.py", label="How FLUX samples: these images come from a flow; see it in 2-D",
+             icon=":material/air:")
 if editable:  # the server's folders are the instructor's business, not the class network's
     st.caption(f"Prompt file: `{path}` · images: `{settings.output_dir}`")
 if not editable:

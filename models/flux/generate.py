@@ -8,9 +8,10 @@ transformers are imported only when an image is actually computed.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -22,6 +23,7 @@ from models.flux.params import SCHNELL_MAX_SEQUENCE_LENGTH, BadParams, Generatio
 from models.flux.settings import FluxSettings, load_settings
 
 from models.flux.store import ImageStore, read_metadata
+from models.flux.timeline import TimelineRecorder
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -35,6 +37,45 @@ FLUX_LATENT_RGB_FACTORS = [
     [0.0817, 0.0765, 0.0749], [-0.1264, -0.0522, -0.1103], [-0.0280, -0.0881, -0.0499], [-0.1262, -0.0982, -0.0778],
 ]
 FLUX_LATENT_RGB_BIAS = [-0.0329, -0.0718, -0.0851]
+
+
+# The demo pipeline's pictures are noise: drawing them at the file's 1024x1024 only burns time (six took
+# ~40 s on 2 cores). It renders at most 256 px on the longest side and says so in the image's metadata.
+DEMO_RENDER_MAX = 256
+
+
+def render_size(params: GenerationParams, is_demo: bool) -> tuple[int, int]:
+    """(width, height) the pipeline draws: the params' size, or for the demo at most DEMO_RENDER_MAX px
+    on the longest side (same aspect, multiples of 16 as FLUX needs)."""
+    width, height = params.width, params.height
+    if not is_demo or max(width, height) <= DEMO_RENDER_MAX:
+        return width, height
+    scale = DEMO_RENDER_MAX / max(width, height)
+    return max(16, int(width * scale) // 16 * 16), max(16, int(height * scale) // 16 * 16)
+
+
+def demo_size_note(params: GenerationParams, rendered: tuple[int, int]) -> str | None:
+    """"demo rendered at 256×256 (the settings ask 1024×1024)", or None when the size was kept."""
+    if rendered == (params.width, params.height):
+        return None
+    return f"demo rendered at {rendered[0]}×{rendered[1]} (the settings ask {params.width}×{params.height})"
+
+
+@contextlib.contextmanager
+def _one_thread_for_the_demo(is_demo: bool):
+    """The demo's layers are tiny: on a busy 2-core machine two torch threads fighting for the cores made
+    its VAE decode ~20x slower than one thread. Real FLUX keeps every thread."""
+    if not is_demo:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 class GenerationCancelled(FluxError):
@@ -61,6 +102,7 @@ class GenerationResult:
     from_cache: bool = False
     is_demo: bool = False
     prompt_id: str | None = None
+    timeline: list = field(default_factory=list)  # TimelineFrame per step (empty when served from the store)
 
 
 StepCallback = Callable[[int, int, "Image.Image"], None]  # (step, total, preview)
@@ -293,23 +335,28 @@ class Generator:
             if cancel is not None and cancel.is_set():
                 p._interrupt = True  # the pipeline's own flag, in case the exception below is swallowed
                 raise _Stop  # stop now: skips the remaining steps and the VAE decode
+            if step + 1 < params.steps:  # the last step's x̂₀ is the final image (timeline.py)
+                recorder.record(step + 1)
             if on_step is not None:
-                on_step(step + 1, params.steps, latents_preview(tensors["latents"], params.width, params.height))
+                on_step(step + 1, params.steps, latents_preview(tensors["latents"], width, height))
             return {}
 
+        width, height = render_size(params, src.is_demo)
+        recorder = TimelineRecorder(pipe, width, height)
         start = time.perf_counter()
         try:
-            image = pipe(
-                params.prompt,
-                num_inference_steps=params.steps,
-                guidance_scale=params.guidance_scale,  # explicit: the call's default (3.5) is FLUX.1-dev's
-                height=params.height,
-                width=params.width,
-                max_sequence_length=params.max_sequence_length,
-                generator=torch.Generator("cpu").manual_seed(params.seed),
-                callback_on_step_end=callback,
-                callback_on_step_end_tensor_inputs=["latents"],
-            ).images[0]
+            with _one_thread_for_the_demo(src.is_demo), recorder:
+                image = pipe(
+                    params.prompt,
+                    num_inference_steps=params.steps,
+                    guidance_scale=params.guidance_scale,  # explicit: the call's default (3.5) is FLUX.1-dev's
+                    height=height,
+                    width=width,
+                    max_sequence_length=params.max_sequence_length,
+                    generator=torch.Generator("cpu").manual_seed(params.seed),
+                    callback_on_step_end=callback,
+                    callback_on_step_end_tensor_inputs=["latents"],
+                ).images[0]
         except _Stop:
             pipe.maybe_free_model_hooks()  # put offloaded parts back where the offload hooks expect them
             raise GenerationCancelled("Generation cancelled; no image was saved.") from None
@@ -320,6 +367,7 @@ class Generator:
             raise OutOfMemory(f"The GPU ran out of memory ({self.plan.summary}).{hint}", next_plan=nxt) from None
         if getattr(pipe, "_interrupt", False):  # interrupted without our exception reaching us
             raise GenerationCancelled("Generation cancelled; no image was saved.")
+        recorder.record(params.steps, final_image=image)
         seconds = time.perf_counter() - start
 
         path = None
@@ -327,6 +375,8 @@ class Generator:
             path = self.store.save(image, params, extra={
                 "prompt_id": prompt_id, "is_demo": src.is_demo, "truncated_tokens": truncated,
                 "seconds": round(seconds, 3), "memory_plan": self.plan.summary,
-            })
+                "rendered_size": [width, height], "size_note": demo_size_note(params, (width, height)),
+            }, timeline=recorder.frames)
         return GenerationResult(image=image, params=params, path=path, truncated_tokens=truncated,
-                                seconds=seconds, from_cache=False, is_demo=src.is_demo, prompt_id=prompt_id)
+                                seconds=seconds, from_cache=False, is_demo=src.is_demo, prompt_id=prompt_id,
+                                timeline=recorder.frames)

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.atomic import atomic_file
+from models.atomic import atomic_file, atomic_folder, write_synced
 from models.flux.params import GenerationParams
 from models.flux.tiny import TINY_MODEL_ID
 
@@ -34,6 +35,8 @@ JSON_KEY = "diffusion_classroom"
 A1111_KEY = "parameters"
 SAMPLER = "flow-match euler"
 METADATA_VERSION = 1
+TIMELINE_SUFFIX = ".steps"  # <cache_key>.steps/: the image's metadata folder (its step timeline)
+TIMELINE_INDEX = "timeline.json"
 
 
 # ----------------------------------------------------------------------------- A1111 text
@@ -230,6 +233,15 @@ class StoredImage:
         return params_from_metadata(self.metadata)
 
 
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One step of an image's timeline on disk: the decoded x̂₀ after that step (models/flux/timeline.py)."""
+
+    step: int
+    t: float
+    path: Path
+
+
 # A save's temp file (models.atomic: ".<key>.png.<random>.tmp") older than this was left by a process
 # that died mid-save (kill -9, power cut): a PNG write takes well under a second.
 ORPHAN_AGE_S = 600
@@ -276,11 +288,16 @@ class ImageStore:
         path = self.path_for(params)
         return path if path.is_file() else None
 
-    def save(self, image: "Image.Image", params: GenerationParams, extra: dict | None = None) -> Path:
+    def save(self, image: "Image.Image", params: GenerationParams, extra: dict | None = None,
+             timeline: list | None = None) -> Path:
         """Write `image` as <cache_key>.png with both metadata chunks, atomically; return its path.
 
         `extra` goes into the JSON chunk (prompt_id, is_demo, truncated_tokens, seconds, ...).
+        `timeline` (TimelineFrame list, models/flux/timeline.py) is written first, as the image's
+        metadata folder <cache_key>.steps/, whole or not at all: a PNG never points at half a timeline.
         """
+        if timeline:
+            self._save_timeline(params.cache_key(), timeline)
         from PIL.PngImagePlugin import PngInfo
 
         extra = dict(extra or {})
@@ -305,6 +322,33 @@ class ImageStore:
         with atomic_file(final, "wb") as f:
             image.save(f, format="PNG", pnginfo=info)
         return final
+
+    def timeline_folder(self, path: str | os.PathLike) -> Path:
+        """The metadata folder of the image at `path`: <cache_key>.steps/ beside it."""
+        path = Path(path)
+        return path.with_name(path.stem + TIMELINE_SUFFIX)
+
+    def _save_timeline(self, key: str, frames: list) -> None:
+        entries = []
+        with atomic_folder(self.root / f"{key}{TIMELINE_SUFFIX}") as tmp:
+            for frame in frames:
+                name = f"step{frame.step:02d}.png"  # lossless: JPEG visibly smears the demo's noise
+                out = io.BytesIO()
+                frame.image.convert("RGB").save(out, format="PNG")
+                write_synced(tmp / name, out.getvalue())
+                entries.append({"step": frame.step, "t": round(float(frame.t), 6), "file": name})
+            write_synced(tmp / TIMELINE_INDEX, json.dumps({"version": 1, "frames": entries}, indent=1).encode())
+
+    def timeline(self, path: str | os.PathLike) -> list[TimelineEntry]:
+        """The step timeline kept for the image at `path` (empty for an image made without one)."""
+        folder = self.timeline_folder(path)
+        try:
+            index = json.loads((folder / TIMELINE_INDEX).read_text(encoding="utf-8"))
+            frames = [TimelineEntry(step=int(f["step"]), t=float(f["t"]), path=folder / str(f["file"]))
+                      for f in index.get("frames", [])]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return []
+        return [f for f in frames if f.path.parent == folder and f.path.is_file()]
 
     def metadata(self, path: str | os.PathLike) -> dict:
         """read_metadata(path), cached until the file's mtime or size changes."""
@@ -351,6 +395,7 @@ class ImageStore:
         if path.parent != self.root.resolve() or path.suffix != ".png":
             raise ValueError(f"{path} is not an image of the store {self.root}")
         path.unlink(missing_ok=True)
+        shutil.rmtree(self.timeline_folder(path), ignore_errors=True)
         with self._lock:
             for key in [k for k in self._meta_cache if k.resolve() == path]:
                 del self._meta_cache[key]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 import time
@@ -246,7 +247,15 @@ def test_loading_a_saved_model_and_a_bad_zip():
     rows = _chart_rows(_chart(at, "Loss"))
     assert [r["step"] for r in rows if r["series"] == training_charts.LOSS_LABEL] == [h["step"] for h in run.history]
     _chart(at, "2,000 samples")
-    _chart(at, "Share of samples per mode")
+    shares = {r["label"]: r["share"] for r in _chart_rows(_chart(at, "Share of samples per mode")) if "what" not in r}
+    assert len(shares) == 9 and "off every mode" in shares and sum(shares.values()) == pytest.approx(1.0)
+    # the training-set floor with the population's beside it (8-gaussians is a known mixture)
+    floor = next(m for m in at.metric if m.label == "floor of the training set")
+    assert floor.delta.startswith("population ")
+    assert float(floor.delta.split()[1]) == pytest.approx(loaded.loss_floor(), abs=0.05)
+    energy = next(m for m in at.metric if m.label == "energy distance to fresh data")
+    assert energy.delta.endswith("× data vs data")
+    assert re.fullmatch(r"\d+% / \d+%", next(m.value for m in at.metric if m.label == "precision / recall"))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA to fail on CUDA")

@@ -28,7 +28,7 @@ def quality_vs_steps(rows: list[dict], *, title: str, highlight: int | None = No
     floor = alt.Chart(pd.DataFrame({"ratio": [1.0]})).mark_rule(color="#444", strokeDash=[2, 2]).encode(y="ratio:Q")
     layers.append(floor)
     if highlight is not None:
-        picked = frame[frame["steps"] == highlight]
+        picked = frame[frame["steps"] == highlight].assign(picked=True)
         layers.append(alt.Chart(picked).mark_point(size=160, color="#e4572e", filled=False, strokeWidth=2)
                       .encode(x=x, y=y))
     return alt.layer(*layers).properties(title=title, width=width, height=height)

@@ -24,7 +24,7 @@ import numpy as np
 from app.charts import FIT_WIDTH, square_scales
 
 MAX_ROWS = 300
-FLOOR_LABEL = "Bayes-optimal floor (a perfect network)"
+FLOOR_LABEL = "floor of the training set (a memorizing network)"
 LOSS_LABEL = "training loss"
 LOSS_COLOR = "#1f77b4"
 FLOOR_COLOR = "#444444"
@@ -78,7 +78,7 @@ def loss_rows(history: Sequence[dict], floor: float | None = None, max_rows: int
 
 def _loss_chart(data, with_floor: bool, title: str, y_title: str, width: int | str, height: int) -> alt.Chart:
     series = [LOSS_LABEL] + ([FLOOR_LABEL] if with_floor else [])
-    # one entry per line, never shortened: "Bayes-optimal floor (a perfect network)" must stay whole
+    # one entry per line, never shortened: FLOOR_LABEL must stay whole
     legend = alt.Legend(title=None, orient="bottom", direction="vertical", labelLimit=0)
     return alt.Chart(data).mark_line(clip=True).encode(
         x=alt.X("step:Q", title="step"),

@@ -159,7 +159,7 @@ if b1.button("Train", type="primary", key="fx_train", disabled=session.any_runni
 b2.button("Stop", key="fx_stop", on_click=session.stop, args=("main",), disabled=not main_running,
           icon=":material/stop:", width="stretch")
 if session.current("main") is None:
-    st.caption("Press **Train**: the defaults give good samples in well under a minute on a laptop CPU.")
+    st.caption("Press **Train**: the defaults train in under a minute on a laptop CPU.")
 else:
     st.caption(f"Model: {session.current('main').describe()}")
 _live_panel("main")
@@ -303,7 +303,9 @@ elif run is not None and run.running:
 st.header("7 · Guidance")
 st.markdown("Classifier-free guidance trains one network with the class, dropping it 10% of the time, and at "
             "sampling mixes the two predictions: v = v_uncond + w·(v_cond − v_uncond). w = 0 ignores the class, "
-            "w = 1 is the plain conditional flow, larger w pushes harder.")
+            "w = 1 is the plain conditional flow, larger w pushes harder. FLUX.1-schnell runs with guidance 0. "
+            "FLUX.1-dev takes a guidance value as an extra input (it was guidance-distilled), so it needs no second, "
+            "unconditional pass.")
 g1, g2, g3 = st.columns(3)
 guided_data = g1.selectbox("Labelled data", LABELLED_DATASETS, key="fx_guided_data",
                            format_func={"8-gaussians": "8-gaussians, one class per mode",
@@ -352,6 +354,4 @@ if guided is not None and guided_run.data is not None:
         if centers is None:
             frame = frame.drop(columns=["nearest this mode"])
         st.dataframe(frame, hide_index=True, key="fx_guidance_table")
-    st.caption("Higher w concentrates the samples on the class and shrinks their spread: less diversity. "
-               "FLUX.1-schnell runs with guidance 0. FLUX.1-dev takes a guidance value as an extra input "
-               "(it was guidance-distilled), so it needs no second, unconditional pass.")
+    st.caption("Higher w concentrates the samples on the class: fewer land elsewhere, at the price of diversity.")

@@ -9,7 +9,7 @@ point set smoothed with a Gaussian of width σ (the "empirical" score).
 import numpy as np
 import streamlit as st
 
-from app import charts
+from app import charts, presentation
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES
 from models.score.experiments import forward_noising, recovery
 
@@ -32,10 +32,11 @@ st.markdown(
     "Gaussian blob; the score of the noisy density points back toward the data, and one step along it — "
     "Tweedie's formula — is the best guess of the clean point."
 )
-e1, e2, e3 = st.columns(3)
-e1.latex(r"\tilde x = x + \sigma z,\quad z \sim \mathcal N(0, I)")
-e2.latex(r"p_\sigma(\tilde x) = \int p(x)\, \mathcal N(\tilde x; x, \sigma^2 I)\, dx")
-e3.latex(r"\mathbb E[x \mid \tilde x] = \tilde x + \sigma^2\, \nabla_{\tilde x} \log p_\sigma(\tilde x)")
+# one aligned block, not three columns: side by side they were cut off beside an open sidebar
+st.latex(r"\begin{aligned}\tilde x &= x + \sigma z,\quad z \sim \mathcal N(0, I)\\"
+         r"p_\sigma(\tilde x) &= \int p(x)\, \mathcal N(\tilde x; x, \sigma^2 I)\, dx\\"
+         r"\mathbb E[x \mid \tilde x] &= \tilde x + \sigma^2\, \nabla_{\tilde x} \log p_\sigma(\tilde x)"
+         r"\end{aligned}")
 
 c1, c2, c3 = st.columns([2, 1, 1])
 with c1:
@@ -59,23 +60,23 @@ data, noisy, denoised, log_p = result.data, result.noisy, result.denoised, resul
 off_chart = float(np.mean(np.abs(noisy).max(1) > lim))
 cols = st.columns(3)
 with cols[0]:
-    st.altair_chart(charts.scatter(noisy, data, f"noisy data x̃ at σ = {sigma:g}", domain,
-                                   sample_label="noisy x̃", size=PLOT), width="content")
+    presentation.chart(charts.scatter(noisy, data, f"noisy data x̃ at σ = {sigma:g}", domain,
+                                      sample_label="noisy x̃", size=PLOT))
     if off_chart > 0.01:
         st.caption(f"{off_chart:.0%} of the noisy points are outside the view.")
 with cols[1]:
     if view.startswith("score"):
-        st.altair_chart(charts.vector_field(result.arrow_points, result.arrows, data, f"score of p_σ at σ = {sigma:g}", domain,
-                                            size=PLOT), width="content")
+        presentation.chart(charts.vector_field(result.arrow_points, result.arrows, data,
+                                               f"score of p_σ at σ = {sigma:g}", domain, size=PLOT))
     else:
         top = float(log_p.max())
-        st.altair_chart(charts.heatmap(result.heat_points[:, 0], result.heat_points[:, 1], log_p, f"log p_σ at σ = {sigma:g}",
-                                       color_title="log p_σ", domain=domain, size=PLOT,
-                                       value_range=(top - LOG_P_RANGE, top)), width="content")
+        presentation.chart(charts.heatmap(result.heat_points[:, 0], result.heat_points[:, 1], log_p,
+                                          f"log p_σ at σ = {sigma:g}", color_title="log p_σ", domain=domain,
+                                          size=PLOT, value_range=(top - LOG_P_RANGE, top)))
         st.caption(f"Colours cover the top {LOG_P_RANGE:g} nats; anything lower is the darkest colour.")
 with cols[2]:
-    st.altair_chart(charts.scatter({"denoised x̂": denoised}, data, "Tweedie: x̂ = x̃ + σ² ∇log p_σ(x̃)",
-                                   domain, size=PLOT, colors=[charts.PALETTE[1]]), width="content")
+    presentation.chart(charts.scatter({"denoised x̂": denoised}, data, "Tweedie: x̂ = x̃ + σ² ∇log p_σ(x̃)",
+                                      domain, size=PLOT, colors=[charts.PALETTE[1]]))
 
 gaps = recovery(result)
 st.markdown("**Recovered?** Distance to each point's *own* clean source x:")
@@ -93,7 +94,7 @@ d2.metric("median distance: denoised x̂ → nearest data point", f"{gaps.denois
 st.markdown("**Which score?** At the noisy points, the score of p_σ against the training target:")
 s1, s2, s3 = st.columns(3)
 s1.metric("median ‖∇log p_σ(x̃)‖ (marginal score)", f"{gaps.marginal_score:.3g}",
-          help="= ‖E[z | x̃]‖/σ: what a perfect network learns.")
+          help="= ‖E[z | x̃]‖/σ: the score of p_σ itself, what a network is trained to approximate.")
 s2.metric("median ‖z‖/σ (the DSM target)", f"{gaps.conditional_score:.3g}",
           help="The regression target −z/σ of denoising score matching, noise included.")
 

@@ -23,9 +23,17 @@ from models.score.metrics import OFF_MODE_STDS, mode_shares
 from models.score.noise import default_sigmas, geometric_sigmas
 from models.score.reference import dsm_loss_floor, mixture_score_fn
 from models.score.samplers import denoising_sampler, langevin_dynamics, tweedie
+from models.score.trainer import limited_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY_SCORE = mixture_score_fn(NCSN_TOY)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """2-D clouds are too small for intra-op threads (one thread is many times faster on a busy machine)."""
+    with limited_threads(1):
+        yield
 
 
 def says(path: str, *phrases: str) -> None:

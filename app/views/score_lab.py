@@ -25,6 +25,7 @@ from models.score import run as training_run
 from models.score.animation import gif_bytes
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, dataset_mixture, read_points_csv
 from models.score.errors import InputError
+from models.score.experiments import LOG_DENSITY_CELLS, model_log_density
 from models.score.floors import population_loss_floor
 from models.score.noise import default_sigma_max, default_sigma_min
 from models.score.trainer import TrainConfig, default_single_sigma
@@ -498,11 +499,24 @@ def _results(run: training_run.TrainingRun) -> None:
             _show(charts.vector_field(field["arrow_points"], field["arrows"], train_pts, domain=domain,
                                       size=400, title=f"Learned score at σ = {sigma:.3g}"))
         with f2:
-            views = ["score size"] + (["error"] if field["error"] is not None else [])
+            views = (["score size"] + (["error"] if field["error"] is not None else [])
+                     + (["log density"] if model.config.model == "ncsn" else []))
             view = st.radio("Colour map", views, horizontal=True, key="sl_field_view",
                             label_visibility="collapsed", format_func={"score size": "score size σ·‖s‖",
-                                         "error": f"error vs the {field['reference_kind']} score"}.get)
-            if view == "error":
+                                         "error": f"error vs the {field['reference_kind']} score",
+                                         "log density": "the model's log-density"}.get)
+            if view == "log density":
+                with st.spinner(f"Following {LOG_DENSITY_CELLS ** 2} probability-flow ODE paths…"):
+                    density = session.cached(("log_density", run.id, run.steps_done),
+                                             lambda: model_log_density(model, domain))
+                top = float(np.nanmax(density["log_p"]))
+                _show(charts.heatmap(density["axis"], density["axis"], density["log_p"], domain=domain, size=400,
+                                     color_title="log p", value_range=(top - 12, top),
+                                     title="The model's log-density (bright = likely)"))
+                st.caption("log p at σ_min of the distribution the model's probability-flow ODE draws from "
+                           "(exact 2×2 divergence, 50 Heun steps): the honest \"likely place\" map. Colours "
+                           "cover the top 12 nats.")
+            elif view == "error":
                 _show(charts.heatmap(field["axis"], field["axis"], field["error"], domain=domain,
                                      size=400, scheme="magma", color_title="σ·‖s − s_ref‖",
                                      title=f"Error vs the {field['reference_kind']} score at σ = {sigma:.3g}"))

@@ -424,6 +424,11 @@ COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "sample": cmd_sample, 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from models.flow import cli as flow_cli  # flows (train --model flow, a flow run, straightness) parse there
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if flow_cli.handles(argv):
+        return flow_cli.main(argv)
     try:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)

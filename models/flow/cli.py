@@ -1,0 +1,270 @@
+"""The flow half of `python -m models.score`: `train --model flow`, `sample --run FLOW_RUN`, `straightness`.
+
+`models.score.cli.main` hands a command line here when `handles(argv)` says it is a flow's
+(the model, or the run folder's config.json, decides), so the score CLI's parser stays as it
+is. The contract is the score CLI's: bad input is one line on stderr and exit code 2, before
+any work; options that a flow does not read are refused by name, with what to use instead.
+
+    python -m models.score train --model flow --dataset moons --out runs/flow
+    python -m models.score train --model flow --reflow-from runs/flow --out runs/reflow
+    python -m models.score train --model flow --dataset 8-gaussians --conditional --out runs/cfg
+    python -m models.score sample --run runs/flow --sampler euler --steps 4 --out s.csv
+    python -m models.score sample --run runs/cfg --class 2 --guidance 3 --out s.csv
+    python -m models.score straightness --run runs/reflow
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from models.score.cli_checks import POINTS, STEPS, check_output_file, finite_number, positive_number, seed, \
+    whole_number
+from models.score.errors import InputError
+from models.score.trainer import LIMITS
+
+from .sampling import SAMPLERS
+from .trainer import MAX_CLASSES
+
+N_TRAIN = 10_000
+MAX_FLOW_STEPS = 1000        # sample --steps: 50 is plenty for a 2-D flow
+MAX_GUIDANCE = 20.0
+NOT_FOR_FLOWS = {            # score options a flow has no use for, and why
+    "--objective": "a flow has one loss, ‖v − (ε − x₀)‖²",
+    "--sigma": "a flow has no noise ladder: its noise level is the time t ∈ [0, 1]",
+    "--sigma-min": "a flow has no noise ladder: its noise level is the time t ∈ [0, 1]",
+    "--sigma-max": "a flow has no noise ladder: its noise level is the time t ∈ [0, 1]",
+    "--levels": "a flow has no noise ladder: its noise level is the time t ∈ [0, 1]",
+    "--steps-per-level": "a flow takes --steps (Euler or Heun steps from t = 1 to 0)",
+    "--eps": "a flow's ODE steps need no step size: give the number of --steps",
+    "--final-denoise": "a flow ends at t = 0, on the data",
+    "--no-final-denoise": "a flow ends at t = 0, on the data",
+    "--start": "a flow starts from its own noise N(center, spread²·I)",
+    "--start-range": "a flow starts from its own noise N(center, spread²·I)",
+    "--solver": "a flow takes --sampler euler or heun",
+    "--reference": "a flow samples its own run: give --run",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2
+        raise InputError(message)
+
+
+def _option_value(argv: list[str], name: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def handles(argv: list[str]) -> bool:
+    """True for a flow's command line: `train --model flow`, `sample --run` of a flow run, `straightness`."""
+    from .checkpoints import is_flow_run
+
+    if not argv:
+        return False
+    if argv[0] == "straightness":
+        return True
+    if argv[0] == "train":
+        return _option_value(argv, "--model") == "flow"
+    if argv[0] == "sample":
+        run = _option_value(argv, "--run")
+        return run is not None and is_flow_run(run)
+    return False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m models.score", description="2-D flow matching (FLUX's convention).")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train a flow (--model flow)")
+    t.add_argument("--model", choices=["flow"], required=True)
+    g = t.add_mutually_exclusive_group()
+    g.add_argument("--dataset", help="a built-in dataset name (see `datasets`)")
+    g.add_argument("--data", type=Path, help="a CSV file of x,y points")
+    g.add_argument("--text", help="a short word, drawn as points")
+    t.add_argument("--n-train", type=POINTS, help=f"training points to draw (default {N_TRAIN})")
+    t.add_argument("--reflow-from", type=Path, help="a flow run: train its reflow on (noise, sample) pairs of it")
+    t.add_argument("--conditional", action="store_true", default=None,
+                   help="learn class-conditional velocities with label dropout 0.1 (8-gaussians, moons)")
+    t.add_argument("--time-sampling", choices=["logit-normal", "uniform"],
+                   help="how training draws t (default logit-normal, as SD3/FLUX)")
+    t.add_argument("--steps", type=STEPS, default=2000)
+    t.add_argument("--seed", type=seed, default=0)
+    t.add_argument("--device", default="cpu")
+    t.add_argument("--batch-size", type=whole_number(LIMITS["batch_size"]), default=256)
+    t.add_argument("--lr", type=positive_number, default=5e-3)
+    t.add_argument("--hidden", type=whole_number(LIMITS["hidden"]))
+    t.add_argument("--depth", type=whole_number(LIMITS["depth"]))
+    t.add_argument("--threads", type=whole_number(LIMITS["num_threads"]))
+    t.add_argument("--out", type=Path, required=True)
+
+    s = sub.add_parser("sample", help="sample a trained flow")
+    s.add_argument("--run", type=Path, required=True)
+    s.add_argument("--sampler", choices=SAMPLERS, default="euler")
+    s.add_argument("--steps", type=whole_number(MAX_FLOW_STEPS), default=50)
+    s.add_argument("--shift", type=positive_number, help="time shift s: t → s·t/(1 + (s − 1)·t) (default 1)")
+    s.add_argument("--class", dest="label", type=int, help="a class of a conditional flow (0, 1, …)")
+    s.add_argument("--guidance", type=finite_number, help="w in v_uncond + w·(v_cond − v_uncond) (default 1)")
+    s.add_argument("--n", type=POINTS, default=2000)
+    s.add_argument("--seed", type=seed, default=0)
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--out", type=Path, required=True)
+
+    r = sub.add_parser("straightness", help="how straight a flow's paths are, and its 1/4/50-step quality")
+    r.add_argument("--run", type=Path, required=True)
+    r.add_argument("--n", type=whole_number(100_000), default=2000)
+    r.add_argument("--seed", type=seed, default=0)
+    return p
+
+
+def _parse(argv: list[str]):
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        flag = unknown[0].split("=", 1)[0]
+        if flag in NOT_FOR_FLOWS:
+            raise InputError(f"{flag} does not apply to a flow ({NOT_FOR_FLOWS[flag]})")
+        raise InputError(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
+# ----------------------------------------------------------------------------- train
+
+def cmd_train(args) -> None:
+    from models.score.checkpoints import check_run_target
+    from models.score.datasets import DatasetSpec
+
+    from . import run as flow
+    from .checkpoints import load_flow_run, save_flow_run
+    from models.score.trainer import TrainingDiverged
+
+    from .trainer import FlowConfig
+
+    has_data = args.dataset is not None or args.data is not None or args.text is not None
+    if args.reflow_from is not None:
+        if has_data or args.n_train is not None:
+            raise InputError("--dataset/--data/--text/--n-train do not apply with --reflow-from "
+                             "(a reflow trains on its parent's own samples)")
+        if args.conditional:
+            raise InputError("--conditional does not apply with --reflow-from (reflow is for unconditional flows)")
+        for flag, value in (("--hidden", args.hidden), ("--depth", args.depth)):
+            if value is not None:
+                raise InputError(f"{flag} does not apply with --reflow-from (a reflow starts from its parent's "
+                                 "weights, so it keeps its network's size)")
+    elif not has_data:
+        raise InputError("one of the arguments --dataset --data --text is required (or --reflow-from RUN)")
+    check_run_target(args.out)
+    base = FlowConfig()
+    if args.reflow_from is not None:
+        parent_model, _, _ = load_flow_run(args.reflow_from, args.device)
+        if parent_model.dataset is None:
+            raise InputError(f"{args.reflow_from}: its training data is unknown, so its reflow cannot be described")
+        data, _, _ = flow.load_training_data(DatasetSpec.from_dict(parent_model.dataset), conditional=False,
+                                             seed=parent_model.config.seed)
+        parent = flow.FlowRun(data=data, config=parent_model.config, loaded=parent_model)
+        run = flow.reflow_run(parent, steps=args.steps)
+        run.config.seed, run.config.lr, run.config.batch_size = args.seed, args.lr, args.batch_size
+        run.config.time_sampling = args.time_sampling or run.config.time_sampling
+        print(f"sampling {flow.REFLOW_PAIRS:,} (noise, sample) pairs from {args.reflow_from} …", flush=True)
+        from .reflow import reflow_pairs
+        run.pairs = reflow_pairs(parent_model, flow.REFLOW_PAIRS, seed=args.seed + 1)
+    else:
+        spec = (DatasetSpec.builtin(args.dataset) if args.dataset is not None else
+                DatasetSpec.csv(args.data) if args.data is not None else DatasetSpec.from_text(args.text))
+        data, labels, names = flow.load_training_data(spec, conditional=bool(args.conditional),
+                                                      n=args.n_train or N_TRAIN, seed=args.seed)
+        config = FlowConfig(hidden=args.hidden or base.hidden, depth=args.depth or base.depth,
+                            time_sampling=args.time_sampling or base.time_sampling, steps=args.steps,
+                            batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
+                            num_classes=len(names) if args.conditional else 0)
+        run = flow.FlowRun(data=data, config=config, labels=labels, class_names=names)
+    run.config.num_threads = args.threads
+    run.config.log_every = max(1, min(100, args.steps // 20))
+    run.config.validate()
+    trainer = run.trainer = flow.new_trainer(run)
+    print(f"training {run.describe()} [{len(trainer.data)} points]", flush=True)
+
+    def report(p):
+        print(f"step {p.step:>6}/{p.total_steps}  loss {p.loss:9.4f}  {p.steps_per_second:7.0f} steps/s", flush=True)
+
+    start, error = time.perf_counter(), None
+    try:
+        trainer.run(report)
+    except TrainingDiverged as exc:
+        error = exc
+    save_flow_run(args.out, run.model(), trainer.state.history, run.class_names)
+    if error is not None:
+        raise InputError(f"training stopped: {error} (the last finite weights were saved to {args.out})")
+    print(f"done in {time.perf_counter() - start:.1f} s → {args.out}")
+
+
+# ----------------------------------------------------------------------------- sample
+
+def cmd_sample(args) -> None:
+    from models.score.datasets import write_points_csv
+
+    from .checkpoints import load_flow_run
+
+    check_output_file(args.out)
+    if args.guidance is not None and args.label is None:
+        raise InputError("--guidance needs --class C (guidance pushes towards a class)")
+    if args.guidance is not None and not 0 <= args.guidance <= MAX_GUIDANCE:
+        raise InputError(f"--guidance must be from 0 to {MAX_GUIDANCE:g} (got {args.guidance:g})")
+    model, _, names = load_flow_run(args.run, args.device)
+    if args.label is not None:
+        if not model.config.conditional:
+            raise InputError(f"--class: {args.run} was trained without classes (train with --conditional)")
+        if not 0 <= args.label < model.config.num_classes:
+            raise InputError(f"--class must be from 0 to {model.config.num_classes - 1} (got {args.label})")
+    result = model.sample(n=args.n, steps=args.steps, sampler=args.sampler, seed=args.seed, shift=args.shift or 1.0,
+                          label=args.label, guidance=1.0 if args.guidance is None else args.guidance)
+    write_points_csv(result.samples, args.out)
+    what = f"{args.sampler}, {args.steps} step{'s' if args.steps > 1 else ''}"
+    if args.label is not None:
+        label_name = names[args.label] if names else f"class {args.label}"
+        what += f", {label_name}, guidance {1.0 if args.guidance is None else args.guidance:g}"
+    print(f"wrote {args.n} samples ({what}) to {args.out}")
+
+
+# ----------------------------------------------------------------------------- straightness
+
+def cmd_straightness(args) -> None:
+    from models.score.datasets import DatasetSpec
+
+    from . import run as flow
+    from .checkpoints import load_flow_run
+    from .reflow import straightness
+
+    model, _, _ = load_flow_run(args.run)
+    s = straightness(model, n=args.n, seed=args.seed)
+    print(f"straightness S = E∫‖v‖²dt − E‖x₁ − x₀‖² = {s:.4f} (standardized units; 0 = straight paths)")
+    if model.dataset is None:
+        print("(the training data is unknown here: no quality numbers)")
+        return
+    spec = DatasetSpec.from_dict(model.dataset)
+    evaluation, floor = flow.evaluation_points(spec, args.n), flow.ed_floor(spec, args.n)
+    for row in flow.quality_vs_steps(model, evaluation, floor, step_counts=(1, 4, 50), n=args.n, seed=args.seed):
+        print(f"{row['steps']:>3} Euler step(s): energy distance {row['energy_distance']:.4f} "
+              f"({row['ratio']:.1f}× the data-vs-data floor {floor:.4f})")
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "straightness": cmd_straightness}
+
+
+def main(argv: list[str]) -> int:
+    """Run a flow command; errors are one line and exit code 2 (the score CLI's contract)."""
+    try:
+        args = _parse(argv)
+        COMMANDS[args.command](args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,94 @@
+"""`python -m models.score` for flows: train/sample/straightness, reflow and guidance, and the strict contract
+(an option a flow does not read is refused by name, one line, exit 2, before any work)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from models.flow.checkpoints import is_flow_run, load_flow_run
+from models.score.cli import main
+
+
+@pytest.fixture(scope="module")
+def flow_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("flow") / "run"
+    assert main(["train", "--model", "flow", "--dataset", "moons", "--steps", "60", "--hidden", "32",
+                 "--n-train", "2000", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def guided_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("guided") / "run"
+    assert main(["train", "--model", "flow", "--dataset", "8-gaussians", "--conditional", "--steps", "40",
+                 "--hidden", "32", "--n-train", "2000", "--out", str(out)]) == 0
+    return out
+
+
+def _rows(path):
+    with open(path) as f:
+        return [r for r in csv.reader(f) if r and r[0] != "x"]
+
+
+def test_train_writes_a_flow_run_and_sample_reads_it(flow_run, tmp_path, capsys):
+    assert is_flow_run(flow_run)
+    model, history, _ = load_flow_run(flow_run)
+    assert model.config.model == "flow" and model.config.hidden == 32 and history[-1]["step"] == 60
+    out = tmp_path / "s.csv"
+    assert main(["sample", "--run", str(flow_run), "--sampler", "heun", "--steps", "4", "--n", "300",
+                 "--out", str(out)]) == 0
+    assert len(_rows(out)) == 300
+    assert "heun, 4 steps" in capsys.readouterr().out
+
+
+def test_reflow_from_a_run_trains_on_its_pairs_and_straightness_reports(flow_run, tmp_path, capsys):
+    out = tmp_path / "reflow"
+    assert main(["train", "--model", "flow", "--reflow-from", str(flow_run), "--steps", "20", "--out", str(out)]) == 0
+    model, _, _ = load_flow_run(out)
+    assert model.config.reflow == 1 and model.dataset == {"kind": "builtin", "name": "moons"}
+    capsys.readouterr()
+    assert main(["straightness", "--run", str(out), "--n", "300"]) == 0
+    text = capsys.readouterr().out
+    assert "straightness S =" in text and "4 Euler step(s): energy distance" in text
+
+
+def test_guided_sampling_of_a_conditional_flow(guided_run, tmp_path, capsys):
+    out = tmp_path / "g.csv"
+    assert main(["sample", "--run", str(guided_run), "--class", "2", "--guidance", "3", "--n", "200", "--steps", "8",
+                 "--out", str(out)]) == 0
+    assert "mode 3 (90°), guidance 3" in capsys.readouterr().out and len(_rows(out)) == 200
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--model", "flow", "--dataset", "moons", "--sigma", "0.1"], "--sigma does not apply to a flow"),
+    (["train", "--model", "flow", "--dataset", "moons", "--levels", "5"], "--levels does not apply to a flow"),
+    (["train", "--model", "flow", "--dataset", "moons", "--objective", "dsm"], "--objective does not apply"),
+    (["train", "--model", "flow"], "one of the arguments --dataset --data --text is required"),
+    (["train", "--model", "flow", "--dataset", "spirals", "--conditional"], "no labels for spirals"),
+    (["train", "--model", "flow", "--dataset", "moons", "--steps", "0"], "must be positive"),
+    (["train", "--model", "flow", "--dataset", "moons", "--time-sampling", "cosine"], "invalid choice"),
+    (["train", "--model", "flow", "--reflow-from", "RUN", "--dataset", "moons"], "do not apply with --reflow-from"),
+    (["train", "--model", "flow", "--reflow-from", "RUN", "--hidden", "8"], "keeps its network's size"),
+    (["train", "--model", "flow", "--reflow-from", "RUN", "--conditional"], "reflow is for unconditional flows"),
+    (["sample", "--run", "RUN", "--eps", "0.1"], "--eps does not apply to a flow"),
+    (["sample", "--run", "RUN", "--steps-per-level", "3"], "a flow takes --steps"),
+    (["sample", "--run", "RUN", "--sampler", "annealed"], "invalid choice"),
+    (["sample", "--run", "RUN", "--steps", "5000"], "must be at most 1,000"),
+    (["sample", "--run", "RUN", "--class", "1"], "trained without classes"),
+    (["sample", "--run", "RUN", "--guidance", "2"], "--guidance needs --class"),
+    (["sample", "--run", "GUIDED", "--class", "8"], "--class must be from 0 to 7"),
+    (["sample", "--run", "GUIDED", "--class", "1", "--guidance", "50"], "--guidance must be from 0 to 20"),
+    (["straightness", "--run", "NOWHERE"], "run directory not found"),
+])
+def test_bad_input_is_one_line_exit_2(argv, message, flow_run, guided_run, tmp_path, capsys):
+    argv = [str(flow_run) if a == "RUN" else str(guided_run) if a == "GUIDED" else a for a in argv]
+    out = tmp_path / ("x.csv" if argv[0] == "sample" else "run")
+    if argv[0] != "straightness":
+        argv += ["--out", str(out)]
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+    assert not out.exists()  # refused before any work

@@ -306,16 +306,17 @@ def _sample_csv(cli, tmp_path, name, *args):
 
 
 def test_explicit_levels_on_a_run_relader_it(cli, small_run, tmp_path):
-    # the run has 4 levels; an explicit --levels 10 must mean 10 (it used to be taken for "not given")
+    # by default annealed walks 50 levels between the run's ends; an explicit --levels 10 must mean 10
     from models.score.checkpoints import load_run
     from models.score.noise import geometric_sigmas
+    from models.score.run import model_prior
     from models.score.sampling import sample_annealed_langevin
     own = _sample_csv(cli, tmp_path, "own.csv", "--run", small_run, "--steps-per-level", "5")
     ten = _sample_csv(cli, tmp_path, "ten.csv", "--run", small_run, "--steps-per-level", "5", "--levels", "10")
     assert own.read_bytes() != ten.read_bytes()
     model = load_run(small_run)
     sigmas = geometric_sigmas(float(model.sigmas[0]), float(model.sigmas[-1]), 10)
-    expected = sample_annealed_langevin(model.score, sigmas, n=200, seed=3, steps_per_level=5, center=model.center)
+    expected = sample_annealed_langevin(model.score, sigmas, n=200, seed=3, steps_per_level=5, prior=model_prior(model))
     assert torch.tensor(read_points(ten)) == pytest.approx(expected.samples, abs=1e-5)
 
 

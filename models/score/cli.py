@@ -1,4 +1,4 @@
-"""`python -m models.score` — datasets, train, sample, animate from the command line.
+"""`python -m models.score` — datasets, train, sample, loglik, animate from the command line.
 
 Bad input exits with code 2 and ONE line on stderr (no traceback); see `main`. Every number
 has a ceiling and every --out is checked before any work (cli_checks.py).
@@ -12,6 +12,12 @@ explicit `--levels 10` means 10 (the defaults live in the constants below).
     annealed   --levels --sigma-max --sigma-min --steps-per-level --eps --final-denoise
     langevin   --sigma --steps --eps --final-denoise
     denoise    --levels --sigma-max --sigma-min
+    pc         --levels --sigma-max --sigma-min
+    ode        --steps --solver --sigma-max --sigma-min
+
+Every ladder sampler starts from the data's law at the ladder's top (prior.py) unless
+`--start uniform`: a run's moment-matched Gaussian, a mixture's exact p_σmax, or the
+reference points plus noise.
 
 A trained run's network only learned σ in its ladder's range [σ_L, σ_1]: `sample --run`
 honours --sigma, --sigma-max, --sigma-min and --levels (it re-ladders) inside that range
@@ -30,7 +36,8 @@ from pathlib import Path
 import torch
 
 from . import cli_checks as check
-from .cli_checks import POINTS, STEPS, finite_number, positive_number, seed, whole_number
+from .cli_checks import NOT_READ_BY, POINTS, STEPS, finite_number, positive_number, seed, whole_number
+from .cli_loglik import add_loglik_parser, cmd_loglik
 from .errors import InputError
 from .trainer import LIMITS
 
@@ -43,29 +50,7 @@ START_RANGE = (-8.0, 8.0)   # --start uniform
 DATASET_POINTS = 2000       # `datasets NAME --out FILE`
 RANGE_SLACK = 1e-3          # σ's printed rounded to 4 digits still count as inside a run's range
 MODEL_KINDS = ("single-sigma", "ncsn")
-SAMPLERS = ("annealed", "langevin", "denoise")
-
-# For each sampler, the `sample` options it does NOT read and what to use instead.
-NOT_READ_BY = {
-    "annealed": {
-        "steps": "annealed Langevin takes --steps-per-level",
-        "sigma": "annealed Langevin walks the whole ladder: set its ends with --sigma-max/--sigma-min",
-    },
-    "langevin": {
-        "steps_per_level": "plain Langevin takes --steps",
-        "levels": "plain Langevin runs at one σ: give it with --sigma",
-        "sigma_max": "plain Langevin runs at one σ: give it with --sigma",
-        "sigma_min": "plain Langevin runs at one σ: give it with --sigma",
-    },
-    "denoise": {
-        "steps": "the denoising sampler takes one step per level: set how many with --levels",
-        "steps_per_level": "the denoising sampler takes one step per level: set how many with --levels",
-        "sigma": "the denoising sampler walks the whole ladder: set its ends with --sigma-max/--sigma-min",
-        "eps": "the denoising sampler's step sizes come from the ladder",
-        "final_denoise": "the denoising sampler always ends with the Tweedie mean",
-    },
-}
-
+SAMPLERS = tuple(NOT_READ_BY)  # annealed, langevin, denoise, pc, ode
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse prints the whole usage otherwise)
@@ -152,23 +137,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=POINTS, default=2000)
     s.add_argument("--seed", type=seed, default=0)
     s.add_argument("--steps-per-level", type=STEPS_PER_LEVEL_TYPE, help=f"annealed (default {STEPS_PER_LEVEL})")
-    s.add_argument("--steps", type=whole_number(check.MAX_SAMPLER_STEPS), help=f"langevin (default {LANGEVIN_STEPS})")
-    s.add_argument("--eps", type=positive_number, help="annealed, langevin: step size ε (default 0.5 σ_L²)")
+    s.add_argument("--steps", type=whole_number(check.MAX_SAMPLER_STEPS),
+                   help=f"langevin (default {LANGEVIN_STEPS}), ode (default 100)")
+    s.add_argument("--solver", choices=["euler", "heun"], help="ode: the integrator (default heun)")
+    s.add_argument("--eps", type=positive_number,
+                   help="annealed: step size ε (default 0.5 σ_L²); langevin: (default 0.01 (spread² + σ²))")
     s.add_argument("--sigma", type=finite_number,
                    help="langevin: its one noise level (default: the smallest; 0 = the data's own score)")
-    s.add_argument("--sigma-min", type=positive_number, help="annealed, denoise: the ladder's smallest σ")
-    s.add_argument("--sigma-max", type=positive_number, help="annealed, denoise: the ladder's largest σ")
+    s.add_argument("--sigma-min", type=positive_number, help="annealed, denoise, pc, ode: the ladder's smallest σ")
+    s.add_argument("--sigma-max", type=positive_number, help="annealed, denoise, pc, ode: the ladder's largest σ")
     s.add_argument("--levels", type=whole_number(check.MAX_SAMPLE_LEVELS),
-                   help=f"annealed: levels in the ladder (default: the run's, or {LEVELS}); "
-                        "denoise: steps down it (default 100)")
+                   help="annealed: levels in the ladder (default 50); denoise, pc: steps down it (default 100)")
     s.add_argument("--final-denoise", action=argparse.BooleanOptionalAction,
                    help="annealed, langevin: finish with one Tweedie step (default: on for annealed, off for langevin)")
     s.add_argument("--start", choices=["gaussian", "uniform"],
-                   help="the starting cloud: N(center, σ_1²I) (default) or uniform on a square")
+                   help="the starting cloud: the data's law at σ_1 (default) or uniform on a square")
     s.add_argument("--start-range", type=finite_number, nargs=2, metavar=("LOW", "HIGH"),
                    help=f"--start uniform: the square's sides (default {START_RANGE[0]:g} {START_RANGE[1]:g})")
     s.add_argument("--device", default="cpu")
     s.add_argument("--out", type=Path, required=True)
+
+    add_loglik_parser(sub)
 
     a = sub.add_parser("animate", help="a GIF of samples moving across noise levels")
     a.add_argument("--run", type=Path, required=True)
@@ -261,6 +250,8 @@ class ScoreSource:
     center: torch.Tensor
     spread: float
     kind: str                      # "ncsn", "single-sigma" or "reference"
+    prior_at: object = None        # σ_max → Prior: where a ladder sampler starts (prior.py)
+    truth: object = None           # the GaussianMixture behind the data, when there is one
 
     def check_sigma(self, flag: str, sigma: float) -> None:
         """A network only learned σ in its ladder's range: refuse to extrapolate."""
@@ -274,8 +265,9 @@ class ScoreSource:
 
 def _score_source(args) -> ScoreSource:
     from .checkpoints import load_run
-    from .datasets import training_data
+    from .datasets import dataset_mixture, training_data
     from .noise import default_sigmas
+    from .prior import gaussian_prior, mixture_prior, points_prior
     from .reference import reference_score
 
     if args.run is not None:
@@ -283,7 +275,10 @@ def _score_source(args) -> ScoreSource:
                 "applies only to --reference (a run already knows its training data)")
         model = load_run(args.run, args.device)
         kind = "ncsn" if model.config.model == "ncsn" else "single-sigma"
-        return ScoreSource(model.score, model.sigmas, model.center, model.spread, kind)
+        truth = dataset_mixture(model.dataset["name"]) if (model.dataset or {}).get("kind") == "builtin" else None
+        return ScoreSource(model.score, model.sigmas, model.center, model.spread, kind,
+                           prior_at=lambda sigma_max: gaussian_prior(model.center, model.spread, sigma_max),
+                           truth=truth)
     if args.dataset is None and args.data is None and args.text is None:
         raise InputError("--reference needs the data: give --dataset NAME or --data FILE.csv")
     data = training_data(_spec(args), args.n_train or N_TRAIN, args.seed)
@@ -291,7 +286,13 @@ def _score_source(args) -> ScoreSource:
     if args.reference == "exact" and reference.kind != "exact":
         raise InputError(f"no exact score for {data.spec.describe()}: only Gaussian mixtures "
                          "(8-gaussians, ncsn-mixture) have one; use --reference empirical instead")
-    return ScoreSource(reference.score, default_sigmas(data.points, LEVELS), data.center, data.spread, "reference")
+    mixture = dataset_mixture(data.spec.name) if data.spec.kind == "builtin" else None
+    if reference.kind == "exact":
+        prior_at = lambda sigma_max: mixture_prior(mixture, sigma_max)  # noqa: E731
+    else:
+        prior_at = lambda sigma_max: points_prior(data.points, sigma_max)  # noqa: E731
+    return ScoreSource(reference.score, default_sigmas(data.points, LEVELS), data.center, data.spread, "reference",
+                       prior_at=prior_at, truth=mixture)
 
 
 def _ladder_ends(args, source: ScoreSource) -> tuple[float, float]:
@@ -305,28 +306,45 @@ def _ladder_ends(args, source: ScoreSource) -> tuple[float, float]:
 
 
 def _sample_annealed(args, source: ScoreSource, start):
-    from .noise import geometric_sigmas
-    from .sampling import sample_annealed_langevin
+    from .sampling import ANNEALED_LEVELS, sample_annealed_langevin
 
-    sigmas = source.sigmas
-    if args.levels is not None or args.sigma_max is not None or args.sigma_min is not None:
-        sigmas = geometric_sigmas(*_ladder_ends(args, source), args.levels or len(source.sigmas))
-    return sample_annealed_langevin(source.score, sigmas, n=args.n, seed=args.seed, eps=args.eps,
+    ends = _ladder_ends(args, source)
+    return sample_annealed_langevin(source.score, torch.tensor(ends), n=args.n, seed=args.seed, eps=args.eps,
                                     steps_per_level=args.steps_per_level or STEPS_PER_LEVEL,
+                                    levels=args.levels or ANNEALED_LEVELS,
                                     final_denoise=args.final_denoise is not False, start=start,
-                                    center=source.center, device=args.device)
+                                    prior=source.prior_at(ends[0]), device=args.device)
 
 
 def _sample_denoising(args, source: ScoreSource, start):
     from .sampling import DENOISING_LEVELS, sample_denoising
 
-    ends = torch.tensor(_ladder_ends(args, source))
-    return sample_denoising(source.score, ends, n=args.n, seed=args.seed, levels=args.levels or DENOISING_LEVELS,
-                            start=start, center=source.center, device=args.device)
+    ends = _ladder_ends(args, source)
+    return sample_denoising(source.score, torch.tensor(ends), n=args.n, seed=args.seed,
+                            levels=args.levels or DENOISING_LEVELS, start=start, prior=source.prior_at(ends[0]),
+                            device=args.device)
+
+
+def _sample_pc(args, source: ScoreSource, start):
+    from .sampling import PC_LEVELS, sample_predictor_corrector
+
+    ends = _ladder_ends(args, source)
+    return sample_predictor_corrector(source.score, torch.tensor(ends), n=args.n, seed=args.seed,
+                                      levels=args.levels or PC_LEVELS, start=start, prior=source.prior_at(ends[0]),
+                                      device=args.device)
+
+
+def _sample_ode(args, source: ScoreSource, start):
+    from .sampling import ODE_SOLVER, ODE_STEPS, sample_ode
+
+    ends = _ladder_ends(args, source)
+    return sample_ode(source.score, torch.tensor(ends), n=args.n, seed=args.seed, steps=args.steps or ODE_STEPS,
+                      solver=args.solver or ODE_SOLVER, start=start, prior=source.prior_at(ends[0]),
+                      device=args.device)
 
 
 def _sample_langevin(args, source: ScoreSource, start):
-    from .sampling import default_eps, sample_langevin
+    from .sampling import default_langevin_eps, movement_warning, sample_langevin
 
     if args.sigma is not None:
         if args.sigma < 0:
@@ -344,12 +362,19 @@ def _sample_langevin(args, source: ScoreSource, start):
     spread = source.spread if source.kind == "single-sigma" else float(source.sigmas[0])
     # a single-σ model's recipe (as in the Score lab) ends with the Tweedie step unless told otherwise
     final_denoise = args.final_denoise if args.final_denoise is not None else source.kind == "single-sigma"
-    return sample_langevin(source.score, sigma, eps=args.eps or default_eps(sigma), n=args.n, seed=args.seed,
-                           steps=args.steps or LANGEVIN_STEPS, final_denoise=final_denoise,
-                           start=start, center=source.center, spread=spread, device=args.device)
+    # ε from the data's scale (the old 0.5 σ² was 1.7e-4 on the NCSN toy: particles did not move)
+    eps = args.eps or default_langevin_eps(sigma, source.spread)
+    result = sample_langevin(source.score, sigma, eps=eps, n=args.n, seed=args.seed,
+                             steps=args.steps or LANGEVIN_STEPS, final_denoise=final_denoise,
+                             start=start, center=source.center, spread=spread, device=args.device, stride=10**9)
+    warning = movement_warning(result.frames[0], result.samples, source.spread)
+    if warning is not None:
+        print(f"warning: {warning}", file=sys.stderr)
+    return result
 
 
-SAMPLE_WITH = {"annealed": _sample_annealed, "langevin": _sample_langevin, "denoise": _sample_denoising}
+SAMPLE_WITH = {"annealed": _sample_annealed, "langevin": _sample_langevin, "denoise": _sample_denoising,
+               "pc": _sample_pc, "ode": _sample_ode}
 
 
 def cmd_sample(args) -> None:
@@ -420,7 +445,8 @@ def cmd_animate(args) -> None:
     print(f"wrote {len(result.frames)} frames → {path}")
 
 
-COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "sample": cmd_sample, "animate": cmd_animate}
+COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "sample": cmd_sample, "loglik": cmd_loglik,
+            "animate": cmd_animate}
 
 
 def main(argv: list[str] | None = None) -> int:

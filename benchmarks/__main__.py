@@ -3,7 +3,8 @@
 import importlib
 import sys
 
-MODULES = ["benchmarks.bench_score", "benchmarks.bench_flux", "benchmarks.bench_app", "benchmarks.bench_classroom"]
+MODULES = ["benchmarks.bench_score", "benchmarks.bench_flow", "benchmarks.bench_flux", "benchmarks.bench_app",
+           "benchmarks.bench_classroom"]
 
 for name in sys.argv[1:] or MODULES:
     try:

@@ -7,7 +7,6 @@ redraws its progress and live charts without rerunning the page.
 
 from __future__ import annotations
 
-import math
 
 import pandas as pd
 import streamlit as st

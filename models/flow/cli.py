@@ -26,7 +26,6 @@ from models.score.errors import InputError
 from models.score.trainer import LIMITS
 
 from .sampling import SAMPLERS
-from .trainer import MAX_CLASSES
 
 N_TRAIN = 10_000
 MAX_FLOW_STEPS = 1000        # sample --steps: 50 is plenty for a 2-D flow

@@ -118,6 +118,7 @@ def show_backend(backend: Backend) -> None:
 
 # widget kind -> (table, field) of the prompt file
 EDIT_FIELDS = {"text": ("prompt", "text"), "comm": ("prompt", "commentary"), "tr": ("prompt", "translation"),
+               "reph": ("prompt", "rephrased"),
                "tags": ("prompt", "tags"), "seed": ("prompt", "seed"), "stitle": ("section", "title"),
                "scomm": ("section", "commentary")}
 
@@ -180,7 +181,7 @@ def edit_key(kind: str, ident: str) -> str:
 
 def widget_to_value(kind: str, value: Any) -> Any:
     """What an edit widget's text means in the file (ValueError for a seed that is not one)."""
-    if kind == "tr":
+    if kind in ("tr", "reph"):
         return value.strip() or None
     if kind == "tags":
         return [t.strip() for t in value.split(",") if t.strip()] or None
@@ -291,6 +292,9 @@ def chosen_value(image: StoredImage, siblings: list[StoredImage]) -> int | str:
 
 def image_caption(image: StoredImage) -> str:
     caption = f"seed {image.metadata.get('seed')}"
+    rendered = image.metadata.get("rendered_size")
+    if image.metadata.get("size_note") and isinstance(rendered, list) and len(rendered) == 2:
+        caption += f" · drawn at {rendered[0]}×{rendered[1]}"
     return f"{caption} · {DEMO_LABEL}" if image.is_demo else caption
 
 

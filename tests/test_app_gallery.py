@@ -428,3 +428,38 @@ def test_each_card_shows_its_clip_tokens_and_says_t5_needs_real_weights(gallery)
     assert any(" · trump␣ · " in c for c in shown)  # CLIP lowercases
     assert T5_NEEDS_WEIGHTS in texts(at.info)
     assert not at.error
+
+
+def test_open_shows_the_full_file_its_png_info_timeline_and_a_readable_download(gallery, tmp_path):
+    at = open_gallery()
+    at.button(key=f"gallery_gen_{WITCH}").click().run()
+    wait_for_job(at)
+    image = ImageStore(tmp_path / "outputs").find(prompt_id=WITCH)[0]
+    at.button(key=f"gallery_grid_{WITCH}_open_{image.path.stem}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    info = [c for c in texts(at.code) if c.startswith("a witch holding up a black hole, illustration\nSteps: 4,")]
+    assert info and "Seed: 7, Size: 256x256" in info[0]  # the A1111 parameters text of the file
+    captions = [c for im in at.image for c in im.captions]
+    assert [c for c in captions if c.startswith("step ")] == [
+        "step 1 · t = 1.00", "step 2 · t = 0.75", "step 3 · t = 0.50", "step 4 · t = 0.25"]
+    download = at.get("download_button")
+    names = [d.proto.label for d in download]
+    assert "Download PNG" in names
+
+
+def test_same_seed_translation_draws_both_and_compares_them_step_by_step(gallery, tmp_path):
+    mixed = "pastoral-holiday-mixed-script"
+    at = open_gallery()
+    at.button(key=f"gallery_alt_translation_{mixed}").click().run()
+    wait_for_job(at)
+    store = ImageStore(tmp_path / "outputs")
+    own = store.find(prompt_id=mixed)
+    translated = store.find(prompt_id=f"{mixed}.translation")
+    assert len(own) == 1 and len(translated) == 1
+    assert translated[0].prompt == "pastoral holiday" and translated[0].metadata["seed"] == own[0].metadata["seed"] == 1860
+    assert at.select_slider(key=f"gallery_pair_{mixed}_step").value == 1
+    assert "pastoral holiday" in texts(at.code)
+    # The translated image is not one of the card's own images.
+    assert [b.key for b in at.button if b.key.startswith(f"gallery_grid_{mixed}_star_")] == [
+        f"gallery_grid_{mixed}_star_{own[0].path.stem}"]
+    assert "gallery_alt_rephrased_suit-of-trump-cards" in [b.key for b in at.button]

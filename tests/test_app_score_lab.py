@@ -256,6 +256,11 @@ def test_loading_a_saved_model_and_a_bad_zip():
     energy = next(m for m in at.metric if m.label == "energy distance to fresh data")
     assert energy.delta.endswith("× data vs data")
     assert re.fullmatch(r"\d+% / \d+%", next(m.value for m in at.metric if m.label == "precision / recall"))
+    # the honest "likely place" map: the model's own log-density by the probability-flow ODE
+    at.radio(key="sl_field_view").set_value("log density").run()
+    assert not at.exception, at.exception
+    values = [r["value"] for r in _chart_rows(_chart(at, "The model's log-density")) if "value" in r]
+    assert len(values) == 31 ** 2 and all(math.isfinite(v) for v in values)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA to fail on CUDA")

@@ -214,3 +214,13 @@ def test_markdown_never_lets_markup_or_scripts_through(source):
     assert all(tag in ("p", "/p", "a", "/a") for tag in re.findall(r"<(/?\w+)", out)), out  # typed tags escaped
     assert all(href.startswith("https://") for href in re.findall(r'href="([^"]*)"', out)), out
     assert 'href="javascript' not in out.lower() and 'href="data' not in out
+
+
+def test_export_names_are_prompt_id_and_seed():
+    from models.flux.export import export_name
+
+    assert export_name("witch-black-hole", 1234) == "witch-black-hole_seed1234.png"
+    assert export_name("pastoral-holiday-mixed-script.translation", 1860) == \
+        "pastoral-holiday-mixed-script.translation_seed1860.png"
+    assert export_name("../a b", 7) == "a-b_seed7.png"  # never a path: the lightbox's download name
+    assert export_name(None, 3) == "image_seed3.png"

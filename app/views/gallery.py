@@ -13,6 +13,7 @@ import difflib
 
 import streamlit as st
 
+from app import gallery_images as gi
 from app import gallery_tokens as gt
 from app import gallery_widgets as gw
 from app.access import can_edit
@@ -22,7 +23,7 @@ from models.flux.export import export_html, export_zip_bytes, params_line
 from models.flux.params import MAX_VARIATIONS, random_seed
 from models.flux.prompt_edits import save_edits
 from models.flux.prompt_file import SaveConflict
-from models.flux.prompt_schema import OVERRIDE_KEYS, PromptFileError, id_problem
+from models.flux.prompt_schema import ALTERNATIVE_KEYS, OVERRIDE_KEYS, PromptFileError, id_problem
 from models.flux.recall import RecallRefused, recall_params
 from models.flux.settings import load_settings
 
@@ -251,6 +252,39 @@ def card_errors(prompt_id: str, params) -> list[str]:
     return own or [f"{problem} (from [defaults], listed at the top)" for problem in params.problems()]
 
 
+# ---------------------------------------------------------------- two texts, same seed (compare)
+choices = {c.key: c for c in gi.compare_choices(pf)}
+
+
+def pair_params(choice_key: str, seed: int):
+    """GenerationParams of a compare choice with `seed` (None when the choice is gone or its prompt is broken)."""
+    choice = choices.get(choice_key)
+    if choice is None or pf.params(choice.prompt_id).problems():
+        return None
+    return choice, gi.choice_params(gw.prompt_generation_params(pf, choice.prompt_id, backend), choice, seed)
+
+
+def compare_pair(card: str, left: str, right: str | None = None, seed: int | None = None) -> None:
+    """Show `left` and `right` (default: the card's prompt and `left`) with one seed; generate what is missing."""
+    if right is None:
+        left, right = card, left
+    state.gallery_compare = (card, left, right, seed)
+    # An alternative text's image is recorded under "<id>.translation": it is not one of the card's images.
+    todo = [(key, p[1]) for key in (left, right)
+            if (p := pair_params(key, seed)) is not None and store.get(p[1]) is None]
+    if todo:
+        start_job(todo, "compare, same seed")
+
+
+def show_pair(pair) -> None:
+    _, left, right, seed = pair
+    sides = [pair_params(left, seed), pair_params(right, seed)]
+    if None in sides:
+        st.caption("One of these prompts is gone from the file or has an error.")
+        return
+    gi.compare_view(store, sides[0], sides[1], key=f"gallery_pair_{pair[0]}")
+
+
 # ---------------------------------------------------------------- sections and prompts
 sections = pf.sections()
 seen_ids: set[str] = set()  # a duplicated id is shown once: its widgets would clash and edits be ambiguous
@@ -323,11 +357,14 @@ for s_index, section in enumerate(sections):
                     st.error(seed_error[1])
                 edit_widget(st.text_area, "Commentary (Markdown)", "comm", pid, prompt.get("commentary", ""),
                             height=220)
-                tags_col, translation_col = st.columns(2)
+                tags_col, translation_col, rephrased_col = st.columns(3)
                 with tags_col:
                     edit_widget(st.text_input, "Tags (comma separated)", "tags", pid, ", ".join(tags))
                 with translation_col:
                     edit_widget(st.text_input, "Translation", "tr", pid, str(translation or ""))
+                with rephrased_col:
+                    edit_widget(st.text_input, "Rephrased", "reph", pid, str(prompt.get("rephrased") or ""),
+                                help="Compared with the prompt, same seed (the homonyms: say it unambiguously)")
                 with st.container(horizontal=True):
                     st.button("Up", key=f"gallery_pup_{pid}", icon=":material/arrow_upward:", disabled=p_index == 0,
                               on_click=structural, args=(edits.move_prompt, pid, -1))
@@ -338,15 +375,15 @@ for s_index, section in enumerate(sections):
                               on_click=confirm_delete, args=("prompt", pid))
                 confirm_box("prompt", pid, edits.delete_prompt)
                 grid_area = st.container()
-            else:
-                grid_area, notes_area = st.columns([3, 2], gap="medium")
+            else:  # images first (320-px tiles: big enough to project), then the commentary under them
+                grid_area = st.container()
                 if prompt.get("commentary"):
-                    notes_area.markdown(prompt["commentary"])
+                    st.markdown(prompt["commentary"])
 
             with grid_area:
                 if images:
-                    gw.image_grid(images, prompt.get("chosen"), lambda im, p=pid, sib=images: star(p, im, sib),
-                                  key=f"gallery_grid_{pid}", columns=4 if editing else 3, can_star=editable)
+                    gi.image_tiles(images, prompt.get("chosen"), lambda im, p=pid, sib=images: star(p, im, sib),
+                                   key=f"gallery_grid_{pid}", store=store, can_star=editable)
                 elif can_generate:
                     st.caption("No image yet: press Generate.")
 
@@ -377,6 +414,18 @@ for s_index, section in enumerate(sections):
                              for _ in range(int(count))]
                     start_job(items, f"variations of {pid}")
                     st.rerun()
+                for field, words in ALTERNATIVE_KEYS.items():
+                    if isinstance(prompt.get(field), str) and prompt[field].strip() and st.button(
+                            f"Same seed, {words}", key=f"gallery_alt_{field}_{pid}", icon=":material/compare:",
+                            disabled=busy or not can_generate or params.problems() != [],
+                            help=f"Draw the {words} with this prompt's seed and compare the two step by step"):
+                        gw.ensure_seed(pf, pid)
+                        compare_pair(pid, f"{pid}.{field}", seed=pf.params(pid).seed)
+                        st.rerun()
+            pair = state.get("gallery_compare")
+            if pair is not None and pair[0] == pid:
+                with st.expander("Same seed, side by side", expanded=True, icon=":material/compare:"):
+                    show_pair(pair)
             if len(images) >= 2:
                 with st.expander("Compare two images side by side"):
                     gw.compare_two(images, key=f"gallery_cmp_{pid}")
@@ -385,6 +434,30 @@ if editing:
     st.divider()
     st.button("Add a section", key="gallery_sadd", icon=":material/add_box:", on_click=structural,
               args=(edits.add_section, pf, "New section"))
+
+# ---------------------------------------------------------------- any two prompts, same seed
+st.divider()
+with st.expander("Compare two prompts with the same seed", icon=":material/compare:"):
+    keys = list(choices)
+    if len(keys) >= 2:
+        pick = st.container(horizontal=True, vertical_alignment="bottom")
+        left_key = pick.selectbox("Left", keys, format_func=lambda k: choices[k].label, key="gallery_pair_left")
+        right_key = pick.selectbox("Right", keys, index=1, format_func=lambda k: choices[k].label,
+                                   key="gallery_pair_right")
+        own_seed = pf.params(choices[left_key].prompt_id).seed
+        pair_seed = pick.number_input("Seed", min_value=0, max_value=gi.WIDGET_SEED_MAX, key="gallery_pair_seed",
+                                      value=own_seed if isinstance(own_seed, int) and 0 <= own_seed <= gi.WIDGET_SEED_MAX
+                                      else 0, width=200)
+        if pick.button("Compare", key="gallery_pair_go", icon=":material/compare:", type="primary",
+                       disabled=busy or not can_generate,
+                       help="Draw both with this seed (what is already there is reused) and show them step by step"):
+            compare_pair("*", left_key, right_key, seed=int(pair_seed))
+            st.rerun()
+        pair = state.get("gallery_compare")
+        if pair is not None and pair[0] == "*":
+            show_pair(pair)
+    else:
+        st.caption("The file needs two prompts to compare.")
 
 # ---------------------------------------------------------------- recall the parameters of a PNG
 st.divider()

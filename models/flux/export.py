@@ -75,6 +75,12 @@ def prompt_images(store: ImageStore, prompt_id: str, text: str, model_id: str | 
     return found
 
 
+def export_name(prompt_id: str | None, seed: object) -> str:
+    """A readable file name for an exported image, as AUTOMATIC1111 names its files: <prompt id>_seed<seed>.png."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in str(prompt_id or "image")).strip(".-") or "image"
+    return f"{safe}_seed{seed}.png"
+
+
 def image_key(image: StoredImage) -> str:
     """The cache key of a stored image (its file name without .png)."""
     return str(image.metadata.get("cache_key") or image.path.stem)
@@ -149,7 +155,7 @@ def export_zip_bytes(prompt_file: PromptFile | str | os.PathLike, store: ImageSt
                                      "prompt": prompt.get("text"), "file": None}
             if image is not None:
                 seed = image.metadata.get("seed")
-                arcname = f"images/{section.get('id')}/{prompt.get('id')}_seed{seed}.png"
+                arcname = f"images/{section.get('id')}/{export_name(prompt.get('id'), seed)}"
                 zf.write(image.path, arcname, compress_type=zipfile.ZIP_STORED)  # PNG is compressed already
                 entry.update(file=arcname, is_demo=image.is_demo, **_describe(image))
                 if image.is_demo:

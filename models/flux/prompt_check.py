@@ -236,7 +236,7 @@ def validate_text(text: str) -> list[Problem]:
             elif policy == "random":
                 error(p_path, None, 'prompt has no seed and seed_policy is "random": add seed = <a number> '
                                     "(Generate in the gallery records one)")
-            for key in ("commentary", "translation"):
+            for key in ("commentary", "translation", "rephrased"):
                 if key in prompt and not isinstance(prompt[key], str):
                     error(p_path, key, f"{key} must be text in quotes")
             tags = prompt.get("tags")

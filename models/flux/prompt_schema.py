@@ -3,7 +3,7 @@
     title = "..."
     [defaults]            model, steps, width, height, guidance_scale, max_sequence_length, seed_policy
     [[sections]]          id, title, commentary
-    [[sections.prompts]]  id, text, seed, commentary, tags, translation, chosen,
+    [[sections.prompts]]  id, text, seed, commentary, tags, translation, rephrased, chosen,
                           and optional overrides: steps, width, height, guidance_scale, max_sequence_length
 
 The gallery page, `render`, `check` and the export all read prompts through `prompt_params` (editing is
@@ -34,7 +34,9 @@ OVERRIDE_KEYS = SETTING_KEYS  # keys a prompt may override; everything else come
 
 TOP_KEYS = ("title", "defaults", "sections")
 SECTION_KEYS = ("id", "title", "commentary", "prompts")
-PROMPT_KEYS = ("id", "text", "seed", "commentary", "tags", "translation", "chosen") + OVERRIDE_KEYS
+PROMPT_KEYS = ("id", "text", "seed", "commentary", "tags", "translation", "rephrased", "chosen") + OVERRIDE_KEYS
+# Texts the gallery can put beside the prompt with the same seed ("same seed, English translation", ...).
+ALTERNATIVE_KEYS = {"translation": "English translation", "rephrased": "rephrased"}
 
 UNSAFE_ID_CHARS = '<>:"|?*'  # forbidden in Windows file names; ids become file names
 

@@ -155,6 +155,11 @@ def _png_text(source: str | os.PathLike | bytes) -> dict[str, str]:
         return info
 
 
+def png_parameters(source: str | os.PathLike | bytes) -> str | None:
+    """The PNG's A1111 `parameters` text as written in the file (None when it has none)."""
+    return _png_text(source).get(A1111_KEY)
+
+
 def read_metadata(source: str | os.PathLike | bytes) -> dict:
     """The generation parameters stored in a PNG (a path or the file's bytes).
 

@@ -18,6 +18,7 @@ import threading
 
 import torch
 
+from .datasets import DatasetSpec, dataset_mixture
 from .mixture import GaussianMixture
 
 DIM = 2
@@ -176,11 +177,16 @@ def _population_floors(mixture: GaussianMixture, sigmas: torch.Tensor, jitter: b
     return out
 
 
-def population_loss_floor(mixture: GaussianMixture, floors: LossFloors, spread: float, objective: str = "dsm") -> float:
-    """The population counterpart of a run's mean training-set floor: same levels, same jitter.
+def population_loss_floor(spec: DatasetSpec, floors: LossFloors | None, spread: float,
+                          objective: str = "dsm") -> float | None:
+    """The population counterpart of a run's mean training-set floor (same levels, same jitter, same
+    objective), or None when the data is not a known mixture or the floors are not computed yet.
 
     `floors.sigmas` are in the network's normalized units; × `spread` puts them in the data's.
     """
+    mixture = dataset_mixture(spec.name) if spec.kind == "builtin" else None
+    if mixture is None or floors is None or not floors.done:
+        return None
     values = population_floors(mixture, floors.sigmas * float(spread), jitter=floors.jitter)
     return sum(values) / len(values) + objective_offset(objective)
 

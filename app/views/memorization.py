@@ -1,7 +1,8 @@
 """Memorization vs generalization: the optimal score of a finite training set copies it.
 
 Left: annealed Langevin with the EXACT score of the training points smoothed by
-N(0, σ²I) (the "empirical optimal" score a perfect learner would reach). Right: the
+N(0, σ²I) (the "empirical optimal" score: the exact minimizer of the training loss on these
+points, which a network with unlimited capacity and training would approach). Right: the
 same sampler with a small NCSN trained on the same points in a background job.
 The yardstick is the distance from each sample to its nearest training point.
 """
@@ -171,8 +172,9 @@ st.info(
     "**What to notice**\n\n"
     "- With the empirical optimal score essentially every sample **is** a training point (distance ≈ 0): the "
     "optimal denoiser of a finite dataset memorizes it.\n"
-    "- The network's samples sit about as far from the training set as **fresh data** does: they are new points "
-    "on the shape the training points suggest. The network never reaches the optimal score — its smoothness "
+    "- When the network generalizes, its samples sit about as far from the training set as **fresh data** does "
+    "(compare the two medians): they are new points on the shape the training points suggest. The network does "
+    "not reach the training set's optimal score — its smoothness "
     "(inductive bias) and limited capacity and training make it *interpolate* between training points.\n"
     "- Try 20 training points and 3000 steps, or more training points: memorization grows with capacity and "
     "training time relative to the data size.\n"

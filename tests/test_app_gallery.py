@@ -463,3 +463,35 @@ def test_same_seed_translation_draws_both_and_compares_them_step_by_step(gallery
     assert [b.key for b in at.button if b.key.startswith(f"gallery_grid_{mixed}_star_")] == [
         f"gallery_grid_{mixed}_star_{own[0].path.stem}"]
     assert "gallery_alt_rephrased_suit-of-trump-cards" in [b.key for b in at.button]
+
+
+def test_scratch_prompt_draws_large_and_only_the_instructor_adds_it(gallery, tmp_path):
+    at = open_gallery()
+    at.text_area(key="scratch_text").input("a lighthouse in fog").run()
+    at.number_input(key="scratch_seed").set_value(99).run()
+    at.slider(key="scratch_steps").set_value(2).run()
+    at.button(key="scratch_go").click().run()
+    wait_for_job(at)
+    made = ImageStore(tmp_path / "outputs").find(prompt_id="scratch")
+    assert len(made) == 1 and made[0].metadata["seed"] == 99 and made[0].metadata["steps"] == 2
+    captions = [c for im in at.image for c in im.captions]
+    assert "seed 99 · 2 steps · 1024×1024" in captions
+    assert [c for c in captions if c.startswith("step ")] == ["step 1 · t = 1.00", "step 2 · t = 0.50"]
+    at.button(key="scratch_random").click().run()
+    assert at.number_input(key="scratch_seed").value != 99
+    at.button(key="scratch_add").click().run()
+    new = [p for p in at.session_state["gallery_pf"].prompt_ids() if p not in ("witch-black-hole",)]
+    prompt = next(at.session_state["gallery_pf"].prompt(p) for p in new
+                  if at.session_state["gallery_pf"].prompt(p)["text"] == "a lighthouse in fog")
+    # Only what differs from the file's [defaults] (256x256, 4 steps in this copy) is written.
+    assert prompt["seed"] == 99 and prompt["steps"] == 2 and prompt["width"] == 1024 and "guidance_scale" not in prompt
+    assert at.button(key="gallery_save").disabled is False
+
+
+def test_scratch_prompt_cannot_be_added_by_a_read_only_session(gallery, monkeypatch):
+    monkeypatch.setenv("DC_CLASSROOM_MODE", "1")
+    at = open_gallery()
+    at.text_area(key="scratch_text").input("a lighthouse in fog").run()
+    at.button(key="scratch_go").click().run()
+    wait_for_job(at)
+    assert "scratch_add" not in [b.key for b in at.button]

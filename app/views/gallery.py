@@ -14,6 +14,7 @@ import difflib
 import streamlit as st
 
 from app import gallery_images as gi
+from app import gallery_scratch as gs
 from app import gallery_tokens as gt
 from app import gallery_widgets as gw
 from app.access import can_edit
@@ -202,6 +203,24 @@ if edits and editable:
 
 if state.get("gallery_job") is not None:
     progress_panel()
+
+# ---------------------------------------------------------------- scratch prompt (like the FLUX.1-schnell Space)
+
+
+def add_scratch_prompt(params, section_id: str) -> str | None:
+    if not can_edit():
+        return None
+    new_id = edits.add_prompt(pf, section_id, params.prompt, seed=params.seed,
+                              commentary="Added from the scratch prompt.", **gs.overrides_of(params, pf.defaults))
+    gw.next_revision()
+    return new_id
+
+
+with st.expander("Scratch prompt: try any prompt", icon=":material/edit_square:",
+                 expanded=state.get("scratch_params") is not None):
+    gs.scratch_panel(store=store, backend=backend, start_job=start_job, busy=busy, can_generate=can_generate,
+                     add_prompt=add_scratch_prompt if editable else None,
+                     section_ids=[sec["id"] for sec in pf.sections() if isinstance(sec.get("id"), str)])
 
 # ---------------------------------------------------------------- edit callbacks (they run before the script)
 

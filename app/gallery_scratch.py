@@ -1,0 +1,86 @@
+"""The scratch prompt (like the FLUX.1-schnell Space): a prompt box, a seed with Randomize, steps, size.
+
+The result is shown large with its step timeline. "Add to the prompt file" is the instructor's (a read-only
+session sees no such button); it records the prompt in this session's edits, saved with Save.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+from app import gallery_images as gi
+from app.gallery_widgets import Backend, md_escape
+from models.flux.params import (
+    SCHNELL_SETTINGS, SIZE_MAX, SIZE_MIN, GenerationParams, random_seed,
+)
+from models.flux.prompt_schema import OVERRIDE_KEYS
+from models.flux.store import ImageStore
+
+SCRATCH_ID = "scratch"  # the prompt id recorded in scratch images
+STEPS_RANGE = (1, 8)  # schnell is distilled for 1-4 steps; up to 8 shows what more steps do (little)
+SIZES = list(range(SIZE_MIN, SIZE_MAX + 1, 32))  # the official demo's choices: 256-2048 in steps of 32
+
+
+def _randomize() -> None:
+    st.session_state.scratch_seed = random_seed()
+
+
+def scratch_panel(*, store: ImageStore, backend: Backend, start_job: Callable, busy: bool, can_generate: bool,
+                  add_prompt: Callable[[GenerationParams, str], str] | None, section_ids: list[str]) -> None:
+    """The whole panel. add_prompt(params, section id) -> new prompt id (None: read-only session)."""
+    state = st.session_state
+    state.setdefault("scratch_seed", random_seed())
+    text = st.text_area("Prompt", key="scratch_text", placeholder="a cat wizard casting a spell, gouache",
+                        help="Sent to the model exactly as written")
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    seed = row.number_input("Seed", min_value=0, max_value=gi.WIDGET_SEED_MAX, key="scratch_seed", width=200)
+    row.button("Randomize", key="scratch_random", icon=":material/casino:", on_click=_randomize,
+               help="A new seed; the one used is always recorded in the image")
+    steps = row.slider("Steps", *STEPS_RANGE, value=SCHNELL_SETTINGS["steps"], key="scratch_steps", width=220,
+                       help="schnell is distilled for 1 to 4 steps")
+    width = row.select_slider("Width", SIZES, value=SCHNELL_SETTINGS["width"], key="scratch_width", width=220)
+    height = row.select_slider("Height", SIZES, value=SCHNELL_SETTINGS["height"], key="scratch_height", width=220)
+    if backend.is_demo:
+        st.caption("The demo pipeline draws at most 256 px whatever the size asked (its pictures are noise).")
+    if st.button("Generate", key="scratch_go", icon=":material/play_arrow:", type="primary",
+                 disabled=busy or not can_generate or not text.strip()):
+        params = GenerationParams(prompt=text, seed=int(seed), steps=int(steps), width=int(width),
+                                  height=int(height), model_id=backend.model_id or "", revision=backend.revision)
+        problems = params.problems()
+        if problems:
+            st.error(md_escape(problems[0]), icon=":material/error:")
+        else:
+            state.scratch_params = params
+            if store.get(params) is None:
+                start_job([(SCRATCH_ID, params)], "scratch prompt")
+            st.rerun()
+    params: GenerationParams | None = state.get("scratch_params")
+    if params is None:
+        return
+    path = store.get(params)
+    if path is None:
+        st.caption("Generating… the image appears here when it is ready.")
+        return
+    st.image(str(path), caption=f"seed {params.seed} · {params.steps} steps · {params.width}×{params.height}",
+             width="stretch")
+    gi.timeline_strip(store, path, key="scratch_timeline")
+    if add_prompt is None:
+        return
+    add = st.container(horizontal=True, vertical_alignment="bottom")
+    if not section_ids:
+        st.caption("Add a section first (Edit → Add a section) to keep this prompt.")
+        return
+    target = add.selectbox("Section", section_ids, key="scratch_section")
+    if add.button("Add to the prompt file", key="scratch_add", icon=":material/add:",
+                  help="A new prompt with this text, seed and settings; Save writes it to the file"):
+        new_id = add_prompt(params, target)
+        st.toast(f"Added prompt {new_id}; press Save to keep it.")
+        st.rerun()
+
+
+def overrides_of(params: GenerationParams, defaults: dict) -> dict:
+    """The settings of `params` that differ from the file's [defaults] (what a new prompt must write)."""
+    return {k: getattr(params, k) for k in OVERRIDE_KEYS if getattr(params, k) != defaults.get(k)}
+

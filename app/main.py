@@ -20,6 +20,7 @@ pages = {
         st.Page("views/langevin.py", title="Langevin vs annealed", icon=":material/timeline:"),
         st.Page("views/forward_noising.py", title="Forward noising", icon=":material/grain:"),
         st.Page("views/memorization.py", title="Memorization", icon=":material/content_copy:"),
+        st.Page("views/samplers.py", title="One score, many samplers", icon=":material/call_split:"),
     ],
 }
 

@@ -120,7 +120,9 @@ def show_backend(backend: Backend) -> None:
 EDIT_FIELDS = {"text": ("prompt", "text"), "comm": ("prompt", "commentary"), "tr": ("prompt", "translation"),
                "reph": ("prompt", "rephrased"),
                "tags": ("prompt", "tags"), "seed": ("prompt", "seed"), "stitle": ("section", "title"),
-               "scomm": ("section", "commentary")}
+               "scomm": ("section", "commentary"), "steps": ("prompt", "steps"), "width": ("prompt", "width"),
+               "height": ("prompt", "height")}
+SETTING_WIDGETS = ("steps", "width", "height")  # empty = the file's [defaults]
 
 
 def load_prompt_file(path: Path) -> PromptFile | None:
@@ -209,7 +211,10 @@ def record_edit(rev: int, kind: str, ident: str) -> None:
     if kind == "seed":
         state.pop("gallery_seed_error", None)
     table, field = EDIT_FIELDS[kind]
-    state.gallery_edits.set_field(state.gallery_view[1], table, ident, field, value)
+    view = state.gallery_view[1]
+    if kind in SETTING_WIDGETS and value is not None and value == view.defaults.get(field):
+        value = None  # the same as [defaults]: inherit it rather than repeat it in the prompt
+    state.gallery_edits.set_field(view, table, ident, field, value)
 
 
 def show_load_error(path: Path, error: PromptFileError) -> None:

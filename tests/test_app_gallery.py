@@ -495,3 +495,20 @@ def test_scratch_prompt_cannot_be_added_by_a_read_only_session(gallery, monkeypa
     at.button(key="scratch_go").click().run()
     wait_for_job(at)
     assert "scratch_add" not in [b.key for b in at.button]
+
+
+def test_edit_mode_previews_commentary_and_sets_steps_and_size(gallery):
+    at = open_gallery()
+    at.toggle(key="gallery_edit").set_value(True).run()
+    at.text_area(key=edit_key(at, "comm", WITCH)).input("Look at **the orb**.").run()
+    assert "Look at **the orb**." in texts(at.markdown)  # the preview beside the box
+    at.number_input(key=edit_key(at, "steps", WITCH)).set_value(2).run()
+    at.number_input(key=edit_key(at, "width", WITCH)).set_value(512).run()
+    at.number_input(key=edit_key(at, "height", WITCH)).set_value(256).run()  # = [defaults] here: inherited
+    view = at.session_state["gallery_pf"]
+    assert view.prompt(WITCH)["steps"] == 2 and view.prompt(WITCH)["width"] == 512 and "height" not in view.prompt(WITCH)
+    at.button(key="gallery_save").click().run()
+    data = tomllib.loads(gallery.read_text(encoding="utf-8"))
+    witch = [p for s in data["sections"] for p in s.get("prompts", []) if p["id"] == WITCH][0]
+    assert (witch["steps"], witch["width"], "height" in witch) == (2, 512, False)
+    assert witch["commentary"].strip() == "Look at **the orb**."

@@ -98,3 +98,27 @@ def test_not_a_png_and_a1111_text():
     a1111 = png_with({"parameters": "a cat\nSteps: 6, Sampler: Euler, CFG scale: 0, Seed: 5, Size: 512x512"})
     recalled = recall_params(a1111, "tiny")
     assert (recalled.params.prompt, recalled.params.steps, recalled.source) == ("a cat", 6, "a1111")
+
+
+def test_an_a1111_png_says_what_was_dropped_or_changed_and_offers_schnells_values():
+    from models.flux.recall import with_schnell_values
+
+    text = ("a lighthouse in fog, masterpiece\nNegative prompt: blurry, lowres\n"
+            "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 42, Size: 512x512, Model: v1-5-pruned-emaonly")
+    recalled = recall_params(png_with({"parameters": text}), SCHNELL_REPO_ID)
+    assert (recalled.params.prompt, recalled.params.seed, recalled.params.steps, recalled.params.guidance_scale) == (
+        "a lighthouse in fog, masterpiece", 42, 20, 7.0)
+    assert recalled.notes == (
+        "Dropped the negative prompt “blurry, lowres”: FLUX.1-schnell takes none (it runs without guidance, "
+        "so there is no second pass to steer away from it).",
+        "Copied 20 steps; schnell is distilled for 1 to 4 steps (4 is its setting).",
+        "Copied CFG scale 7; schnell ignores guidance (its setting is 0).",
+        f"Made with v1-5-pruned-emaonly; drawn here with {SCHNELL_REPO_ID}: the same prompt and seed give a "
+        "different picture with another model.",
+        "Sampler “Euler a” is not used: FLUX samples with flow-match euler.",
+    )
+    assert recalled.differs_from_schnell
+    fixed = with_schnell_values(recalled.params)
+    assert (fixed.steps, fixed.guidance_scale, fixed.seed, fixed.width) == (4, 0.0, 42, 512)
+    # One of our own PNGs made with schnell's settings carries over whole: nothing to say.
+    assert recall_params(ours({"params": GOOD}), SCHNELL_REPO_ID).notes == ()

@@ -10,6 +10,7 @@ network, only the instructor edits (app/access.py); students look, and generate.
 """
 
 import difflib
+from dataclasses import replace
 
 import streamlit as st
 
@@ -25,7 +26,7 @@ from models.flux.params import MAX_VARIATIONS, random_seed
 from models.flux.prompt_edits import save_edits
 from models.flux.prompt_file import SaveConflict
 from models.flux.prompt_schema import ALTERNATIVE_KEYS, OVERRIDE_KEYS, PromptFileError, id_problem
-from models.flux.recall import RecallRefused, recall_params
+from models.flux.recall import RecallRefused, recall_params, with_schnell_values
 from models.flux.settings import load_settings
 
 state = st.session_state
@@ -374,8 +375,21 @@ for s_index, section in enumerate(sections):
                 seed_error = state.get("gallery_seed_error")
                 if seed_error and seed_error[0] == pid:
                     st.error(seed_error[1])
-                edit_widget(st.text_area, "Commentary (Markdown)", "comm", pid, prompt.get("commentary", ""),
-                            height=220)
+                with st.container(horizontal=True, vertical_alignment="bottom"):
+                    for kind, label, step in (("steps", "Steps", 1), ("width", "Width", 16), ("height", "Height", 16)):
+                        own = prompt.get(kind)
+                        edit_widget(st.number_input, label, kind, pid,
+                                    own if isinstance(own, int) and not isinstance(own, bool) else None,
+                                    min_value=1, max_value=4096, step=step, width=160,
+                                    placeholder=f"{pf.defaults.get(kind)} ([defaults])",
+                                    help="Empty: the file's [defaults]")
+                text_col, preview_col = st.columns(2)
+                with text_col:
+                    edit_widget(st.text_area, "Commentary (Markdown)", "comm", pid, prompt.get("commentary", ""),
+                                height=220)
+                with preview_col:  # what the class will see
+                    st.caption("Preview")
+                    st.markdown(prompt.get("commentary") or "*(no commentary)*")
                 tags_col, translation_col, rephrased_col = st.columns(3)
                 with tags_col:
                     edit_widget(st.text_input, "Tags (comma separated)", "tags", pid, ", ".join(tags))
@@ -492,6 +506,13 @@ with st.expander("Recall a PNG's parameters into a new prompt", icon=":material/
             st.code(recalled.params.prompt, language=None, wrap_lines=True)
             st.caption(params_line({**recalled.params.to_dict(), "model_id": recalled.made_with})
                        + f" · read from the {recalled.source} metadata")
+            if recalled.notes:
+                st.warning("**What does not carry over:**\n\n" + "\n".join(f"- {gw.md_escape(n)}"
+                                                                            for n in recalled.notes),
+                           icon=":material/swap_horiz:")
+            if recalled.differs_from_schnell and st.checkbox(
+                    "Use schnell's values (4 steps, guidance 0) instead", value=True, key="gallery_upload_schnell"):
+                recalled = replace(recalled, params=with_schnell_values(recalled.params))
             if not editable:
                 st.caption("Only the instructor adds prompts to the lesson.")
             elif sections:

@@ -23,7 +23,8 @@ from models.flux.prompt_check import validate_text
 from models.flux.prompt_file import PromptFile, SaveConflict, locked, markdown_block, unique_id
 from models.flux.prompt_schema import read_prompt_text, slugify
 
-PROMPT_FIELDS = ("text", "seed", "commentary", "tags", "translation", "rephrased", "chosen")
+PROMPT_FIELDS = ("text", "seed", "commentary", "tags", "translation", "rephrased", "chosen", "steps", "width",
+                 "height")
 SECTION_FIELDS = ("title", "commentary")
 GONE = object()  # the prompt or section is not in the file (any more)
 

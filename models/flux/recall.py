@@ -16,8 +16,8 @@ import struct
 from dataclasses import dataclass, replace
 
 from models.flux import FluxError
-from models.flux.params import GenerationParams
-from models.flux.store import params_from_metadata, read_metadata
+from models.flux.params import SCHNELL_SETTINGS, GenerationParams
+from models.flux.store import SAMPLER, params_from_metadata, read_metadata
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # 4096 x 4096: twice the largest FLUX size per side. Metadata written after the pixels makes PIL decode
@@ -32,11 +32,44 @@ class RecallRefused(FluxError, ValueError):
 @dataclass(frozen=True)
 class Recalled:
     """The checked parameters of a PNG. `params.model_id` is the lesson's model; `made_with` is the
-    model the metadata names (shown only), `source` the kind of metadata it was read from."""
+    model the metadata names (shown only), `source` the kind of metadata it was read from; `notes` says
+    what was dropped or changed on the way (an A1111 PNG's negative prompt, its 20 steps, CFG 7, ...)."""
 
     params: GenerationParams
     made_with: str | None
     source: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def differs_from_schnell(self) -> bool:
+        return (self.params.steps, self.params.guidance_scale) != (SCHNELL_SETTINGS["steps"],
+                                                                   SCHNELL_SETTINGS["guidance_scale"])
+
+
+def with_schnell_values(params: GenerationParams) -> GenerationParams:
+    """The recalled prompt, seed and size with schnell's own steps (4) and guidance (0)."""
+    return replace(params, steps=SCHNELL_SETTINGS["steps"], guidance_scale=SCHNELL_SETTINGS["guidance_scale"])
+
+
+def recall_notes(meta: dict, params: GenerationParams) -> tuple[str, ...]:
+    """One sentence per thing that does not carry over from the PNG's tool to this lesson's model."""
+    notes = []
+    negative = meta.get("negative_prompt")
+    if isinstance(negative, str) and negative.strip():
+        notes.append(f"Dropped the negative prompt “{negative.strip()}”: FLUX.1-schnell takes none "
+                     "(it runs without guidance, so there is no second pass to steer away from it).")
+    if params.steps != SCHNELL_SETTINGS["steps"]:
+        notes.append(f"Copied {params.steps} steps; schnell is distilled for 1 to 4 steps (4 is its setting).")
+    if params.guidance_scale != SCHNELL_SETTINGS["guidance_scale"]:
+        notes.append(f"Copied CFG scale {params.guidance_scale:g}; schnell ignores guidance (its setting is 0).")
+    made_with = meta.get("model_id")
+    if isinstance(made_with, str) and made_with and made_with != params.model_id:
+        notes.append(f"Made with {made_with}; drawn here with {params.model_id}: the same prompt and seed give "
+                     "a different picture with another model.")
+    sampler = meta.get("sampler")
+    if isinstance(sampler, str) and sampler and sampler != SAMPLER:
+        notes.append(f"Sampler “{sampler}” is not used: FLUX samples with {SAMPLER}.")
+    return tuple(notes)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -65,4 +98,4 @@ def recall_params(data: bytes, model_id: str) -> Recalled:
     problems = params.problems()
     if problems:
         raise RecallRefused(f"its parameters are not usable here: {problems[0]}")
-    return Recalled(params, made_with, str(meta.get("source")))
+    return Recalled(params, made_with, str(meta.get("source")), notes=recall_notes(meta, params))

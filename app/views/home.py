@@ -55,9 +55,9 @@ st.markdown(
 st.latex(r"\hat x = \tilde x + \sigma^2\, \nabla_{\tilde x} \log p_\sigma(\tilde x)"
          r"\qquad\qquad x \leftarrow x + \tfrac{\alpha}{2}\, \nabla_x \log p_\sigma(x) + \sqrt{\alpha}\, z")
 st.markdown(
-    "Related, but not the same sampler. One step of the denoising (ancestral) sampler from σ_i down to "
-    "σ_{i+1}, with Δσ² = σ_i² − σ_{i+1}², is one deterministic **probability-flow-ODE** step (½Δσ²·s) plus "
-    "one **Langevin** step at the current level (α = Δσ²; its noise variance σ_{i+1}²Δσ²/σ_i² ≈ Δσ² for "
+    "Related, but not the same sampler. One step of the denoising (ancestral) sampler from σᵢ down to "
+    "σᵢ₊₁, with Δσ² = σᵢ² − σᵢ₊₁², is one deterministic **probability-flow-ODE** step (½Δσ²·s) plus "
+    "one **Langevin** step at the current level (α = Δσ²; its noise variance σᵢ₊₁²Δσ²/σᵢ² ≈ Δσ² for "
     "small steps):"
 )
 st.latex(r"x \leftarrow x + \underbrace{\tfrac12 \Delta\sigma^2\, s(x, \sigma_i)}_{\text{ODE step}}"
@@ -72,6 +72,8 @@ st.markdown(
     "FLUX.1-schnell in Part 1 is yet another sampler: it integrates a flow ODE (rectified flow) in "
     "4 deterministic Euler steps with guidance 0 — no Langevin steps at all."
 )
+st.page_link("views/samplers.py", label="One score, many samplers — every sampler side by side",
+             icon=":material/call_split:")
 
 st.divider()
 st.subheader("This machine")

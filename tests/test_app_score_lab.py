@@ -339,3 +339,42 @@ def test_one_job_per_session_across_pages(at_cleanup):
     assert any("The network waits" in i.value for i in at.info)
     assert job.state in ("queued", "running")
     job.cancel()
+
+
+# ----------------------------------------------------------------------------- drawing and defaults (issue 11)
+
+def test_a_drawing_is_a_training_set_and_an_empty_canvas_says_so():
+    from models.score.drawing import DRAWN_POINTS
+    from tests.test_score_drawing import _dot, _stroke
+
+    at = _open_page()
+    at.radio(key="sl_source").set_value("your drawing").run()  # an empty canvas
+    assert not at.exception, at.exception
+    assert any("the canvas is empty: draw a shape or click some points first" in w.value for w in at.warning)
+    assert at.button(key="sl_train").disabled
+
+    fresh = _open_page()  # a sketch the canvas starts from (as after a visit to another page)
+    fresh.session_state["sl_drawing"] = {"objects": [_stroke(30, 30, 200, 200), _dot(200, 40)]}
+    fresh.radio(key="sl_source").set_value("your drawing").run()
+    assert not fresh.exception, fresh.exception
+    assert any(f"1 stroke and 1 point → {DRAWN_POINTS:,} points" in c.value for c in fresh.sidebar.caption)
+    assert not fresh.warning and fresh.button(key="sl_train").disabled is False
+    rows = _chart_rows(_chart(fresh, "Data: CSV: your-drawing.csv"))
+    assert len(rows) == 1500  # the preview shows (a thinned copy of) the drawn points
+
+
+def test_steps_batch_and_learning_rate_follow_the_data_unless_changed_by_hand():
+    from models.score.datasets import DatasetSpec
+    from models.score.defaults import default_settings
+
+    shape, word = default_settings(DatasetSpec.builtin("moons")), default_settings(DatasetSpec.from_text("HELLO"))
+    assert shape.steps != word.steps  # else this test checks nothing
+    at = _open_page()
+    assert at.number_input(key="sl_steps").value == shape.steps
+    assert at.number_input(key="sl_lr").value == shape.lr and at.select_slider(key="sl_batch").value == shape.batch_size
+    at.radio(key="sl_source").set_value("a word").run()
+    assert at.number_input(key="sl_steps").value == word.steps
+    at.number_input(key="sl_steps").set_value(700).run()  # a student's own choice
+    at.radio(key="sl_source").set_value("built-in shape").run()
+    assert at.number_input(key="sl_steps").value == 700
+    assert at.number_input(key="sl_lr").value == shape.lr

@@ -50,3 +50,22 @@ def test_training_job_reports_previews_and_their_step():
     assert job.wait(120) and job.state == "done", job.error
     snap = job.snapshot()
     assert snap["preview_step"] == 60 and snap["step"] == 60  # the last preview is of the final network
+
+
+# ----------------------------------------------------------------------------- one-click defaults
+
+def test_every_source_has_defaults_in_one_table_and_they_build_a_valid_config():
+    from models.score.datasets import DATASET_NAMES, DatasetSpec
+    from models.score.defaults import BUILTIN_DEFAULTS, DEFAULTS, default_config, default_settings
+
+    specs = [DatasetSpec.builtin(n) for n in DATASET_NAMES] + [DatasetSpec.from_text("HELLO"),
+                                                                 DatasetSpec.csv("drawing.csv"), None]
+    for spec in specs:
+        d = default_settings(spec)
+        config = default_config(spec, seed=3)
+        assert (config.steps, config.batch_size, config.lr, config.seed) == (d.steps, d.batch_size, d.lr, 3)
+        assert d.steps <= training_run.MAX_STEPS_PER_JOB  # one press of Train
+        assert d.sampler in training_run.SAMPLERS
+    assert default_settings(DatasetSpec.builtin("checkerboard")) is BUILTIN_DEFAULTS["checkerboard"]
+    assert default_settings(DatasetSpec.from_text("HELLO")) is DEFAULTS["text"]
+    assert default_settings(None) is DEFAULTS["builtin"]

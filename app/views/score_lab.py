@@ -17,12 +17,14 @@ import streamlit as st
 from app import charts
 from app import score_lab_session as session
 from app import training_charts
+from app.drawing_canvas import drawing_source_ui
 from app.resources import remember_upload, session_id
 from models.devices import available_devices
 from models.jobs import OneJobPerSession
 from models.score import checkpoints, metrics
 from models.score import run as training_run
 from models.score.animation import gif_bytes
+from models.score.defaults import default_settings
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, dataset_mixture, read_points_csv
 from models.score.errors import InputError
 from models.score.experiments import LOG_DENSITY_CELLS, model_log_density
@@ -33,7 +35,7 @@ from models.score.uploads import save_upload
 
 ss = st.session_state
 DEFAULTS = TrainConfig()
-SOURCES = ("built-in shape", "a word", "your CSV")
+SOURCES = ("built-in shape", "a word", "your drawing", "your CSV")
 OBJECTIVE_LABELS = {"dsm": "denoising score matching (dsm)", "sliced": "sliced score matching",
                     "implicit": "implicit score matching (Hyvärinen)"}
 MODEL_LABELS = {"ncsn": "NCSN: one network for every σ", "single-sigma": "denoising score network at one σ"}
@@ -146,7 +148,7 @@ with st.expander("How it works, and what to notice", expanded=session.current_ru
 # ----------------------------------------------------------------------------- settings (sidebar)
 
 def _data_source_ui() -> DatasetSpec:
-    """Data: a built-in shape, a word, or an uploaded CSV (InputError until there is one)."""
+    """Data: a built-in shape, a word, a drawing, or an uploaded CSV (InputError until there is one)."""
     source = st.radio("Data", SOURCES, key="sl_source", persist_state=KEEP, horizontal=True)
     if source == SOURCES[0]:
         name = st.selectbox("Dataset", DATASET_NAMES, key="sl_dataset", persist_state=KEEP)
@@ -156,6 +158,8 @@ def _data_source_ui() -> DatasetSpec:
         text = st.text_input("Word to draw as points", key="sl_text", persist_state=KEEP, max_chars=24,
                              help="Up to 24 letters, digits or punctuation, drawn with a built-in font.")
         return DatasetSpec.from_text(text or "")
+    if source == "your drawing":
+        return drawing_source_ui()
     upload = st.file_uploader("CSV of x,y points", type=["csv", "txt"], key="sl_csv_upload",
                               help="Two columns of numbers (a header x,y is optional), 10 to 200,000 rows.")
     if upload is not None and ss.get("sl_csv_id") != upload.file_id:
@@ -213,6 +217,18 @@ def _ladder_ui(model: str, data) -> dict:
     return {"sigma": ss.sl_sigma, "sigma_max": None, "sigma_min": None, "levels": levels}
 
 
+def _follow_source_defaults(spec: DatasetSpec) -> None:
+    """Steps, batch and learning rate follow the data's defaults (models/score/defaults.py) when the
+    source changes; a value the student changed by hand stays as they set it."""
+    new, old = default_settings(spec), ss.get("sl_defaults")
+    if new == old:
+        return
+    for key, name in (("sl_steps", "steps"), ("sl_batch", "batch_size"), ("sl_lr", "lr")):
+        if old is None or ss.get(key) == getattr(old, name):
+            ss[key] = getattr(new, name)
+    ss["sl_defaults"] = new
+
+
 def training_settings_ui() -> Settings:
     """The sidebar: every training setting, returned as one Settings."""
     for key, default in SETTINGS.items():
@@ -221,6 +237,7 @@ def training_settings_ui() -> Settings:
     spec, data, error = None, None, None
     try:
         spec = _data_source_ui()
+        _follow_source_defaults(spec)
         data = session.load_data(spec, int(ss.sl_seed))
     except InputError as exc:
         error = str(exc)
@@ -426,7 +443,9 @@ def _results(run: training_run.TrainingRun) -> None:
 
     # --- samples vs data
     if model.config.model == "ncsn":
+        first = default_settings(data.spec if data is not None else None).sampler  # measured: defaults.py
         sampler = st.radio("Sampler", ["annealed", "denoise"], horizontal=True, key="sl_sampler",
+                           index=["annealed", "denoise"].index(first),
                            format_func={"annealed": "annealed Langevin",
                                         "denoise": "denoising sampler (Tweedie steps)"}.get,
                            help="Two ways to use the same score: both should land on the data.")

@@ -1,0 +1,65 @@
+"""What one press of Train uses, per kind of data: the ONE table of Score lab defaults.
+
+Chosen by measurement (`python -m benchmarks.bench_defaults`, table in the README): with
+these settings every built-in shape and a typical word ("HELLO") reaches an energy
+distance to fresh data within 2x of the data-vs-data floor, with k-NN precision and
+recall of at least 0.9 (2,000 samples, the page's first sampler, seed 0).
+
+What mattered, measured on the busy 2-core reference machine:
+
+* steps: 2,000 left sharp shapes blurred (precision 0.62 checkerboard, 0.68 circles,
+  0.47 "HELLO"); longer runs fix the blur, letters need the most.
+* the sampler: annealed Langevin with finite steps misplaced the NCSN toy's 80/20 mode
+  weights (energy distance 5-17x the floor at 2,000 steps, 1.3x at 6,000), the denoising
+  sampler did not (0.3-0.4x), and it is 5-10x faster.
+
+The sidebar reads these (app/views/score_lab.py); a student's own changes are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .datasets import DatasetSpec
+from .run import training_config
+from .trainer import TrainConfig
+
+
+@dataclass(frozen=True)
+class SourceDefaults:
+    """Training and sampling defaults for one kind of data."""
+
+    steps: int
+    batch_size: int = 256
+    lr: float = 5e-3
+    sampler: str = "denoise"   # the sampler the results section shows first (NCSN)
+
+    def config_fields(self) -> dict:
+        """The TrainConfig / run.training_config fields these defaults set."""
+        return {"steps": self.steps, "batch_size": self.batch_size, "lr": self.lr}
+
+
+# by DatasetSpec.kind, then (built-in shapes) by name; a drawing is a CSV
+DEFAULTS: dict[str, SourceDefaults] = {
+    "builtin": SourceDefaults(steps=6000),
+    "text": SourceDefaults(steps=12_000),
+    "csv": SourceDefaults(steps=6000),
+}
+BUILTIN_DEFAULTS: dict[str, SourceDefaults] = {
+    "checkerboard": SourceDefaults(steps=12_000),   # sharp square edges
+}
+
+
+def default_settings(spec: DatasetSpec | None) -> SourceDefaults:
+    """The defaults for this data (None: the built-in shapes' defaults)."""
+    if spec is None:
+        return DEFAULTS["builtin"]
+    if spec.kind == "builtin" and spec.name in BUILTIN_DEFAULTS:
+        return BUILTIN_DEFAULTS[spec.name]
+    return DEFAULTS[spec.kind]
+
+
+def default_config(spec: DatasetSpec | None, *, seed: int = 0, device: str = "cpu") -> TrainConfig:
+    """The TrainConfig one press of Train uses for `spec` (an NCSN, DSM, the ladder from the data)."""
+    d = default_settings(spec)
+    return training_config(steps=d.steps, batch_size=d.batch_size, lr=d.lr, seed=seed, device=device)

@@ -25,6 +25,11 @@ ICON = Path(__file__).parent / "static" / "favicon.png"  # local: a material ico
 BODY_PX = 20          # body text while presenting
 CHART_LABEL_PX = 16   # chart axis labels, legends, text marks while presenting
 CHART_TITLE_PX = 20
+TITLE_PX = 15         # chart titles otherwise
+# Plot heights while presenting: a chart fits on a 1024×768 projector, and the live training charts
+# (Vega-Lite dicts) are short enough for Train, the numbers and the loss chart to fit on one screen.
+CHART_MAX_PX, LIVE_CHART_MAX_PX = 400, 160
+TITLE_EM_PER_CHAR = 0.6  # a bold title's average character width, in font sizes
 
 # Always on. Metric labels and deltas wrap instead of ending in "…"; button labels wrap at spaces
 # rather than being cut (a column too narrow for one word is still caught by the browser tests).
@@ -40,9 +45,10 @@ button [data-testid="stMarkdownContainer"] p { white-space: normal; text-overflo
 
 PRESENT_CSS = f"""
 html {{ font-size: {BODY_PX}px; }}
-[data-testid="stMainBlockContainer"] {{ padding-top: 2.2rem; padding-bottom: 2rem; }}
-[data-testid="stMainBlockContainer"] h1 {{ font-size: 2.1rem; padding-top: 0; padding-bottom: 0.4rem; }}
-[data-testid="stMetricValue"] {{ font-size: 2.4rem; }}
+[data-testid="stMainBlockContainer"] {{ padding-top: 4rem; padding-bottom: 2rem; }}
+[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {{ gap: 0.35rem; }}
+[data-testid="stMainBlockContainer"] h1 {{ font-size: 1.6rem; padding-top: 0; padding-bottom: 0.2rem; }}
+[data-testid="stMetricValue"] {{ font-size: 2.2rem; }}
 [data-testid="stMetricLabel"] p {{ font-size: 1rem; }}
 """
 
@@ -84,28 +90,43 @@ def apply() -> None:
 
 # ----------------------------------------------------------------------------- charts
 
-def chart_config() -> dict:
-    """Vega-Lite config for presentation-size chart text (empty when not presenting)."""
-    if not active():
-        return {}
-    label = {"labelFontSize": CHART_LABEL_PX, "titleFontSize": CHART_LABEL_PX + 1}
-    return {"axis": label, "legend": {**label, "symbolSize": 140}, "header": label,
-            "title": {"fontSize": CHART_TITLE_PX}, "text": {"fontSize": CHART_LABEL_PX}}
+def chart_config(title: str = "") -> dict:
+    """Vega-Lite config: presentation-size chart text while presenting, and a title that shrinks to
+    fit a narrow chart instead of ending in "…" (Vega cuts a title at the chart's width)."""
+    config = {}
+    if active():
+        label = {"labelFontSize": CHART_LABEL_PX, "titleFontSize": CHART_LABEL_PX + 1}
+        config = {"axis": label, "legend": {**label, "symbolSize": 140}, "header": label,
+                  "text": {"fontSize": CHART_LABEL_PX}}
+    if title:  # `width` is the plot's width in pixels, known only in the browser
+        size = CHART_TITLE_PX if active() else TITLE_PX
+        config["title"] = {"fontSize": {"expr": f"min({size}, width / {TITLE_EM_PER_CHAR * len(title):.1f})"}}
+    return config
+
+
+def _title(title) -> str:
+    return title if isinstance(title, str) else ""
 
 
 def chart(altair_chart, *, width="stretch") -> None:
     """st.altair_chart filling the column, titled for screen readers, with presentation-size text."""
-    title = getattr(altair_chart, "title", None)
-    config = chart_config()
+    title = _title(getattr(altair_chart, "title", None))
+    config = chart_config(title)
     if config:
         altair_chart = altair_chart.configure(**config)
-    st.altair_chart(altair_chart, width=width, alt=title if isinstance(title, str) and title else "chart")
+    height = getattr(altair_chart, "height", None)
+    if active() and isinstance(height, int) and height > CHART_MAX_PX:
+        altair_chart = altair_chart.properties(height=CHART_MAX_PX)
+    st.altair_chart(altair_chart, width=width, alt=title or "chart")
 
 
 def spec_chart(spec: dict, *, width="stretch") -> None:
     """st.vega_lite_chart of a Vega-Lite dict (app/training_charts.py), with presentation-size text."""
-    config = chart_config()
+    title = _title(spec.get("title"))
+    config = chart_config(title)
     if config:
         spec = {**spec, "config": {**spec.get("config", {}), **config}}
-    st.vega_lite_chart(spec, width=width, alt=spec.get("title") or "chart")
+    if active() and isinstance(spec.get("height"), int) and spec["height"] > LIVE_CHART_MAX_PX:
+        spec = {**spec, "height": LIVE_CHART_MAX_PX}
+    st.vega_lite_chart(spec, width=width, alt=title or "chart")
 

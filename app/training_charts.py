@@ -78,8 +78,9 @@ def loss_rows(history: Sequence[dict], floor: float | None = None, max_rows: int
 
 def _loss_chart(data, with_floor: bool, title: str, y_title: str, width: int | str, height: int) -> alt.Chart:
     series = [LOSS_LABEL] + ([FLOOR_LABEL] if with_floor else [])
-    # one entry per line, never shortened: FLOOR_LABEL must stay whole
-    legend = alt.Legend(title=None, orient="bottom", direction="vertical", labelLimit=0)
+    # one entry per line, never shortened: FLOOR_LABEL must stay whole; above the plot, where it is on
+    # screen together with the curve it explains (presentation mode on a 1024×768 projector)
+    legend = alt.Legend(title=None, orient="top", direction="vertical", labelLimit=0)
     return alt.Chart(data).mark_line(clip=True).encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("loss:Q", title=y_title, scale=alt.Scale(zero=False)),
@@ -128,8 +129,10 @@ def per_sigma_rows(history: Sequence[dict], sigmas: Sequence[float], floors: Seq
 def _per_sigma_chart(data, order: tuple[str, ...], title: str, width: int | str, height: int) -> alt.Chart:
     order = list(order)
     color = alt.Color("sigma:N", sort=order, scale=alt.Scale(domain=order, scheme="viridis"),
-                      legend=alt.Legend(title="noise level", orient="right", columns=1 if len(order) <= 12 else 2,
-                                        labelLimit=120, symbolSize=60, rowPadding=1))
+                      # below the plot, as many columns as fit its width: the plot (and the title
+                      # above it) keep the column's whole width
+                      legend=alt.Legend(title="noise level", orient="bottom", labelLimit=120, symbolSize=60,
+                                        rowPadding=1, columns=alt.ExprRef("max(1, floor(width / 100))")))
     return alt.Chart(data).mark_line(clip=True).encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("loss:Q", title="loss at this σ", scale=alt.Scale(zero=False)),

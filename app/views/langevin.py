@@ -7,7 +7,7 @@ both samplers use the EXACT score, so any failure is the sampler's, not a networ
 
 import streamlit as st
 
-from app import charts
+from app import charts, presentation
 from app.resources import job_pool, session_id
 from models.score.datasets import sample_dataset
 from models.score.experiments import (NCSN_TOY, heavy_side_mass, ncsn_toy_network_samples, ncsn_toy_run,
@@ -94,15 +94,15 @@ for col, (name, (samples, paths, shares, heavy_std), settings) in zip(cols, resu
         st.subheader(name)
         st.caption(settings)
         paths_note = "every 1% of the run" if short == "Plain" else f"end of each level with σ ≤ {PATH_SIGMA_MAX:g}"
-        st.altair_chart(charts.scatter(samples, data, f"{N_PATHS} particle paths ({paths_note})",
-                                       DOMAIN, paths=paths, size=330), width="content")
+        presentation.chart(charts.scatter(samples, data, f"{N_PATHS} particle paths ({paths_note})",
+                                          DOMAIN, paths=paths, size=330))
         m1, m2 = st.columns(2)
         m1.metric(f"{short} · share at (5, 5)", f"{shares[1]:.1%}", f"{shares[1] - 0.8:+.1%} vs true 80%",
                   delta_color="off")
         m2.metric(f"{short} · share at (−5, −5)", f"{shares[0]:.1%}", f"{shares[0] - 0.2:+.1%} vs true 20%",
                   delta_color="off")
-        st.altair_chart(charts.bar_shares(dict(zip(MODE_LABELS, shares)), reference=TRUE_SHARES,
-                                          height=70, width=240, show_values=False), width="content")
+        presentation.chart(charts.bar_shares(dict(zip(MODE_LABELS, shares)), reference=TRUE_SHARES,
+                                             height=70, show_values=False))
         st.caption(f"Spread of the (5, 5) mode: std {heavy_std:.2f} per axis (truth 1.00).")
 
 
@@ -170,7 +170,7 @@ elif net_job is not None and net_job.finished_ok and net_job.result:
                                                                   "Annealed Langevin (network)")):
         samples, shares = net_job.result[kind]
         with col:
-            st.altair_chart(charts.scatter(samples, data, name, DOMAIN, size=260), width="content")
+            presentation.chart(charts.scatter(samples, data, name, DOMAIN, size=260))
             st.metric(f"Network, {name.split()[0].lower()} · share at (5, 5)", f"{shares[1]:.1%}", f"{shares[1] - 0.8:+.1%} vs true 80%",
                       delta_color="off")
 elif net_job is not None:

@@ -11,7 +11,7 @@ The yardstick is the distance from each sample to its nearest training point.
 import numpy as np
 import streamlit as st
 
-from app import charts
+from app import charts, presentation
 from app.resources import job_pool, session_id
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, sample_dataset
 from models.score.experiments import empirical_optimal_samples, memorization_run, network_samples, training_points
@@ -102,16 +102,14 @@ def sample_chart(samples, label: str, title: str):
 left, right = st.columns(2)
 with left:
     st.subheader("Empirical optimal score")
-    st.altair_chart(sample_chart(emp, "empirical optimal score", f"{n_samples} samples, {n_train} training points"),
-                    width="content")
+    presentation.chart(sample_chart(emp, "empirical optimal score", f"{n_samples} samples, {n_train} training points"))
     st.metric("Empirical score: median distance", f"{np.nanmedian(d_emp):.3g}", help=DIST_HELP)
 
 with right:
     st.subheader(f"Trained network (NCSN, {steps} steps)")
     if net is not None:
-        st.altair_chart(sample_chart(net["samples"], "trained network",
-                                     f"{n_samples} samples, trained {net['steps']} steps in {net['seconds']:.0f} s"),
-                        width="content")
+        presentation.chart(sample_chart(net["samples"], "trained network",
+                                        f"{n_samples} samples, trained {net['steps']} steps in {net['seconds']:.0f} s"))
         st.metric("Network: median distance", f"{np.nanmedian(d_net):.3g}", help=DIST_HELP)
     elif job is None:
         st.info(f"The network waits: {st.session_state.get('mem_busy', '')}.", icon=":material/hourglass_top:")
@@ -150,12 +148,11 @@ clipped = {k: np.maximum(v[np.isfinite(v)], DIST_FLOOR) for k, v in groups.items
 top = max(float(v.max()) for v in clipped.values() if len(v))
 h1, h2 = st.columns([3, 1])
 with h1:
-    st.altair_chart(charts.histogram(clipped, "", bins=40, log_x=True, rows=True,
-                                     extent=(DIST_FLOOR, max(top, 10 * DIST_FLOOR)),
-                                     x_title=f"distance to the nearest training point (log scale; "
-                                             f"≤ {DIST_FLOOR:g} counted in the first bar)",
-                                     colors=[COLORS[k] for k in clipped], width=480, height=270),
-                    width="content")
+    presentation.chart(charts.histogram(clipped, "", bins=40, log_x=True, rows=True,
+                                        extent=(DIST_FLOOR, max(top, 10 * DIST_FLOOR)),
+                                        x_title=f"distance to the nearest training point (log scale; "
+                                                f"≤ {DIST_FLOOR:g} counted in the first bar)",
+                                        colors=[COLORS[k] for k in clipped], height=270))
 with h2:
     st.metric("Fresh data: median distance", f"{np.nanmedian(d_fresh):.3g}",
               help="New points drawn from the same distribution as the training set: how far from the "

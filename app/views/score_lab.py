@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from app import charts
+from app import charts, presentation
 from app import score_lab_session as session
 from app import training_charts
 from app.drawing_canvas import drawing_source_ui
@@ -61,16 +61,15 @@ class Settings:
     extra_steps: int           # "Train more" adds this many steps
 
 
-def _show(chart, width="content") -> None:
-    """st.altair_chart with the chart's title as its accessible name (big charts draw on a canvas,
-    where that name is all a screen reader — or a browser test — can see)."""
-    title = getattr(chart, "title", None)
-    st.altair_chart(chart, width=width, alt=title if isinstance(title, str) and title else "chart")
+def _show(chart, width="stretch") -> None:
+    """st.altair_chart filling its column, with the chart's title as its accessible name (big charts draw
+    on a canvas, where that name is all a screen reader — or a browser test — can see)."""
+    presentation.chart(chart, width=width)
 
 
 def _show_spec(spec: dict, width="stretch") -> None:
     """A Vega-Lite dict from training_charts' spec builders (cheap to redraw twice a second)."""
-    st.vega_lite_chart(spec, width=width, alt=spec.get("title") or "chart")
+    presentation.spec_chart(spec, width=width)
 
 
 # ----------------------------------------------------------------------------- button callbacks
@@ -111,7 +110,8 @@ def _on_reset() -> None:
 
 st.title("Score lab")
 st.caption("Pick 2-D data, press **Train**, and watch the loss fall and the samples take shape.")
-with st.expander("How it works, and what to notice", expanded=session.current_run() is None,
+with st.expander("How it works, and what to notice",
+                 expanded=session.current_run() is None and not presentation.active(),  # closed on a projector
                  icon=":material/school:"):
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -413,8 +413,7 @@ def _live_charts() -> None:
                                         lambda: training_charts.samples_rows(run.data.points, "data", 600))
             # a constant title keeps the chart's spec the same, so the browser only swaps the points
             _show_spec(training_charts.samples_spec(preview, backdrop, domain=domain,
-                                                    title=f"Live samples ({len(preview)}, quick sampler)"),
-                       width="content")
+                                                    title=f"Live samples ({len(preview)}, quick sampler)"))
             st.caption(f"From the network at step {snap.get('preview_step', 0):,}.")
     with c4:
         _show_spec(training_charts.speed_spec(history))
@@ -496,7 +495,7 @@ def _results(run: training_run.TrainingRun) -> None:
                 labels = [f"({m[0]:.0f}, {m[1]:.0f})" if len(means) <= 2 else f"mode {i + 1}"
                           for i, m in enumerate(means.tolist())] + ["off every mode"]
                 _show(charts.bar_shares(dict(zip(labels, shares)), "Share of samples per mode",
-                                        reference=dict(zip(labels, list(mixture.weights) + [0.0])), width=300,
+                                        reference=dict(zip(labels, list(mixture.weights) + [0.0])),
                                         height=26 * len(labels) + 20))
                 st.caption(f"Off every mode: farther than {metrics.OFF_MODE_STDS:g} of its std from every mode "
                            "(or not finite).")

@@ -512,3 +512,30 @@ def test_edit_mode_previews_commentary_and_sets_steps_and_size(gallery):
     witch = [p for s in data["sections"] for p in s.get("prompts", []) if p["id"] == WITCH][0]
     assert (witch["steps"], witch["width"], "height" in witch) == (2, 512, False)
     assert witch["commentary"].strip() == "Look at **the orb**."
+
+
+def test_prompt_file_picker_and_new_file_from_template(gallery, tmp_path, monkeypatch):
+    folder = tmp_path / "lectures"
+    folder.mkdir()
+    (folder / "lecture-2.toml").write_text('title = "Lecture 2 · Homonyms"\n', encoding="utf-8")
+    monkeypatch.setenv("DC_PROMPTS_DIR", str(folder))
+    at = open_gallery()
+    picker = at.selectbox(key="gallery_file")
+    assert picker.value == str(gallery)  # DC_PROMPTS_FILE first
+    options = picker.options
+    assert options[0] == f"{gallery.parent.name}/part1.toml" and options[-1] == "lectures/lecture-2.toml"
+    assert "part1.toml" in options  # prompts/part1.toml: two files of one name are told apart
+    picker.set_value(str(folder / "lecture-2.toml")).run()
+    assert at.title[0].value == "Lecture 2 · Homonyms" and not at.exception
+    at.text_input(key="gallery_new_title").input("Lecture 3").run()
+    at.button(key="gallery_new_create").click().run()
+    assert (folder / "lecture-3.toml").is_file()  # written into DC_PROMPTS_DIR
+    assert at.selectbox(key="gallery_file").value == str(folder / "lecture-3.toml")
+    assert at.title[0].value == "Lecture 3" and "first-prompt" in [h.value for h in at.subheader]
+
+
+def test_read_only_session_picks_files_but_cannot_create_one(gallery, monkeypatch):
+    monkeypatch.setenv("DC_CLASSROOM_MODE", "1")
+    at = open_gallery()
+    assert at.selectbox(key="gallery_file").value == str(gallery)
+    assert "gallery_new_create" not in [b.key for b in at.button]

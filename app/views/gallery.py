@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from app import gallery_files as gf
 from app import gallery_images as gi
 from app import gallery_scratch as gs
 from app import gallery_tokens as gt
@@ -35,7 +36,8 @@ try:
 except FluxError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
-path = settings.prompts_file
+# ---------------------------------------------------------------- which prompt file (one per lecture or student)
+path = gf.pick_prompt_file(settings, can_create=can_edit())
 
 # ---------------------------------------------------------------- the prompt file (kept across reruns)
 pf = gw.load_prompt_file(path)

@@ -6,6 +6,8 @@
     check FILE                          validate a prompt file (FILE:LINE: message per problem)
     generate PROMPT [--seed N] ...      make one image
     info [--model M]                    which weights would load, and the memory plan
+    export FILE [--zip OUT.zip] [--html OUT.html] [--model M]
+                                        the zip (file + starred images) and/or the HTML handout
     tokens PROMPT [--model M] [--max-sequence-length N]
                                         the CLIP ids and pieces (and T5's when real weights are here)
 
@@ -92,6 +94,35 @@ def _cmd_info(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from models.atomic import atomic_write_text, file_in_the_way
+    from models.flux.export import export_html, export_zip
+    from models.flux.loading import choose_model_spec, resolve_model
+    from models.flux.prompt_check import validate_file
+    from models.flux.prompt_file import PromptFile
+    from models.flux.settings import load_settings
+    from models.flux.store import ImageStore
+
+    if not args.zip and not args.html:
+        raise FluxError("nothing to export: give --zip OUT.zip and/or --html OUT.html")
+    for out in (args.zip, args.html):
+        if out is not None and (out.is_dir() or file_in_the_way(out) is not None):
+            raise FluxError(f"cannot write {out}: it is a folder, or a file is in the way")
+    errors = [p for p in validate_file(args.file) if p.severity != "warning"]
+    if errors:
+        raise FluxError(errors[0].format(args.file))
+    settings = load_settings()
+    pf = PromptFile.load(args.file)
+    spec = choose_model_spec(settings, cli_model=args.model, file_model=pf.defaults.get("model"))
+    model_id = resolve_model(spec, settings, allow_demo=True).model_id  # images of this model only
+    store = ImageStore(args.out or settings.output_dir)
+    if args.zip:
+        print(f"zip: {export_zip(pf, store, args.zip, model_id=model_id)}")
+    if args.html:
+        print(f"handout: {atomic_write_text(args.html, export_html(pf, store, model_id=model_id))}")
+    return 0
+
+
 def _cmd_tokens(args) -> int:
     # Cheap on purpose (tests/test_flux_tokens.py checks it): no diffusers, no transformers.
     from models.flux.loading import resolve_model
@@ -142,6 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="which weights would load, and how they fit in memory")
     p.add_argument("--model")
     p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("export", help="a prompt file's zip and/or HTML handout")
+    p.add_argument("file", type=Path)
+    p.add_argument("--zip", type=Path, metavar="OUT.zip", help="the file, its starred images, manifest.json")
+    p.add_argument("--html", type=Path, metavar="OUT.html", help="one standalone page with images embedded")
+    p.add_argument("--model", help="whose images: folder, repo id, 'tiny' or 'auto' (default: as render)")
+    p.add_argument("--out", type=Path, help="image folder (default: DC_OUTPUT_DIR or outputs/)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("tokens", help="the CLIP (and T5) tokens of a prompt, offline")
     p.add_argument("prompt")

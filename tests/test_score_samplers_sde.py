@@ -121,3 +121,17 @@ def test_plain_langevin_default_eps_moves_particles_and_a_timid_eps_is_flagged()
     start = torch.zeros(100, 2)
     assert movement_warning(start, start + 1.0, spread) is not None       # RMS 1.4: a third of the spread
     assert movement_warning(start, start + 3.0, spread) is None
+
+
+def test_the_two_halves_match_the_ancestral_step_only_for_small_steps():
+    # the numbers the page's decomposition caption states (NCSN toy, exact p_σ particles)
+    from models.score.sampler_comparison import step_decomposition
+    ancestral, ode, langevin, both, truth = step_decomposition(SCORE, TOY, 2.0, 1.8)
+    assert ode.within_std == pytest.approx(math.sqrt(1 + 1.8**2), rel=0.03)        # carried to p_σ′
+    assert langevin.within_std == pytest.approx(math.sqrt(1 + 2.0**2), rel=0.03)   # stays at p_σ
+    assert both.within_std == pytest.approx(ancestral.within_std, rel=0.03)
+    ancestral, ode, langevin, both, truth = step_decomposition(SCORE, TOY, 5.0, 2.5)
+    assert truth.within_std == pytest.approx(2.7, abs=0.1)
+    assert ancestral.within_std == pytest.approx(2.8, abs=0.1)
+    assert both.within_std == pytest.approx(4.4, abs=0.1)
+    assert ode.noise_std == 0 and both.drift == pytest.approx(ancestral.drift) == pytest.approx(2 * ode.drift)

@@ -37,8 +37,11 @@ SAMPLER_LABELS = {
     "ode": "probability-flow ODE (Heun)",
     "ode-euler": "probability-flow ODE (Euler)",
 }
+SHORT_LABELS = {"annealed": "annealed", "denoise": "ancestral", "pc": "pred.–corr.", "ode": "ODE (Heun)",
+                "ode-euler": "ODE (Euler)"}
 PATHS = 8            # particle paths drawn per sampler
 PATH_FRAMES = 40     # snapshots along each path
+PATH_SIGMA_MAX = 4.0  # paths are drawn from σ ≤ this (share of the top spread): above it a particle crosses the plot
 FLOOR_SEEDS = (1001, 1002, 1003, 1004)
 
 
@@ -46,6 +49,7 @@ FLOOR_SEEDS = (1001, 1002, 1003, 1004)
 class SamplerOutcome:
     name: str
     label: str
+    short_label: str
     samples: np.ndarray            # (n, 2)
     paths: np.ndarray              # (frames, PATHS, 2): the first PATHS particles over time
     shares: np.ndarray | None      # mode shares (nearest mean), when the data is a known mixture
@@ -131,10 +135,11 @@ def compare_samplers(score_fn: ScoreFn, sigmas: torch.Tensor, prior: Prior, fres
         result = run_sampler(name, counted, sigmas, prior, n=n, seed=seed)
         seconds = time.perf_counter() - started
         x = result.samples
-        paths = torch.stack([f[:PATHS] for f in result.frames]).numpy()
+        top = PATH_SIGMA_MAX / 21.0 * float(sigmas[0])  # the NCSN toy's σ = 4, scaled to this ladder
+        paths = torch.stack([f[:PATHS] for f, sig in zip(result.frames, result.frame_sigmas) if sig <= top]).numpy()
         energy = energy_distance(x, fresh)
         outcomes.append(SamplerOutcome(
-            name=name, label=SAMPLER_LABELS[name], samples=x.numpy(), paths=paths,
+            name=name, label=SAMPLER_LABELS[name], short_label=SHORT_LABELS[name], samples=x.numpy(), paths=paths,
             shares=None if truth is None else mode_shares(x, truth.means_tensor()),
             within_std=None if truth is None else within_mode_std(x, truth),
             energy=energy, energy_ratio=energy / floor if floor > 0 else float("inf"),

@@ -480,8 +480,9 @@ def _results(run: training_run.TrainingRun) -> None:
             st.metric("energy distance to fresh data", f"{ed:.4f}" if ed is not None else "–", delta=ratio,
                       delta_color="off", delta_arrow="off",
                       help="0 = the same distribution. Its scale depends on the data, so compare it with two fresh "
-                           "draws of the data (the ratio): 1× is as close as data gets. It sees missing modes and "
-                           "wrong weights, barely blur: read precision and recall beside it.")
+                           "draws of the data (the ratio): about 1× or below is as close as two draws of the data "
+                           "are at this sample size. It sees missing modes and wrong weights, barely blur: read "
+                           "precision and recall beside it.")
             st.metric("data vs data (the best possible)", f"{ed_floor:.4f}")
             precision, recall = session.cached(("pr",) + key, lambda: metrics.precision_recall(samples, evaluation))
             st.metric("precision / recall", f"{precision:.0%} / {recall:.0%}",

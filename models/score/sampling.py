@@ -14,17 +14,21 @@ N(center, σ_1²I); runs with one torch thread on small machines; and returns a
                                model has (optionally finished by one Tweedie step).
 
 The default settings below were chosen by measurement with the EXACT score of the NCSN
-toy (0.2·N((−5,−5), I) + 0.8·N((5,5), I), default ladder 21 → 0.041, exact prior,
-3 seeds × 4000 particles; heavy-mode share, truth 0.80; within-mode std, truth 1.00):
-  annealed, 10 levels × 20 steps, ε = 0.5σ_L² (the old default) ... 0.743, std 1.11
-  annealed, 10 levels × 100 steps ................................ 0.776
-  annealed, 50 levels × 20 steps (the default) ................... 0.791, std 1.02
-  ancestral (denoise), 100 levels ................................ 0.806, std 0.98
-  predictor–corrector, 100 levels, 1 corrector step, r = 0.1 ...... 0.80,  std 1.00
-  probability-flow ODE, Heun, 100 steps .......................... 0.80,  std 0.98
+toy (0.2·N((−5,−5), I) + 0.8·N((5,5), I), default ladder 21 → 0.041, exact prior; heavy-mode
+share, truth 0.80; within-mode std, truth 1.00; `python -m benchmarks.bench_samplers`,
+2000 particles × 3 seeds):
+  annealed, 10 levels × 20 steps, ε = 0.5σ_L², from N(mean, σ_1²I) (the old default) 0.748, std 1.10
+  annealed, 50 levels × 20 steps (the default) ........................... 0.786, std 1.01
+  ancestral (denoise), 100 levels ......................................... 0.786, std 0.97
+  predictor–corrector, 100 levels, 1 corrector step, r = 0.1 ............... 0.797, std 1.00
+  probability-flow ODE, Heun, 100 steps ................................... 0.798, std 1.00
+  (earlier sweeps, 2 seeds × 4000: annealed 10 levels × 100 steps 0.776; PC r = 0.16 0.795, r = 0.3 0.787)
 Annealed Langevin keeps a small bias at any affordable setting: it equilibrates at each
 level with a finite step (too wide a stationary law) and freezes the mode weights at
-σ ≈ 2–4, where crossing between modes becomes rare.
+σ ≈ 2–4, where crossing between modes becomes rare. With a trained network it does worse
+(0.765 for a default NCSN, against 0.79–0.81 for the others): its answer depends on the
+score in the empty band between the modes, where that network's score was 22 % off at
+σ = 2 (5 % near the modes) and leaned toward the light mode.
 """
 
 from __future__ import annotations

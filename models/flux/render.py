@@ -25,7 +25,7 @@ from models.flux.params import GenerationParams
 from models.flux.prompt_check import validate_text
 from models.flux.prompt_file import PromptFile
 from models.flux.settings import FluxSettings, load_settings
-from models.flux.store import ImageStore
+from models.flux.store import DEMO_LABEL, ImageStore
 
 
 class RenderError(FluxError):
@@ -176,8 +176,10 @@ def render_file(
                 continue
             rendered.append(result.path)
             trunc = f", prompt cut by {result.truncated_tokens} tokens" if result.truncated_tokens else ""
+            size = "x".join(map(str, result.image.size))
+            drawn = f", {DEMO_LABEL}: drawn at {size}" if size != f"{params.width}x{params.height}" else ""
             log(f"{tag}[{i}/{len(mine)}] rendered {pid} key {params.cache_key()} (seed {params.seed}, "
-                f"{params.width}x{params.height}, {result.seconds:.1f} s{trunc}) -> {result.path}")
+                f"{params.width}x{params.height}{drawn}, {result.seconds:.1f} s{trunc}) -> {result.path}")
     if state is not None:
         state.wait_for_everyone()
     seconds = time.perf_counter() - start

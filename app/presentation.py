@@ -47,7 +47,7 @@ PRESENT_CSS = f"""
 html {{ font-size: {BODY_PX}px; }}
 [data-testid="stMainBlockContainer"] {{ padding-top: 4rem; padding-bottom: 2rem; }}
 [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {{ gap: 0.35rem; }}
-[data-testid="stMainBlockContainer"] h1 {{ font-size: 1.6rem; padding-top: 0; padding-bottom: 0.2rem; }}
+[data-testid="stMainBlockContainer"] h1 {{ font-size: 1.6rem; padding-top: 0; padding-bottom: 0.4rem; }}
 [data-testid="stMetricValue"] {{ font-size: 2.2rem; }}
 [data-testid="stMetricLabel"] p {{ font-size: 1rem; }}
 """

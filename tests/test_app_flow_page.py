@@ -107,7 +107,8 @@ def test_guidance_section_shows_share_and_spread_of_the_guided_samples(cleanup):
     assert not at.exception, [e.value for e in at.exception]
     summary = flow.guidance_summary(run.model(), 2, 3.0, mode_centers(run.data.spec))
     assert _metric(at, "samples nearest this class's mode") == f"{summary['share']:.1%}"
-    assert _metric(at, "spread (RMS distance to the class centre)") == f"{summary['spread']:.3f}"
+    assert _metric(at, "spread (RMS distance to the samples' own mean)") == f"{summary['spread']:.3f}"
+    assert _metric(at, "their mean's distance from the mode's centre") == f"{summary['offset']:.3f}"
     table = at.dataframe[-1].value
     assert table["w"].tolist() == [0.0, 1.0, 3.0]
     assert table["nearest this mode"].iloc[0] < 0.5 < table["nearest this mode"].iloc[1]

@@ -27,7 +27,7 @@ STATUS = {"main": "the flow", "reflow": "the reflow", "guided": "the class-condi
 
 def _show(chart) -> None:
     title = getattr(chart, "title", None)
-    st.altair_chart(chart, width="content", alt=title if isinstance(title, str) and title else "chart")
+    st.altair_chart(chart, width="stretch", alt=title if isinstance(title, str) and title else "chart")
 
 
 def _show_spec(spec: dict, width="stretch") -> None:
@@ -225,7 +225,7 @@ if model is not None and run.data is not None:
         st.metric("÷ data-vs-data floor", f"{picked['ratio']:.1f}×",
                   help=f"Two fresh draws of the data are {floor:.4f} apart: 1× is as good as it gets at 2,000 points.")
         _show(flow_charts.quality_vs_steps([dict(r, series="this flow") for r in sweep], highlight=k,
-                                           title="Quality vs steps (log–log)", width=300, height=220))
+                                           title="Quality vs steps (log–log)", height=220))
     st.caption("FLUX.1-schnell generates in 4 Euler steps. It was not trained like this toy: it was distilled from "
                "a larger model with latent adversarial diffusion distillation (LADD), which is what makes its "
                "4 steps good. A plain flow, like this one, needs more.")
@@ -309,8 +309,9 @@ g1, g2, g3 = st.columns(3)
 guided_data = g1.selectbox("Labelled data", LABELLED_DATASETS, key="fx_guided_data",
                            format_func={"8-gaussians": "8-gaussians, one class per mode",
                                         "moons": "moons, one class per moon"}.get)
-guided_steps = g2.number_input("Training steps", min_value=100, max_value=20_000, value=2000, step=500,
-                               key="fx_guided_steps")
+guided_steps = g2.number_input("Training steps", min_value=100, max_value=20_000, value=flow.GUIDED_TRAIN_STEPS,
+                               step=500, key="fx_guided_steps",
+                               help="Longer than the plain flow: guidance multiplies the network's errors by w.")
 g3.write("")
 
 
@@ -347,10 +348,16 @@ if guided is not None and guided_run.data is not None:
     with k2:
         if summary["share"] is not None:
             st.metric("samples nearest this class's mode", f"{summary['share']:.1%}")
-        st.metric("spread (RMS distance to the class centre)" if centers is not None else
-                  "spread (RMS distance to the samples' mean)", f"{summary['spread']:.3f}")
-        frame = pd.DataFrame(table).rename(columns={"w": "w", "share": "nearest this mode", "spread": "spread"})
+        st.metric("spread (RMS distance to the samples' own mean)", f"{summary['spread']:.3f}",
+                  help="How varied this class's samples are: guidance trades this diversity for fidelity.")
+        if summary["offset"] is not None:
+            st.metric("their mean's distance from the mode's centre", f"{summary['offset']:.3f}",
+                      help="Guidance pushes away from the other classes, so the samples drift past the mode.")
+        frame = pd.DataFrame(table).rename(columns={"share": "nearest this mode", "offset": "mean's offset"})
         if centers is None:
-            frame = frame.drop(columns=["nearest this mode"])
+            frame = frame.drop(columns=["nearest this mode", "mean's offset"])
         st.dataframe(frame, hide_index=True, key="fx_guidance_table")
-    st.caption("Higher w concentrates the samples on the class: fewer land elsewhere, at the price of diversity.")
+    st.caption("Higher w concentrates the samples on the class: fewer land elsewhere, and their spread shrinks "
+               "(less diversity). It also pushes them away from the other classes, past the mode's centre. "
+               "Guidance extrapolates the network's two answers, so it multiplies their errors by w too: a "
+               "flow trained too briefly scatters streaks at large w.")

@@ -99,10 +99,10 @@ def test_plain_langevin_warns_when_particles_barely_moved(capsys, tmp_path):
 
 def test_loglik_with_the_exact_score_matches_the_true_density(capsys, tmp_path):
     points = tmp_path / "mix.csv"
-    assert main(["datasets", "ncsn-mixture", "--n", "300", "--seed", "7", "--out", str(points)]) == 0
+    assert main(["datasets", "ncsn-mixture", "--n", "100", "--seed", "7", "--out", str(points)]) == 0
     capsys.readouterr()
     code, stdout, err = _call(capsys, "loglik", "--reference", "exact", "--dataset", "ncsn-mixture",
-                              "--data", points, "--steps", "150")
+                              "--data", points, "--steps", "100")
     assert code == 0, err
     model = float(re.search(r"mean log-likelihood (-?[\d.]+)", stdout).group(1))
     true = float(re.search(r"true mean log-density (-?[\d.]+)", stdout).group(1))

@@ -378,3 +378,41 @@ def test_steps_batch_and_learning_rate_follow_the_data_unless_changed_by_hand():
     at.radio(key="sl_source").set_value("built-in shape").run()
     assert at.number_input(key="sl_steps").value == 700
     assert at.number_input(key="sl_lr").value == shape.lr
+
+
+def test_the_trajectory_player_plays_pauses_and_stops_at_the_last_frame():
+    run = _quick_run(steps=20)
+    job = JobPool(1).submit(lambda j: training_run.training_job(j, run, previews=False, loss_floors=False))
+    assert job.wait(120) and job.state == "done"
+    at = _open_page()
+    at.file_uploader(key="sl_zip_upload").set_value(
+        ("model.zip", training_run.run_zip_bytes(run), "application/zip")).run()
+    loaded = at.session_state["score_lab_run"]
+    key = f"sl_player_{loaded.id}_{at.radio(key='sl_sampler').value}"
+    frame = at.select_slider(key=f"{key}_frame")
+    last = len(frame.options) - 1
+    assert frame.value == last  # the finished samples first
+    at.button(key=f"{key}_play").click().run()  # at the end, Play starts again from the first frame
+    assert at.session_state[f"{key}_playing"] is True and at.session_state[f"{key}_frame"] == 1
+    assert at.button(key=f"{key}_play").label == "Pause"
+    titles = [json.loads(c.proto.spec).get("title") for c in at.get("vega_lite_chart")]
+    assert frame.options[1] in titles  # the chart shows the frame the slider names
+    at.run()  # the fragment's timer: one more frame (AppTest runs it on every rerun)
+    assert at.session_state[f"{key}_frame"] == 2
+    at.button(key=f"{key}_play").click().run()  # Pause
+    assert at.session_state[f"{key}_playing"] is False
+    at.run()
+    assert at.session_state[f"{key}_frame"] == 2  # paused: it stays
+    tails = [r for r in _chart_rows_inline(at, frame.options[2]) if "age" in r]
+    assert tails and {r["age"] for r in tails} == {0, 1}  # two steps behind frame 2, newest = age 0
+    at.session_state[f"{key}_frame"], at.session_state[f"{key}_playing"] = last, True
+    at.run()  # at the last frame the player stops itself
+    assert at.session_state[f"{key}_playing"] is False and at.session_state[f"{key}_frame"] == last
+
+
+def _chart_rows_inline(at, title: str) -> list[dict]:
+    for element in at.get("vega_lite_chart"):
+        spec = json.loads(element.proto.spec)
+        if spec.get("title") == title:
+            return [row for layer in spec.get("layer", []) for row in layer.get("data", {}).get("values", [])]
+    raise AssertionError(f"no chart titled {title!r}")

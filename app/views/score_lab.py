@@ -18,6 +18,7 @@ from app import charts, presentation
 from app import score_lab_session as session
 from app import training_charts
 from app.drawing_canvas import drawing_source_ui
+from app.trajectory_player import trajectory_player
 from app.resources import remember_upload, session_id
 from models.devices import available_devices
 from models.jobs import OneJobPerSession
@@ -552,12 +553,10 @@ def _results(run: training_run.TrainingRun) -> None:
     with tab_movie:
         frames = result.frames
         if frames:
-            i = st.select_slider("Frame", options=list(range(len(frames))), value=len(frames) - 1,
-                                 format_func=lambda k: result.labels[k], key=f"sl_frame_{run.id}_{sampler}")
             m1, m2 = st.columns(2)
             with m1:
-                _show(charts.scatter(frames[i], train_pts, domain=domain, max_points=2000, size=380,
-                                     title=result.labels[i]))
+                backdrop = [{"x": x, "y": y} for x, y in _thin(train_pts, 600).tolist()] if train_pts is not None else []
+                trajectory_player(frames, result.labels, backdrop, domain, key=f"sl_player_{run.id}_{sampler}")
             with m2:
                 gif = session.cached(("gif",) + key, lambda: gif_bytes(frames, data=_thin(train_pts), titles=result.labels,
                                                                size=360, max_frames=50))

@@ -278,3 +278,34 @@ def make_gif(
     """
     blob = gif_bytes(frames, data, titles, size, fps, max_frames, max_bytes, lim, color)
     return atomic_write_bytes(path, blob)
+
+
+# ----------------------------------------------------------------------------- the trajectory player
+
+TRAIL_PARTICLES = 150  # particles that leave a trail: more would hide the cloud under lines
+TRAIL_FRAMES = 8       # frames a trail reaches back
+
+
+def trail_particles(n_points: int, count: int = TRAIL_PARTICLES, seed: int = 0) -> np.ndarray:
+    """Which particles draw a trail: a fixed random subset, the same in every frame."""
+    g = np.random.default_rng(seed)
+    return np.sort(g.choice(n_points, size=min(count, n_points), replace=False))
+
+
+def trail_segments(frames: Sequence, index: int, particles: np.ndarray, tail: int = TRAIL_FRAMES) -> list[dict]:
+    """The recent path of each chosen particle up to frame `index`, as line segments for a chart.
+
+    One row per particle per step, {x, y, x2, y2, age}: the segment from frame j−1 to frame j,
+    age = index − j (0 the newest, tail − 1 the oldest, drawn faintest). Segments with a
+    non-finite end are left out (a sampler that ran off).
+    """
+    if not 0 <= index < len(frames):
+        raise IndexError(f"frame {index} of {len(frames)}")
+    rows = []
+    for j in range(max(1, index - tail + 1), index + 1):
+        a, b = _np_points(frames[j - 1])[particles], _np_points(frames[j])[particles]
+        ok = np.isfinite(a).all(1) & np.isfinite(b).all(1)
+        age = index - j
+        rows += [{"x": float(p[0]), "y": float(p[1]), "x2": float(q[0]), "y2": float(q[1]), "age": age}
+                 for p, q in zip(a[ok], b[ok])]
+    return rows

@@ -297,10 +297,12 @@ def chosen_value(image: StoredImage, siblings: list[StoredImage]) -> int | str:
 
 def image_caption(image: StoredImage) -> str:
     caption = f"seed {image.metadata.get('seed')}"
+    if image.is_demo:
+        caption += f" · {DEMO_LABEL}"
     rendered = image.metadata.get("rendered_size")
     if image.metadata.get("size_note") and isinstance(rendered, list) and len(rendered) == 2:
         caption += f" · drawn at {rendered[0]}×{rendered[1]}"
-    return f"{caption} · {DEMO_LABEL}" if image.is_demo else caption
+    return caption
 
 
 def image_grid(images: list[StoredImage], chosen: Any, on_star: Callable[[StoredImage], None], key: str,

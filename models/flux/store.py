@@ -339,7 +339,7 @@ class ImageStore:
             for frame in frames:
                 name = f"step{frame.step:02d}.png"  # lossless: JPEG visibly smears the demo's noise
                 out = io.BytesIO()
-                frame.image.convert("RGB").save(out, format="PNG")
+                frame.image.convert("RGB").save(out, format="PNG", compress_level=1)  # fast; still small
                 write_synced(tmp / name, out.getvalue())
                 entries.append({"step": frame.step, "t": round(float(frame.t), 6), "file": name})
             write_synced(tmp / TIMELINE_INDEX, json.dumps({"version": 1, "frames": entries}, indent=1).encode())

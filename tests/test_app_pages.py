@@ -55,7 +55,8 @@ def test_home_links_every_page_and_names_the_device():
     at.run()
     assert not at.exception
     pages = {el.proto.page for el in at.get("page_link")}
-    assert pages == {"gallery", "score_lab", "langevin", "forward_noising", "memorization", "samplers"}
+    assert pages == {"gallery", "score_lab", "langevin", "forward_noising", "memorization", "samplers",
+                     "how_flux_samples"}
     # torch loads in the background on a cold process; the line's fragment reruns until it is there
     deadline = time.monotonic() + 30
     while not (device := [m.value for m in at.markdown if "Device in use" in m.value]) and time.monotonic() < deadline:

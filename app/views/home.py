@@ -74,6 +74,8 @@ st.markdown(
 )
 st.page_link("views/samplers.py", label="One score, many samplers — every sampler side by side",
              icon=":material/call_split:")
+st.page_link("views/how_flux_samples.py", label="How FLUX samples — flow matching in 2-D, four Euler steps",
+             icon=":material/air:")
 
 st.divider()
 st.subheader("This machine")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import charts, flow_charts, training_charts
+from app import charts, flow_charts, presentation, training_charts
 from app import flow_session as session
 from models.flow import run as flow
 from models.flow.labels import LABELLED_DATASETS, mode_centers
@@ -26,12 +26,11 @@ STATUS = {"main": "the flow", "reflow": "the reflow", "guided": "the class-condi
 
 
 def _show(chart) -> None:
-    title = getattr(chart, "title", None)
-    st.altair_chart(chart, width="stretch", alt=title if isinstance(title, str) and title else "chart")
+    presentation.chart(chart)  # column-wide, titled for screen readers, large text when presenting
 
 
 def _show_spec(spec: dict, width="stretch") -> None:
-    st.vega_lite_chart(spec, width=width, alt=spec.get("title") or "chart")
+    presentation.spec_chart(spec, width=width)
 
 
 def _act(action) -> None:
@@ -105,7 +104,8 @@ def _ready(slot: str):
 
 st.title("How FLUX samples")
 st.caption("Part 1 meets Part 2: the images in the gallery come from a *flow*. Here is the same idea in 2-D.")
-with st.expander("Flow matching in one screen", expanded=session.current("main") is None, icon=":material/school:"):
+with st.expander("Flow matching in one screen", expanded=session.current("main") is None and not presentation.active(),
+                 icon=":material/school:"):  # closed on a projector (presentation mode)
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.markdown("FLUX.1 is a **rectified-flow** transformer. Training draws a data point x₀, a noise draw ε and "
@@ -201,12 +201,12 @@ if model is not None and run.data is not None:
     with p1:
         _show(charts.scatter({"data point x₀": lines["data"], "noise ε": lines["noise"]},
                              charts.downsample(points.numpy(), 1500), domain=domain, paths=lines["lines"],
-                             size=360, title="What training sees: straight lines x₀ → ε"))
+                             size=360, title="Training: straight lines x₀ → ε"))
     with p2:
         _show(charts.scatter({"noise start": learned["start"], "sample": learned["end"]},
                              charts.downsample(points.numpy(), 1500), domain=domain,
                              paths=learned["learned"], size=360,
-                             title="What sampling follows: the learned ODE paths"))
+                             title="Sampling: the learned paths"))
     st.caption(f"Training lines cross each other; at a crossing the best velocity is their average, so the "
                f"learned paths curve. Bend of these paths (∫‖v‖²dt − ‖x₁ − x₀‖², 0 = straight): "
                f"{learned['bend']:.3f}.")
@@ -216,7 +216,7 @@ if model is not None and run.data is not None:
     k = st.slider("Euler steps", 1, 50, flow.SCHNELL_STEPS, key="fx_k")
     picked = session.cached(("at_steps",) + key + (k,), lambda: flow.samples_at_steps(model, k, evaluation, floor))
     sweep = session.cached(("sweep",) + key, lambda: flow.quality_vs_steps(model, evaluation, floor))
-    s1, s2 = st.columns([3, 2], gap="large")
+    s1, s2 = st.columns(2, gap="large")
     with s1:
         _show(charts.scatter(picked["samples"], points.numpy(), domain=domain, size=380, max_points=2000,
                              title=f"{len(picked['samples']):,} samples with {k} Euler step{'s' if k > 1 else ''}"))
@@ -225,7 +225,8 @@ if model is not None and run.data is not None:
         st.metric("÷ data-vs-data floor", f"{picked['ratio']:.1f}×",
                   help=f"Two fresh draws of the data are {floor:.4f} apart: 1× is as good as it gets at 2,000 points.")
         _show(flow_charts.quality_vs_steps([dict(r, series="this flow") for r in sweep], highlight=k,
-                                           title="Quality vs steps (log–log)", height=220))
+                                           title="Quality vs steps (log–log)"))
+        st.caption("Dashed: 4 steps, FLUX.1-schnell's choice. Solid grey: 1×, the data-vs-data floor.")
     st.caption("FLUX.1-schnell generates in 4 Euler steps. It was not trained like this toy: it was distilled from "
                "a larger model with latent adversarial diffusion distillation (LADD), which is what makes its "
                "4 steps good. A plain flow, like this one, needs more.")
@@ -275,8 +276,8 @@ if model is not None and run.data is not None:
     st.header("6 · The same field as Part 2: the implied score")
     st.markdown("The path at time t is the data blurred with noise σ = t/(1 − t) and shrunk by (1 − t). So the "
                 "velocity gives the score the NCSN of Part 2 learns, at every σ:")
-    st.latex(r"\nabla \log p_t(x) = -\frac{x + (1-t)\,v(x,t)}{t},\qquad "
-             r"\mathbb{E}[\varepsilon \mid x_t] = x + (1-t)\,v,\quad \mathbb{E}[x_0 \mid x_t] = x - t\,v")
+    st.latex(r"\nabla \log p_t(x) = -\frac{x + (1-t)\,v(x,t)}{t}")
+    st.latex(r"\mathbb{E}[\varepsilon \mid x_t] = x + (1-t)\,v,\qquad \mathbb{E}[x_0 \mid x_t] = x - t\,v")
     sigma = st.select_slider("Noise level σ (data units)", SIGMAS, value=0.5, key="fx_sigma")
     reference = session.cached(("reference", data.spec), lambda: flow.reference_score_for(data))
     implied = session.cached(("implied",) + key + (sigma,),
@@ -284,10 +285,10 @@ if model is not None and run.data is not None:
     i1, i2 = st.columns(2, gap="large")
     with i1:
         _show(charts.vector_field(implied["arrow_points"], implied["flow"], None, domain=domain, size=340,
-                                  title=f"The flow's implied score at σ = {sigma:g}"))
+                                  title=f"Flow's score at σ = {sigma:g}"))
     with i2:
         _show(charts.vector_field(implied["arrow_points"], implied["reference"], None, domain=domain, size=340,
-                                  title=f"The {reference.kind} score at σ = {sigma:g}"))
+                                  title=f"{reference.kind.capitalize()} score at σ = {sigma:g}"))
     st.metric(f"mean difference ÷ mean size of the {reference.kind} score", f"{implied['relative_error']:.2f}")
     st.caption("The " + ("exact score of the Gaussian mixture." if reference.kind == "exact" else
                          "exact score of the blurred training points (at small σ it memorizes them; a network "
@@ -341,7 +342,7 @@ if guided is not None and guided_run.data is not None:
     gkey = (guided_run.id, guided_run.steps_done, label)
     summary = session.cached(("guided",) + gkey + (w,), lambda: flow.guidance_summary(guided, label, w, centers))
     table = session.cached(("guided_table",) + gkey, lambda: flow.guidance_table(guided, label, centers))
-    k1, k2 = st.columns([3, 2], gap="large")
+    k1, k2 = st.columns(2, gap="large")
     with k1:
         _show(charts.scatter(summary["samples"], guided_run.data.points.numpy(), domain=gdomain, size=380,
                              title=f"1,000 samples of “{names[label]}” at w = {w:g}"))

@@ -13,6 +13,7 @@ All CSS here is constant text written in this file, never user input.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import streamlit as st
@@ -29,7 +30,9 @@ TITLE_PX = 15         # chart titles otherwise
 # Plot heights while presenting: a chart fits on a 1024×768 projector, and the live training charts
 # (Vega-Lite dicts) are short enough for Train, the numbers and the loss chart to fit on one screen.
 CHART_MAX_PX, LIVE_CHART_MAX_PX = 400, 160
-TITLE_EM_PER_CHAR = 0.6  # a bold title's average character width, in font sizes
+TITLE_EM_PER_CHAR = 0.5  # a bold title's average character width, in font sizes (measured ~0.4)
+LABEL_EM_PER_CHAR = 0.45  # a legend label's
+LABEL_PX = 12             # legend labels otherwise
 
 # Always on. Metric labels and deltas wrap instead of ending in "…"; button labels wrap at spaces
 # rather than being cut (a column too narrow for one word is still caught by the browser tests).
@@ -48,6 +51,9 @@ html {{ font-size: {BODY_PX}px; }}
 [data-testid="stMainBlockContainer"] {{ padding-top: 4rem; padding-bottom: 2rem; }}
 [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {{ gap: 0.35rem; }}
 [data-testid="stMainBlockContainer"] h1 {{ font-size: 1.6rem; padding-top: 0; padding-bottom: 0.4rem; }}
+[data-testid="stMainBlockContainer"] h2 {{ font-size: 1.4rem; }}
+[data-testid="stMainBlockContainer"] h3 {{ font-size: 1.2rem; }}
+.katex-display > .katex {{ font-size: 1.05em; }}
 [data-testid="stMetricValue"] {{ font-size: 2.2rem; }}
 [data-testid="stMetricLabel"] p {{ font-size: 1rem; }}
 """
@@ -100,12 +106,31 @@ def chart_config(title: str = "") -> dict:
                   "text": {"fontSize": CHART_LABEL_PX}}
     if title:  # `width` is the plot's width in pixels, known only in the browser
         size = CHART_TITLE_PX if active() else TITLE_PX
-        config["title"] = {"fontSize": {"expr": f"min({size}, width / {TITLE_EM_PER_CHAR * len(title):.1f})"}}
+        config["title"] = {"fontSize": {"expr": f"min({size}, width / {TITLE_EM_PER_CHAR * _chars(title):.1f})"}}
     return config
+
+
+def _chars(text: str) -> int:
+    """Characters as drawn: x̃ is one (x and a combining tilde)."""
+    return max(sum(not unicodedata.combining(c) for c in text), 1)
 
 
 def _title(title) -> str:
     return title if isinstance(title, str) else ""
+
+
+def _fit_legend_labels(spec: dict) -> dict:
+    """Colour legends of a Vega-Lite dict whose labels are listed in the scale's domain get labels
+    that shrink to fit the plot's width, like titles, instead of being cut at the chart's edge."""
+    spec = dict(spec)
+    for holder in [spec] + spec.get("layer", []):
+        color = holder.get("encoding", {}).get("color", {})
+        legend, domain = color.get("legend"), color.get("scale", {}).get("domain")
+        if isinstance(legend, dict) and isinstance(domain, list) and domain:
+            longest = max(_chars(str(d)) for d in domain) + 3  # + the symbol
+            size = CHART_LABEL_PX if active() else LABEL_PX
+            legend["labelFontSize"] = {"expr": f"min({size}, width / {LABEL_EM_PER_CHAR * longest:.1f})"}
+    return spec
 
 
 def chart(altair_chart, *, width="stretch") -> None:
@@ -123,6 +148,7 @@ def chart(altair_chart, *, width="stretch") -> None:
 def spec_chart(spec: dict, *, width="stretch") -> None:
     """st.vega_lite_chart of a Vega-Lite dict (app/training_charts.py), with presentation-size text."""
     title = _title(spec.get("title"))
+    spec = _fit_legend_labels(spec)
     config = chart_config(title)
     if config:
         spec = {**spec, "config": {**spec.get("config", {}), **config}}

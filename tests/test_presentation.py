@@ -29,9 +29,9 @@ def test_present_1_makes_chart_text_large_and_titles_shrink_to_fit():
     for spec in specs:
         config = spec["config"]
         assert config["axis"]["labelFontSize"] >= 16 and config["legend"]["labelFontSize"] >= 16
-        # a long title shrinks with the plot's width instead of being cut: min(20, width / (0.6 · chars))
+        # a long title shrinks with the plot's width instead of being cut: min(20, width / (0.5 · characters))
         assert config["title"]["fontSize"]["expr"] == (
-            f"min(20, width / {0.6 * len(spec['title']):.1f})")
+            f"min(20, width / {presentation.TITLE_EM_PER_CHAR * presentation._chars(spec['title']):.1f})")
 
 
 def test_without_the_parameter_charts_keep_the_normal_text():

@@ -274,8 +274,8 @@ if model is not None and run.data is not None:
 
     # ------------------------------------------------------------------------- 6. implied score
     st.header("6 · The same field as Part 2: the implied score")
-    st.markdown("The path at time t is the data blurred with noise σ = t/(1 − t) and shrunk by (1 − t). So the "
-                "velocity gives the score the NCSN of Part 2 learns, at every σ:")
+    st.markdown("The path at time t is the (standardized) data blurred with noise σ = t/(1 − t), then shrunk by "
+                "(1 − t). So the velocity gives the score the NCSN of Part 2 learns, at every σ:")
     st.latex(r"\nabla \log p_t(x) = -\frac{x + (1-t)\,v(x,t)}{t}")
     st.latex(r"\mathbb{E}[\varepsilon \mid x_t] = x + (1-t)\,v,\qquad \mathbb{E}[x_0 \mid x_t] = x - t\,v")
     sigma = st.select_slider("Noise level σ (data units)", SIGMAS, value=0.5, key="fx_sigma")

@@ -7,6 +7,7 @@
   const visible = (el) => {
     const r = el.getBoundingClientRect();
     if (r.width === 0 || r.height === 0) return false;
+    if (el.closest("details:not([open])")) return false;  // inside a closed expander: not on screen
     for (let e = el; e; e = e.parentElement) {
       const s = getComputedStyle(e);
       if (s.display === "none" || s.visibility === "hidden") return false;

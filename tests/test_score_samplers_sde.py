@@ -135,3 +135,23 @@ def test_the_two_halves_match_the_ancestral_step_only_for_small_steps():
     assert ancestral.within_std == pytest.approx(2.8, abs=0.1)
     assert both.within_std == pytest.approx(4.4, abs=0.1)
     assert ode.noise_std == 0 and both.drift == pytest.approx(ancestral.drift) == pytest.approx(2 * ode.drift)
+
+
+def test_a_trained_network_is_compared_from_its_own_prior_and_a_single_sigma_run_is_refused():
+    from models.score.datasets import DatasetSpec, training_data
+    from models.score.run import TrainingRun, model_prior, new_trainer, training_config
+    from models.score.sampler_comparison import compare_samplers, network_setup
+    run = TrainingRun(training_data(DatasetSpec.builtin("ncsn-mixture"), 1000, 0), training_config(steps=5))
+    run.trainer = new_trainer(run.data, run.config)
+    run.trainer.run(steps=5)
+    setup = network_setup(run)
+    assert setup.truth is TOY or setup.truth == TOY
+    torch.testing.assert_close(setup.prior.cov, model_prior(run.model()).cov)
+    result = compare_samplers(setup.score_fn, setup.sigmas, setup.prior, setup.fresh_fn, truth=setup.truth,
+                              score_label=setup.label, n=100, samplers=("ode",))
+    (ode,) = result.outcomes
+    assert ode.calls == 200 and ode.samples.shape == (100, 2) and ode.paths.shape[1:] == (8, 2)
+    single = TrainingRun(run.data, training_config(model="single-sigma", steps=5))
+    single.trainer = new_trainer(single.data, single.config)
+    with pytest.raises(ValueError, match="trained NCSN"):
+        network_setup(single)

@@ -91,6 +91,19 @@ def test_a_short_flow_trains_and_the_page_shows_its_own_numbers(cleanup):
     assert any(c.value.startswith("FLUX.1-schnell generates in 4 Euler steps") for c in at.caption)
     assert [r["loss"] for r in _chart_rows(at, "Loss of the flow") if r["series"] == "training loss"] == \
         pytest.approx([h["loss"] for h in run.history])
+    # Reflow: a second flow on the first one's (noise, sample) pairs; the table shows reflow_numbers
+    at.button(key="fx_reflow").click().run()
+    child = _runs(at)["reflow"]
+    assert child.parent is run and child.job.wait(180) and child.job.state == "done", child.job.error
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    numbers = flow.reflow_numbers(model, child.model(), evaluation, floor)
+    table = next(d.value for d in at.dataframe if "first flow" in d.value.columns)
+    assert table["first flow"].tolist() == pytest.approx([numbers["before"][k] for k in
+                                                          ("straightness", "ratio_1", "ratio_4")])
+    assert table["after reflow"].tolist() == pytest.approx([numbers["after"][k] for k in
+                                                            ("straightness", "ratio_1", "ratio_4")])
+    assert numbers["after"]["straightness"] < numbers["before"]["straightness"]
 
 
 def test_guidance_section_shows_share_and_spread_of_the_guided_samples(cleanup):

@@ -1,7 +1,6 @@
 """The "One score, many samplers" page, driven headless with AppTest: the decomposition panel and
 the loss-conventions numbers on first load, the comparison table after one click (exact score)."""
 
-import re
 import time
 from pathlib import Path
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import torch
 
 from models.score.cli import main
 from models.score.datasets import dataset_mixture, read_points_csv

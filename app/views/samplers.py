@@ -170,17 +170,18 @@ st.dataframe(pd.DataFrame([{"step": r["what"], "mean ‖drift‖": round(r["drif
                             "share at (5, 5)": round(r["heavy_share"], 3),
                             "within-mode std": round(r["within_std"], 3)} for r in step_rows]),
              hide_index=True, key="sm_steps")
-st.caption("Each half moves the particles by half the ancestral drift. The ODE half alone carries p_σ to p_σ′ "
-           "(compare its within-mode std with the truth row); the Langevin half alone keeps them at p_σ (std "
-           "√(1+σ²)). Together they have the ancestral drift but a noise larger by σ/σ′: close to the ancestral step "
-           "for small steps (σ′/σ = 0.9), far too wide for big ones (σ = 5, σ′/σ = 0.5: std 4.4 against 2.7 for "
-           "the truth and 2.8 for the ancestral step). Annealed Langevin keeps only the Langevin part and repeats "
-           "it many times per level.")
+st.caption("Each half moves the particles by half the ancestral drift. For a small step the ODE half alone "
+           "carries p_σ to about p_σ′ (compare its within-mode std with the truth row) and the Langevin half "
+           "alone keeps them at p_σ (std √(1+σ²)). Together they have the ancestral drift but a noise larger by "
+           "σ/σ′: close to the ancestral step for small steps (σ′/σ = 0.9), far too wide for big ones (σ = 5, "
+           "σ′/σ = 0.5: std 4.4 against 2.7 for the truth and 2.8 for the ancestral step). Annealed Langevin "
+           "keeps only the Langevin part and repeats it many times per level.")
 
 with st.expander("Loss conventions: why a reported loss can look nothing like ours"):
     dec = decoded_losses()
     st.markdown(
-        "Our NCSN loss at one level is $\\ell(\\sigma) = \\tfrac12\\,\\mathbb E\\|\\sigma s(\\tilde x,\\sigma) + z\\|^2$ "
+        "Our NCSN loss at one level is "
+        "$\\ell(\\sigma) = \\tfrac12\\,\\mathbb E\\|\\sigma s(\\tilde x,\\sigma) + z\\|^2$ "
         "(denoising score matching with weight $\\lambda = \\sigma^2$, $d = 2$). The same network, reported in "
         "other conventions:\n\n"
         "- **ε-prediction MSE per coordinate**: $\\hat\\varepsilon = -\\sigma s$, so "

@@ -71,7 +71,8 @@ def cmd_loglik(args) -> None:
         what = f"the exact score of {args.dataset}"
     ll = ode_log_likelihood(score, points.to(args.device), sigma_min=low, sigma_max=high, prior=prior, steps=steps)
     print(f"mean log-likelihood {float(ll.mean()):.4f} nats/point: {len(points)} points of {args.data} under {what}, "
-          f"probability-flow ODE (Heun, {steps} steps, σ {low:.3g} → {high:.3g}); the density is p_σ at σ = {low:.3g}")
+          f"probability-flow ODE (Heun, {steps} steps, σ {low:.3g} → {high:.3g}); "
+          f"the density is p_σ at σ = {low:.3g}")
     if truth is not None:
         true = truth.log_prob(points.double(), low)
         print(f"true mean log-density {float(true.mean()):.4f} nats/point (the data's mixture at σ = {low:.3g})")

@@ -107,12 +107,14 @@ def run_sampler(name: str, score_fn: ScoreFn, sigmas: torch.Tensor, prior: Prior
         return sample_predictor_corrector(score_fn, sigmas, n=n, seed=seed, prior=prior,
                                           stride=max(1, PC_LEVELS // PATH_FRAMES))
     if name in ("ode", "ode-euler"):
-        return sample_ode(score_fn, sigmas, n=n, seed=seed, prior=prior, solver="euler" if name == "ode-euler" else "heun",
+        solver = "euler" if name == "ode-euler" else "heun"
+        return sample_ode(score_fn, sigmas, n=n, seed=seed, prior=prior, solver=solver,
                           stride=max(1, ODE_STEPS // PATH_FRAMES))
     raise ValueError(f"unknown sampler {name!r}: use one of {', '.join(SAMPLER_LABELS)}")
 
 
-def compare_samplers(score_fn: ScoreFn, sigmas: torch.Tensor, prior: Prior, fresh_fn: Callable[[int, int], torch.Tensor],
+def compare_samplers(score_fn: ScoreFn, sigmas: torch.Tensor, prior: Prior,
+                     fresh_fn: Callable[[int, int], torch.Tensor],
                      *, truth: GaussianMixture | None, score_label: str, n: int = 2000, seed: int = 0,
                      samplers=("annealed", "denoise", "pc", "ode"),
                      progress: Callable[[str, int], None] | None = None,
@@ -215,8 +217,8 @@ def step_decomposition(score_fn: ScoreFn, mixture: GaussianMixture, sigma: float
         return StepRow(what, float(drift.norm(dim=1).mean()), noise, float(shares[-1]), within_mode_std(cloud, mixture))
 
     truth_cloud = mixture.sample(n, g) + sigma_next * torch.randn(n, 2, generator=g)
-    rows = [row("ancestral step  x + Δσ² s + σ' √(1 − σ'²/σ²) z", parts.alpha * s, parts.noise_std_ancestral,
-                parts.ancestral),
+    rows = [row("ancestral step  x + Δσ² s + σ' √(1 − σ'²/σ²) z", parts.alpha * s,
+                parts.noise_std_ancestral, parts.ancestral),
             row("ODE half  x + ½Δσ² s", half, 0.0, parts.ode_half),
             row("Langevin half  x + ½Δσ² s + √Δσ² z", half, parts.noise_std_langevin, parts.langevin_half),
             row("ODE half + Langevin half", half + half, parts.noise_std_langevin, parts.both),

@@ -202,7 +202,8 @@ def predictor_corrector(score_fn: ScoreFn, x0: torch.Tensor, sigmas, *, correcto
         s = score_fn(x, sigma)
         if i + 1 < len(sigmas):
             nxt = sigmas[i + 1]
-            x.add_(s, alpha=sigma**2 - nxt**2).add_(noise.normal_(generator=g), alpha=_ancestral_noise_scale(sigma, nxt))
+            x.add_(s, alpha=sigma**2 - nxt**2)
+            x.add_(noise.normal_(generator=g), alpha=_ancestral_noise_scale(sigma, nxt))
             rec(x, f"σ = {nxt:.3g} · level {i + 1}/{len(sigmas)}", nxt, force=i + 2 == len(sigmas), count=i + 1)
         else:
             x = tweedie(x, sigma, s)

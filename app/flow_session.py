@@ -85,3 +85,13 @@ def running(slot: str) -> bool:
 
 def any_running() -> bool:
     return any(running(slot) for slot in SLOTS)
+
+
+def set_loaded(run: flow.FlowRun) -> str:
+    """Make a flow loaded from a zip this tab's flow: a class-conditional one in "guided", else "main"."""
+    slot = "guided" if run.config.conditional else "main"
+    forget(slot)
+    if slot == "main":
+        forget("reflow")
+    runs()[slot] = run
+    return slot

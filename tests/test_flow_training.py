@@ -132,3 +132,16 @@ def test_reflow_trains_on_the_parents_pairs_and_starts_from_its_weights(trained)
     z = torch.randn(20, 2)
     assert torch.allclose(trainer.network(z, 0.5), model.network(z, 0.5))
     assert straightness(model, n=200, steps=20) > 0
+
+
+def test_a_downloaded_run_loads_back_as_a_run_with_its_data(trained):
+    data, model, trainer = trained
+    run = flow_run.FlowRun(data=data, config=model.config, loaded=model, loaded_history=trainer.state.history)
+    loaded, history, names = load_flow_zip(flow_run.run_zip_bytes(run), "flow.zip")
+    back = flow_run.loaded_flow_run(loaded, history, names)
+    assert back.data is not None and back.data.spec == EIGHT and back.steps_done == 300
+    assert len(back.history) == len(trainer.state.history)
+    z = torch.randn(20, 2)
+    assert torch.allclose(back.model().velocity(z, 0.6), model.velocity(z, 0.6))
+    with pytest.raises(InputError, match="train a flow first"):
+        flow_run.run_zip_bytes(flow_run.FlowRun(data=data, config=model.config))

@@ -14,6 +14,7 @@ import streamlit as st
 from app import charts, flow_charts, presentation, training_charts
 from app import flow_session as session
 from models.flow import run as flow
+from models.flow.checkpoints import load_flow_zip
 from models.flow.labels import LABELLED_DATASETS, mode_centers
 from models.jobs import OneJobPerSession
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec
@@ -362,3 +363,30 @@ if guided is not None and guided_run.data is not None:
                "(less diversity). It also pushes them away from the other classes, past the mode's centre. "
                "Guidance extrapolates the network's two answers, so it multiplies their errors by w too: a "
                "flow trained too briefly scatters streaks at large w.")
+
+# ----------------------------------------------------------------------------- save / load
+
+with st.expander("Save or load a flow", icon=":material/save:"):
+    s1, s2 = st.columns(2)
+    with s1:
+        for slot, what in (("main", "the flow"), ("reflow", "the reflow"), ("guided", "the class-conditional flow")):
+            saved = session.current(slot)
+            if saved is not None and not saved.running and saved.model() is not None:
+                blob = session.cached(("zip", saved.id, saved.steps_done), lambda: flow.run_zip_bytes(saved))
+                st.download_button(f"Download {what} (.zip)", blob, file_name=f"flow_{slot}.zip",
+                                   mime="application/zip", icon=":material/download:", key=f"fx_zip_{slot}")
+        st.caption("model.safetensors + config.json + losses.csv, the Score lab's layout (`\"kind\": \"flow\"`).")
+    with s2:
+        upload = st.file_uploader("Load a saved flow (.zip)", type=["zip"], key="fx_zip_upload",
+                                  disabled=session.any_running())
+        if upload is not None and ss.get("fx_zip_id") != upload.file_id:
+            ss["fx_zip_id"] = upload.file_id
+            try:
+                loaded, history, names = load_flow_zip(upload.getvalue(), upload.name)
+                session.set_loaded(flow.loaded_flow_run(loaded, history, names))
+                ss.pop("fx_zip_error", None)
+                st.rerun()
+            except InputError as exc:
+                ss["fx_zip_error"] = str(exc)
+        if ss.get("fx_zip_error"):
+            st.error(ss.fx_zip_error, icon=":material/error:")

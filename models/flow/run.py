@@ -323,3 +323,27 @@ def training_lines(model: FlowModel, data: TrainingData, *, n: int = 40, seed: i
     x0 = data.points[torch.randint(len(data.points), (n,), generator=g)]
     eps = model.to_data(torch.randn(n, 2, generator=g))
     return {"lines": torch.stack([x0, eps]).numpy(), "data": x0.numpy(), "noise": eps.numpy()}
+
+
+def loaded_flow_run(model: FlowModel, history: list[dict], class_names: list[str]) -> FlowRun:
+    """A run for a flow loaded from a zip; its training data is rebuilt from the config when it can be
+    (a built-in shape or a word; never a CSV path an upload names)."""
+    data, labels = None, None
+    if model.dataset is not None:
+        try:
+            data, labels, _ = load_training_data(DatasetSpec.from_dict(model.dataset),
+                                                 conditional=model.config.conditional, seed=model.config.seed)
+        except (InputError, OSError):
+            data, labels = None, None
+    return FlowRun(data=data, config=model.config, labels=labels, class_names=list(class_names),
+                   target_steps=max(model.steps_trained, 1), loaded=model, loaded_history=history)
+
+
+def run_zip_bytes(run: FlowRun) -> bytes:
+    """The run as one zip (model.safetensors + config.json + losses.csv), for a download."""
+    from .checkpoints import flow_zip_bytes
+
+    model = run.model()
+    if model is None:
+        raise InputError("nothing to save yet: train a flow first")
+    return flow_zip_bytes(model, run.history, run.class_names)

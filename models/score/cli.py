@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("animate", help="a GIF of samples moving across noise levels")
     a.add_argument("--run", type=Path, required=True)
     a.add_argument("--sampler", choices=SAMPLERS,
-                   help="an NCSN: annealed (default) or denoise; a single-sigma run: langevin (its only one)")
+                   help="an NCSN: annealed (default), denoise, pc or ode; a single-sigma run: langevin (its only one)")
     a.add_argument("--n", type=whole_number(check.MAX_GIF_POINTS), default=1000)
     a.add_argument("--seed", type=seed, default=0)
     a.add_argument("--steps-per-level", type=STEPS_PER_LEVEL_TYPE, help=f"annealed (default {STEPS_PER_LEVEL})")

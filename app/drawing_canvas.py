@@ -40,7 +40,7 @@ def _restore_point() -> dict | None:
 
 def drawing_source_ui() -> DatasetSpec:
     """The canvas and its pen; the sketch as a CSV dataset (InputError while the canvas is empty)."""
-    mode = st.radio("Pen", list(PEN_MODES), key="sl_pen", horizontal=True, format_func=PEN_MODES.get,
+    mode = st.radio("Pen", list(PEN_MODES), key="sl_pen", persist_state="session", horizontal=True, format_func=PEN_MODES.get,
                     help=f"Strokes and clicked points become {DRAWN_POINTS:,} training points along your ink. "
                          "The bin icon above the canvas clears it; the pencil icon moves or deletes a stroke.")
     result = st_canvas(stroke_width=3, stroke_color="#1f77b4", background_color="#ffffff", height=CANVAS_SIZE,

@@ -10,17 +10,44 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.resources import job_pool, session_id
+from app.resources import job_pool, run_registry, session_id
 from models.flow import run as flow
 from models.jobs import OneJobPerSession
 
 RUNS_KEY = "flux_flow_runs"
+RUNS_ID_KEY = "flux_flow_runs_id"
+URL_PARAM = "flow"    # ?flow=<id>: a reloaded tab finds its flows again (app.resources.run_registry)
 CACHE_KEY = "flux_flow_cache"
 SLOTS = ("main", "reflow", "guided")
 
 
 def runs() -> dict:
     return st.session_state.setdefault(RUNS_KEY, {})
+
+
+def attach() -> None:
+    """After a browser reload: take back the flows named in the URL (their running jobs change owner);
+    otherwise keep the URL naming this tab's flows, so a reload finds them."""
+    ss = st.session_state
+    if RUNS_KEY not in ss and URL_PARAM in st.query_params:
+        found = run_registry().get(st.query_params[URL_PARAM])
+        if found is None:
+            del st.query_params[URL_PARAM]  # expired or never ours: start clean
+        else:
+            ss[RUNS_KEY], ss[RUNS_ID_KEY] = found, st.query_params[URL_PARAM]
+            for run in found.values():
+                if run.job is not None and not run.job.is_finished:
+                    job_pool().adopt(run.job, session_id())
+    if ss.get(RUNS_ID_KEY) and st.query_params.get(URL_PARAM) != ss[RUNS_ID_KEY]:
+        st.query_params[URL_PARAM] = ss[RUNS_ID_KEY]
+
+
+def _remember() -> None:
+    """Register this tab's flows once, by a random id in the URL."""
+    ss = st.session_state
+    if not ss.get(RUNS_ID_KEY):
+        ss[RUNS_ID_KEY] = run_registry().register(runs())
+        st.query_params[URL_PARAM] = ss[RUNS_ID_KEY]
 
 
 def current(slot: str) -> flow.FlowRun | None:
@@ -49,6 +76,7 @@ def _submit(slot: str, run: flow.FlowRun, work) -> None:
     run.job = job_pool().submit(lambda job: work(job, run), name=f"flow {slot} training", owner=session_id())
     forget(slot)
     runs()[slot] = run
+    _remember()
 
 
 def train(slot: str, run: flow.FlowRun) -> None:
@@ -94,4 +122,5 @@ def set_loaded(run: flow.FlowRun) -> str:
     if slot == "main":
         forget("reflow")
     runs()[slot] = run
+    _remember()
     return slot

@@ -125,3 +125,20 @@ def test_guidance_section_shows_share_and_spread_of_the_guided_samples(cleanup):
     table = at.dataframe[-1].value
     assert table["w"].tolist() == [0.0, 1.0, 3.0]
     assert table["nearest this mode"].iloc[0] < 0.5 < table["nearest this mode"].iloc[1]
+
+
+def test_a_reloaded_tab_finds_its_flow_by_the_url(cleanup):
+    at = _open()
+    cleanup.append(at)
+    at.number_input(key="fx_steps").set_value(100)
+    at.button(key="fx_train").click().run()
+    run = _runs(at)["main"]
+    flow_id = at.query_params["flow"]
+    assert flow_id and run.job.wait(120)
+    again = AppTest.from_file(MAIN, default_timeout=120)   # a new session, as after a browser reload
+    again.query_params["flow"] = flow_id[0] if isinstance(flow_id, list) else flow_id
+    again.run()
+    again.switch_page(PAGE)
+    again.run()
+    assert not again.exception, [e.value for e in again.exception]
+    assert _runs(again)["main"] is run

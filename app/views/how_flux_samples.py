@@ -103,6 +103,7 @@ def _ready(slot: str):
 
 # ----------------------------------------------------------------------------- intro
 
+session.attach()  # a reloaded tab takes back its flows (the URL names them)
 st.title("How FLUX samples")
 st.caption("Part 1 meets Part 2: the images in the gallery come from a *flow*. Here is the same idea in 2-D.")
 with st.expander("Flow matching in one screen", expanded=session.current("main") is None and not presentation.active(),

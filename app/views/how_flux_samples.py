@@ -359,11 +359,15 @@ if guided is not None and guided_run.data is not None:
         frame = pd.DataFrame(table).rename(columns={"share": "nearest this mode", "offset": "mean's offset"})
         if centers is None:
             frame = frame.drop(columns=["nearest this mode", "mean's offset"])
-        st.dataframe(frame, hide_index=True, key="fx_guidance_table")
+        st.dataframe(frame, hide_index=True, key="fx_guidance_table",
+                     column_config={"w": st.column_config.NumberColumn(format="%.1f"),
+                                    "nearest this mode": st.column_config.NumberColumn(format="percent"),
+                                    "spread": st.column_config.NumberColumn(format="%.3f"),
+                                    "mean's offset": st.column_config.NumberColumn(format="%.3f")})
     st.caption("Higher w concentrates the samples on the class: fewer land elsewhere, and their spread shrinks "
                "(less diversity). It also pushes them away from the other classes, past the mode's centre. "
                "Guidance extrapolates the network's two answers, so it multiplies their errors by w too: a "
-               "flow trained too briefly scatters streaks at large w.")
+               "flow trained too briefly misbehaves at large w (its samples streak off, or collapse to a point).")
 
 # ----------------------------------------------------------------------------- save / load
 

@@ -151,6 +151,16 @@ def test_presentation_mode_puts_train_and_the_loss_chart_above_the_fold(app_serv
         for size in [PROJECTOR] + RESIZED + [PHONE]:
             problems += _problems(tab, size)
         assert not problems, "\n".join(problems)
+
+        # one chart full screen (Streamlit's element toolbar): it takes the whole window's width
+        tab.set_viewport_size({"width": PROJECTOR[0], "height": PROJECTOR[1]})
+        samples = tab.locator("[data-testid='stVegaLiteChart'][aria-label*='samples vs the training data']").first
+        samples.scroll_into_view_if_needed()
+        samples.hover()
+        tab.locator("button[aria-label^='Fullscreen'][aria-label*='samples vs the training data']").first.click()
+        tab.wait_for_timeout(1000)
+        canvas = samples.locator(":is(canvas, svg.marks)").first
+        assert canvas.bounding_box()["width"] >= 0.9 * PROJECTOR[0]
     finally:
         context.close()
 

@@ -14,13 +14,13 @@ from typing import Any, Callable
 import streamlit as st
 
 from app.gallery_widgets import image_caption, md_escape
-from models.flux.export import export_name, matches_chosen, params_line
+from models.flux.export import export_name, matches_chosen
 from models.flux.params import GenerationParams
 from models.flux.prompt_schema import ALTERNATIVE_KEYS
 from models.flux.store import ImageStore, StoredImage, png_parameters, thumbnail
 
 TILE_WIDTH = 320  # px: projected from the back of a room, a 140-px thumbnail is a smudge
-TILE_PIXELS = 640  # thumbnails are made at twice the tile width (sharp on high-density screens)
+TILE_PIXELS = 480  # thumbnails at 1.5x the tile width: sharp enough on a projector, 44 % fewer pixels than 2x
 WIDGET_SEED_MAX = 2**53 - 1  # a number widget's value goes through JavaScript: exact only up to 2**53
 
 

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from models.flux import FluxError
-from models.flux.export import image_key, matches_chosen, params_line, prompt_images
+from models.flux.export import image_key, params_line, prompt_images
 from models.flux.generate import GenerationCancelled, Generator, OutOfMemory
 from models.flux.loading import (
     InsufficientMemory,
@@ -30,7 +30,7 @@ from models.flux.prompt_edits import PromptEdits, working_copy
 from models.flux.prompt_file import PromptFile, text_hash
 from models.flux.prompt_schema import PromptFileError, read_prompt_text
 from models.flux.settings import FluxSettings
-from models.flux.store import DEMO_LABEL, ImageStore, StoredImage, thumbnail
+from models.flux.store import DEMO_LABEL, ImageStore, StoredImage
 
 EDIT_PREFIX = "ge_"  # session_state keys of edit widgets: ge_<kind>_<id>_r<revision>
 
@@ -303,21 +303,6 @@ def image_caption(image: StoredImage) -> str:
     if image.metadata.get("size_note") and isinstance(rendered, list) and len(rendered) == 2:
         caption += f" · drawn at {rendered[0]}×{rendered[1]}"
     return caption
-
-
-def image_grid(images: list[StoredImage], chosen: Any, on_star: Callable[[StoredImage], None], key: str,
-               columns: int = 4, size: int = 256, can_star: bool = True) -> None:
-    """Thumbnails in rows of `columns`, each with its seed and a star button (disabled when read-only)."""
-    for start in range(0, len(images), columns):
-        cols = st.columns(columns)
-        for col, image in zip(cols, images[start:start + columns]):
-            with col:
-                st.image(thumbnail(image.path, size), caption=image_caption(image), width="stretch")
-                starred = matches_chosen(image, chosen)
-                st.button("Chosen" if starred else "Star", key=f"{key}_star_{image.path.stem}",
-                          icon=":material/star:" if starred else ":material/star_border:",
-                          type="primary" if starred else "tertiary", disabled=starred or not can_star,
-                          on_click=on_star, args=(image,), help="Mark as the image for the handout (saved with Save)")
 
 
 def compare_two(images: list[StoredImage], key: str) -> None:

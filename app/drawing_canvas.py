@@ -18,7 +18,7 @@ from app.resources import remember_upload, session_id
 from models.score.datasets import DatasetSpec
 from models.score.drawing import DRAWN_POINTS, drawing_csv, drawing_summary
 from models.score.errors import InputError
-from models.score.uploads import save_upload
+from models.score.uploads import forget_uploads, save_upload
 
 CANVAS_SIZE = 240  # pixels: the sidebar's width inside its padding (at its default width)
 CANVAS_KEY = "sl_canvas"
@@ -56,7 +56,9 @@ def _as_dataset(drawing: dict | None) -> DatasetSpec:
     objects = (drawing or {}).get("objects") or []
     digest = hashlib.sha1(json.dumps(objects, sort_keys=True).encode()).hexdigest()
     if ss.get("sl_drawing_digest") != digest:
-        ss.pop("sl_drawing_path", None)
+        previous = ss.pop("sl_drawing_path", None)
+        if previous:  # one file per session, not one per stroke (a trained run keeps its points in memory)
+            forget_uploads([previous])
         ss["sl_drawing_digest"] = digest
         content = drawing_csv(drawing, CANVAS_SIZE)  # InputError for an empty canvas: before anything is saved
         path = save_upload(FILE_NAME, content, owner=session_id())

@@ -1,10 +1,12 @@
-"""Screenshots of every page in presentation mode at 1024×768 (a projector), for the README.
+"""Screenshots of every page for the README: presentation mode at 1024×768 (a projector), and the
+normal view at 1400×1000 with the sidebar open.
 
-    .venv/bin/streamlit run app/main.py --server.port 8571 &
+    DC_FLUX_MODEL=tiny .venv/bin/streamlit run app/main.py --server.port 8571 &
     .venv/bin/python docs/make_screenshots.py http://127.0.0.1:8571
 
-Writes docs/present_<page>.png (what is on screen, above the fold), palette-reduced to stay small.
-The Score lab is shot a few seconds into a training run, with Train, the numbers and the loss chart.
+Writes docs/present_<page>.png and docs/<page>.png (what is on screen, above the fold),
+palette-reduced to stay small. The Score lab is shot a few hundred steps into a training run, with
+Train, the numbers and the loss chart.
 """
 
 from __future__ import annotations
@@ -27,12 +29,16 @@ def save_small(png: bytes, path: Path) -> None:
     image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
+NORMAL = (1400, 1000)
+
+
 def main(url: str) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        for path in PAGES:
-            tab = browser.new_page(viewport={"width": PROJECTOR[0], "height": PROJECTOR[1]})
-            tab.goto(f"{url}/{path}?present=1")
+        for path, present in [(path, present) for present in (True, False) for path in PAGES]:
+            size = PROJECTOR if present else NORMAL
+            tab = browser.new_page(viewport={"width": size[0], "height": size[1]})
+            tab.goto(f"{url}/{path}" + ("?present=1" if present else ""))
             wait_for_app(tab, timeout_ms=120_000)
             if path == "score_lab":  # a few hundred steps into a run: the loss is falling
                 tab.get_by_role("button", name="Train", exact=True).click()
@@ -41,7 +47,7 @@ def main(url: str) -> None:
             # until every widget and chart has drawn (no loading placeholders left)
             tab.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")", timeout=60_000)
             tab.wait_for_timeout(2000)
-            out = ROOT / "docs" / f"present_{path or 'home'}.png"
+            out = ROOT / "docs" / f"{'present_' if present else ''}{path or 'home'}.png"
             save_small(tab.screenshot(), out)
             print(out.relative_to(ROOT), f"{out.stat().st_size / 1024:.0f} KB")
             tab.close()

@@ -63,7 +63,8 @@ def test_every_source_has_defaults_in_one_table_and_they_build_a_valid_config():
     for spec in specs:
         d = default_settings(spec)
         config = default_config(spec, seed=3)
-        assert (config.steps, config.batch_size, config.lr, config.seed) == (d.steps, d.batch_size, d.lr, 3)
+        assert (config.steps, config.batch_size, config.lr, config.hidden, config.seed) == (
+            d.steps, d.batch_size, d.lr, d.hidden, 3)
         assert d.steps <= training_run.MAX_STEPS_PER_JOB  # one press of Train
         assert d.sampler in training_run.SAMPLERS
     assert default_settings(DatasetSpec.builtin("checkerboard")) is BUILTIN_DEFAULTS["checkerboard"]

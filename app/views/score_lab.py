@@ -266,7 +266,8 @@ def training_settings_ui() -> Settings:
     config = None
     try:
         config = training_run.training_config(model=model, objective=objective, steps=steps, batch_size=batch,
-                                              lr=lr, device=device, seed=seed, **ladder)
+                                              lr=lr, device=device, seed=seed,
+                                              hidden=default_settings(spec).hidden, **ladder)
     except InputError as exc:
         error = error or str(exc)
     return Settings(spec, config, data, error, int(steps))

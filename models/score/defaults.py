@@ -3,9 +3,9 @@
 Chosen by measurement (`python -m benchmarks.bench_defaults`, table in the README): with
 these settings every built-in shape reaches an energy distance to fresh data within 2x of
 the data-vs-data floor, with k-NN precision and recall of at least 0.9 (2,000 samples, the
-page's first sampler, seed 0). A word does not yet: "HELLO" gets ED 1.14x the floor and
-recall 0.997, but precision 0.77 at 20,000 steps (0.66 at 12,000, 0.47 at 2,000): samples
-land near, not on, the thin strokes.
+page's first sampler, seed 0), and so does a word ("HELLO"): its thin strokes need the most
+steps one press may train and a wider network (hidden 256: precision 0.934; at width 128
+precision stayed at 0.77 after 20,000 steps, 0.66 at 12,000, 0.47 at 2,000; batch 512 gave 0.889).
 
 What mattered, measured on the busy 2-core reference machine:
 
@@ -34,17 +34,18 @@ class SourceDefaults:
     steps: int
     batch_size: int = 256
     lr: float = 5e-3
+    hidden: int = 128          # the network's width (TrainConfig.hidden)
     sampler: str = "denoise"   # the sampler the results section shows first (NCSN)
 
     def config_fields(self) -> dict:
         """The TrainConfig / run.training_config fields these defaults set."""
-        return {"steps": self.steps, "batch_size": self.batch_size, "lr": self.lr}
+        return {"steps": self.steps, "batch_size": self.batch_size, "lr": self.lr, "hidden": self.hidden}
 
 
 # by DatasetSpec.kind, then (built-in shapes) by name; a drawing is a CSV
 DEFAULTS: dict[str, SourceDefaults] = {
     "builtin": SourceDefaults(steps=6000),
-    "text": SourceDefaults(steps=20_000),            # the most one press may train (run.MAX_STEPS_PER_JOB)
+    "text": SourceDefaults(steps=20_000, hidden=256),  # thin strokes: the most one press may train, a wider network
     "csv": SourceDefaults(steps=6000),
 }
 BUILTIN_DEFAULTS: dict[str, SourceDefaults] = {
@@ -64,4 +65,4 @@ def default_settings(spec: DatasetSpec | None) -> SourceDefaults:
 def default_config(spec: DatasetSpec | None, *, seed: int = 0, device: str = "cpu") -> TrainConfig:
     """The TrainConfig one press of Train uses for `spec` (an NCSN, DSM, the ladder from the data)."""
     d = default_settings(spec)
-    return training_config(steps=d.steps, batch_size=d.batch_size, lr=d.lr, seed=seed, device=device)
+    return training_config(steps=d.steps, batch_size=d.batch_size, lr=d.lr, hidden=d.hidden, seed=seed, device=device)

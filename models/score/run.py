@@ -63,7 +63,7 @@ _run_ids = itertools.count(1)
 def training_config(*, model: str = "ncsn", objective: str = "dsm", sigma: float | None = None,
                     sigma_max: float | None = None, sigma_min: float | None = None, levels: int | None = None,
                     steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
-                    device: str = "cpu", seed: int = 0) -> TrainConfig:
+                    hidden: int | None = None, device: str = "cpu", seed: int = 0) -> TrainConfig:
     """A checked TrainConfig; None keeps the engine's default (σ's: from the data, in data coordinates)."""
     base = TrainConfig()
     config = TrainConfig(
@@ -71,7 +71,8 @@ def training_config(*, model: str = "ncsn", objective: str = "dsm", sigma: float
         levels=base.levels if levels is None else int(levels),
         steps=base.steps if steps is None else int(steps),
         batch_size=base.batch_size if batch_size is None else int(batch_size),
-        lr=base.lr if lr is None else float(lr), device=device, seed=int(seed))
+        lr=base.lr if lr is None else float(lr), hidden=base.hidden if hidden is None else int(hidden),
+        device=device, seed=int(seed))
     config.log_every = log_every_for(config.steps)
     config.validate()
     if sigma_max is not None and sigma_min is not None and sigma_min >= sigma_max:

@@ -83,8 +83,10 @@ def dsm_loss_floor(score_fn: ScoreFn, data: torch.Tensor, sigma: float, n: int =
                    seed: int = 0) -> float:
     """Monte-Carlo estimate of min ½E‖σ s(x̃) + z‖², reached by the exact score of p_σ.
 
-    This is the Bayes-optimal DSM loss at level σ: what a perfect network would show
-    on the loss chart. A trained network's loss can only approach it from above.
+    This is the lowest DSM loss any network can reach at level σ for data drawn like
+    `data`. With a known mixture's exact score it is the population floor; with the
+    empirical score of a finite training set it is the floor of a network that has
+    memorized that set (at small σ a generalizing network stays above it).
     """
     g = torch.Generator().manual_seed(seed)
     idx = torch.randint(len(data), (n,), generator=g)

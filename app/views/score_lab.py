@@ -319,8 +319,9 @@ def _live_status() -> None:
     if run is None:
         steps = (ss.get("sl_defaults") or default_settings(None)).steps
         st.caption(f"Press **Train** to start. The defaults for this data ({steps:,} steps) were chosen by measurement "
-                   "so the final samples match the data (README, *One-click defaults*): seconds on a quiet laptop "
-                   "CPU, minutes on a busy shared one. The live samples show the shape long before the end.")
+                   "so the final samples match the data (README, *One-click defaults*): about half a minute for a "
+                   "shape on a quiet 2-core laptop, minutes for a word or while others train. The live samples show "
+                   "the shape long before the end.")
         return
     st.caption(f"Model: {run.describe()}")
     job = run.job

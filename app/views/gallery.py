@@ -37,12 +37,13 @@ except FluxError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 # ---------------------------------------------------------------- which prompt file (one per lecture or student)
+heading = st.container()  # the title stays on top; the file picker below it decides what it says
 path = gf.pick_prompt_file(settings, can_create=can_edit())
 
 # ---------------------------------------------------------------- the prompt file (kept across reruns)
 pf = gw.load_prompt_file(path)
 if pf is None:
-    st.title("FLUX gallery")
+    heading.title("FLUX gallery")
     gw.show_load_error(path, state.gallery_load_error)
     if st.button("Reload from disk", key="gallery_reload_broken", icon=":material/refresh:"):
         st.rerun()
@@ -50,8 +51,8 @@ if pf is None:
 
 edits = state.gallery_edits
 editable = can_edit()
-st.title(pf.title or "FLUX gallery")
-st.page_link("views/how_flux_samples.py", label="How FLUX samples: these images come from a flow; see it in 2-D",
+heading.title(pf.title or "FLUX gallery")
+heading.page_link("views/how_flux_samples.py", label="How FLUX samples: these images come from a flow; see it in 2-D",
              icon=":material/air:")
 if editable:  # the server's folders are the instructor's business, not the class network's
     st.caption(f"Prompt file: `{path}` · images: `{settings.output_dir}`")

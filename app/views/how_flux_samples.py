@@ -118,7 +118,8 @@ with st.expander("Flow matching in one screen", expanded=session.current("main")
                  r"(\varepsilon - x_0)\,\big\|^2")
         st.markdown("Sampling solves dx/dt = v from noise at t = 1 back to t = 0 with Euler steps "
                     "(FLUX.1-schnell takes **4**):")
-        st.latex(r"x \leftarrow x + (t_{i+1} - t_i)\, v_\theta(x, t_i),\qquad 1 = t_0 > t_1 > \dots > t_K = 0")
+        st.latex(r"x \leftarrow x + (t_{i+1} - t_i)\, v_\theta(x, t_i)")
+        st.latex(r"1 = t_0 > t_1 > \dots > t_K = 0")
     with right:
         st.info("**What to notice**\n\n"
                 "- The training lines are straight, but lines of different pairs cross; the network can only "

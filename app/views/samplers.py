@@ -45,14 +45,16 @@ with f1:
     st.markdown("**Annealed Langevin** (Song & Ermon 2019): $T$ Langevin steps at each level")
     st.latex(r"x \leftarrow x + \tfrac{\alpha_i}{2} s(x,\sigma_i) + \sqrt{\alpha_i}\,z")
     st.markdown("**Reverse SDE, ancestral step** (the denoising sampler), one per level")
-    st.latex(r"x \leftarrow x + (\sigma_i^2-\sigma_{i+1}^2)\, s(x,\sigma_i) + "
-             r"\sigma_{i+1}\sqrt{1-\sigma_{i+1}^2/\sigma_i^2}\,z")
+    st.latex(r"x \leftarrow x + \Delta\sigma_i^2\, s(x,\sigma_i) + "
+             r"\tfrac{\sigma_{i+1}}{\sigma_i}\sqrt{\Delta\sigma_i^2}\,z")
+    st.caption("with Δσᵢ² = σᵢ² − σᵢ₊₁²")
 with f2:
     st.markdown("**Predictor–corrector** (Song et al. 2021): one Langevin *corrector* step with "
                 "$\\varepsilon = 2(r\\|z\\|/\\|s\\|)^2$, $r = 0.1$, then one ancestral *predictor* step")
     st.markdown("**Probability-flow ODE**: no noise at all; same marginals $p_\\sigma$, deterministic paths")
-    st.latex(r"\frac{dx}{d\sigma^2} = -\tfrac12\, s(x,\sigma)\quad\Rightarrow\quad "
-             r"x \leftarrow x + \tfrac12(\sigma_i^2-\sigma_{i+1}^2)\, s(x,\sigma_i)\ \text{(Euler; Heun averages two)}")
+    st.latex(r"\frac{dx}{d\sigma^2} = -\tfrac12\, s(x,\sigma)")
+    st.latex(r"x \leftarrow x + \tfrac12\,\Delta\sigma_i^2\, s(x,\sigma_i)")
+    st.caption("one Euler step; Heun averages the slopes at both ends of the step")
 
 network_run = lab_network()
 choices = ["exact"] + (["network"] if network_run is not None else [])

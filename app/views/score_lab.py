@@ -449,11 +449,14 @@ def _results(run: training_run.TrainingRun) -> None:
     # --- samples vs data
     if model.config.model == "ncsn":
         first = default_settings(data.spec if data is not None else None).sampler  # measured: defaults.py
-        sampler = st.radio("Sampler", ["annealed", "denoise"], horizontal=True, key="sl_sampler",
-                           index=["annealed", "denoise"].index(first),
+        sampler = st.radio("Sampler", list(training_run.SAMPLERS), horizontal=True, key="sl_sampler",
+                           index=list(training_run.SAMPLERS).index(first),
                            format_func={"annealed": "annealed Langevin",
-                                        "denoise": "denoising sampler (Tweedie steps)"}.get,
-                           help="Two ways to use the same score: both should land on the data.")
+                                        "denoise": "denoising (ancestral)",
+                                        "pc": "predictor–corrector",
+                                        "ode": "probability-flow ODE"}.get,
+                           help="Four ways to use the same score: all should land on the data. They differ in "
+                                "how they step down the noise levels (the page 'One score, many samplers').")
         steps_per_level = st.slider("Langevin steps per noise level", 5, 100, 20, step=5, key="sl_spl",
                                     disabled=sampler != "annealed")
     else:

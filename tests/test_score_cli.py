@@ -115,7 +115,7 @@ def test_csv_training_is_sampled_back_in_the_files_own_coordinates(cli, tmp_path
 
 def test_animate_writes_a_gif(cli, small_run, tmp_path):
     out = tmp_path / "a.gif"
-    p = cli("animate", "--run", small_run, "--n", "200", "--steps-per-level", "5", "--frames", "10",
+    p = cli("animate", "--run", small_run, "--sampler", "annealed", "--n", "200", "--steps-per-level", "5", "--frames", "10",
                 "--out", out)
     assert p.returncode == 0, p.stderr
     assert out.read_bytes()[:6] in (b"GIF87a", b"GIF89a")
@@ -311,8 +311,8 @@ def test_explicit_levels_on_a_run_relader_it(cli, small_run, tmp_path):
     from models.score.noise import geometric_sigmas
     from models.score.run import model_prior
     from models.score.sampling import sample_annealed_langevin
-    own = _sample_csv(cli, tmp_path, "own.csv", "--run", small_run, "--steps-per-level", "5")
-    ten = _sample_csv(cli, tmp_path, "ten.csv", "--run", small_run, "--steps-per-level", "5", "--levels", "10")
+    own = _sample_csv(cli, tmp_path, "own.csv", "--run", small_run, "--sampler", "annealed", "--steps-per-level", "5")
+    ten = _sample_csv(cli, tmp_path, "ten.csv", "--run", small_run, "--sampler", "annealed", "--steps-per-level", "5", "--levels", "10")
     assert own.read_bytes() != ten.read_bytes()
     model = load_run(small_run)
     sigmas = geometric_sigmas(float(model.sigmas[0]), float(model.sigmas[-1]), 10)
@@ -333,8 +333,8 @@ def test_langevin_final_denoise_is_one_tweedie_step(cli, small_run, tmp_path):
 
 
 def test_annealed_no_final_denoise_is_honoured(cli, small_run, tmp_path):
-    on = _sample_csv(cli, tmp_path, "on.csv", "--run", small_run, "--steps-per-level", "5")
-    off = _sample_csv(cli, tmp_path, "off.csv", "--run", small_run, "--steps-per-level", "5", "--no-final-denoise")
+    on = _sample_csv(cli, tmp_path, "on.csv", "--run", small_run, "--sampler", "annealed", "--steps-per-level", "5")
+    off = _sample_csv(cli, tmp_path, "off.csv", "--run", small_run, "--sampler", "annealed", "--steps-per-level", "5", "--no-final-denoise")
     assert on.read_bytes() != off.read_bytes()
 
 

@@ -39,6 +39,7 @@ from . import cli_checks as check
 from .cli_checks import NOT_READ_BY, POINTS, STEPS, finite_number, positive_number, seed, whole_number
 from .cli_loglik import add_loglik_parser, cmd_loglik
 from .errors import InputError
+from .sampling import DEFAULT_SAMPLER
 from .trainer import LIMITS
 
 # The defaults of options declared with default=None (see the module docstring).
@@ -133,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--reference", choices=["exact", "empirical"])
     _add_data_args(s, required=False)
     s.add_argument("--sampler", choices=SAMPLERS,
-                   help="default: annealed (langevin for a single-sigma run, which has no ladder)")
+                   help=f"default: {DEFAULT_SAMPLER} (langevin for a single-sigma run, which has no ladder)")
     s.add_argument("--n", type=POINTS, default=2000)
     s.add_argument("--seed", type=seed, default=0)
     s.add_argument("--steps-per-level", type=STEPS_PER_LEVEL_TYPE, help=f"annealed (default {STEPS_PER_LEVEL})")
@@ -162,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("animate", help="a GIF of samples moving across noise levels")
     a.add_argument("--run", type=Path, required=True)
     a.add_argument("--sampler", choices=SAMPLERS,
-                   help="an NCSN: annealed (default), denoise, pc or ode; a single-sigma run: langevin (its only one)")
+                   help=f"an NCSN: annealed, denoise, pc or ode (default: {DEFAULT_SAMPLER}); "
+                        "a single-sigma run: langevin (its only one)")
     a.add_argument("--n", type=whole_number(check.MAX_GIF_POINTS), default=1000)
     a.add_argument("--seed", type=seed, default=0)
     a.add_argument("--steps-per-level", type=STEPS_PER_LEVEL_TYPE, help=f"annealed (default {STEPS_PER_LEVEL})")
@@ -389,7 +391,7 @@ def cmd_sample(args) -> None:
     if args.levels is not None and args.levels < 2:
         raise InputError(f"--levels must be at least 2: a ladder has a top and a bottom (got {args.levels})")
     source = _score_source(args)
-    sampler = args.sampler or ("langevin" if source.kind == "single-sigma" else "annealed")
+    sampler = args.sampler or ("langevin" if source.kind == "single-sigma" else DEFAULT_SAMPLER)
     if source.kind == "single-sigma" and sampler != "langevin":
         raise InputError(f"--sampler {sampler}: a single-σ model has no noise ladder: use --sampler langevin")
     for name, why in NOT_READ_BY[sampler].items():
@@ -422,7 +424,7 @@ def cmd_animate(args) -> None:
         raise InputError("--size must be at least 64 pixels")
     model = load_run(args.run)
     if model.config.model == "ncsn":
-        sampler = args.sampler or "annealed"
+        sampler = args.sampler or DEFAULT_SAMPLER
         if sampler == "langevin":
             raise InputError("--sampler langevin: animate walks an NCSN down its ladder with annealed or denoise "
                              "(plain Langevin at one σ: `sample --sampler langevin`)")

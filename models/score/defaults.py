@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from .datasets import DatasetSpec
 from .run import training_config
+from .sampling import DEFAULT_SAMPLER
 from .trainer import TrainConfig
 
 
@@ -35,7 +36,7 @@ class SourceDefaults:
     batch_size: int = 256
     lr: float = 5e-3
     hidden: int = 128          # the network's width (TrainConfig.hidden)
-    sampler: str = "denoise"   # the sampler the results section shows first (NCSN)
+    sampler: str = DEFAULT_SAMPLER   # the sampler the results section shows first (NCSN)
 
     def config_fields(self) -> dict:
         """The TrainConfig / run.training_config fields these defaults set."""

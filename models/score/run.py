@@ -39,7 +39,8 @@ from .errors import InputError
 from .floors import LossFloors, objective_offset
 from .reference import ReferenceScore, reference_score
 from .prior import Prior, gaussian_prior
-from .sampling import (ANNEALED_LEVELS, ANNEALED_STEPS_PER_LEVEL, DENOISING_LEVELS, ODE_SOLVER, ODE_STEPS, PC_LEVELS,
+from .sampling import (ANNEALED_LEVELS, ANNEALED_STEPS_PER_LEVEL, DEFAULT_SAMPLER, DENOISING_LEVELS, ODE_SOLVER, ODE_STEPS,
+                       PC_LEVELS,
                        default_eps, sample_annealed_langevin, sample_denoising, sample_langevin, sample_ode,
                        sample_predictor_corrector)
 from .samplers import SamplerResult
@@ -354,7 +355,7 @@ def model_prior(model: ScoreModel) -> Prior:
     return gaussian_prior(model.center, model.spread, float(model.sigmas[0]))
 
 
-def draw_samples(model: ScoreModel, sampler: str = "annealed", n: int = 2000, seed: int = 0,
+def draw_samples(model: ScoreModel, sampler: str = DEFAULT_SAMPLER, n: int = 2000, seed: int = 0,
                  steps_per_level: int = ANNEALED_STEPS_PER_LEVEL, frames: int = 50, steps: int | None = None,
                  solver: str = ODE_SOLVER) -> SamplerResult:
     """Samples plus ~`frames` snapshots along the way (for a σ slider and the GIF).

@@ -20,8 +20,8 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as safetensors_bytes
 
 from models.atomic import atomic_folder, write_synced
-from models.score.checkpoints import (MAX_WEIGHTS_BYTES, _read_capped, check_run_target, losses_csv_text,
-                                      read_losses_csv)
+from models.score.checkpoints import (MAX_WEIGHTS_BYTES, check_run_target, losses_csv_text, read_losses_csv,
+                                      read_run_folder)
 from models.score.datasets import DatasetSpec
 from models.score.errors import InputError
 from models.score.points_csv import MAX_COORDINATE
@@ -85,17 +85,9 @@ def is_flow_run(directory: str | Path) -> bool:
 
 def load_flow_run(directory: str | Path, device: str = "cpu") -> tuple[FlowModel, list[dict], list[str]]:
     """(model, loss history, class names) of a flow run folder; any problem is one InputError."""
-    d = Path(directory)
-    if not d.is_dir():
-        raise InputError(f"run directory not found: {d}")
-    cfg_path, weights_path = d / "config.json", d / "model.safetensors"
-    for p in (cfg_path, weights_path):
-        if not p.is_file():
-            raise InputError(f"{p} is missing: this does not look like a trained run (train one first)")
-    cfg = _read_capped(cfg_path, MAX_CONFIG_BYTES, "config.json")
-    weights = _read_capped(weights_path, MAX_WEIGHTS_BYTES, "model.safetensors")
+    cfg_path, cfg, _, weights = read_run_folder(directory)
     model, names = _build(cfg, weights, str(cfg_path), device)
-    return model, read_losses_csv(d / "losses.csv"), names
+    return model, read_losses_csv(Path(directory) / "losses.csv"), names
 
 
 def load_flow_zip(content: bytes, name: str = "uploaded file") -> tuple[FlowModel, list[dict], list[str]]:

@@ -173,6 +173,12 @@ def load_run(directory: str | Path, device: str = "cpu") -> ScoreModel:
     A run folder on disk is the user's own (the CLI names it), so a CSV path in its config is
     kept and may be read again.
     """
+    cfg_path, cfg, weights_path, weights = read_run_folder(directory)
+    return _build_model(read_config(cfg, str(cfg_path)), weights, str(weights_path), device)
+
+
+def read_run_folder(directory: str | Path) -> tuple[Path, bytes, Path, bytes]:
+    """(config path, its bytes, weights path, their bytes) of a run folder, size-capped: score and flow runs alike."""
     d = Path(directory)
     if not d.is_dir():
         raise InputError(f"run directory not found: {d}")
@@ -182,7 +188,7 @@ def load_run(directory: str | Path, device: str = "cpu") -> ScoreModel:
             raise InputError(f"{p} is missing: this does not look like a trained run (train one first)")
     cfg = _read_capped(cfg_path, MAX_CONFIG_BYTES, "config.json")
     weights = _read_capped(weights_path, MAX_WEIGHTS_BYTES, "model.safetensors")
-    return _build_model(read_config(cfg, str(cfg_path)), weights, str(weights_path), device)
+    return cfg_path, cfg, weights_path, weights
 
 
 def _read_capped(path: Path, limit: int, what: str) -> bytes:

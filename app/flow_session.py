@@ -30,7 +30,7 @@ def attach() -> None:
     otherwise keep the URL naming this tab's flows, so a reload finds them."""
     ss = st.session_state
     if RUNS_KEY not in ss and URL_PARAM in st.query_params:
-        found = run_registry().get(st.query_params[URL_PARAM])
+        found = run_registry().get(st.query_params[URL_PARAM], kind=dict)  # {slot: FlowRun}
         if found is None:
             del st.query_params[URL_PARAM]  # expired or never ours: start clean
         else:

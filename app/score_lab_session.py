@@ -29,7 +29,7 @@ def current_run() -> TrainingRun | None:
     """This tab's run; after a browser reload, the run named in the URL (its job changes owner)."""
     run = st.session_state.get(RUN_KEY)
     if run is None and URL_PARAM in st.query_params:
-        run = run_registry().get(st.query_params[URL_PARAM])
+        run = run_registry().get(st.query_params[URL_PARAM], kind=TrainingRun)
         if run is None:
             del st.query_params[URL_PARAM]  # expired or never ours: start clean
             return None

@@ -31,11 +31,13 @@ class RunRegistry:
                 self._runs.popitem(last=False)
         return run_id
 
-    def get(self, run_id: str | None) -> Any | None:
+    def get(self, run_id: str | None, kind: type = object) -> Any | None:
+        """The run kept under `run_id`, or None: also when it is not a `kind` (one page's id pasted
+        into another page's address)."""
         with self._lock:
             self._expire()
             entry = self._runs.get(run_id) if run_id else None
-        return entry[1] if entry else None
+        return entry[1] if entry and isinstance(entry[1], kind) else None
 
     def forget(self, run_id: str | None) -> None:
         with self._lock:

@@ -416,3 +416,20 @@ def _chart_rows_inline(at, title: str) -> list[dict]:
         if spec.get("title") == title:
             return [row for layer in spec.get("layer", []) for row in layer.get("data", {}).get("values", [])]
     raise AssertionError(f"no chart titled {title!r}")
+
+
+def test_a_flow_id_in_the_score_lab_address_starts_the_page_clean(at_cleanup):
+    # the registry is shared with How FLUX samples (?flow=<id> keeps a {slot: FlowRun}); a curious
+    # student pasting that id into ?run= must get a fresh Score lab, not a traceback
+    from streamlit.testing.v1 import AppTest
+
+    from app.resources import run_registry
+
+    flow_id = run_registry().register({"plain": object()})
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at_cleanup.append(at)
+    at.query_params["run"] = flow_id
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert "score_lab_run" not in at.session_state
+    run_registry().forget(flow_id)

@@ -28,3 +28,13 @@ def test_bounded_in_age():
     time.sleep(0.25)
     new = reg.register("new")
     assert reg.get(old) is None and reg.get(new) == "new" and len(reg) == 1
+
+
+def test_a_run_of_another_kind_is_not_found():
+    # the Score lab keeps a TrainingRun, How FLUX samples a {slot: FlowRun}: one page's id pasted
+    # into the other page's address must start that page clean, not hand it the wrong object
+    reg = RunRegistry()
+    flows = reg.register({"plain": "a flow run"})
+    assert reg.get(flows, kind=dict) == {"plain": "a flow run"}
+    assert reg.get(flows, kind=str) is None
+    assert reg.get(flows) == {"plain": "a flow run"}  # no kind: whatever was kept

@@ -109,6 +109,12 @@ def square_scales(domain) -> tuple[alt.Scale, alt.Scale]:
     return scale("width / height"), scale("height / width")
 
 
+# The y-axis of a square chart has one fixed width: its domain follows the plot's width (above), so
+# free-width labels ("2.5" → "−12.5") changed the layout after Vega had fitted it, and the title and
+# labels were drawn past the chart's left edge.
+SQUARE_Y_AXIS = alt.Axis(minExtent=36, maxExtent=36)
+
+
 def square_size(size: int) -> dict:
     """The properties of a square chart: as wide as its column, `size` pixels of plot high."""
     return {"width": "container", "height": size, "autosize": FIT_WIDTH}
@@ -158,7 +164,7 @@ def scatter(samples: Points | Mapping[str, Points] | None, data: Points | None =
     all_groups = ({data_label: data_pts} if data_pts is not None else {}) | groups
     frame = _points_frame(all_groups, max_points, seed)
     x = alt.X("x:Q", scale=square_scales(domain)[0], title=None)
-    y = alt.Y("y:Q", scale=square_scales(domain)[1], title=None)
+    y = alt.Y("y:Q", scale=square_scales(domain)[1], title=None, axis=SQUARE_Y_AXIS)
     color = alt.Color("set:N", scale=alt.Scale(domain=legend_domain, range=legend_range),
                       legend=alt.Legend(title=None, orient="bottom"))
     points = alt.Chart(frame).mark_circle(size=point_size, opacity=0.75, clip=True).encode(
@@ -191,7 +197,7 @@ def trajectories(paths: Points, domain: tuple[float, float], *, max_paths: int =
     frame = frame[np.isfinite(frame["x"]) & np.isfinite(frame["y"])]
     return alt.Chart(frame).mark_line(strokeWidth=0.8, opacity=0.6, color=color, clip=True).encode(
         x=alt.X("x:Q", scale=square_scales(domain)[0], title=None),
-        y=alt.Y("y:Q", scale=square_scales(domain)[1], title=None),
+        y=alt.Y("y:Q", scale=square_scales(domain)[1], title=None, axis=SQUARE_Y_AXIS),
         detail="particle:N", order="step:Q")
 
 
@@ -226,7 +232,7 @@ def vector_field(points: Points, vectors: Points, data: Points | None = None, ti
     frame = pd.DataFrame({"x": p[:, 0], "y": p[:, 1], "x2": tip[:, 0], "y2": tip[:, 1],
                           "magnitude": np.maximum(norm, 1e-12), "angle": angle})
     x = alt.X("x:Q", scale=square_scales(domain)[0], title=None)
-    y = alt.Y("y:Q", scale=square_scales(domain)[1], title=None)
+    y = alt.Y("y:Q", scale=square_scales(domain)[1], title=None, axis=SQUARE_Y_AXIS)
     color = alt.Color("magnitude:Q", scale=alt.Scale(type="log", scheme="viridis"),
                       legend=alt.Legend(title=color_title, orient="bottom", format=".2~g", type="gradient"))
     base = alt.Chart(frame)
@@ -236,7 +242,7 @@ def vector_field(points: Points, vectors: Points, data: Points | None = None, ti
     shafts = base.mark_rule(strokeWidth=1.4, clip=True).encode(x=x, y=y, x2="x2:Q", y2="y2:Q", color=color)
     heads = base.mark_point(shape="triangle-up", filled=True, size=22, clip=True).encode(
         x=alt.X("x2:Q", scale=square_scales(domain)[0], title=None),
-        y=alt.Y("y2:Q", scale=square_scales(domain)[1], title=None),
+        y=alt.Y("y2:Q", scale=square_scales(domain)[1], title=None, axis=SQUARE_Y_AXIS),
         angle=alt.Angle("angle:Q", scale=None), color=head_color,
         tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f"),
                  alt.Tooltip("magnitude:Q", format=".3g")])
@@ -289,7 +295,7 @@ def heatmap(grid_x, grid_y, values, title: str = "", *, color_title: str = "valu
         hi = float(max(frame["x2"].max(), frame["y2"].max())) if len(frame) else 1.0
         domain = (lo, hi)
     x = alt.X("x:Q", scale=square_scales(domain)[0], title=None)
-    y = alt.Y("y:Q", scale=square_scales(domain)[1], title=None)
+    y = alt.Y("y:Q", scale=square_scales(domain)[1], title=None, axis=SQUARE_Y_AXIS)
     rects = alt.Chart(frame).mark_rect(clip=True).encode(
         x=x, x2="x2:Q", y=y, y2="y2:Q",
         color=alt.Color("value:Q", scale=alt.Scale(scheme=scheme, domain=list(value_range), clamp=True)

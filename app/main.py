@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from app import presentation
-from app.access import instructor_sign_in_ui
+from app.ui import presentation
+from app.ui.access import instructor_sign_in_ui
 
 presentation.page_config()  # title, a local icon (offline), wide layout; sidebar collapsed when presenting
 

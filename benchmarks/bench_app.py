@@ -144,7 +144,7 @@ def _fragment_load(job, run, stop: threading.Event) -> None:
     import pandas as pd
     import pyarrow as pa
 
-    from app import charts, training_charts
+    from app.ui import charts, training_charts
 
     domain = charts.square_domain(run.data.points)
     backdrop = training_charts.samples_rows(run.data.points, "data", 600)

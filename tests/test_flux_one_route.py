@@ -26,7 +26,7 @@ PART1 = REPO / "prompts" / "part1.toml"
 
 def gallery_params(settings, path: Path) -> dict[str, GenerationParams]:
     """What the gallery page would generate for each prompt (its own helpers, without a browser)."""
-    from app import gallery_widgets as gw
+    from app.gallery import widgets as gw
 
     pf = PromptFile.load(path)
     backend = gw.backend_status.__wrapped__(gw.model_spec(settings, pf), settings)  # not st.cache_resource'd
@@ -66,7 +66,7 @@ def test_gallery_and_render_build_the_same_params_for_part1(model, tiny_settings
 
 def test_model_rule_is_shared_and_only_the_gallery_falls_back_to_the_demo(tiny_settings):
     """The file names FLUX.1-schnell, which is not cached: the gallery shows the demo, render refuses."""
-    from app import gallery_widgets as gw
+    from app.gallery import widgets as gw
     from models.flux.loading import ModelNotFound
 
     settings = replace(tiny_settings, model="auto")

@@ -9,7 +9,7 @@ point set smoothed with a Gaussian of width σ (the "empirical" score).
 import numpy as np
 import streamlit as st
 
-from app import charts, presentation
+from app.ui import charts, presentation
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES
 from models.score.experiments import forward_noising, recovery
 

@@ -6,7 +6,7 @@ User text is shown with st.markdown / st.code only: never through unsafe_allow_h
 
 Edits are this session's patch, applied to the file as it is on disk when saving (models/flux/
 prompt_edits.py): another session's saved edit of a different field is never reverted. Served to a class
-network, only the instructor edits (app/access.py); students look, and generate.
+network, only the instructor edits (app/ui/access.py); students look, and generate.
 """
 
 import difflib
@@ -14,13 +14,13 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app import gallery_files as gf
-from app import gallery_images as gi
-from app import gallery_scratch as gs
-from app import gallery_tokens as gt
-from app import gallery_widgets as gw
-from app.access import can_edit
-from app.resources import generation_pool, session_id
+from app.gallery import files as gf
+from app.gallery import images as gi
+from app.gallery import scratch as gs
+from app.gallery import tokens as gt
+from app.gallery import widgets as gw
+from app.ui.access import can_edit
+from app.ui.resources import generation_pool, session_id
 from models.flux import FluxError
 from models.flux.export import export_html, export_zip_bytes, params_line
 from models.flux.params import MAX_VARIATIONS, random_seed

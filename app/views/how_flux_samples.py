@@ -1,7 +1,7 @@
 """How FLUX samples: flow matching in 2-D, few steps, straighter paths, guidance — Part 1 meets Part 2.
 
 A script of widgets: every computation is in models/flow/run.py (the flow front door), this tab's
-flows are kept by app/flow_session.py and train in the shared job pool, and a fragment per flow
+flows are kept by app/flow_lab/session.py and train in the shared job pool, and a fragment per flow
 redraws its progress and live charts without rerunning the page.
 """
 
@@ -11,8 +11,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import charts, flow_charts, presentation, training_charts
-from app import flow_session as session
+from app.flow_lab import charts as flow_charts
+from app.ui import charts, presentation, training_charts
+from app.flow_lab import session
 from models.flow import run as flow
 from models.flow.checkpoints import load_flow_zip
 from models.flow.labels import LABELLED_DATASETS, mode_centers

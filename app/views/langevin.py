@@ -7,8 +7,8 @@ both samplers use the EXACT score, so any failure is the sampler's, not a networ
 
 import streamlit as st
 
-from app import charts, presentation
-from app.resources import job_pool, session_id
+from app.ui import charts, presentation
+from app.ui.resources import job_pool, session_id
 from models.score.datasets import sample_dataset
 from models.score.experiments import (NCSN_TOY, heavy_side_mass, ncsn_toy_network_samples, ncsn_toy_run,
                                       ncsn_toy_sampling)

@@ -11,8 +11,8 @@ The yardstick is the distance from each sample to its nearest training point.
 import numpy as np
 import streamlit as st
 
-from app import charts, presentation
-from app.resources import job_pool, session_id
+from app.ui import charts, presentation
+from app.ui.resources import job_pool, session_id
 from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, sample_dataset
 from models.score.experiments import empirical_optimal_samples, memorization_run, network_samples, training_points
 from models.jobs import OneJobPerSession

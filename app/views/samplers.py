@@ -4,9 +4,9 @@ predictor–corrector and the probability-flow ODE side by side (Song et al. 202
 import pandas as pd
 import streamlit as st
 
-from app import charts, presentation
-from app.resources import job_pool, session_id
-from app.score_lab_session import RUN_KEY
+from app.ui import charts, presentation
+from app.ui.resources import job_pool, session_id
+from app.score_lab.session import RUN_KEY
 from models.jobs import OneJobPerSession
 from models.score.loss_conventions import decode_reported_losses
 from models.score.sampler_comparison import (compare, exact_setup, network_setup, step_decomposition)

@@ -1,7 +1,7 @@
 """Score lab: pick 2-D data, press Train, watch the loss fall and the samples take shape.
 
 A script of widgets: the computation lives in models/score/run.py (the training-run front
-door), this tab's run is kept by app/score_lab_session.py, the training runs in the shared
+door), this tab's run is kept by app/score_lab/session.py, the training runs in the shared
 job pool, and two fragments redraw its progress (numbers twice a second, charts once a
 second) without rerunning the page.
 """
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from app import charts, presentation
-from app import score_lab_session as session
-from app import training_charts
-from app.drawing_canvas import drawing_source_ui
-from app.trajectory_player import trajectory_player
-from app.resources import remember_upload, session_id
+from app.ui import charts, presentation
+from app.score_lab import session
+from app.ui import training_charts
+from app.score_lab.drawing_canvas import drawing_source_ui
+from app.ui.trajectory_player import trajectory_player
+from app.ui.resources import remember_upload, session_id
 from models.devices import available_devices
 from models.jobs import OneJobPerSession
 from models.score import checkpoints, metrics

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from app import presentation
+from app.ui import presentation
 
-MAIN = Path(__file__).resolve().parents[1] / "app" / "main.py"
+MAIN = Path(__file__).resolve().parents[2] / "app" / "main.py"
 
 
 def _forward_noising(present: bool) -> AppTest:

@@ -3,7 +3,7 @@
 The run itself, its worker and every analysis live in `models/score/run.py`; this file
 only keeps the run in `st.session_state`, submits it to the shared job pool (one job per
 session at a time: `OneJobPerSession`), and puts the run's id in the URL (`?run=...`) so
-a reloaded tab finds its run again (`app.resources.run_registry`).
+a reloaded tab finds its run again (`app.ui.resources.run_registry`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app.resources import job_pool, run_registry, session_id
+from app.ui.resources import job_pool, run_registry, session_id
 from models.jobs import Job, OneJobPerSession
 from models.score.checkpoints import ScoreModel
 from models.score.datasets import DatasetSpec, training_data

@@ -10,8 +10,8 @@ from typing import Callable
 
 import streamlit as st
 
-from app import gallery_images as gi
-from app.gallery_widgets import Backend, md_escape
+from app.gallery import images as gi
+from app.gallery.widgets import Backend, md_escape
 from models.flux.params import (
     SCHNELL_SETTINGS, SIZE_MAX, SIZE_MIN, GenerationParams, random_seed,
 )

@@ -18,14 +18,14 @@ import pyarrow as pa
 import pytest
 import torch
 
-from app import training_charts
+from app.ui import training_charts
 from models.jobs import JobPool
 from models.score import run as training_run
 from models.score.datasets import DatasetSpec
 from models.score.trainer import EXPLODED_LOSS
 from tests.test_score_run import _quick_run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MAIN = str(ROOT / "app" / "main.py")
 PAGE = "views/score_lab.py"
 
@@ -178,7 +178,7 @@ def test_a_bad_noise_ladder_blocks_train_and_its_message_clears_with_automatic_l
 def test_a_queued_run_says_truthfully_where_it_stands(at_cleanup):
     import threading
 
-    from app.resources import job_pool
+    from app.ui.resources import job_pool
 
     pool, release = job_pool(), threading.Event()
     blockers = [pool.submit(lambda j: release.wait(60), name="someone else's run") for _ in range(pool.max_workers)]
@@ -305,7 +305,7 @@ def test_a_reloaded_tab_finds_its_run_by_the_id_in_the_url(at_cleanup, monkeypat
     assert _wait_for(lambda: run.job.snapshot().get("step", 0) > 0)
     from streamlit.testing.v1 import AppTest
 
-    from app import score_lab_session
+    from app.score_lab import session as score_lab_session
 
     monkeypatch.setattr(score_lab_session, "session_id", lambda: "reloaded-tab")  # AppTests share one id
 
@@ -423,7 +423,7 @@ def test_a_flow_id_in_the_score_lab_address_starts_the_page_clean(at_cleanup):
     # student pasting that id into ?run= must get a fresh Score lab, not a traceback
     from streamlit.testing.v1 import AppTest
 
-    from app.resources import run_registry
+    from app.ui.resources import run_registry
 
     flow_id = run_registry().register({"plain": object()})
     at = AppTest.from_file(MAIN, default_timeout=60)

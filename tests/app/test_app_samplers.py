@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from models.score.loss_conventions import decode_reported_losses, gaussian_dsm_optimum, mixture_level
 from models.score.datasets import dataset_mixture
 
-MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 
 def _open() -> AppTest:

@@ -15,7 +15,7 @@ from models.flux.store import DEMO_LABEL, ImageStore
 
 pytest_plugins = ["tests.flux_fixtures"]
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PART1 = REPO / "prompts" / "part1.toml"
 WITCH = "witch-black-hole"
 
@@ -189,7 +189,7 @@ def test_save_merges_other_fields_and_refuses_only_the_same_field(gallery):
 def test_a_stale_widget_value_is_never_written(gallery):
     """Issue 8, item 1 (the browser test reproduces it end to end): a widget of an older revision of
     the file, still in the browser, must not write its value into the file as reloaded."""
-    from app.gallery_widgets import record_edit
+    from app.gallery.widgets import record_edit
 
     at = open_gallery()
     at.toggle(key="gallery_edit").set_value(True).run()
@@ -202,7 +202,7 @@ def test_a_stale_widget_value_is_never_written(gallery):
     # What the browser would send back for the old widget: its old value, with its old revision.
     at.session_state[f"ge_comm_{WITCH}_r{old_rev}"] = "the old text"
     edits = at.session_state["gallery_edits"]
-    with mock.patch("app.gallery_widgets.st.session_state", at.session_state):
+    with mock.patch("app.gallery.widgets.st.session_state", at.session_state):
         record_edit(old_rev, "comm", WITCH)
     assert not edits
 
@@ -272,7 +272,7 @@ def test_second_session_waits_for_the_generator(tiny_settings):
     import threading
     import time
 
-    from app.gallery_widgets import generation_job
+    from app.gallery.widgets import generation_job
     from models.flux.generate import Generator
     from models.jobs import JobPool
 

@@ -14,7 +14,7 @@ import json
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from app.resources import remember_upload, session_id
+from app.ui.resources import remember_upload, session_id
 from models.score.datasets import DatasetSpec
 from models.score.drawing import DRAWN_POINTS, drawing_csv, drawing_summary
 from models.score.errors import InputError

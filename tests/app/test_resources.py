@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app import resources
+from app.ui import resources
 from models.score.uploads import save_upload
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_closed_sessions_uploads_are_forgotten(tmp_path, monkeypatch):

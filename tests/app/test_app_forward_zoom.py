@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.test_app_pages import _charts, _open
+from tests.app.test_app_pages import _charts, _open
 
 
 def _x_domain(spec: dict) -> list[float]:

@@ -21,14 +21,14 @@ from typing import Sequence
 import altair as alt
 import numpy as np
 
-from app.charts import FIT_WIDTH, square_scales
+from app.ui.charts import FIT_WIDTH, square_scales
 
 MAX_ROWS = 300
 FLOOR_LABEL = "floor of the training set (a memorizing network)"
 LOSS_LABEL = "training loss"
 LOSS_COLOR = "#1f77b4"
 FLOOR_COLOR = "#444444"
-WIDTH, HEIGHT = "container", 280  # as wide as the column (see app/charts.py FIT_WIDTH), plot height
+WIDTH, HEIGHT = "container", 280  # as wide as the column (see app/ui/charts.py FIT_WIDTH), plot height
 DATA = "rows"  # the named dataset a spec-form chart reads
 
 

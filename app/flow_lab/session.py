@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.resources import job_pool, run_registry, session_id
+from app.ui.resources import job_pool, run_registry, session_id
 from models.flow import run as flow
 from models.jobs import OneJobPerSession
 
 RUNS_KEY = "flux_flow_runs"
 RUNS_ID_KEY = "flux_flow_runs_id"
-URL_PARAM = "flow"    # ?flow=<id>: a reloaded tab finds its flows again (app.resources.run_registry)
+URL_PARAM = "flow"    # ?flow=<id>: a reloaded tab finds its flows again (app.ui.resources.run_registry)
 CACHE_KEY = "flux_flow_cache"
 SLOTS = ("main", "reflow", "guided")
 

@@ -21,7 +21,7 @@ import streamlit as st
 PARAM = "present"                # ?present=1
 KEY = "presentation_mode"        # the sidebar switch's session-state key
 ON_VALUES = ("1", "true", "yes", "on")
-ICON = Path(__file__).parent / "static" / "favicon.png"  # local: a material icon is fetched from a font CDN
+ICON = Path(__file__).parents[1] / "static" / "favicon.png"  # local: a material icon is fetched from a font CDN
 
 BODY_PX = 20          # body text while presenting
 CHART_LABEL_PX = 16   # chart axis labels, legends, text marks while presenting
@@ -146,7 +146,7 @@ def chart(altair_chart, *, width="stretch") -> None:
 
 
 def spec_chart(spec: dict, *, width="stretch") -> None:
-    """st.vega_lite_chart of a Vega-Lite dict (app/training_charts.py), with presentation-size text."""
+    """st.vega_lite_chart of a Vega-Lite dict (app/ui/training_charts.py), with presentation-size text."""
     title = _title(spec.get("title"))
     spec = _fit_legend_labels(spec)
     config = chart_config(title)

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from models.flow import run as flow
 from models.flow.labels import mode_centers
 
-MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 PAGE = "views/how_flux_samples.py"
 
 

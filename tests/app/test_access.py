@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from models.access import TOKEN_ENV, is_loopback, token_matches
 
-MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 
 @pytest.mark.parametrize("address, local", [

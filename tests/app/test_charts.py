@@ -1,4 +1,4 @@
-"""app/charts.py: each builder gives a valid Vega-Lite spec with the right rows and no NaN."""
+"""app/ui/charts.py: each builder gives a valid Vega-Lite spec with the right rows and no NaN."""
 
 import json
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from app import charts
+from app.ui import charts
 from models.score.datasets import sample_dataset
 from models.score.metrics import score_grid
 

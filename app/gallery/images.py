@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from app.gallery_widgets import image_caption, md_escape
+from app.gallery.widgets import image_caption, md_escape
 from models.flux.export import export_name, matches_chosen
 from models.flux.params import GenerationParams
 from models.flux.prompt_schema import ALTERNATIVE_KEYS

@@ -231,7 +231,8 @@ def test_the_score_vanishes_where_the_density_is_low():
     mix = dataset_mixture("8-gaussians")
     data = training_data(DatasetSpec.builtin("8-gaussians"), 10_000, 0)
     ladder = default_sigmas(data.points)
-    assert float(mix.score(torch.zeros(1, 2), float(ladder[-1])).norm()) == 0.0
+    # 0 up to float32 rounding: the eight means come from cos/sin, so they cancel only to ~1e-6 (torch 2.13)
+    assert float(mix.score(torch.zeros(1, 2), float(ladder[-1])).norm()) < 1e-4
     exact_model = SimpleNamespace(score=mixture_score_fn(mix), sigmas=ladder, center=data.center, spread=data.spread)
     cells = 9
     out = model_log_density(exact_model, (-3.0, 3.0), cells=cells, steps=50)

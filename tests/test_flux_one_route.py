@@ -26,12 +26,13 @@ PART1 = REPO / "prompts" / "part1.toml"
 
 def gallery_params(settings, path: Path) -> dict[str, GenerationParams]:
     """What the gallery page would generate for each prompt (its own helpers, without a browser)."""
-    from app.gallery import widgets as gw
+    from app.gallery.backend import backend_status, model_spec
+    from app.gallery.session import prompt_generation_params
 
     pf = PromptFile.load(path)
-    backend = gw.backend_status.__wrapped__(gw.model_spec(settings, pf), settings)  # not st.cache_resource'd
+    backend = backend_status.__wrapped__(model_spec(settings, pf), settings)  # not st.cache_resource'd
     assert backend.model_id is not None, backend.error  # (an error about memory still names the model)
-    return {pid: gw.prompt_generation_params(pf, pid, backend) for pid in pf.prompt_ids()}
+    return {pid: prompt_generation_params(pf, pid, backend) for pid in pf.prompt_ids()}
 
 
 def render_params(settings, path: Path) -> dict[str, GenerationParams]:
@@ -66,14 +67,14 @@ def test_gallery_and_render_build_the_same_params_for_part1(model, tiny_settings
 
 def test_model_rule_is_shared_and_only_the_gallery_falls_back_to_the_demo(tiny_settings):
     """The file names FLUX.1-schnell, which is not cached: the gallery shows the demo, render refuses."""
-    from app.gallery import widgets as gw
+    from app.gallery.backend import backend_status, model_spec
     from models.flux.loading import ModelNotFound
 
     settings = replace(tiny_settings, model="auto")
     pf = PromptFile.load(PART1)
-    spec = gw.model_spec(settings, pf)
+    spec = model_spec(settings, pf)
     assert spec == SCHNELL_REPO_ID
-    backend = gw.backend_status.__wrapped__(spec, settings)
+    backend = backend_status.__wrapped__(spec, settings)
     assert backend.is_demo and SCHNELL_REPO_ID in backend.note
     assert backend.source == resolve_model(spec, settings, allow_demo=True)
     with pytest.raises(ModelNotFound, match="not on this machine"):

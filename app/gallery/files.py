@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.gallery.widgets import md_escape
+from app.gallery.messages import md_escape
 from models.flux.prompt_files import PROMPTS_DIR, PromptFilesError, list_prompt_files, new_prompt_file, prompt_folders
 from models.flux.settings import FluxSettings
 

@@ -1,4 +1,4 @@
-"""The gallery's images: tiles big enough to project, the lightbox, the step timeline, two prompts compared.
+"""The gallery's images: tiles big enough to project, the lightbox, the step timeline.
 
 Tiles are 320 px wide in a wrapping row (≥ 300 px whatever the window: more per row on a wide screen,
 one per row on a narrow one). "Open" shows the full-resolution file in a dialog with its PNG info, its
@@ -7,17 +7,18 @@ step timeline (x̂₀ after each step, models/flux/timeline.py) and a download u
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
 import streamlit as st
 
-from app.gallery.widgets import image_caption, md_escape
-from models.flux.export import export_name, matches_chosen
+from app.gallery.backend import Backend
+from app.gallery.messages import md_escape
+from app.gallery.session import prompt_generation_params
+from models.flux.export import export_name, image_key, matches_chosen, params_line, prompt_images
 from models.flux.params import GenerationParams
-from models.flux.prompt_schema import ALTERNATIVE_KEYS
-from models.flux.store import ImageStore, StoredImage, png_parameters, thumbnail
+from models.flux.prompt_file import PromptFile
+from models.flux.store import DEMO_LABEL, ImageStore, StoredImage, png_parameters, thumbnail
 
 TILE_WIDTH = 320  # px: projected from the back of a room, a 140-px thumbnail is a smudge
 TILE_PIXELS = 480  # thumbnails at 1.5x the tile width: sharp enough on a projector, 44 % fewer pixels than 2x
@@ -26,6 +27,51 @@ WIDGET_SEED_MAX = 2**53 - 1  # a number widget's value goes through JavaScript: 
 
 def size_note(meta: dict) -> str | None:
     return meta.get("size_note")
+
+
+def stored_image(store: ImageStore, params: GenerationParams) -> Path | None:
+    """The stored PNG of `params`, None when there is none or the parameters are unusable (their
+    cache key cannot even be computed from a width of "1024px")."""
+    return None if params.problems() else store.get(params)
+
+
+def images_of(store: ImageStore, pf: PromptFile, prompt: dict, backend: Backend) -> list[StoredImage]:
+    """The prompt's images for the current model; the one matching the file's settings first."""
+    images = prompt_images(store, prompt["id"], prompt.get("text", ""), backend.model_id)
+    if pf.params(prompt["id"]).seed is not None and backend.model_id:
+        current = stored_image(store, prompt_generation_params(pf, prompt["id"], backend))
+        images.sort(key=lambda s: s.path != current)
+    return images
+
+
+def chosen_value(image: StoredImage, siblings: list[StoredImage]) -> int | str:
+    """What `chosen` records for a starred image: its seed when that is unambiguous, else its cache key."""
+    seed = image.metadata.get("seed")
+    same_seed = [s for s in siblings if s.metadata.get("seed") == seed]
+    return seed if isinstance(seed, int) and len(same_seed) == 1 else image_key(image)
+
+
+def image_caption(image: StoredImage) -> str:
+    caption = f"seed {image.metadata.get('seed')}"
+    if image.is_demo:
+        caption += f" · {DEMO_LABEL}"
+    rendered = image.metadata.get("rendered_size")
+    if image.metadata.get("size_note") and isinstance(rendered, list) and len(rendered) == 2:
+        caption += f" · drawn at {rendered[0]}×{rendered[1]}"
+    return caption
+
+
+def compare_two(images: list[StoredImage], key: str) -> None:
+    """Pick two of a prompt's images and show them side by side, full size, with their parameters."""
+    by_name = {image.path.stem: image for image in images}
+    picked = st.multiselect("Pick two images", list(by_name), default=list(by_name)[:2], max_selections=2,
+                            format_func=lambda stem: image_caption(by_name[stem]), key=key)
+    if len(picked) == 2:
+        for col, stem in zip(st.columns(2), picked):
+            with col:
+                image = by_name[stem]
+                st.image(str(image.path), caption=image_caption(image), width="stretch")
+                st.caption(params_line(image.metadata))
 
 
 def image_tiles(images: list[StoredImage], chosen: Any, on_star: Callable[[StoredImage], None], key: str,
@@ -89,64 +135,3 @@ def timeline_strip(store: ImageStore, path: Path, key: str) -> None:
         for entry in entries:
             st.image(str(entry.path), caption=step_label(entry.step, entry.t), width=150)
     st.caption(TIMELINE_NOTE)
-
-
-# ----------------------------------------------------------------------------- two prompts, same seed
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A text the compare view can draw: a prompt of the file, or its translation / rephrasing."""
-
-    key: str  # "<prompt id>" or "<prompt id>.translation" / ".rephrased"
-    label: str
-    prompt_id: str
-    text: str
-
-
-def compare_choices(pf) -> list[Choice]:
-    """Every prompt of the file and, where the file has them, its translation and rephrasing."""
-    out = []
-    for section in pf.sections():
-        for prompt in section["prompts"]:
-            pid, text = prompt.get("id"), prompt.get("text")
-            if not isinstance(pid, str) or not isinstance(text, str):
-                continue
-            out.append(Choice(pid, pid, pid, text))
-            for field, words in ALTERNATIVE_KEYS.items():
-                alt = prompt.get(field)
-                if isinstance(alt, str) and alt.strip():
-                    out.append(Choice(f"{pid}.{field}", f"{pid} · {words}", pid, alt.strip()))
-    return out
-
-
-def choice_params(base: GenerationParams, choice: Choice, seed: int) -> GenerationParams:
-    """The prompt's own settings, its text swapped for the choice's, the given seed."""
-    return replace(base, prompt=choice.text, seed=seed)
-
-
-def compare_view(store: ImageStore, left: tuple[Choice, GenerationParams], right: tuple[Choice, GenerationParams],
-                 key: str) -> None:
-    """Two texts with the same seed: the final images side by side, then both timelines step by step."""
-    sides = []
-    for choice, params in (left, right):
-        path = None if params.problems() else store.get(params)
-        sides.append((choice, params, path, store.timeline(path) if path else []))
-    cols = st.columns(2)
-    for col, (choice, params, path, _) in zip(cols, sides):
-        with col:
-            st.markdown(f"**{md_escape(choice.label)}**")
-            st.code(choice.text, language=None, wrap_lines=True)
-            if path is None:
-                st.caption("Not generated yet with this seed.")
-            else:
-                st.image(thumbnail(path, TILE_PIXELS), caption=f"seed {params.seed}", width="stretch")
-    steps = max((len(s[3]) for s in sides), default=0)
-    if steps and all(s[3] for s in sides):
-        step = st.select_slider("Step", options=list(range(1, steps + 1)), value=1, key=f"{key}_step",
-                                help="Both prompts' predictions of the finished image after the same step")
-        for col, (_, _, _, entries) in zip(st.columns(2), sides):
-            entry = next((e for e in entries if e.step == step), None)
-            if entry is not None:
-                col.image(str(entry.path), caption=step_label(entry.step, entry.t), width="stretch")
-        st.caption(TIMELINE_NOTE + " Same seed: both start from the same noise.")

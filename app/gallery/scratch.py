@@ -11,7 +11,12 @@ from typing import Callable
 import streamlit as st
 
 from app.gallery import images as gi
-from app.gallery.widgets import Backend, md_escape
+from app.gallery.backend import Backend
+from app.gallery.jobs import start_job
+from app.gallery.lesson import Lesson
+from app.gallery.messages import md_escape
+from app.gallery.session import next_revision
+from app.ui.access import can_edit
 from models.flux.params import (
     SCHNELL_SETTINGS, SIZE_MAX, SIZE_MIN, GenerationParams, random_seed,
 )
@@ -84,3 +89,21 @@ def overrides_of(params: GenerationParams, defaults: dict) -> dict:
     """The settings of `params` that differ from the file's [defaults] (what a new prompt must write)."""
     return {k: getattr(params, k) for k in OVERRIDE_KEYS if getattr(params, k) != defaults.get(k)}
 
+
+def scratch_ui(lesson: Lesson) -> None:
+    """The panel wired to the lesson: jobs in this session's name; the instructor may keep a prompt."""
+
+    def add_prompt(params: GenerationParams, section_id: str) -> str | None:
+        if not can_edit():
+            return None
+        new_id = lesson.edits.add_prompt(lesson.pf, section_id, params.prompt, seed=params.seed,
+                                         commentary="Added from the scratch prompt.",
+                                         **overrides_of(params, lesson.pf.defaults))
+        next_revision()
+        return new_id
+
+    scratch_panel(store=lesson.store, backend=lesson.backend,
+                  start_job=lambda items, name: start_job(lesson.generator, items, name),
+                  busy=lesson.busy, can_generate=lesson.can_generate,
+                  add_prompt=add_prompt if lesson.editable else None,
+                  section_ids=[sec["id"] for sec in lesson.pf.sections() if isinstance(sec.get("id"), str)])

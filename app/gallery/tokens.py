@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.gallery.widgets import md_escape
+from app.gallery.messages import md_escape
 from models.flux import FluxError
 from models.flux.loading import ModelSource
 from models.flux.tokens import count_line, prompt_tokens, shown_pieces

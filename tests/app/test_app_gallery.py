@@ -189,7 +189,7 @@ def test_save_merges_other_fields_and_refuses_only_the_same_field(gallery):
 def test_a_stale_widget_value_is_never_written(gallery):
     """Issue 8, item 1 (the browser test reproduces it end to end): a widget of an older revision of
     the file, still in the browser, must not write its value into the file as reloaded."""
-    from app.gallery.widgets import record_edit
+    from app.gallery.session import record_edit
 
     at = open_gallery()
     at.toggle(key="gallery_edit").set_value(True).run()
@@ -202,7 +202,7 @@ def test_a_stale_widget_value_is_never_written(gallery):
     # What the browser would send back for the old widget: its old value, with its old revision.
     at.session_state[f"ge_comm_{WITCH}_r{old_rev}"] = "the old text"
     edits = at.session_state["gallery_edits"]
-    with mock.patch("app.gallery.widgets.st.session_state", at.session_state):
+    with mock.patch("app.gallery.session.st.session_state", at.session_state):
         record_edit(old_rev, "comm", WITCH)
     assert not edits
 
@@ -272,7 +272,7 @@ def test_second_session_waits_for_the_generator(tiny_settings):
     import threading
     import time
 
-    from app.gallery.widgets import generation_job
+    from app.gallery.jobs import generation_job
     from models.flux.generate import Generator
     from models.jobs import JobPool
 
@@ -326,8 +326,8 @@ def test_a_float_seed_is_an_error_not_a_made_up_seed(gallery, tmp_path):
     assert any(f"line {line}: seed must be a whole number" in e for e in texts(at.error)), texts(at.error)
     at.button(key=f"gallery_gen_{WITCH}").click().run()
     wait_for_job(at)
-    assert [e[0] for e in at.session_state["gallery_last"]["errors"]] == [WITCH]
-    assert "seed must be a whole number" in at.session_state["gallery_last"]["errors"][0][1]
+    assert [e[0] for e in at.session_state["gallery_last"].errors] == [WITCH]
+    assert "seed must be a whole number" in at.session_state["gallery_last"].errors[0][1]
     assert ImageStore(tmp_path / "outputs").find() == []  # no image under any other seed
 
 
@@ -354,7 +354,7 @@ def test_wrong_value_types_show_in_their_own_card_and_the_rest_works(gallery):
     # The rest of the page works: a good prompt generates, and "Generate missing" skips the bad ones.
     at.button(key="gallery_gen_pastoral-holiday-mixed-script").click().run()
     wait_for_job(at)
-    assert at.session_state["gallery_last"]["errors"] == []
+    assert at.session_state["gallery_last"].errors == []
     at.toggle(key="gallery_edit").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
 

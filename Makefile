@@ -25,7 +25,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml | $(BIN)/pytho
 	touch $(STAMP)
 
 run: $(STAMP)
-	@$(BIN)/python -m models.server_settings  # a bad DC_* setting stops here, in one line
+	@$(BIN)/python -m models.core.server_settings  # a bad DC_* setting stops here, in one line
 	$(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT)
 
 test: $(STAMP)

@@ -169,8 +169,8 @@ def _fragment_load(job, run, stop: threading.Event) -> None:
 
 
 def bench_training(steps: int, reps: int) -> None:
-    from models.jobs import JobPool
-    from models.score.datasets import DatasetSpec, training_data
+    from models.core.jobs import JobPool
+    from models.lab.datasets import DatasetSpec, training_data
     from models.score.run import N_TRAIN, TrainingRun, new_trainer, training_config, training_job
 
     config = training_config(steps=steps)

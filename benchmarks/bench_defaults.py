@@ -23,11 +23,12 @@ import time
 
 import torch
 
-from models.score import metrics
+from models.lab import metrics
+from models.lab.datasets import DATASET_NAMES, DatasetSpec, training_data
+from models.lab.training import default_num_threads
 from models.score import run as training_run
-from models.score.datasets import DATASET_NAMES, DatasetSpec, training_data
 from models.score.defaults import default_config, default_settings
-from models.score.trainer import TrainConfig, default_num_threads
+from models.score.trainer import TrainConfig
 
 RATIO_TARGET = 2.0       # energy distance ≤ 2 × the data-vs-data floor
 PR_TARGET = 0.9          # precision and recall ≥ 0.9

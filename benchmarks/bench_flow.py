@@ -22,13 +22,14 @@ import torch
 from models.flow import run as flow
 from models.flow.exact import marginal_mixture, mixture_velocity
 from models.flow.labels import mode_centers
-from models.flow.path import velocity_to_score
-from models.flow.trainer import FlowConfig, FlowTrainer
 from models.flow.model import FlowModel
-from models.score.datasets import DatasetSpec, dataset_mixture, sample_dataset, training_data
-from models.score.metrics import energy_distance
+from models.flow.trainer import FlowConfig, FlowTrainer
+from models.lab.datasets import DatasetSpec, dataset_mixture, sample_dataset, training_data
+from models.lab.flow_matching import velocity_to_score
+from models.lab.metrics import energy_distance
+from models.lab.training import default_num_threads
 from models.score.run import draw_samples, train
-from models.score.trainer import TrainConfig, default_num_threads
+from models.score.trainer import TrainConfig
 
 MOONS = DatasetSpec.builtin("moons")
 TARGET_ED = 0.005

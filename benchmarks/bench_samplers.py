@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.score.datasets import DatasetSpec, training_data, write_points_csv
+from models.lab.datasets import DatasetSpec, training_data, write_points_csv
+from models.lab.metrics import energy_distance, mode_shares
+from models.lab.mixture import GaussianMixture
 from models.score.likelihood import ode_log_likelihood
-from models.score.metrics import energy_distance, mode_shares
-from models.score.mixture import GaussianMixture
 from models.score.prior import mixture_prior
 from models.score.run import draw_samples, train, training_config
 from models.score.sampler_comparison import exact_setup, run_sampler, within_mode_std

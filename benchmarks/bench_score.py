@@ -18,14 +18,15 @@ import time
 
 import torch
 
-from models.score.datasets import DatasetSpec, dataset_mixture, sample_dataset, training_data
-from models.score.metrics import energy_distance, mode_shares
+from models.lab.datasets import DatasetSpec, dataset_mixture, sample_dataset, training_data
+from models.lab.metrics import energy_distance, mode_shares
+from models.lab.training import default_num_threads
 from models.score.networks import NCSN
 from models.score.noise import geometric_sigmas
 from models.score.reference import mixture_score_fn
 from models.score.run import draw_samples, train
 from models.score.samplers import annealed_langevin, langevin_dynamics, uniform_start
-from models.score.trainer import TrainConfig, Trainer, default_num_threads
+from models.score.trainer import TrainConfig, Trainer
 
 
 def time_to_quality(seed: int = 0) -> dict:

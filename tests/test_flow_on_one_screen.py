@@ -7,8 +7,8 @@ import torch
 
 from models.flow.model import FlowModel
 from models.flow.trainer import FlowConfig, FlowTrainer
-from models.score.datasets import sample_dataset
-from models.score.trainer import limited_threads
+from models.lab.datasets import sample_dataset
+from models.lab.training import limited_threads
 
 SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "flow_on_one_screen.py"
 STEPS, N_POINTS, N_SAMPLES, SEED = 40, 500, 300, 3

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import torch
 
+from models.lab.datasets import sample_dataset
+from models.lab.training import limited_threads
 from models.score.checkpoints import ScoreModel
-from models.score.datasets import sample_dataset
 from models.score.run import draw_samples
 from models.score.sampling import DEFAULT_SAMPLER
-from models.score.trainer import TrainConfig, Trainer, limited_threads
+from models.score.trainer import TrainConfig, Trainer
 
 SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "ncsn_on_one_screen.py"
 STEPS, N_POINTS, N_SAMPLES, SEED = 40, 500, 300, 3

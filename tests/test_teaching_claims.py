@@ -17,15 +17,15 @@ import pytest
 import torch
 
 from models.flux.params import SCHNELL_SETTINGS
-from models.score.datasets import DatasetSpec, dataset_mixture, training_data
+from models.lab.datasets import DatasetSpec, dataset_mixture, training_data
+from models.lab.metrics import OFF_MODE_STDS, mode_shares
+from models.lab.training import limited_threads
 from models.score.experiments import (NCSN_TOY, forward_noising, heavy_mode_std, heavy_side_mass,
                                       model_log_density, ncsn_toy_sampling, recovery)
 from models.score.floors import loss_floors, population_floors
-from models.score.metrics import OFF_MODE_STDS, mode_shares
 from models.score.noise import default_sigmas, geometric_sigmas
 from models.score.reference import dsm_loss_floor, mixture_score_fn
 from models.score.samplers import denoising_sampler, langevin_dynamics, tweedie
-from models.score.trainer import limited_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY_SCORE = mixture_score_fn(NCSN_TOY)

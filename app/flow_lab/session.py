@@ -11,8 +11,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui.resources import job_pool, run_registry, session_id
+from models.core.jobs import OneJobPerSession
 from models.flow import run as flow
-from models.jobs import OneJobPerSession
 
 RUNS_KEY = "flux_flow_runs"
 RUNS_ID_KEY = "flux_flow_runs_id"

@@ -15,10 +15,10 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from app.ui.resources import remember_upload, session_id
-from models.score.datasets import DatasetSpec
-from models.score.drawing import DRAWN_POINTS, drawing_csv, drawing_summary
-from models.score.errors import InputError
-from models.score.uploads import forget_uploads, save_upload
+from models.core.errors import InputError
+from models.lab.datasets import DatasetSpec
+from models.lab.drawing import DRAWN_POINTS, drawing_csv, drawing_summary
+from models.lab.uploads import forget_uploads, save_upload
 
 CANVAS_SIZE = 240  # pixels: the sidebar's width inside its padding (at its default width)
 CANVAS_KEY = "sl_canvas"

@@ -13,9 +13,9 @@ from dataclasses import replace
 import streamlit as st
 
 from app.ui.resources import job_pool, run_registry, session_id
-from models.jobs import Job, OneJobPerSession
+from models.core.jobs import Job, OneJobPerSession
+from models.lab.datasets import DatasetSpec, training_data
 from models.score.checkpoints import ScoreModel
-from models.score.datasets import DatasetSpec, training_data
 from models.score.run import N_TRAIN, TrainingRun, loaded_run, training_job
 from models.score.trainer import TrainConfig
 

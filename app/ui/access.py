@@ -1,4 +1,4 @@
-"""Instructor sign-in for a class network (see models/access.py): `can_edit()` guards shared things."""
+"""Instructor sign-in for a class network (see models/core/access.py): `can_edit()` guards shared things."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from models.access import CLASSROOM_ENV, TOKEN_ENV, is_loopback, token_matches
+from models.core.access import CLASSROOM_ENV, TOKEN_ENV, is_loopback, token_matches
 
 SIGNED_IN = "instructor_signed_in"
 

@@ -266,7 +266,7 @@ def heatmap(grid_x, grid_y, values, title: str = "", *, color_title: str = "valu
 
     grid_x (nx,), grid_y (ny,) are the cell centres and values has shape (ny, nx)
     (row i is y = grid_y[i]) — or all three are flat arrays of equal length on a
-    regular grid (e.g. from `models.score.metrics.score_grid`). Non-finite cells are
+    regular grid (e.g. from `models.lab.metrics.score_grid`). Non-finite cells are
     left blank. value_range fixes the colour scale (values outside get the end colours),
     e.g. to show only the top 12 nats of a log density.
     """

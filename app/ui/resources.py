@@ -10,10 +10,10 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from models.jobs import JobPool
-from models.registry import RunRegistry
-from models.score.uploads import forget_uploads, prune_uploads
-from models.server_settings import max_jobs_from_env
+from models.core.jobs import JobPool
+from models.core.registry import RunRegistry
+from models.core.server_settings import max_jobs_from_env
+from models.lab.uploads import forget_uploads, prune_uploads
 
 # A closed tab's jobs stop after this long; a reloaded tab reattaches its run within it.
 REAP_GRACE_S = 60.0
@@ -104,6 +104,6 @@ def device_summary() -> str | None:
                     threading.Thread(target=_import_torch, name="import-torch", daemon=True).start()
             if not _torch_ready.wait(0.05):
                 return None
-    from models.devices import device_summary as summary
+    from models.core.devices import device_summary as summary
 
     return summary()

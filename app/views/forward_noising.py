@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from app.ui import charts, presentation
-from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES
+from models.lab.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES
 from models.score.experiments import forward_noising, recovery
 
 SIGMAS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0]

@@ -14,12 +14,12 @@ import streamlit as st
 from app.flow_lab import charts as flow_charts
 from app.ui import charts, presentation, training_charts
 from app.flow_lab import session
+from models.core.errors import InputError
+from models.core.jobs import OneJobPerSession
 from models.flow import run as flow
 from models.flow.checkpoints import load_flow_zip
 from models.flow.labels import LABELLED_DATASETS, mode_centers
-from models.jobs import OneJobPerSession
-from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec
-from models.score.errors import InputError
+from models.lab.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec
 
 ss = st.session_state
 FLOW_DATASETS = [name for name in DATASET_NAMES if name != "ncsn-mixture"]

@@ -9,10 +9,10 @@ import streamlit as st
 
 from app.ui import charts, presentation
 from app.ui.resources import job_pool, session_id
-from models.score.datasets import sample_dataset
+from models.core.jobs import OneJobPerSession
+from models.lab.datasets import sample_dataset
 from models.score.experiments import (NCSN_TOY, heavy_side_mass, ncsn_toy_network_samples, ncsn_toy_run,
                                       ncsn_toy_sampling)
-from models.jobs import OneJobPerSession
 from models.score.run import train_then_sample
 
 MODE_LABELS = ["(−5, −5)", "(5, 5)"]

@@ -13,10 +13,10 @@ import streamlit as st
 
 from app.ui import charts, presentation
 from app.ui.resources import job_pool, session_id
-from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, sample_dataset
+from models.core.jobs import OneJobPerSession
+from models.lab.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, sample_dataset
+from models.lab.metrics import nearest_distances
 from models.score.experiments import empirical_optimal_samples, memorization_run, network_samples, training_points
-from models.jobs import OneJobPerSession
-from models.score.metrics import nearest_distances
 from models.score.run import train_then_sample
 
 DIST_FLOOR = 1e-4  # log-scale histogram: distances below this (exact copies) go in the first bar

@@ -7,7 +7,7 @@ import streamlit as st
 from app.ui import charts, presentation
 from app.ui.resources import job_pool, session_id
 from app.score_lab.session import RUN_KEY
-from models.jobs import OneJobPerSession
+from models.core.jobs import OneJobPerSession
 from models.score.loss_conventions import decode_reported_losses
 from models.score.sampler_comparison import (compare, exact_setup, network_setup, step_decomposition)
 

@@ -20,19 +20,20 @@ from app.ui import training_charts
 from app.score_lab.drawing_canvas import drawing_source_ui
 from app.ui.trajectory_player import trajectory_player
 from app.ui.resources import remember_upload, session_id
-from models.devices import available_devices
-from models.jobs import OneJobPerSession
-from models.score import checkpoints, metrics
+from models.core.devices import available_devices
+from models.core.errors import InputError
+from models.core.jobs import OneJobPerSession
+from models.lab import metrics
+from models.lab.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, dataset_mixture, read_points_csv
+from models.lab.uploads import save_upload
+from models.score import checkpoints
 from models.score import run as training_run
 from models.score.animation import gif_bytes
 from models.score.defaults import default_settings
-from models.score.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, dataset_mixture, read_points_csv
-from models.score.errors import InputError
 from models.score.experiments import LOG_DENSITY_CELLS, model_log_density
 from models.score.floors import population_loss_floor
 from models.score.noise import default_sigma_max, default_sigma_min
 from models.score.trainer import TrainConfig, default_single_sigma
-from models.score.uploads import save_upload
 
 ss = st.session_state
 DEFAULTS = TrainConfig()

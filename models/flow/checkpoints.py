@@ -19,13 +19,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as safetensors_bytes
 
-from models.atomic import atomic_folder, write_synced
+from models.core.atomic import atomic_folder, write_synced
+from models.core.errors import InputError
+from models.lab.checks import is_whole, number
+from models.lab.datasets import DatasetSpec
+from models.lab.points_csv import MAX_COORDINATE
 from models.score.checkpoints import (MAX_WEIGHTS_BYTES, check_run_target, losses_csv_text, read_losses_csv,
                                       read_run_folder)
-from models.score.datasets import DatasetSpec
-from models.score.errors import InputError
-from models.score.points_csv import MAX_COORDINATE
-from models.score.saved_config import MAX_CONFIG_BYTES, MAX_STEPS_TRAINED, _is_whole, _number
+from models.score.saved_config import MAX_CONFIG_BYTES, MAX_STEPS_TRAINED
 
 from .model import FlowModel
 from .network import VelocityNetwork
@@ -150,15 +151,15 @@ def _checked(cfg):
     center = cfg.get("center")
     if not (isinstance(center, list) and len(center) == 2):
         raise InputError("center must be a list of 2 numbers")
-    center = [_number(v, "center", MAX_COORDINATE) for v in center]
-    spread = _number(cfg.get("spread"), "spread", MAX_COORDINATE)
+    center = [number(v, "center", MAX_COORDINATE) for v in center]
+    spread = number(cfg.get("spread"), "spread", MAX_COORDINATE)
     if not spread > 0:
         raise InputError("spread must be positive")
     dataset = cfg.get("dataset")
     if dataset is not None:
         dataset = DatasetSpec.from_dict(dataset).to_dict()
     steps = cfg.get("steps_trained", 0)
-    if not (_is_whole(steps) and 0 <= steps <= MAX_STEPS_TRAINED):
+    if not (is_whole(steps) and 0 <= steps <= MAX_STEPS_TRAINED):
         raise InputError("steps_trained must be a whole number ≥ 0")
     names = cfg.get("class_names", [])
     if not (isinstance(names, list) and all(isinstance(n, str) and len(n) <= 80 for n in names)

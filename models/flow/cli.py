@@ -16,16 +16,14 @@ any work; options that a flow does not read are refused by name, with what to us
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-from models.score.cli_checks import POINTS, STEPS, check_output_file, finite_number, positive_number, seed, \
-    whole_number
-from models.score.errors import InputError
-from models.score.trainer import LIMITS
-
-from .sampling import SAMPLERS
+from models.core.errors import InputError
+from models.lab.checks import LIMITS
+from models.lab.cli import (POINTS, STEPS, Parser, check_output_file, finite_number, positive_number, run_command,
+                            seed, whole_number)
+from models.lab.flow_matching import SAMPLERS
 
 N_TRAIN = 10_000
 MAX_FLOW_STEPS = 1000        # sample --steps: 50 is plenty for a 2-D flow
@@ -45,11 +43,6 @@ NOT_FOR_FLOWS = {            # score options a flow has no use for, and why
     "--solver": "a flow takes --sampler euler or heun",
     "--reference": "a flow samples its own run: give --run",
 }
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit 2
-        raise InputError(message)
 
 
 def _option_value(argv: list[str], name: str) -> str | None:
@@ -78,8 +71,8 @@ def handles(argv: list[str]) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m models.score", description="2-D flow matching (FLUX's convention).")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = Parser(prog="python -m models.score", description="2-D flow matching (FLUX's convention).")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     t = sub.add_parser("train", help="train a flow (--model flow)")
     t.add_argument("--model", choices=["flow"], required=True)
@@ -136,11 +129,11 @@ def _parse(argv: list[str]):
 
 def cmd_train(args) -> None:
     from models.score.checkpoints import check_run_target
-    from models.score.datasets import DatasetSpec
+    from models.lab.datasets import DatasetSpec
 
     from . import run as flow
     from .checkpoints import load_flow_run, save_flow_run
-    from models.score.trainer import TrainingDiverged
+    from models.score.trainer import TrainingDiverged  # moves to lab.training with the loop
 
     from .trainer import FlowConfig
 
@@ -205,7 +198,7 @@ def cmd_train(args) -> None:
 # ----------------------------------------------------------------------------- sample
 
 def cmd_sample(args) -> None:
-    from models.score.datasets import write_points_csv
+    from models.lab.datasets import write_points_csv
 
     from .checkpoints import load_flow_run
 
@@ -233,7 +226,7 @@ def cmd_sample(args) -> None:
 # ----------------------------------------------------------------------------- straightness
 
 def cmd_straightness(args) -> None:
-    from models.score.datasets import DatasetSpec
+    from models.lab.datasets import DatasetSpec
 
     from . import run as flow
     from .checkpoints import load_flow_run
@@ -256,14 +249,8 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "straightness": cmd_straig
 
 
 def main(argv: list[str]) -> int:
-    """Run a flow command; errors are one line and exit code 2 (the score CLI's contract)."""
-    try:
+    """Run a flow command under the lab CLI's contract (models/lab/cli.py)."""
+    def command() -> None:
         args = _parse(argv)
         COMMANDS[args.command](args)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return run_command(command)

@@ -26,7 +26,7 @@ import math
 
 import torch
 
-from models.score.mixture import GaussianMixture
+from models.lab.mixture import GaussianMixture
 
 
 def marginal_mixture(mixture: GaussianMixture, t: float) -> GaussianMixture:

@@ -1,6 +1,6 @@
 """Labelled 2-D data for classifier-free guidance: 8-gaussians labelled by mode, moons by moon.
 
-The labels belong to the very points `models.score.datasets` draws for the same name, n and
+The labels belong to the very points `models.lab.datasets` draws for the same name, n and
 seed: 8-gaussians by the nearest mode (the modes are 15 standard deviations apart, so this
 is the component that drew the point), moons by replaying the generator's coin flip that
 chose the moon.
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-from models.score.datasets import DatasetSpec, TrainingData, dataset_mixture, training_data
-from models.score.errors import InputError
+from models.core.errors import InputError
+from models.lab.datasets import DatasetSpec, TrainingData, dataset_mixture, training_data
 
 LABELLED_DATASETS = ("8-gaussians", "moons")
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import torch
 
-from models.score.datasets import DatasetSpec
-from models.score.trainer import limited_threads
+from models.lab.datasets import DatasetSpec
+from models.lab.flow_matching import FlowSamples, guided_velocity, integrate, noise_start
+from models.lab.flow_matching import time_of_sigma, velocity_to_score
+from models.lab.training import limited_threads
 
-from .path import time_of_sigma, velocity_to_score
-from .sampling import FlowSamples, guided_velocity, integrate, noise_start
 from .trainer import FlowConfig, FlowTrainer
 
 

@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from models.score.networks import mlp
+from models.lab.networks import mlp
 
 N_FREQ = 8
 

@@ -21,10 +21,10 @@ from dataclasses import replace
 
 import torch
 
-from models.score.errors import InputError
+from models.core.errors import InputError
+from models.lab.flow_matching import noise_start
 
 from .model import FlowModel
-from .sampling import noise_start
 from .trainer import FlowTrainer
 
 PAIR_STEPS = 50            # Heun steps (100 network calls) to couple each noise draw with its sample

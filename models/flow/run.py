@@ -22,10 +22,10 @@ from typing import Any
 
 import torch
 
-from models.jobs import Job
-from models.score.datasets import DatasetSpec, TrainingData, load_dataset, training_data
-from models.score.errors import InputError
-from models.score.metrics import energy_distance, energy_distance_floor
+from models.core.errors import InputError
+from models.core.jobs import Job
+from models.lab.datasets import DatasetSpec, TrainingData, load_dataset, training_data
+from models.lab.metrics import energy_distance, energy_distance_floor
 from models.score.run import grid_points, log_every_for
 from models.score.trainer import Progress
 
@@ -221,7 +221,7 @@ def velocity_field(model: FlowModel, t: float, domain: tuple[float, float], arro
 def exact_velocity_field(spec: DatasetSpec, model: FlowModel, t: float, domain: tuple[float, float],
                          arrows: int = 21) -> dict | None:
     """The exact velocity of a Gaussian-mixture dataset on the same grid (None for other data)."""
-    from models.score.datasets import dataset_mixture
+    from models.lab.datasets import dataset_mixture
 
     mixture = dataset_mixture(spec.name) if spec.kind == "builtin" else None
     if mixture is None:

@@ -20,12 +20,13 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 
-from models.devices import available_devices
-from models.score.errors import InputError
-from models.score.trainer import LIMITS, SEED_MAX, TrainState, Trainer, _type_problem, short_repr
+from models.core.devices import available_devices
+from models.core.errors import InputError
+from models.lab.checks import LIMITS, SEED_MAX, short_repr, type_problem
+from models.lab.flow_matching import TIME_SAMPLINGS, drop_labels, flow_matching_loss, sample_times
+from models.score.trainer import TrainState, Trainer
 
 from .network import VelocityNetwork
-from .path import TIME_SAMPLINGS, interpolate, sample_times, target_velocity
 
 MAX_CLASSES = 64
 MAX_REFLOWS = 10
@@ -59,7 +60,7 @@ class FlowConfig:
     def validate(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            problem = _type_problem(value, _FIELD_TYPES[f.name])
+            problem = type_problem(value, _FIELD_TYPES[f.name])
             if problem:
                 raise InputError(f"{f.name.replace('_', ' ')} must be {problem} (got {short_repr(value)})")
         if self.model != "flow":
@@ -142,7 +143,5 @@ class FlowTrainer(Trainer):
             eps = torch.randn(x0.shape, generator=self.generator, device=self.device)
         t = sample_times(n, c.time_sampling, self.generator, self.device)
         if labels is not None:  # classifier-free guidance: sometimes the label is dropped
-            drop = torch.rand(n, generator=self.generator, device=self.device) < c.label_dropout
-            labels = torch.where(drop, torch.full_like(labels, c.num_classes), labels)
-        v = self.network(interpolate(x0, eps, t), t, labels)
-        return ((v - target_velocity(x0, eps)) ** 2).mean(), None
+            labels = drop_labels(labels, c.label_dropout, c.num_classes, self.generator)
+        return flow_matching_loss(self.network, x0, eps, t, labels), None

@@ -17,10 +17,10 @@ Bad input gives exit status 2 and one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from models.flux import FluxError
+from models.lab.cli import run_command
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,7 +95,7 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from models.atomic import atomic_write_text, file_in_the_way
+    from models.core.atomic import atomic_write_text, file_in_the_way
     from models.flux.export import export_html, export_zip
     from models.flux.loading import choose_model_spec, resolve_model
     from models.flux.prompt_check import validate_file
@@ -124,7 +124,7 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_tokens(args) -> int:
-    # Cheap on purpose (tests/test_flux_tokens.py checks it): no diffusers, no transformers.
+    # Cheap on purpose (tests/flux/test_tokens.py checks it): no diffusers, no transformers.
     from models.flux.loading import resolve_model
     from models.flux.params import SCHNELL_MAX_SEQUENCE_LENGTH
     from models.flux.settings import load_settings
@@ -194,21 +194,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 bad input, 1 unexpected error, 130 interrupted)."""
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except FluxError as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # a folder we cannot write, a full disk, ...
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted (finished images are kept; run again to resume)", file=sys.stderr)
-        return 130
-    except Exception as exc:  # a bug: still one line, with enough to report it
-        print(f"internal error: {type(exc).__name__}: {_one_line(exc)} (please report it)", file=sys.stderr)
-        return 1
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    # OSError: a folder we cannot write, a full disk, ...
+    return run_command(lambda: args.func(args), bad_input=(FluxError, OSError),
+                       interrupted="interrupted (finished images are kept; run again to resume)")

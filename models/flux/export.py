@@ -18,7 +18,7 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from models.atomic import atomic_write_bytes
+from models.core.atomic import atomic_write_bytes
 from models.flux.prompt_file import PromptFile
 from models.flux.store import DEMO_LABEL, ImageStore, StoredImage
 

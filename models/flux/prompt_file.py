@@ -5,7 +5,7 @@ instructor's commentary. It is edited both by hand (in a text editor) and from t
 
 * it is read and written with `tomlkit`, which keeps comments, key order and unknown keys: loading and
   saving an unchanged file gives back the same bytes;
-* `PromptFile.save` writes atomically (models.atomic) and refuses to overwrite a file that changed on
+* `PromptFile.save` writes atomically (models.core.atomic) and refuses to overwrite a file that changed on
   disk since it was loaded (`SaveConflict`), unless told to with `force=True`;
 * every save holds the file's lock (`locked`, a real OS file lock) from reading the file on disk to
   writing it, so two sessions or processes saving at once cannot both pass the check and lose an edit;
@@ -26,7 +26,7 @@ import filelock
 import tomlkit
 from tomlkit.items import AoT, String, StringType, Table, Trivia
 
-from models.atomic import atomic_write_text
+from models.core.atomic import atomic_write_text
 from models.flux import FluxError
 from models.flux.params import GenerationParams, seed_problem
 from models.flux.prompt_check import Problem, validate_text

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.atomic import atomic_file, atomic_folder, write_synced
+from models.core.atomic import atomic_file, atomic_folder, write_synced
 from models.flux.params import GenerationParams
 from models.flux.tiny import TINY_MODEL_ID
 
@@ -247,7 +247,7 @@ class TimelineEntry:
     path: Path
 
 
-# A save's temp file (models.atomic: ".<key>.png.<random>.tmp") older than this was left by a process
+# A save's temp file (models.core.atomic: ".<key>.png.<random>.tmp") older than this was left by a process
 # that died mid-save (kill -9, power cut): a PNG write takes well under a second.
 ORPHAN_AGE_S = 600
 _cleaned_roots: set[Path] = set()  # each folder is swept once per process

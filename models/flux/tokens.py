@@ -2,7 +2,7 @@
 
 FLUX.1 encodes a prompt twice: CLIP-L (77-token window, pooled vector) and T5-XXL (the sequence the
 transformer attends to, cut at max_sequence_length). The CLIP vocabulary is public and built offline
-(clip_tokens.py). T5's is the one inside the weights folder (`tokenizer_2/`): the demo pipeline has a
+(models/core/clip_tokenizer.py). T5's is the one inside the weights folder (`tokenizer_2/`): the demo pipeline has a
 made-up character vocabulary there, so with the demo we say plainly that the T5 view needs the real
 weights instead of showing invented T5 tokens.
 
@@ -17,7 +17,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.flux.clip_tokens import TokenView, clip_tokens, readable_piece
+from models.core.clip_tokenizer import ClipVocabularyMissing, TokenView, clip_tokens, readable_piece
+from models.flux import FluxError
 from models.flux.loading import ModelSource
 from models.flux.params import SCHNELL_MAX_SEQUENCE_LENGTH
 
@@ -74,7 +75,10 @@ def t5_unavailable(source: ModelSource | None) -> str | None:
 def prompt_tokens(prompt: str, *, output_dir: str | os.PathLike, source: ModelSource | None,
                   max_sequence_length: int = SCHNELL_MAX_SEQUENCE_LENGTH) -> PromptTokens:
     """The front door: CLIP tokens (vocabulary cached under `output_dir`), T5 tokens when `source` has them."""
-    clip = clip_tokens(prompt, output_dir)
+    try:
+        clip = clip_tokens(prompt, output_dir)
+    except ClipVocabularyMissing as exc:
+        raise FluxError(str(exc)) from None
     note = t5_unavailable(source)
     if note is not None:
         return PromptTokens(clip=clip, t5=None, t5_note=note)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
-from models.atomic import atomic_write_bytes
+from models.core.atomic import atomic_write_bytes
 
 Limits = tuple[float, float, float, float]  # (xmin, xmax, ymin, ymax)
 

@@ -27,10 +27,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as safetensors_bytes
 
-from models.atomic import atomic_folder, file_in_the_way, write_synced
+from models.core.atomic import atomic_folder, file_in_the_way, write_synced
+from models.core.errors import InputError
+from models.lab.datasets import DatasetSpec
 
-from .datasets import DatasetSpec
-from .errors import InputError
 from .networks import build_network
 from .saved_config import MAX_CONFIG_BYTES, SavedConfig, config_json, read_config
 from .trainer import TrainConfig, Trainer

@@ -1,7 +1,7 @@
 """`python -m models.score` — datasets, train, sample, loglik, animate from the command line.
 
 Bad input exits with code 2 and ONE line on stderr (no traceback); see `main`. Every number
-has a ceiling and every --out is checked before any work (cli_checks.py).
+has a ceiling and every --out is checked before any work (models/lab/cli.py, cli_limits.py).
 
 The CLI is strict: every option that a command, model kind or sampler does not read
 is an error naming the option and why, never silently ignored. Options that have a
@@ -35,12 +35,15 @@ from pathlib import Path
 
 import torch
 
-from . import cli_checks as check
-from .cli_checks import NOT_READ_BY, POINTS, STEPS, finite_number, positive_number, seed, whole_number
+from models.core.errors import InputError
+from models.lab import cli as check
+from models.lab.checks import LIMITS
+from models.lab.cli import POINTS, STEPS, Parser, finite_number, positive_number, run_command, seed, whole_number
+
+from . import cli_limits
+from .cli_limits import NOT_READ_BY
 from .cli_loglik import add_loglik_parser, cmd_loglik
-from .errors import InputError
 from .sampling import DEFAULT_SAMPLER
-from .trainer import LIMITS
 
 # The defaults of options declared with default=None (see the module docstring).
 N_TRAIN = 10_000
@@ -52,11 +55,6 @@ DATASET_POINTS = 2000       # `datasets NAME --out FILE`
 RANGE_SLACK = 1e-3          # σ's printed rounded to 4 digits still count as inside a run's range
 MODEL_KINDS = ("single-sigma", "ncsn")
 SAMPLERS = tuple(NOT_READ_BY)  # annealed, langevin, denoise, pc, ode
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit 2 (argparse prints the whole usage otherwise)
-        raise InputError(message)
-
 
 def _flag(args, name: str) -> str:
     """The option as the user typed it (`final_denoise` = False was `--no-final-denoise`)."""
@@ -81,7 +79,7 @@ def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _spec(args):
-    from .datasets import DatasetSpec
+    from models.lab.datasets import DatasetSpec
     if args.dataset is not None:
         return DatasetSpec.builtin(args.dataset)
     if args.data is not None:
@@ -94,12 +92,12 @@ def _check_sigma_order(args) -> None:
         raise InputError(f"--sigma-min ({args.sigma_min}) must be smaller than --sigma-max ({args.sigma_max})")
 
 
-STEPS_PER_LEVEL_TYPE = whole_number(check.MAX_STEPS_PER_LEVEL)
+STEPS_PER_LEVEL_TYPE = whole_number(cli_limits.MAX_STEPS_PER_LEVEL)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m models.score", description="Toy 2-D score models.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = Parser(prog="python -m models.score", description="Toy 2-D score models.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     d = sub.add_parser("datasets", help="list datasets, or write points of one to CSV")
     d.add_argument("name", nargs="?")
@@ -138,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=POINTS, default=2000)
     s.add_argument("--seed", type=seed, default=0)
     s.add_argument("--steps-per-level", type=STEPS_PER_LEVEL_TYPE, help=f"annealed (default {STEPS_PER_LEVEL})")
-    s.add_argument("--steps", type=whole_number(check.MAX_SAMPLER_STEPS),
+    s.add_argument("--steps", type=whole_number(cli_limits.MAX_SAMPLER_STEPS),
                    help=f"langevin (default {LANGEVIN_STEPS}), ode (default 100)")
     s.add_argument("--solver", choices=["euler", "heun"], help="ode: the integrator (default heun)")
     s.add_argument("--eps", type=positive_number,
@@ -147,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="langevin: its one noise level (default: the smallest; 0 = the data's own score)")
     s.add_argument("--sigma-min", type=positive_number, help="annealed, denoise, pc, ode: the ladder's smallest σ")
     s.add_argument("--sigma-max", type=positive_number, help="annealed, denoise, pc, ode: the ladder's largest σ")
-    s.add_argument("--levels", type=whole_number(check.MAX_SAMPLE_LEVELS),
+    s.add_argument("--levels", type=whole_number(cli_limits.MAX_SAMPLE_LEVELS),
                    help="annealed: levels in the ladder (default 50); denoise, pc: steps down it (default 100)")
     s.add_argument("--final-denoise", action=argparse.BooleanOptionalAction,
                    help="annealed, langevin: finish with one Tweedie step (default: on for annealed, off for langevin)")
@@ -165,11 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--sampler", choices=SAMPLERS,
                    help=f"an NCSN: annealed, denoise, pc or ode (default: {DEFAULT_SAMPLER}); "
                         "a single-sigma run: langevin (its only one)")
-    a.add_argument("--n", type=whole_number(check.MAX_GIF_POINTS), default=1000)
+    a.add_argument("--n", type=whole_number(cli_limits.MAX_GIF_POINTS), default=1000)
     a.add_argument("--seed", type=seed, default=0)
     a.add_argument("--steps-per-level", type=STEPS_PER_LEVEL_TYPE, help=f"annealed (default {STEPS_PER_LEVEL})")
-    a.add_argument("--frames", type=whole_number(check.MAX_GIF_FRAMES), default=50)
-    a.add_argument("--size", type=whole_number(check.MAX_GIF_SIZE), default=320)
+    a.add_argument("--frames", type=whole_number(cli_limits.MAX_GIF_FRAMES), default=50)
+    a.add_argument("--size", type=whole_number(cli_limits.MAX_GIF_SIZE), default=320)
     a.add_argument("--out", type=Path, required=True)
     return p
 
@@ -177,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------- datasets
 
 def cmd_datasets(args) -> None:
-    from .datasets import DATASET_DESCRIPTIONS, DatasetSpec, sample_dataset, write_points_csv
+    from models.lab.datasets import DATASET_DESCRIPTIONS, DatasetSpec, sample_dataset, write_points_csv
     if args.name is None:
         _reject(args, ("n", "seed", "out"), "applies only when writing a dataset's points: give its NAME")
         for name, desc in DATASET_DESCRIPTIONS.items():
@@ -196,7 +194,7 @@ def cmd_datasets(args) -> None:
 
 def cmd_train(args) -> None:
     from .checkpoints import check_run_target, save_run
-    from .datasets import training_data
+    from models.lab.datasets import training_data
     from .run import new_trainer, trained_model
     from .trainer import TrainConfig, TrainingDiverged
 
@@ -267,7 +265,7 @@ class ScoreSource:
 
 def _score_source(args) -> ScoreSource:
     from .checkpoints import load_run
-    from .datasets import dataset_mixture, training_data
+    from models.lab.datasets import dataset_mixture, training_data
     from .noise import default_sigmas
     from .prior import gaussian_prior, mixture_prior, points_prior
     from .reference import reference_score
@@ -380,7 +378,7 @@ SAMPLE_WITH = {"annealed": _sample_annealed, "langevin": _sample_langevin, "deno
 
 
 def cmd_sample(args) -> None:
-    from .datasets import write_points_csv
+    from models.lab.datasets import write_points_csv
     from .samplers import uniform_start
 
     check.check_output_file(args.out)
@@ -414,7 +412,7 @@ def cmd_sample(args) -> None:
 def cmd_animate(args) -> None:
     from .animation import make_gif
     from .checkpoints import load_run
-    from .datasets import DatasetSpec, load_dataset
+    from models.lab.datasets import DatasetSpec, load_dataset
     from .run import draw_samples
 
     check.check_output_file(args.out)
@@ -457,13 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if flow_cli.handles(argv):
         return flow_cli.main(argv)
-    try:
+
+    def command() -> None:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return run_command(command)

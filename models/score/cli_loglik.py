@@ -14,9 +14,10 @@ from pathlib import Path
 
 import torch
 
-from . import cli_checks as check
-from .cli_checks import whole_number
-from .errors import InputError
+from models.core.errors import InputError
+from models.lab.cli import whole_number
+
+from . import cli_limits
 
 
 def add_loglik_parser(sub) -> None:
@@ -26,14 +27,14 @@ def add_loglik_parser(sub) -> None:
     llsrc.add_argument("--reference", choices=["exact"], help="the exact score of a Gaussian-mixture --dataset")
     ll.add_argument("--dataset", help="with --reference exact: 8-gaussians or ncsn-mixture")
     ll.add_argument("--data", type=Path, required=True, help="a CSV file of x,y points to score")
-    ll.add_argument("--steps", type=whole_number(check.MAX_LOGLIK_STEPS),
+    ll.add_argument("--steps", type=whole_number(cli_limits.MAX_LOGLIK_STEPS),
                     help="Heun steps of the ODE from σ_min to σ_max (default 200)")
     ll.add_argument("--device", default="cpu")
 
 
 def cmd_loglik(args) -> None:
     from .checkpoints import load_run
-    from .datasets import dataset_mixture, read_points_csv
+    from models.lab.datasets import dataset_mixture, read_points_csv
     from .likelihood import LIKELIHOOD_STEPS, ode_log_likelihood
     from .noise import default_sigma_min
     from .prior import gaussian_prior, mixture_prior
@@ -45,9 +46,9 @@ def cmd_loglik(args) -> None:
     elif args.dataset is None:
         raise InputError("--reference exact needs --dataset NAME (8-gaussians or ncsn-mixture)")
     points = read_points_csv(args.data)
-    if len(points) > check.MAX_LOGLIK_POINTS:
+    if len(points) > cli_limits.MAX_LOGLIK_POINTS:
         raise InputError(f"--data {args.data}: {len(points):,} points; loglik scores at most "
-                         f"{check.MAX_LOGLIK_POINTS:,} (each follows its own ODE path)")
+                         f"{cli_limits.MAX_LOGLIK_POINTS:,} (each follows its own ODE path)")
     steps = args.steps or LIKELIHOOD_STEPS
     if args.run is not None:
         model = load_run(args.run, args.device)
@@ -59,7 +60,7 @@ def cmd_loglik(args) -> None:
         truth = dataset_mixture(model.dataset["name"]) if builtin else None
         what = f"the run's model ({model.dataset_label()})"
     else:
-        from .datasets import DatasetSpec
+        from models.lab.datasets import DatasetSpec
         spec = DatasetSpec.builtin(args.dataset)  # "did you mean" for a typo
         truth = dataset_mixture(spec.name)
         if truth is None:

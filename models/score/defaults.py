@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .datasets import DatasetSpec
+from models.lab.datasets import DatasetSpec
+
 from .run import training_config
 from .sampling import DEFAULT_SAMPLER
 from .trainer import TrainConfig

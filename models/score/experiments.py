@@ -13,16 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from models.lab.datasets import DatasetSpec, dataset_mixture, sample_dataset, training_data
+from models.lab.metrics import mode_shares, nearest_distances, score_grid
+from models.lab.training import limited_threads
+
 from .checkpoints import ScoreModel
-from .datasets import DatasetSpec, dataset_mixture, sample_dataset, training_data
-from .metrics import mode_shares, nearest_distances, score_grid
 from .noise import default_sigmas, geometric_sigmas
 from .reference import empirical_score_fn, mixture_score_fn, reference_score
 from .likelihood import ode_log_likelihood
 from .run import TrainingRun, grid_points, model_prior, training_config
 from .samplers import tweedie, uniform_start
 from .sampling import sample_annealed_langevin, sample_langevin
-from .trainer import limited_threads
 
 # ----------------------------------------------------------------------------- forward noising
 

@@ -18,8 +18,8 @@ import threading
 
 import torch
 
-from .datasets import DatasetSpec, dataset_mixture
-from .mixture import GaussianMixture
+from models.lab.datasets import DatasetSpec, dataset_mixture
+from models.lab.mixture import GaussianMixture
 
 DIM = 2
 FLOOR_QUERIES = 400       # noisy points per level (see LossFloors)

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .datasets import dataset_mixture
-from .mixture import GaussianMixture
+from models.lab.datasets import dataset_mixture
+from models.lab.mixture import GaussianMixture
+
 from .noise import geometric_sigmas
 
 D = 2  # coordinates

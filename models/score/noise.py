@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from .errors import InputError
+from models.core.errors import InputError
 
 
 def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> torch.Tensor:

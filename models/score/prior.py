@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .mixture import GaussianMixture
+from models.lab.mixture import GaussianMixture
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Callable
 
 import torch
 
-from .datasets import DatasetSpec, dataset_mixture
-from .mixture import GaussianMixture
+from models.lab.datasets import DatasetSpec, dataset_mixture
+from models.lab.mixture import GaussianMixture
 
 ScoreFn = Callable[[torch.Tensor, float], torch.Tensor]
 

@@ -30,12 +30,13 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from models.jobs import Job
+from models.core.errors import InputError
+from models.core.jobs import Job
+from models.lab.datasets import DatasetSpec, TrainingData, load_dataset, training_data
+from models.lab.sampler_result import SamplerResult
 
 from . import checkpoints
 from .checkpoints import ScoreModel
-from .datasets import DatasetSpec, TrainingData, load_dataset, training_data
-from .errors import InputError
 from .floors import LossFloors, objective_offset
 from .reference import ReferenceScore, reference_score
 from .prior import Prior, gaussian_prior
@@ -43,7 +44,6 @@ from .sampling import (ANNEALED_LEVELS, ANNEALED_STEPS_PER_LEVEL, DEFAULT_SAMPLE
                        PC_LEVELS,
                        default_eps, sample_annealed_langevin, sample_denoising, sample_langevin, sample_ode,
                        sample_predictor_corrector)
-from .samplers import SamplerResult
 from .trainer import Progress, TrainConfig, Trainer, TrainingDiverged
 
 N_TRAIN = 10_000          # training points drawn from a built-in shape or a word

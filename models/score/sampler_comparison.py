@@ -19,9 +19,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .datasets import dataset_mixture, sample_dataset
-from .metrics import energy_distance, mode_shares
-from .mixture import GaussianMixture
+from models.lab.datasets import dataset_mixture, sample_dataset
+from models.lab.metrics import energy_distance, mode_shares
+from models.lab.mixture import GaussianMixture
+
 from .noise import default_sigmas
 from .prior import Prior, mixture_prior
 from .reference import mixture_score_fn

@@ -26,20 +26,14 @@ without autograd, and returns the trajectory at a chosen stride for animation.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
+from models.lab.sampler_result import SamplerResult
+
 ScoreFn = Callable[[torch.Tensor, float], torch.Tensor]
-
-
-@dataclass
-class SamplerResult:
-    samples: torch.Tensor                                      # (N, 2) final points (CPU)
-    frames: list[torch.Tensor] = field(default_factory=list)   # snapshots (CPU), first = start
-    labels: list[str] = field(default_factory=list)            # one caption per frame
-    frame_sigmas: list[float] = field(default_factory=list)    # the σ each frame was taken at
 
 
 def uniform_start(n: int, low: float, high: float, seed: int = 0) -> torch.Tensor:

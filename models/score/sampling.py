@@ -37,11 +37,13 @@ import math
 
 import torch
 
+from models.lab.sampler_result import SamplerResult
+from models.lab.training import limited_threads
+
 from .noise import geometric_sigmas
 from .prior import Prior
-from .samplers import (SamplerResult, ScoreFn, annealed_langevin, denoising_sampler, gaussian_start,
+from .samplers import (ScoreFn, annealed_langevin, denoising_sampler, gaussian_start,
                        langevin_dynamics, predictor_corrector, probability_flow_ode, tweedie)
-from .trainer import limited_threads
 
 # The one default sampler for an NCSN (Score lab and CLI): with a default-trained network the ancestral
 # sampler kept the NCSN toy's 80/20 weights (0.792) where annealed Langevin did not (0.765): bench_samplers.

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 
-from .datasets import DatasetSpec
-from .errors import InputError
-from .points_csv import MAX_COORDINATE
-from .trainer import LIMITS, TrainConfig, short_repr
+from models.core.errors import InputError
+from models.lab.checks import LIMITS, is_whole, number, short_repr
+from models.lab.datasets import DatasetSpec
+from models.lab.points_csv import MAX_COORDINATE
+
+from .trainer import TrainConfig
 
 FORMAT_VERSION = 1
 MAX_CONFIG_BYTES = 1_000_000   # a real config.json is about 1 kB
@@ -72,15 +74,15 @@ def _checked(cfg) -> SavedConfig:
     center = _required(cfg, "center", "shift")
     if not (isinstance(center, list) and len(center) == 2):
         raise InputError(f"center must be a list of 2 numbers (got {short_repr(center)})")
-    center = [_number(v, "center", MAX_COORDINATE) for v in center]
-    spread = _number(_required(cfg, "spread", "scale"), "spread", MAX_COORDINATE)
+    center = [number(v, "center", MAX_COORDINATE) for v in center]
+    spread = number(_required(cfg, "spread", "scale"), "spread", MAX_COORDINATE)
     if not spread > 0:
         raise InputError(f"spread must be a positive number (got {spread})")
     dataset = cfg.get("dataset")
     if dataset is not None:
         dataset = DatasetSpec.from_dict(dataset).to_dict()
     steps_trained = cfg.get("steps_trained", 0)
-    if not (_is_whole(steps_trained) and 0 <= steps_trained <= MAX_STEPS_TRAINED):
+    if not (is_whole(steps_trained) and 0 <= steps_trained <= MAX_STEPS_TRAINED):
         raise InputError(f"steps_trained must be a whole number ≥ 0 (got {short_repr(steps_trained)})")
     digest = cfg.get("weights_sha256")
     if digest is not None and not (isinstance(digest, str) and len(digest) == 64):
@@ -115,22 +117,9 @@ def _ladder(sigmas, model: str) -> list[float]:
         count = f"{len(sigmas)} values" if isinstance(sigmas, list) else short_repr(sigmas)
         want = f"{low} to {high}" if low != high else f"{low}"
         raise InputError(f"sigmas must be a list of {want} noise levels for a {model} model (got {count})")
-    values = [_number(v, "sigmas", MAX_COORDINATE) for v in sigmas]
+    values = [number(v, "sigmas", MAX_COORDINATE) for v in sigmas]
     if not all(v > 0 for v in values):
         raise InputError("sigmas must all be positive")
     if any(a <= b for a, b in zip(values, values[1:])):
         raise InputError("sigmas must be strictly decreasing (largest first)")
     return values
-
-
-def _is_whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _number(value, name: str, bound: float) -> float:
-    """A finite JSON number of size at most `bound` (bools and text are not numbers)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{name} must hold numbers (got {short_repr(value)})")
-    if not (abs(value) <= bound):  # also false for NaN; compared before float() so 10**400 cannot overflow
-        raise InputError(f"{name} must hold finite numbers no larger than {bound:g} (got {short_repr(value)})")
-    return float(value)

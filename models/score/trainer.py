@@ -10,93 +10,33 @@ stopped, and a NaN/Inf guard that falls back to the last finite weights
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-import os
 import threading
 import time
-import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Callable
 
 import torch
 
-from models.devices import available_devices
+from models.core.devices import available_devices
+from models.core.errors import InputError
+from models.lab.checks import LIMITS, SEED_MAX, short_repr, type_problem
+from models.lab.training import limited_threads
 
-from .errors import InputError
 from .networks import build_network
 from .noise import default_sigma_max, default_sigma_min, geometric_sigmas
 from .objectives import OBJECTIVES, ncsn_loss, single_level_loss
 
 
-def default_num_threads() -> int:
-    # On 2 cores a second busy thread (the app, another student) makes multi-threaded
-    # toy training collapse; one thread is faster there.
-    cores = os.cpu_count() or 1
-    return 1 if cores <= 2 else min(4, cores)
-
-
-@contextlib.contextmanager
-def limited_threads(n: int | None = None):
-    """Run a block with `n` torch threads (default: `default_num_threads()`), then restore.
-
-    2-D point clouds are far too small for intra-op threads: on a busy 2-core laptop one
-    thread was 4–5× faster than two fighting for the cores.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n or default_num_threads())
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 MODEL_KINDS = ("single-sigma", "ncsn")
 CONDITIONINGS = ("embedding", "scale")
-
-# Bounds of every whole-number setting. They keep a network, a ladder or a run laptop-sized,
-# and they are checked before anything is allocated (an uploaded run's config is checked too).
-LIMITS = {"hidden": 1024, "depth": 8, "levels": 100, "steps": 1_000_000, "batch_size": 8192,
-          "log_every": 1_000_000, "num_threads": 256}
-SEED_MAX = 2**63 - 1  # torch seeds take 64 bits; headroom for the seed + k offsets some helpers use
 
 # What each TrainConfig field may hold (a JSON config can hold anything).
 _FIELD_TYPES = {"model": str, "objective": str, "hidden": int, "depth": int, "conditioning": str,
                 "sigma": float | None, "sigma_max": float | None, "sigma_min": float | None, "levels": int,
                 "sigma_jitter": bool, "steps": int, "batch_size": int, "lr": float, "lr_decay": bool, "ema": float,
                 "seed": int, "device": str, "num_threads": int | None, "log_every": int}
-
-
-def _type_problem(value, kind) -> str | None:
-    """None when `value` fits `kind` (an int counts as a float, a bool never as a number); else what it must be."""
-    allowed = typing.get_args(kind) or (kind,)
-    if value is None:
-        return None if type(None) in allowed else "given"
-    if isinstance(value, bool):
-        return None if bool in allowed else _describe(allowed)
-    if isinstance(value, int) and int in allowed:
-        return None
-    if isinstance(value, int) and float in allowed:  # 10**400 is an int no float can hold
-        return None if abs(value) <= 1e300 else "a finite number"
-    if isinstance(value, float) and float in allowed:
-        return None if math.isfinite(value) else "a finite number"
-    if isinstance(value, str) and str in allowed:
-        return None
-    return _describe(allowed)
-
-
-def short_repr(value, limit: int = 40) -> str:
-    """repr() cut to `limit` characters: an error message quotes bad input, never a megabyte of it."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _describe(allowed) -> str:
-    for kind, words in ((str, "text"), (bool, "true or false"), (int, "a whole number"), (float, "a number")):
-        if kind in allowed:
-            return words
-    return "given"
 
 
 @dataclass
@@ -133,7 +73,7 @@ class TrainConfig:
         """Types first, then bounds: a config may come from an uploaded run, so nothing is trusted."""
         for f in fields(self):
             value = getattr(self, f.name)
-            problem = _type_problem(value, _FIELD_TYPES[f.name])
+            problem = type_problem(value, _FIELD_TYPES[f.name])
             if problem:
                 raise InputError(f"{f.name.replace('_', ' ')} must be {problem} (got {short_repr(value)})")
         if self.model not in MODEL_KINDS:

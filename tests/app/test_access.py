@@ -9,7 +9,7 @@ import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from models.access import TOKEN_ENV, is_loopback, token_matches
+from models.core.access import TOKEN_ENV, is_loopback, token_matches
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 

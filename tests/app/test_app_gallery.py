@@ -274,7 +274,7 @@ def test_second_session_waits_for_the_generator(tiny_settings):
 
     from app.gallery.jobs import generation_job
     from models.flux.generate import Generator
-    from models.jobs import JobPool
+    from models.core.jobs import JobPool
 
     generator = Generator("tiny", settings=tiny_settings, store=ImageStore(tiny_settings.output_dir))
     inside, release = threading.Event(), threading.Event()
@@ -362,7 +362,7 @@ def test_wrong_value_types_show_in_their_own_card_and_the_rest_works(gallery):
 def test_recall_refuses_a_png_it_cannot_trust(gallery):
     """Issue 8, item 7: a 30000x30000 PNG (DecompressionBombError), `"params": 5`, a list as the prompt and
     `"guidance_scale": "x"` once raised unhandled errors; now each is refused in one line, with no Add."""
-    from tests.test_flux_recall import GOOD, huge_png, ours
+    from tests.flux.test_recall import GOOD, huge_png, ours
 
     at = open_gallery()
     uploads = {"huge.png": huge_png(30000, 30000), "five.png": ours({"params": 5}),
@@ -402,7 +402,7 @@ def test_students_on_the_class_network_look_and_generate_but_do_not_edit(gallery
     stars = [b for b in at.button if b.key.startswith(f"gallery_grid_{WITCH}_star_")]
     assert stars and all(b.disabled for b in stars)
     # A recalled PNG can be looked at, not added to the lesson.
-    from tests.test_flux_recall import GOOD, ours
+    from tests.flux.test_recall import GOOD, ours
 
     at.file_uploader(key="gallery_upload").upload("ok.png", ours({"params": {**GOOD, "width": 256,
                                                                                "height": 256}}), "image/png").run()

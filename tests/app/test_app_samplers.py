@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from models.lab.datasets import dataset_mixture
 from models.score.loss_conventions import decode_reported_losses, gaussian_dsm_optimum, mixture_level
-from models.score.datasets import dataset_mixture
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 

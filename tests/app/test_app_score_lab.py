@@ -19,11 +19,11 @@ import pytest
 import torch
 
 from app.ui import training_charts
-from models.jobs import JobPool
+from models.core.jobs import JobPool
+from models.lab.datasets import DatasetSpec
 from models.score import run as training_run
-from models.score.datasets import DatasetSpec
 from models.score.trainer import EXPLODED_LOSS
-from tests.test_score_run import _quick_run
+from tests.score.test_run import _quick_run
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = str(ROOT / "app" / "main.py")
@@ -344,8 +344,8 @@ def test_one_job_per_session_across_pages(at_cleanup):
 # ----------------------------------------------------------------------------- drawing and defaults (issue 11)
 
 def test_a_drawing_is_a_training_set_and_an_empty_canvas_says_so():
-    from models.score.drawing import DRAWN_POINTS
-    from tests.test_score_drawing import _dot, _stroke
+    from models.lab.drawing import DRAWN_POINTS
+    from tests.lab.test_drawing import _dot, _stroke
 
     at = _open_page()
     at.radio(key="sl_source").set_value("your drawing").run()  # an empty canvas
@@ -364,7 +364,7 @@ def test_a_drawing_is_a_training_set_and_an_empty_canvas_says_so():
 
 
 def test_steps_batch_and_learning_rate_follow_the_data_unless_changed_by_hand():
-    from models.score.datasets import DatasetSpec
+    from models.lab.datasets import DatasetSpec
     from models.score.defaults import default_settings
 
     shape, word = default_settings(DatasetSpec.builtin("moons")), default_settings(DatasetSpec.from_text("HELLO"))

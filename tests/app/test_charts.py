@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from app.ui import charts
-from models.score.datasets import sample_dataset
-from models.score.metrics import score_grid
+from models.lab.datasets import sample_dataset
+from models.lab.metrics import score_grid
 
 
 def _spec(chart) -> dict:

@@ -7,15 +7,15 @@ import sys
 from pathlib import Path
 
 from app.ui import resources
-from models.score.uploads import save_upload
+from models.lab.uploads import save_upload
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_closed_sessions_uploads_are_forgotten(tmp_path, monkeypatch):
-    monkeypatch.setattr("models.score.uploads.UPLOAD_DIR", tmp_path)
+    monkeypatch.setattr("models.lab.uploads.UPLOAD_DIR", tmp_path)
     monkeypatch.setattr(resources, "forget_uploads", lambda paths: __import__(
-        "models.score.uploads", fromlist=["forget_uploads"]).forget_uploads(paths, folder=tmp_path))
+        "models.lab.uploads", fromlist=["forget_uploads"]).forget_uploads(paths, folder=tmp_path))
     mine = save_upload("a.csv", b"x,y\n1,2\n", folder=tmp_path, owner="closed-tab")
     theirs = save_upload("a.csv", b"x,y\n1,2\n", folder=tmp_path, owner="open-tab")
     monkeypatch.setattr(resources, "session_id", lambda: "closed-tab")
@@ -29,7 +29,7 @@ def test_a_closed_sessions_uploads_are_forgotten(tmp_path, monkeypatch):
 
 
 def test_make_run_checks_the_settings_first():
-    bad = subprocess.run([sys.executable, "-m", "models.server_settings"], cwd=ROOT, capture_output=True, text=True,
+    bad = subprocess.run([sys.executable, "-m", "models.core.server_settings"], cwd=ROOT, capture_output=True, text=True,
                          env={"DC_MAX_JOBS": "abc", "PATH": "/usr/bin:/bin"}, timeout=60)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "DC_MAX_JOBS" in bad.stderr
-    assert "models.server_settings" in (ROOT / "Makefile").read_text()
+    assert "models.core.server_settings" in (ROOT / "Makefile").read_text()

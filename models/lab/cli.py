@@ -1,0 +1,109 @@
+"""The lab's command-line plumbing: one exit-code contract, bounded option types, output paths checked first.
+
+Every CLI here (the 2-D lab's and FLUX's) ends the same way: 0 done, 2 bad input (one line on
+stderr, no traceback), 130 interrupted, 1 a bug (still one line, with enough to report it).
+
+Every number has a ceiling a laptop can honour (a million samples, a 2048-pixel GIF, a
+million training steps): beyond it the command would run for hours or allocate gigabytes,
+so it is refused at once, with the ceiling named. An output path is checked before the
+work too: a whole training run must not end in a traceback because --out was a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Callable
+
+from models.core.atomic import file_in_the_way
+from models.core.errors import InputError
+
+from .checks import LIMITS, MAX_POINTS, SEED_MAX
+
+BAD_INPUT = 2
+INTERRUPTED = 130
+BUG = 1
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are `InputError`s: one line and exit 2, not the whole usage."""
+
+    def error(self, message: str):
+        raise InputError(message)
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def run_command(command: Callable[[], int | None], *, bad_input: tuple[type[BaseException], ...] = (InputError,),
+                interrupted: str = "interrupted") -> int:
+    """Run `command` under the contract; its own return value (None = 0) is the status when it finishes."""
+    try:
+        return command() or 0
+    except bad_input as exc:
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return BAD_INPUT
+    except KeyboardInterrupt:
+        print(interrupted, file=sys.stderr)
+        return INTERRUPTED
+    except Exception as exc:  # a bug: still one line, with enough to report it
+        print(f"internal error: {type(exc).__name__}: {one_line(exc)} (please report it)", file=sys.stderr)
+        return BUG
+
+
+def whole_number(high: int, why: str = ""):
+    """An argparse type: a whole number from 1 to `high` (the error names the ceiling and why)."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"must be positive, got {v}")
+        if v > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:,}{why}, got {text[:40]}")
+        return v
+    return parse
+
+
+def seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+    if not 0 <= v <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 2**63 − 1, got {text[:40]}")
+    return v
+
+
+def finite_number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text[:40]}")
+    return v
+
+
+def positive_number(text: str) -> float:
+    v = finite_number(text)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text[:40]}")
+    return v
+
+
+POINTS = whole_number(MAX_POINTS)
+STEPS = whole_number(LIMITS["steps"], " (a toy 2-D model learns in a few thousand steps)")
+
+
+def check_output_file(path: Path, flag: str = "--out") -> None:
+    """Refuse an output FILE path that is a folder or lies under a file (before the work, not after)."""
+    if path.is_dir():
+        raise InputError(f"{flag} {path} is a folder: give a file name inside it")
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise InputError(f"{flag} {path}: {blocker} is a file, so nothing can be written under it")

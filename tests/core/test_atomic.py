@@ -1,0 +1,64 @@
+import os
+
+import pytest
+
+from models.core.atomic import atomic_file, atomic_folder, atomic_path, atomic_write_bytes, atomic_write_text, write_synced
+
+
+def test_writes_whole_file_and_leaves_no_temp(tmp_path):
+    p = atomic_write_text(tmp_path / "sub" / "a.txt", "one\r\ntwo\n")
+    assert p.read_bytes() == b"one\r\ntwo\n"
+    atomic_write_bytes(p, b"new")
+    assert p.read_bytes() == b"new"
+    assert sorted(x.name for x in p.parent.iterdir()) == ["a.txt"]
+
+
+def test_failure_keeps_the_old_file_and_cleans_up(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_file(p, "w") as f:
+            f.write("half")
+            raise RuntimeError("disk full")
+    assert p.read_text() == "old"
+    assert [x.name for x in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_new_content_is_invisible_until_done_and_permissions_are_kept(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("old")
+    os.chmod(p, 0o600)
+    with atomic_path(p) as tmp:
+        tmp.write_text("new")
+        assert p.read_text() == "old"
+    assert p.read_text() == "new" and (p.stat().st_mode & 0o777) == 0o600
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names an fd through Linux's /proc")
+def test_a_path_written_by_another_library_is_fsynced_before_the_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))),
+                                                 real_fsync(fd)))
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", str(a))), real_replace(a, b)))
+    with atomic_path(tmp_path / "a.bin") as tmp:
+        tmp.write_bytes(b"written without our file handle")
+    assert events == [("fsync", str(tmp)), ("replace", str(tmp))]
+
+
+def test_atomic_folder_appears_whole_replaces_whole_and_keeps_the_old_on_failure(tmp_path):
+    target = tmp_path / "run"
+    with atomic_folder(target) as tmp:
+        assert not target.exists()
+        write_synced(tmp / "a", b"1")
+        write_synced(tmp / "b", b"2")
+    assert sorted(p.name for p in target.iterdir()) == ["a", "b"]
+    with pytest.raises(RuntimeError):
+        with atomic_folder(target) as tmp:
+            write_synced(tmp / "a", b"new")
+            raise RuntimeError("crash between the two files")
+    assert (target / "a").read_bytes() == b"1" and (target / "b").read_bytes() == b"2"
+    with atomic_folder(target) as tmp:
+        write_synced(tmp / "c", b"3")
+    assert sorted(p.name for p in target.iterdir()) == ["c"]  # replaced whole, not merged
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temp or old folder left

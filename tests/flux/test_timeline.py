@@ -1,0 +1,80 @@
+"""The step timeline: x̂₀ = x_t − t·v at each step, decoded, kept whole in the image's metadata folder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from models.flux.generate import DEMO_RENDER_MAX, Generator, demo_size_note, render_size
+from models.flux.params import GenerationParams
+from models.flux.store import ImageStore, TIMELINE_SUFFIX
+from models.flux.timeline import TimelineRecorder
+from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
+
+pytest_plugins = ["tests.flux_fixtures"]
+
+
+def test_recorded_prediction_is_the_euler_step_extrapolated_to_t0(tiny_pipe):
+    """Check x̂₀ against the scheduler's own Euler steps: step k runs from σ_{k−1} to σ_k; with C_k the
+    latents after it, v_k = (C_k − C_{k−1}) / (σ_k − σ_{k−1}) and x̂₀_k = C_{k−1} − σ_{k−1} v_k.
+    The last x̂₀ is the final latent."""
+    import torch
+
+    seen = []
+
+    def keep(pipe, step, timestep, tensors):
+        seen.append(tensors["latents"].clone())
+        return {}
+
+    with TimelineRecorder(tiny_pipe, 64, 64) as recorder:
+        def callback(pipe, step, timestep, tensors):
+            recorder.record(step + 1)
+            return keep(pipe, step, timestep, tensors)
+
+        tiny_pipe("a lighthouse", num_inference_steps=4, guidance_scale=0.0, height=64, width=64,
+                  max_sequence_length=32, generator=torch.Generator("cpu").manual_seed(3), output_type="latent",
+                  callback_on_step_end=callback, callback_on_step_end_tensor_inputs=["latents"])
+    sigmas = [float(s) for s in tiny_pipe.scheduler.sigmas]
+    assert [f.t for f in recorder.frames] == pytest.approx(sigmas[:4]) == [1.0, 0.75, 0.5, 0.25]
+    for k in range(2, 5):  # 1-based step k runs from σ = sigmas[k-1] to sigmas[k]; C_k = seen[k-1]
+        v = (seen[k - 1] - seen[k - 2]) / (sigmas[k] - sigmas[k - 1])
+        expected = seen[k - 2] - sigmas[k - 1] * v
+        assert torch.allclose(recorder.x0_latents[k - 1], expected, atol=1e-4), k
+    assert torch.allclose(recorder.x0_latents[-1], seen[-1], atol=1e-5)  # Euler's last step lands on x̂₀
+    assert all(f.image.size == (64, 64) for f in recorder.frames)
+    assert not tiny_pipe.transformer._forward_hooks  # the hook is removed afterwards
+
+
+def test_generated_image_keeps_its_timeline_in_its_metadata_folder(tiny_settings):
+    store = ImageStore(tiny_settings.output_dir)
+    gen = Generator("tiny", settings=tiny_settings, store=store)
+    params = GenerationParams(prompt="a red cube", seed=5, width=64, height=64, model_id=TINY_MODEL_ID,
+                              revision=TINY_REVISION)
+    result = gen.generate(params)
+    timeline = store.timeline(result.path)
+    assert [(e.step, e.t) for e in timeline] == [(1, 1.0), (2, 0.75), (3, 0.5), (4, 0.25)]
+    assert timeline[0].path.parent == result.path.with_name(result.path.stem + TIMELINE_SUFFIX)
+    # The last step's picture is the image itself (lossless PNG); step 1's guess is another picture.
+    final = np.asarray(result.image.convert("RGB"), dtype=float)
+    on_disk = [np.asarray(Image.open(e.path).convert("RGB"), dtype=float) for e in timeline]
+    assert np.array_equal(on_disk[-1], final)
+    assert np.abs(on_disk[0] - final).mean() > 1
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".")]  # no temp file or folder left
+    store.delete(result.path)
+    assert not result.path.exists() and store.timeline(result.path) == []
+    assert not any(store.root.iterdir())
+
+
+def test_demo_renders_small_whatever_the_files_size_and_says_so(tiny_settings):
+    params = GenerationParams(prompt="x", seed=1, width=1024, height=768, model_id=TINY_MODEL_ID,
+                              revision=TINY_REVISION)
+    assert render_size(params, is_demo=True) == (256, 192) and DEMO_RENDER_MAX == 256
+    assert render_size(params, is_demo=False) == (1024, 768)
+    assert demo_size_note(params, (256, 192)) == "demo rendered at 256×192 (the settings ask 1024×768)"
+    store = ImageStore(tiny_settings.output_dir)
+    result = Generator("tiny", settings=tiny_settings, store=store).generate(params)
+    assert result.image.size == (256, 192)
+    meta = store.metadata(result.path)
+    assert meta["width"] == 1024 and meta["rendered_size"] == [256, 192]
+    assert meta["size_note"] == "demo rendered at 256×192 (the settings ask 1024×768)"

@@ -123,7 +123,7 @@ def test_training_set_floor_is_a_memorizing_floor_at_small_sigma():
     sigma = 0.041
     assert loss_floors(data.normalized, [sigma / data.spread], n=2000)[0] == pytest.approx(0.88, abs=0.02)
     assert population_floors(NCSN_TOY, [sigma])[0] == pytest.approx(1 - sigma**2 / (1 + sigma**2), abs=1e-3)
-    says("app/views/score_lab.py", "0.88", "1.00")
+    says("app/score_lab/intro.py", "0.88", "1.00")
 
 
 @pytest.mark.parametrize("sigma", [0.1, 1.0, 5.0])
@@ -140,7 +140,7 @@ def test_population_floor_tends_to_half_the_dimension():
     values = population_floors(mix, [1e-3, 1e-2, 0.1])
     assert values[0] == pytest.approx(1.0, abs=1e-3)
     assert values[0] > values[1] > values[2]
-    says("app/views/score_lab.py", "d/2 = 1")
+    says("app/score_lab/intro.py", "d/2 = 1")
 
 
 # ----------------------------------------------------------------------------- 4–5. forward noising
@@ -218,7 +218,7 @@ def test_sigma_times_score_is_small_at_a_typical_noisy_point():
     """Score lab caption: σ‖s‖ at noisy points of ncsn-mixture, σ = 0.1, has median ≈ 0.12, not ≈ 1."""
     r = recovery(forward_noising("ncsn-mixture", 1000, 0.1, 0, 9.0))
     assert 0.1 * r.marginal_score == pytest.approx(0.12, abs=0.015)
-    says("app/views/score_lab.py", "0.12")
+    says("app/score_lab/results.py", "0.12")
 
 
 # ----------------------------------------------------------------------------- 9. dark is not likely
@@ -243,7 +243,7 @@ def test_the_score_vanishes_where_the_density_is_low():
     assert np.abs(out["log_p"] - true)[shown].max() < 0.3
     centre = out["log_p"][cells // 2, cells // 2]
     assert centre < out["log_p"].max() - 150
-    says("app/views/score_lab.py", "Dark = the score vanishes: at the modes, and at the saddles between them")
+    says("app/score_lab/results.py", "Dark = the score vanishes: at the modes, and at the saddles between them")
 
 
 # ----------------------------------------------------------------------------- 10. off every mode

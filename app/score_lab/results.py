@@ -17,9 +17,9 @@ from app.ui import charts
 from app.ui.presentation import chart
 from app.ui.trajectory_player import trajectory_player
 from models.lab import metrics
+from models.lab.datasets import dataset_mixture
 from models.score import run as training_run
 from models.score.animation import gif_bytes
-from models.lab.datasets import dataset_mixture
 from models.score.defaults import default_settings
 from models.score.experiments import LOG_DENSITY_CELLS, model_log_density
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app.score_lab import session
+from models.core.errors import InputError
 from models.score import checkpoints
 from models.score import run as training_run
-from models.core.errors import InputError
 
 ss = st.session_state
 

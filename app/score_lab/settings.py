@@ -14,13 +14,13 @@ from app.score_lab import session
 from app.score_lab.drawing_canvas import drawing_source_ui
 from app.ui.resources import remember_upload, session_id
 from models.core.devices import available_devices
-from models.score import run as training_run
-from models.lab.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, read_points_csv
-from models.score.defaults import default_settings
 from models.core.errors import InputError
+from models.lab.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, read_points_csv
+from models.lab.uploads import save_upload
+from models.score import run as training_run
+from models.score.defaults import default_settings
 from models.score.noise import default_sigma_max, default_sigma_min
 from models.score.trainer import TrainConfig, default_single_sigma
-from models.lab.uploads import save_upload
 
 ss = st.session_state
 DEFAULTS = TrainConfig()

@@ -10,7 +10,7 @@ from models.flow.trainer import FlowConfig, FlowTrainer
 from models.lab.datasets import sample_dataset
 from models.lab.training import limited_threads
 
-SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "flow_on_one_screen.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "flow_on_one_screen.py"
 STEPS, N_POINTS, N_SAMPLES, SEED = 40, 500, 300, 3
 
 

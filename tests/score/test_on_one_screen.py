@@ -12,7 +12,7 @@ from models.score.run import draw_samples
 from models.score.sampling import DEFAULT_SAMPLER
 from models.score.trainer import TrainConfig, Trainer
 
-SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "ncsn_on_one_screen.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "ncsn_on_one_screen.py"
 STEPS, N_POINTS, N_SAMPLES, SEED = 40, 500, 300, 3
 
 

@@ -100,8 +100,9 @@ def attribute_table(digits: Digits | None = None) -> dict[str, list[float]]:
 
 
 def article(next_word: str) -> str:
-    """"an" before a vowel sound ("an eight", "an 8", "an upright one"), else "a"."""
-    return "an" if next_word[:1] in "aeiou8" else "a"
+    """"an" before a vowel sound ("an eight", "an 8", "an upright one"), else "a" ("a one" sounds "w")."""
+    first = next_word.split()[0] if next_word.split() else ""
+    return "an" if first in ("eight", "8", "upright") else "a"
 
 
 def captions_for(label: int, attributes: tuple[str, ...]) -> list[str]:

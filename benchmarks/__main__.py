@@ -4,7 +4,7 @@ import importlib
 import sys
 
 MODULES = ["benchmarks.bench_score", "benchmarks.bench_samplers", "benchmarks.bench_flow", "benchmarks.bench_flux", "benchmarks.bench_gallery", "benchmarks.bench_app",
-           "benchmarks.bench_classroom", "benchmarks.bench_defaults"]
+           "benchmarks.bench_classroom", "benchmarks.bench_defaults", "benchmarks.bench_t2i"]
 
 for name in sys.argv[1:] or MODULES:
     try:

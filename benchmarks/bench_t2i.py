@@ -10,7 +10,8 @@ torch thread (the training steps' own thread time; the machine may be shared, so
   3. guidance: accuracy and diversity at w = 0 (target 10 ± 3 %), 1, 2, 3 (w 1 → 3: accuracy up, diversity down);
   4. words never seen in training: "семь", "七", "семь 七, digit" (asked: 7), and the ten digit words
      in Russian and in Chinese: accuracy near chance, with the pieces' embeddings still at their start;
-  5. bias: the measured attribute × digit table, and hit rates of rare vs common combinations.
+  5. bias: the measured attribute × digit table, hit rates of rare vs common combinations, and a rare
+     combination that works all the same (a thick seven: "thick" is learnt from every digit).
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ ONE_PROMPT = 2000
 RUSSIAN = ("ноль", "один", "два", "три", "четыре", "пять", "шесть", "семь", "восемь", "девять")
 CHINESE = tuple("零一二三四五六七八九")
 UNSEEN = (("семь", 7), ("七", 7), ("семь 七, digit", 7))
-# (rare, common) pairs from the measured table: the same digit, or the same attribute
+# (rare, common) pairs of one digit from the measured table, rarest first
 COMBINATIONS = (("an upright six", "a slanted six"), ("a slanted zero", "an upright zero"),
-                ("a slanted four", "an upright four"), ("a thick seven", "a thick eight"))
+                ("a slanted four", "an upright four"))
 
 
 def ten_words(model, words, guidance: float, steps: int = 4) -> tuple[float, float, list[float]]:
@@ -120,6 +121,14 @@ def main(argv: list[str] | None = None) -> None:
             rates.append((J.attribute_hit_rate(images, digit, attrs), table[attrs[0]][digit]))
         print(f"   {rare!r}: {rates[0][0]:.1%} (data {rates[0][1]:.0%})   vs   {common!r}: {rates[1][0]:.1%} "
               f"(data {rates[1][1]:.0%})")
+    rare = table["thick"][7]
+    shares = []
+    for w in (1.0, 2.0, 3.0):
+        images = generate(model, "a thick seven", n=ONE_PROMPT, guidance=w, seed=11).images
+        plain = generate(model, "seven", n=ONE_PROMPT, guidance=w, seed=11).images
+        shares.append(f"w = {w:g}: {J.attribute_hit_rate(images, 7, ('thick',)):.0%} ({J.attribute_hit_rate(plain, 7, ('thick',)):.0%})")
+    print(f"   rare is not always out of reach: 'a thick seven' (data {rare:.0%} of sevens; 'thick' is learnt from "
+          f"every digit), and in brackets plain 'seven' measured thick (guidance adds ink): " + ", ".join(shares))
     print(f"# training {run.cpu_seconds:.1f} s CPU for {run.steps_trained} steps; whole benchmark "
           f"{time.process_time() - p0:.0f} s process CPU time")
 

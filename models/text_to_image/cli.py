@@ -14,40 +14,23 @@ from __future__ import annotations
 import argparse
 import io
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from models.core.atomic import atomic_write_bytes, file_in_the_way
+from models.core.atomic import atomic_write_bytes
 from models.core.errors import InputError
+from models.lab import cli as lab_cli
 
 from .runs import check_run_target, load_run, save_run
 from .sample import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_GUIDANCE, MAX_IMAGES, MAX_STEPS, generate
-from .train import LIMITS, SEED_MAX, Progress, TrainConfig, train
+from .train import LIMITS, Progress, TrainConfig, train
 from .text_encoder import token_pieces
 
 DEFAULT_IMAGES = 16
 OUTPUT_SUFFIXES = (".png", ".npy")
 TILE = 8  # each 8×8 digit is drawn 8× larger in a .png grid
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit 2 (argparse prints the whole usage otherwise)
-        raise InputError(message)
-
-
-def whole(low: int, high: int, what: str = ""):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
-        if not low <= v <= high:
-            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high:,}{what}, got {text[:40]}")
-        return v
-    return parse
 
 
 def guidance(text: str) -> float:
@@ -67,21 +50,21 @@ def prompt_text(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m models.text_to_image",
+    p = lab_cli.Parser(prog="python -m models.text_to_image",
                 description="An 8×8 digit text-to-image model trained on this computer (rectified flow, CLIP tokens).")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=lab_cli.Parser)
     t = sub.add_parser("train", help="train a model and save its run folder")
     t.add_argument("--out", type=Path, required=True, help="run folder (new, empty, or an earlier run)")
-    t.add_argument("--steps", type=whole(1, LIMITS["steps"]), default=TrainConfig.steps,
+    t.add_argument("--steps", type=lab_cli.whole_number(LIMITS["steps"]), default=TrainConfig.steps,
                    help=f"training steps (default {TrainConfig.steps})")
-    t.add_argument("--seed", type=whole(0, SEED_MAX), default=0)
+    t.add_argument("--seed", type=lab_cli.seed, default=0)
     s = sub.add_parser("sample", help="draw digits for a prompt")
     s.add_argument("--run", type=Path, required=True)
     s.add_argument("--prompt", type=prompt_text, required=True)
-    s.add_argument("--n", type=whole(1, MAX_IMAGES), default=DEFAULT_IMAGES)
-    s.add_argument("--steps", type=whole(1, MAX_STEPS, " (Euler steps)"), default=DEFAULT_STEPS)
+    s.add_argument("--n", type=lab_cli.whole_number(MAX_IMAGES), default=DEFAULT_IMAGES)
+    s.add_argument("--steps", type=lab_cli.whole_number(MAX_STEPS, " Euler steps"), default=DEFAULT_STEPS)
     s.add_argument("--guidance", type=guidance, default=DEFAULT_GUIDANCE)
-    s.add_argument("--seed", type=whole(0, SEED_MAX), default=0)
+    s.add_argument("--seed", type=lab_cli.seed, default=0)
     s.add_argument("--out", type=Path, required=True, help="FILE.png (a grid) or FILE.npy ((n, 8, 8) floats in [0, 1])")
     k = sub.add_parser("tokens", help="the prompt's CLIP pieces, each marked seen or unseen in training")
     k.add_argument("--run", type=Path, required=True)
@@ -92,11 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 def check_output_file(path: Path) -> None:
     if path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"--out {path}: give a file ending in .png (a grid) or .npy (the raw images)")
-    if path.is_dir():
-        raise InputError(f"--out {path} is a folder: give a file name inside it")
-    blocker = file_in_the_way(path)
-    if blocker is not None:
-        raise InputError(f"--out {path}: {blocker} is a file, so nothing can be written under it")
+    lab_cli.check_output_file(path)
 
 
 def grid_png(images: torch.Tensor) -> bytes:
@@ -164,14 +143,8 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "tokens": cmd_tokens}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
-    try:
+    """Run the CLI under the lab's contract: 0 done, 2 bad input (one line), 130 interrupted, 1 a bug."""
+    def command() -> None:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)
-    except InputError as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return lab_cli.run_command(command)

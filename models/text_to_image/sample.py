@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import torch
 
 from models.lab import flow_matching as fm
+from models.lab.training import limited_threads
 
 from .data import PIXELS, from_model
 from .model import TextToImage
 from .text_encoder import EMPTY_PROMPT, tokenize
-from .train import limited_threads, stream
+from .train import stream
 
 MAX_STEPS = 20
 MAX_GUIDANCE = 8.0
@@ -47,23 +48,21 @@ def generate(model: TextToImage, prompt: str, *, n: int = 16, steps: int = DEFAU
     model.eval()
     with limited_threads(num_threads):
         device = next(model.parameters()).device
-        x = (start_noise(n, seed) if noise is None else noise.clone()).to(device)
-        tokens = tokenize([prompt, EMPTY_PROMPT]).to(device)
-        text = model.text(tokens)
+        start = (start_noise(n, seed) if noise is None else noise.clone()).to(device)
+        text = model.text(tokenize([prompt, EMPTY_PROMPT]).to(device))
         cond, uncond = text[:1].expand(n, -1), text[1:].expand(n, -1)
-        both = torch.cat([cond, uncond])
+
+        def network(x: torch.Tensor, t: float, c: torch.Tensor | None) -> torch.Tensor:
+            return model.velocity(x, t, uncond if c is None else c)
+
+        guided = fm.guided_velocity(network, cond, guidance)
+        previews = []
 
         def velocity(x: torch.Tensor, t: float) -> torch.Tensor:
-            if guidance == 1.0:  # the plain conditional velocity: one pass
-                return model.velocity(x, t, cond)
-            v_c, v_u = model.velocity(torch.cat([x, x]), t, both).chunk(2)
-            return fm.guide(v_u, v_c, guidance)
-
-        times = fm.time_grid(steps).tolist()
-        previews = []
-        for t, t_next in zip(times[:-1], times[1:]):
-            v = velocity(x, t)
-            if timeline:
+            v = guided(x, t)
+            if timeline:  # Euler calls this once per step: the model's guess of the final image there
                 previews.append(from_model(fm.velocity_to_x0(x, t, v)).cpu())
-            x = x + (t_next - t) * v
-    return Samples(images=from_model(x).cpu(), times=times, previews=previews)
+            return v
+
+        result = fm.integrate(velocity, start, steps=steps, sampler="euler")
+    return Samples(images=from_model(result.samples), times=fm.time_grid(steps).tolist(), previews=previews)

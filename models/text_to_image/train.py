@@ -12,7 +12,6 @@ others' draws as they were, and no stream replays another's numbers.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import time
@@ -23,13 +22,14 @@ import torch
 
 from models.core.errors import InputError
 from models.lab import flow_matching as fm
+from models.lab.checks import SEED_MAX
+from models.lab.training import limited_threads
 
 from .captions import caption_bank
 from .data import load_digits, to_model
 from .model import TextToImage
 from .text_encoder import EMPTY_PROMPT, Tokens, tokenize
 
-SEED_MAX = 2**63 - 1
 LIMITS = {"steps": 100_000, "batch": 4096, "width": 1024, "depth": 6, "text_dim": 256, "cond_dim": 256,
           "num_threads": 64}
 DEVICES = ("auto", "cpu", "cuda")
@@ -100,17 +100,6 @@ def stream(seed: int, name: str, device: torch.device | str = "cpu") -> torch.Ge
     """A generator of its own for one kind of draw: seeded by a hash of (seed, name), so streams never coincide."""
     digest = hashlib.blake2b(f"{name}:{int(seed)}".encode(), digest_size=8).digest()
     return torch.Generator(device=device).manual_seed(int.from_bytes(digest, "little") & SEED_MAX)
-
-
-@contextlib.contextmanager
-def limited_threads(n: int):
-    """torch's intra-op threads set to n for the block (then put back)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def new_model(config: TrainConfig) -> TextToImage:
@@ -203,7 +192,7 @@ def train(config: TrainConfig, *, progress: Callable[[Progress], None] | None = 
             x0 = x_all[idx]
             t = fm.sample_times(config.batch, config.time_sampling, g["time"], device=device)
             eps = torch.randn(x0.shape, generator=g["noise"], device=device)
-            loss = fm.flow_matching_loss(lambda xt, tt: model(xt, tt, tokens), x0, eps, t)
+            loss = fm.flow_matching_loss(model, x0, eps, t, tokens)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -83,3 +83,10 @@ def test_training_is_reproducible_and_can_stop():
     c = train(TrainConfig(steps=50, seed=1, batch=32), should_stop=lambda: len(calls) >= 3,
               on_step=lambda step, cpu, model: calls.append(step))
     assert c.stopped and c.steps_trained == 3
+
+
+def test_a_combination_rare_in_the_data_is_rarely_drawn(trained):
+    # 1 % of the real sixes are upright, 89 % slanted (captions.attribute_table)
+    rare = generate(trained.model, "an upright six", n=300, seed=2).images
+    common = generate(trained.model, "a slanted six", n=300, seed=2).images
+    assert J.attribute_hit_rate(rare, 6, ("upright",)) < 0.1 < 0.6 < J.attribute_hit_rate(common, 6, ("slanted",))

@@ -92,7 +92,7 @@ def test_cli_trains_samples_and_reads_tokens(cli_run, tmp_path, capsys):
     (["sample", "--run", "{run}", "--prompt", "7", "--out", "{tmp}/a.jpg"], ".png"),
     (["sample", "--run", "{run}", "--prompt", "7", "--out", "{tmp}"], ".png"),
     (["sample", "--run", "{run}", "--prompt", "7", "--out", "{tmp}/file.txt/a.png"], "is a file"),
-    (["sample", "--run", "{run}", "--prompt", "7", "--steps", "21", "--out", "{tmp}/a.png"], "from 1 to 20"),
+    (["sample", "--run", "{run}", "--prompt", "7", "--steps", "21", "--out", "{tmp}/a.png"], "at most 20"),
     (["sample", "--run", "{run}", "--prompt", "7", "--guidance", "9", "--out", "{tmp}/a.png"], "from 0 to 8"),
     (["sample", "--run", "{run}", "--prompt", "7", "--guidance", "inf", "--out", "{tmp}/a.png"], "from 0 to 8"),
     (["sample", "--run", "{run}", "--prompt", "7", "--n", "0", "--out", "{tmp}/a.png"], "--n"),

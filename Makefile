@@ -1,4 +1,4 @@
-# The only two commands anyone needs: `make run` and `make test`.
+# The only two commands anyone needs: `make run` and `make test` (`make test-fast` while you work).
 # Both create .venv when missing and (re)install requirements.txt only when it
 # changed since the last install (the stamp file records that).
 
@@ -11,7 +11,7 @@ PORT   ?= 8501
 # read-only for shared things until the instructor signs in with DC_INSTRUCTOR_TOKEN (README).
 HOST   ?= 127.0.0.1
 
-.PHONY: run test bench clean
+.PHONY: run test test-fast bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,13 @@ run: $(STAMP)
 	@$(BIN)/python -m models.core.server_settings  # a bad DC_* setting stops here, in one line
 	$(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT)
 
+# The whole suite, browser tests included; it ends with the 25 slowest tests (CI logs them too).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
+
+# The inner loop: no browser, no streamlit server, nothing slower than a few seconds (pytest.ini).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not browser and not server and not slow"
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

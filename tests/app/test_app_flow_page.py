@@ -69,6 +69,7 @@ def test_page_is_in_the_navigation_and_explains_before_training():
     assert "FLUX.1-dev takes a guidance value as an extra input" in text and "no second" in text
 
 
+@pytest.mark.slow
 def test_a_short_flow_trains_and_the_page_shows_its_own_numbers(cleanup):
     at = _open()
     cleanup.append(at)

@@ -192,6 +192,7 @@ def _race(targets: list) -> list:
     return results
 
 
+@pytest.mark.slow
 def test_two_whole_file_saves_at_once_one_wins_one_conflicts(tmp_path):
     """PromptFile.save: the check and the write are one step under the lock (192/200 lost without it)."""
     path = lesson(tmp_path)
@@ -209,6 +210,7 @@ def test_two_whole_file_saves_at_once_one_wins_one_conflicts(tmp_path):
     assert lost == []
 
 
+@pytest.mark.slow
 def test_two_patch_saves_at_once_never_lose_an_edit(tmp_path):
     """save_edits: different fields both land; the same field lands once, the other save is refused."""
     path = lesson(tmp_path)
@@ -244,6 +246,7 @@ def _save_in_a_process(path: str, prompt_id: str, value: str, start, results) ->
         results.put((prompt_id, "conflict"))
 
 
+@pytest.mark.slow
 def test_saves_from_two_processes_never_lose_an_edit(tmp_path):
     """The lock is the operating system's: it holds between processes too (the CLI, a second server)."""
     path = lesson(tmp_path)

@@ -152,6 +152,7 @@ AGREEMENT = {  # name: (prompt table lines after the [[sections.prompts]] header
 }
 
 
+@pytest.mark.slow
 def test_check_and_render_agree(tmp_path, run_cli):
     for name, (body, refused) in AGREEMENT.items():
         path = tmp_path / f"{name}.toml"

@@ -15,6 +15,7 @@ from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
 pytest_plugins = ["tests.flux_fixtures"]
 
 
+@pytest.mark.slow
 def test_recorded_prediction_is_the_euler_step_extrapolated_to_t0(tiny_pipe):
     """Check x̂₀ against the scheduler's own Euler steps: step k runs from σ_{k−1} to σ_k; with C_k the
     latents after it, v_k = (C_k − C_{k−1}) / (σ_k − σ_{k−1}) and x̂₀_k = C_{k−1} − σ_{k−1} v_k.

@@ -53,6 +53,7 @@ def test_tiny_pipeline_loads_and_runs_offline(tiny_pipe):
     assert tiny_pipe.tokenizer_2("abc").input_ids[-1] == 1  # </s>
 
 
+@pytest.mark.slow
 def test_make_tiny_cli_is_deterministic_and_atomic(tiny_dir, tmp_path, run_cli):
     target = tmp_path / "again"
     run = run_cli("make-tiny", target)
@@ -118,6 +119,7 @@ def test_make_tiny_refuses_a_target_that_is_not_its_own_pipeline(tmp_path, run_c
     assert _everything(tmp_path / "home") == before  # every file, link and folder as it was
 
 
+@pytest.mark.slow
 def test_dc_tiny_dir_pointing_at_user_files_is_refused_even_by_info(tmp_path, run_cli, cli_env):
     targets = _user_targets(tmp_path / "home")
     before = _everything(tmp_path / "home")

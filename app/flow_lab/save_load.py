@@ -1,0 +1,38 @@
+"""Save any of this tab's flows as a zip (the Score lab's layout), or load one back into its slot."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.flow_lab import session
+from models.core.errors import InputError
+from models.flow import run as flow
+from models.flow.checkpoints import load_flow_zip
+
+ss = st.session_state
+
+
+def save_load_ui() -> None:
+    s1, s2 = st.columns(2)
+    with s1:
+        for slot, what in (("main", "the flow"), ("reflow", "the reflow"), ("guided", "the class-conditional flow")):
+            saved = session.current(slot)
+            if saved is not None and not saved.running and saved.model() is not None:
+                blob = session.cached(("zip", saved.id, saved.steps_done), lambda: flow.run_zip_bytes(saved))
+                st.download_button(f"Download {what} (.zip)", blob, file_name=f"flow_{slot}.zip",
+                                   mime="application/zip", icon=":material/download:", key=f"fx_zip_{slot}")
+        st.caption("model.safetensors + config.json + losses.csv, the Score lab's layout (`\"kind\": \"flow\"`).")
+    with s2:
+        upload = st.file_uploader("Load a saved flow (.zip)", type=["zip"], key="fx_zip_upload",
+                                  disabled=session.any_running())
+        if upload is not None and ss.get("fx_zip_id") != upload.file_id:
+            ss["fx_zip_id"] = upload.file_id
+            try:
+                loaded, history, names = load_flow_zip(upload.getvalue(), upload.name)
+                session.set_loaded(flow.loaded_flow_run(loaded, history, names))
+                ss.pop("fx_zip_error", None)
+                st.rerun()
+            except InputError as exc:
+                ss["fx_zip_error"] = str(exc)
+        if ss.get("fx_zip_error"):
+            st.error(ss.fx_zip_error, icon=":material/error:")

@@ -73,7 +73,9 @@ def save(lesson: Lesson, force: bool = False) -> None:
     except SaveConflict as conflict:
         st.session_state.gallery_conflict = conflict
     except (FluxError, PromptFileError, OSError) as exc:
-        st.error(f"Could not save {lesson.path}: {md_escape(str(exc))}", icon=":material/error:")
+        why = (exc.shown(lesson.path.name) if isinstance(exc, PromptFileError)
+               else exc.strerror or type(exc).__name__ if isinstance(exc, OSError) else str(exc))
+        st.error(f"Could not save {lesson.path.name}: {md_escape(why)}", icon=":material/error:")
     else:
         lesson.edits.clear()
         st.session_state.gallery_base, st.session_state.gallery_conflict = saved, None

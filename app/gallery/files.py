@@ -7,7 +7,13 @@ from pathlib import Path
 import streamlit as st
 
 from app.gallery.messages import md_escape
-from models.flux.prompt_files import PROMPTS_DIR, PromptFilesError, list_prompt_files, new_prompt_file, prompt_folders
+from models.flux.prompt_files import (
+    PromptFilesError,
+    display_name,
+    list_prompt_files,
+    new_prompt_file,
+    prompt_folders,
+)
 from models.flux.settings import FluxSettings
 
 
@@ -26,8 +32,7 @@ def _new_file(folder: Path) -> None:
 
 def file_label(name: str) -> str:
     """prompts/ files by name; others with their folder's name (two part1.toml must not look the same)."""
-    path = Path(name)
-    return path.name if path.parent.resolve() == PROMPTS_DIR.resolve() else f"{path.parent.name}/{path.name}"
+    return display_name(name)
 
 
 def pick_prompt_file(settings: FluxSettings, *, can_create: bool) -> Path:

@@ -13,6 +13,7 @@ from models.flux import FluxError
 from models.flux.generate import Generator
 from models.flux.prompt_edits import PromptEdits
 from models.flux.prompt_file import PromptFile
+from models.flux.prompt_files import display_name
 from models.flux.settings import FluxSettings, load_settings
 from models.flux.store import ImageStore
 
@@ -67,5 +68,6 @@ def heading_ui(heading, pf: PromptFile, path: Path, settings: FluxSettings, *, e
         st.caption(":material/lock: Read-only: the instructor edits this lesson. You can look at everything "
                    "and generate images.")
     if st.session_state.get("gallery_disk_error") is not None:
-        st.warning(f"The file on disk cannot be read now ({md_escape(str(st.session_state.gallery_disk_error))}); "
+        shown = st.session_state.gallery_disk_error.shown(display_name(path))
+        st.warning(f"The file on disk cannot be read now ({md_escape(shown)}); "
                    "this page shows it as it was last read.", icon=":material/warning:")

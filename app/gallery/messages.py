@@ -7,17 +7,22 @@ from pathlib import Path
 
 import streamlit as st
 
-from models.flux.prompt_schema import PromptFileError
+from app.ui.access import can_edit
+from models.flux.prompt_files import display_name
+from models.flux.prompt_schema import PromptFileError, read_prompt_text
 
 
 def show_load_error(path: Path, error: PromptFileError) -> None:
-    st.error(f"**{path}:{error.line}:** {error.message}" if error.line else f"**{path}:** {error.message}",
-             icon=":material/error:")
+    """The error with its line; the lines around it only for the instructor (a student never sees raw text
+    of a file that does not load: it might be no prompt file at all)."""
+    name = md_escape(display_name(path))
+    st.error(f"**{name}:{error.line}:** {md_escape(error.message)}" if error.line
+             else f"**{name}:** {md_escape(error.message)}", icon=":material/error:")
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return
-    if error.line:
+        lines = read_prompt_text(path).splitlines() if can_edit() else []
+    except PromptFileError:
+        lines = []
+    if error.line and lines:
         lo, hi = max(0, error.line - 4), min(len(lines), error.line + 3)
         excerpt = "\n".join(f"{'>' if n == error.line else ' '}{n:4d} | {lines[n - 1]}" for n in range(lo + 1, hi + 1))
         st.code(excerpt, language=None)

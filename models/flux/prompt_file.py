@@ -60,7 +60,7 @@ def locked(path: str | Path) -> Iterator[None]:
     try:
         lock.acquire()
     except filelock.Timeout:
-        raise FileBusy(f"{path} is being saved by someone else: try again in a moment.") from None
+        raise FileBusy(f"{path.name} is being saved by someone else: try again in a moment.") from None
     try:
         yield
     finally:
@@ -80,7 +80,7 @@ class SaveConflict(FluxError):
         self.mine_text = mine_text
         what = "was deleted" if disk_text is None else "was changed by someone else"
         super().__init__(message or (
-            f"{self.path} {what} since it was loaded. Reload it from disk (your edits are lost) "
+            f"{self.path.name} {what} since it was loaded. Reload it from disk (your edits are lost) "
             f"or save again with force=True to overwrite it with yours."
         ))
 

@@ -70,13 +70,28 @@ def prompt_folders(env: dict | None = None) -> list[Path]:
     return out
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    """Is `path`, links followed, a regular file inside `folder` (links followed too)?
+
+    A student's submission archive may hold symlinks (unzip and tar restore them): a link to
+    /proc/self/environ or /etc/passwd must never be offered, read or shown.
+    """
+    try:
+        return path.resolve().is_relative_to(folder.resolve()) and path.is_file()
+    except (OSError, RuntimeError):  # a link loop, a folder we cannot read
+        return False
+
+
 def list_prompt_files(settings: FluxSettings, env: dict | None = None) -> list[Path]:
-    """settings.prompts_file first, then every other *.toml of the prompt folders, sorted by name."""
+    """settings.prompts_file first, then every other *.toml of the prompt folders, sorted by name.
+
+    A file of a folder is listed only when it stays inside that folder once links are followed.
+    """
     found = [Path(settings.prompts_file)]
     seen = {found[0].resolve()}
     for folder in prompt_folders(env):
         try:
-            names = sorted(p for p in folder.glob("*.toml") if p.is_file() and not p.name.startswith("."))
+            names = sorted(p for p in folder.glob("*.toml") if not p.name.startswith(".") and _inside(p, folder))
         except OSError:  # a folder we cannot read: nothing from it
             continue
         for path in names[:MAX_LISTED]:
@@ -84,6 +99,30 @@ def list_prompt_files(settings: FluxSettings, env: dict | None = None) -> list[P
                 seen.add(path.resolve())
                 found.append(path)
     return found
+
+
+def is_allowed_prompt_file(path: str | os.PathLike, settings: FluxSettings, env: dict | None = None) -> bool:
+    """May the gallery read `path`? The settings' own file, or a *.toml inside a prompt folder (links
+    followed: a link out of the folder is refused)."""
+    path = Path(path)
+    try:
+        if path.resolve() == Path(settings.prompts_file).resolve():
+            return True
+    except (OSError, RuntimeError):
+        return False
+    return path.suffix == ".toml" and not path.name.startswith(".") and any(
+        path.parent.resolve() == folder.resolve() and _inside(path, folder) for folder in prompt_folders(env))
+
+
+def display_name(path: str | os.PathLike) -> str:
+    """How a page names a prompt file: prompts/ files by name, others as <folder>/<name> (two part1.toml
+    must not look the same); never the server's full path."""
+    path = Path(path)
+    try:
+        in_prompts = path.parent.resolve() == PROMPTS_DIR.resolve()
+    except (OSError, RuntimeError):
+        in_prompts = False
+    return path.name if in_prompts or not path.parent.name else f"{path.parent.name}/{path.name}"
 
 
 def new_prompt_file(folder: str | os.PathLike, title: str) -> Path:

@@ -543,3 +543,24 @@ def test_read_only_session_picks_files_but_cannot_create_one(gallery, monkeypatc
     at = open_gallery()
     assert at.selectbox(key="gallery_file").value == str(gallery)
     assert "gallery_new_create" not in [b.key for b in at.button]
+
+
+def test_a_student_never_sees_a_linked_secret_nor_a_server_path(gallery, served_to_the_class, tmp_path, monkeypatch):
+    """A submission folder restored from an archive, with links out of it and a file that is no TOML."""
+    monkeypatch.setenv("DC_INSTRUCTOR_TOKEN", "owl-42")
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "environ.toml").symlink_to("/proc/self/environ")
+    (folder / "passwd.toml").symlink_to("/etc/passwd")
+    (folder / "broken.toml").write_text('title = "x"\nsecret_owl = = 42\n', encoding="utf-8")
+    monkeypatch.setenv("DC_PROMPTS_DIR", str(folder))
+    at = open_gallery()
+    picker = at.selectbox(key="gallery_file")
+    assert not [o for o in picker.options if "environ" in o or "passwd" in o], picker.options
+    picker.set_value(str(folder / "broken.toml")).run()
+    shown = " ".join(texts(at.error) + texts(at.code) + texts(at.caption) + texts(at.warning) + texts(at.markdown))
+    assert "submissions/broken.toml:2:" in shown.replace("\\", "") and "not valid TOML" in shown
+    assert str(tmp_path) not in shown and "owl" not in shown  # no server path, no line of the file
+    at.session_state["instructor_signed_in"] = True  # the instructor fixing the file sees the lines
+    at.run()
+    assert any("secret_owl = = 42" in c for c in texts(at.code))

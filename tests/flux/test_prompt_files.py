@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 
 import pytest
@@ -72,3 +73,95 @@ def test_cli_export_zip_and_html(tmp_path, run_cli, cli_env):
     broken.write_text("title = \n")
     bad = run_cli("export", broken, "--zip", tmp_path / "b.zip")
     assert bad.returncode == 2 and "broken.toml:1" in bad.stderr and not (tmp_path / "b.zip").exists()
+
+
+# ----------------------------------------------------------------------------- hostile folders and files
+
+
+def test_a_link_out_of_the_prompt_folder_is_never_listed(tmp_path):
+    """A submission archive restores symlinks: a link to /proc/self/environ must not reach the page."""
+    from models.flux.prompt_files import is_allowed_prompt_file
+
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "real.toml").write_text("title = 'real'\n")
+    (folder / "other.txt").write_text("title = 'other'\n")
+    (folder / "alias.toml").symlink_to(folder / "other.txt")  # a link that stays inside: fine
+    secret = tmp_path / "secret.toml"
+    secret.write_text("title = 'DC_INSTRUCTOR_TOKEN=owl-42'\n")
+    (folder / "environ.toml").symlink_to("/proc/self/environ")
+    (folder / "passwd.toml").symlink_to("/etc/passwd")
+    (folder / "up.toml").symlink_to(secret)
+    (folder / "dev.toml").symlink_to("/dev/zero")
+    settings = FluxSettings(prompts_file=PROMPTS_DIR / "part1.toml")
+    env = {"DC_PROMPTS_DIR": str(folder)}
+    names = [p.name for p in list_prompt_files(settings, env=env)]
+    assert "real.toml" in names and "alias.toml" in names
+    assert not {"environ.toml", "passwd.toml", "up.toml", "dev.toml"} & set(names)
+    assert is_allowed_prompt_file(folder / "real.toml", settings, env=env)
+    for name in ("environ.toml", "passwd.toml", "up.toml", "dev.toml", "missing.toml"):
+        assert not is_allowed_prompt_file(folder / name, settings, env=env), name
+    assert not is_allowed_prompt_file(folder / ".." / "secret.toml", settings, env=env)
+    assert is_allowed_prompt_file(settings.prompts_file, settings, env=env)
+
+
+def test_reading_a_prompt_file_is_capped_and_refuses_what_is_no_regular_file(tmp_path):
+    from models.flux.prompt_schema import MAX_FILE_BYTES, PromptFileError, read_prompt_text
+
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * MAX_FILE_BYTES + b"\n")
+    with pytest.raises(PromptFileError, match=f"at most {MAX_FILE_BYTES // 1024} KB"):
+        read_prompt_text(big)
+    for device in ("/dev/zero", "/dev/null"):
+        with pytest.raises(PromptFileError, match="not a regular file"):
+            read_prompt_text(device)
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(PromptFileError, match="not a regular file"):
+        read_prompt_text(fifo)  # must not block waiting for a writer
+
+
+def test_a_file_that_is_no_toml_is_never_echoed_in_the_error(tmp_path):
+    """The load error names the line and column, never the file's text (it might be a secret)."""
+    from models.flux.prompt_file import PromptFile
+    from models.flux.prompt_schema import PromptFileError
+
+    for text in ("DC_INSTRUCTOR_TOKEN=owl-42\0HOME=/root\0", "root:x:0:0:root:/root:/bin/bash\n",
+                 'owl42 = 1\nowl42 = 2\n', "title = 'a'\n[defaults]\nsteps = 4\n[defaults]\nowl42 = 1\n"):
+        path = tmp_path / "leak.toml"
+        path.write_text(text)
+        with pytest.raises(PromptFileError) as err:
+            PromptFile.load(path)
+        assert err.value.line >= 1
+        for word in ("owl", "root", "bash", "HOME"):
+            assert word not in err.value.message, (text, err.value.message)
+        problems = validate_file(path)
+        assert problems and all(w not in p.message for p in problems for w in ("owl", "root", "bash"))
+
+
+def test_a_prompt_file_with_too_many_prompts_is_refused_with_the_limit_named(tmp_path):
+    from models.flux.prompt_file import PromptFile
+    from models.flux.prompt_schema import MAX_PROMPTS, PromptFileError
+
+    prompts = "".join(f'[[sections.prompts]]\nid = "p{i}"\ntext = "a cat"\n' for i in range(MAX_PROMPTS + 1))
+    path = tmp_path / "many.toml"
+    path.write_text('title = "many"\n[[sections]]\nid = "s"\n' + prompts)
+    with pytest.raises(PromptFileError, match=f"at most .* and {MAX_PROMPTS} prompts"):
+        PromptFile.load(path)
+    assert any(f"and {MAX_PROMPTS} prompts" in p.message for p in validate_file(path))
+    ok = tmp_path / "ok.toml"
+    ok.write_text('title = "ok"\n[[sections]]\nid = "s"\n' + prompts.rsplit("[[sections.prompts]]", 1)[0])
+    assert len(PromptFile.load(ok).prompt_ids()) == MAX_PROMPTS
+
+
+def test_cli_export_of_a_device_or_a_huge_file_is_one_line_and_writes_nothing(tmp_path, run_cli):
+    from models.flux.prompt_schema import MAX_FILE_BYTES
+
+    huge = tmp_path / "huge.toml"
+    huge.write_bytes(b"title = 'x'\n" + b"#" * (MAX_FILE_BYTES + 10) + b"\n")
+    for source in ("/dev/zero", huge):
+        bad = run_cli("export", source, "--zip", tmp_path / "o.zip", timeout=60)
+        assert bad.returncode == 2, bad.stderr
+        assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+        assert "not a regular file" in bad.stderr or "KB" in bad.stderr
+        assert not (tmp_path / "o.zip").exists()

@@ -133,7 +133,8 @@ def _cmd_tokens(args) -> int:
     settings = load_settings()
     source = resolve_model(args.model, settings, allow_demo=True)
     tokens = prompt_tokens(args.prompt, output_dir=settings.output_dir, source=source,
-                           max_sequence_length=args.max_sequence_length or SCHNELL_MAX_SEQUENCE_LENGTH)
+                           max_sequence_length=SCHNELL_MAX_SEQUENCE_LENGTH if args.max_sequence_length is None
+                           else args.max_sequence_length)
     print("\n".join(format_tokens(tokens.clip)))
     print("\n".join(format_tokens(tokens.t5)) if tokens.t5 is not None else f"T5: {tokens.t5_note}")
     return 0

@@ -80,8 +80,18 @@ def prompt_problem(value: Any) -> str | None:
         return f"prompt text must be text in quotes, not {type(value).__name__}"
     if not value.strip():
         return "prompt text is empty"
+    return text_problem(value)
+
+
+def text_problem(value: str) -> str | None:
+    """What no tokenizer should be given: over PROMPT_MAX_CHARS, or bytes that are no text (a shell's
+    $'\\xff' reaches Python as lone surrogates)."""
     if len(value) > PROMPT_MAX_CHARS:
         return f"prompt text is {len(value)} characters long: at most {PROMPT_MAX_CHARS}"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "prompt text holds bytes that are not UTF-8 text"
     return None
 
 

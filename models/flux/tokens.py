@@ -20,7 +20,7 @@ from pathlib import Path
 from models.core.clip_tokenizer import ClipVocabularyMissing, TokenView, clip_tokens, readable_piece
 from models.flux import FluxError
 from models.flux.loading import ModelSource
-from models.flux.params import SCHNELL_MAX_SEQUENCE_LENGTH
+from models.flux.params import SCHNELL_MAX_SEQUENCE_LENGTH, max_sequence_length_problem, text_problem
 
 T5_NEEDS_WEIGHTS = ("T5 tokens need the real FLUX.1-schnell weights: the demo pipeline's second tokenizer is a "
                     "made-up character vocabulary, not T5's, so no T5 tokens are shown.")
@@ -74,7 +74,17 @@ def t5_unavailable(source: ModelSource | None) -> str | None:
 
 def prompt_tokens(prompt: str, *, output_dir: str | os.PathLike, source: ModelSource | None,
                   max_sequence_length: int = SCHNELL_MAX_SEQUENCE_LENGTH) -> PromptTokens:
-    """The front door: CLIP tokens (vocabulary cached under `output_dir`), T5 tokens when `source` has them."""
+    """The front door: CLIP tokens (vocabulary cached under `output_dir`), T5 tokens when `source` has them.
+
+    FluxError for what is no prompt: not text, over PROMPT_MAX_CHARS (a 10 MB prompt took 36 s and 1.7 GB
+    to tokenize), or a max_sequence_length the model does not take.
+    """
+    if not isinstance(prompt, str):
+        raise FluxError(f"a prompt is text, not {type(prompt).__name__}")
+    problem = text_problem(prompt) or max_sequence_length_problem(
+        max_sequence_length, (source.model_id if source is not None else None) or "")
+    if problem:
+        raise FluxError(problem)
     try:
         clip = clip_tokens(prompt, output_dir)
     except ClipVocabularyMissing as exc:

@@ -100,3 +100,45 @@ def test_cli_tokens_without_diffusers_or_transformers(cli_env):
     assert lines[1].split()[1:] == ["49406", "320", "1125", "539", "320", "2368", "49407"]
     assert lines[3] == f"T5: {T5_NEEDS_WEIGHTS}"
     assert lines[-1] == "LOADED []"
+
+
+@pytest.fixture
+def tokens_cli(cli_env, monkeypatch, capsys):
+    """`python -m models.flux tokens ...` in this process: (exit status, stdout, stderr)."""
+    from models.flux.cli import main
+
+    for key, value in cli_env.items():
+        monkeypatch.setenv(key, value)
+
+    def run(*args: str):
+        rc = main(["tokens", *args])
+        captured = capsys.readouterr()
+        return rc, captured.out, captured.err
+    return run
+
+
+def test_cli_tokens_refuses_bytes_that_are_no_text_in_one_line(cli_env):
+    """A shell's $'\\xff\\xfe' reaches Python as lone surrogates: one line, exit 2, no 'internal error'."""
+    run = subprocess.run([sys.executable.encode(), b"-m", b"models.flux", b"tokens", b"\xff\xfe"],
+                         capture_output=True, env=cli_env, timeout=60)
+    err = run.stderr.decode("utf-8", "replace")
+    assert run.returncode == 2 and err.count("\n") == 1 and "internal error" not in err, err
+    assert "UTF-8" in err and run.stdout == b""
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "513", "257", "100000000000000000000"])
+def test_cli_tokens_max_sequence_length_is_bounded(tokens_cli, value):
+    rc, out, err = tokens_cli("a cat", "--max-sequence-length", value)
+    assert rc == 2 and out == "" and err.count("\n") == 1, (rc, out, err)
+    assert "from 1 to 256" in err
+
+
+def test_tokenizing_is_capped(tokens_cli, out):
+    from models.flux import FluxError
+    from models.flux.params import PROMPT_MAX_CHARS
+
+    rc, stdout, err = tokens_cli("cat " * PROMPT_MAX_CHARS)
+    assert rc == 2 and stdout == "" and f"at most {PROMPT_MAX_CHARS}" in err and err.count("\n") == 1
+    with pytest.raises(FluxError, match=f"at most {PROMPT_MAX_CHARS}"):
+        prompt_tokens("x" * (PROMPT_MAX_CHARS + 1), output_dir=out, source=None)
+    assert tokens_cli("a cat", "--max-sequence-length", "256")[0] == 0

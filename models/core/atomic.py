@@ -10,9 +10,30 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
+
+
+class NotRegularFile(OSError):
+    """The path is something a write must never replace: a block device, a socket, ..."""
+
+
+def _stream_kind(final: Path) -> str | None:
+    """"stream" for a character device or a pipe (written through, like the shell's `>`), None for a
+    regular file or nothing there; NotRegularFile for anything else, which is never replaced (as root,
+    a rename over /dev/null made it a regular file)."""
+    try:
+        mode = final.stat().st_mode  # links followed: a link to /dev/null is /dev/null
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):  # a folder fails at the rename, as before
+        return None
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return "stream"
+    what = "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "a special file"
+    raise NotRegularFile(f"cannot write {final}: it is {what}, not a regular file")
 
 
 @contextlib.contextmanager
@@ -20,9 +41,14 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp path next to `path`; on success it is fsynced and replaces `path` (keeping its permissions).
 
     The fsync is done here, not by the writer, so a temp file written by any library (safetensors,
-    PIL, ...) is on disk before the rename makes it visible.
+    PIL, ...) is on disk before the rename makes it visible. A character device or a pipe at `path`
+    (`--out /dev/null`) is written through, never replaced; a block device or a socket is refused.
     """
     final = Path(path)
+    if _stream_kind(final) == "stream":
+        with _written_through(final) as tmp:
+            yield tmp
+        return
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
     os.close(fd)
@@ -30,10 +56,32 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield Path(tmp)
         _fsync(tmp)
         os.chmod(tmp, final.stat().st_mode & 0o7777 if final.exists() else 0o644)
-        os.replace(tmp, final)
+        if _stream_kind(final) == "stream":  # it became a device meanwhile: still never replace it
+            _copy_into(Path(tmp), final)
+        else:
+            os.replace(tmp, final)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    else:
+        Path(tmp).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _written_through(final: Path) -> Iterator[Path]:
+    """A temp file in the system's temp folder (not in /dev), copied into the device or pipe at the end."""
+    fd, tmp = tempfile.mkstemp(prefix=".atomic-", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        _copy_into(Path(tmp), final)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _copy_into(source: Path, stream: Path) -> None:
+    with open(source, "rb") as src, open(stream, "wb") as out:
+        shutil.copyfileobj(src, out)
 
 
 @contextlib.contextmanager
@@ -84,6 +132,12 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     `path` may be replaced: this deletes whatever is there.
     """
     final = Path(path)
+    try:
+        mode = final.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None
+    if mode is not None and not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise NotRegularFile(f"cannot write {final}: it is a device or a special file, not a folder")
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.new-", dir=final.parent))
     try:
@@ -119,4 +173,44 @@ def file_in_the_way(path: str | os.PathLike) -> Path | None:
     for parent in Path(path).parents:
         if parent.exists():
             return None if parent.is_dir() else parent
+    return None
+
+
+def _same(a: Path, b: Path) -> bool:
+    """The same file: one path, through links, or a hard link of it."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except (OSError, RuntimeError):
+        return False
+
+
+def output_clash(outputs: dict[str, str | os.PathLike | None],
+                 inputs: dict[str, str | os.PathLike | None] | None = None,
+                 inside: dict[str, str | os.PathLike | None] | None = None) -> str | None:
+    """Why these outputs must not be written (None: they may), for a command line's one-line error.
+
+    outputs, inputs: {what it is ("--zip", "the prompt file"): path}; `inside`: {what: folder} that no
+    output may lie in (a run folder, whose files would be replaced one by one). Refuses an output that
+    is an input, lies inside such a folder, or is the same file as another output; links and hard
+    links are followed. None values are skipped.
+    """
+    outs = [(name, Path(p)) for name, p in outputs.items() if p is not None]
+    for i, (name, path) in enumerate(outs):
+        for other, other_path in outs[:i]:
+            if _same(path, other_path):
+                return f"{other} and {name} are both {path}: give each output its own file"
+        for what, source in (inputs or {}).items():
+            if source is not None and _same(path, Path(source)):
+                return f"{name} {path} is {what}: it would be overwritten; write the output somewhere else"
+        for what, folder in (inside or {}).items():
+            if folder is None:
+                continue
+            try:
+                within = path.resolve().is_relative_to(Path(folder).resolve())
+            except (OSError, RuntimeError):
+                within = False
+            if within:
+                return f"{name} {path} lies inside {what}: it would change it; write the output somewhere else"
     return None

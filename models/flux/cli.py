@@ -95,7 +95,7 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from models.core.atomic import atomic_write_text, file_in_the_way
+    from models.core.atomic import atomic_write_text, file_in_the_way, output_clash
     from models.flux.export import export_html, export_zip
     from models.flux.loading import choose_model_spec, resolve_model
     from models.flux.prompt_check import validate_file
@@ -108,6 +108,10 @@ def _cmd_export(args) -> int:
     for out in (args.zip, args.html):
         if out is not None and (out.is_dir() or file_in_the_way(out) is not None):
             raise FluxError(f"cannot write {out}: it is a folder, or a file is in the way")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise FluxError(f"--out {args.out} is a file, not an image folder (the folder the images are in)")
+    if args.out is not None and not args.out.exists():
+        raise FluxError(f"--out {args.out}: no image folder there (it is where render put the images)")
     errors = [p for p in validate_file(args.file) if p.severity != "warning"]
     if errors:
         raise FluxError(errors[0].format(args.file))
@@ -116,6 +120,10 @@ def _cmd_export(args) -> int:
     spec = choose_model_spec(settings, cli_model=args.model, file_model=pf.defaults.get("model"))
     model_id = resolve_model(spec, settings, allow_demo=True).model_id  # images of this model only
     store = ImageStore(args.out or settings.output_dir)
+    images = {f"one of the images ({image.path.name})": image.path for image in store.find()}
+    clash = output_clash({"--zip": args.zip, "--html": args.html}, {"the prompt file": args.file, **images})
+    if clash:
+        raise FluxError(clash)
     if args.zip:
         print(f"zip: {export_zip(pf, store, args.zip, model_id=model_id)}")
     if args.html:

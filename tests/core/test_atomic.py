@@ -62,3 +62,62 @@ def test_atomic_folder_appears_whole_replaces_whole_and_keeps_the_old_on_failure
         write_synced(tmp / "c", b"3")
     assert sorted(p.name for p in target.iterdir()) == ["c"]  # replaced whole, not merged
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temp or old folder left
+
+
+def _device(path, kind=None):
+    """A character device node like /dev/null (root only), made inside tmp_path so a failure harms nothing."""
+    import stat
+
+    if os.geteuid() != 0:
+        pytest.skip("making a device node needs root")
+    os.mknod(path, (kind or stat.S_IFCHR) | 0o666, os.makedev(1, 3))
+    return path
+
+
+def test_a_character_device_is_written_through_never_replaced(tmp_path):
+    """`--out /dev/null` as root turned /dev/null into a regular file: write into it instead."""
+    import stat
+
+    null = _device(tmp_path / "null")
+    atomic_write_bytes(null, b"discarded")
+    atomic_write_text(null, "discarded")
+    with atomic_path(null) as tmp:
+        tmp.write_bytes(b"discarded")
+    assert stat.S_ISCHR(os.stat(null).st_mode)
+    assert os.listdir(tmp_path) == ["null"]  # no temp file left beside it
+
+
+def test_a_pipe_is_written_through(tmp_path):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()), daemon=True)
+    reader.start()
+    atomic_write_bytes(fifo, b"through the pipe")
+    reader.join(10)
+    assert got == [b"through the pipe"] and os.listdir(tmp_path) == ["pipe"]
+
+
+def test_a_block_device_or_socket_is_refused_and_a_run_folder_never_replaces_a_device(tmp_path):
+    import socket
+    import stat
+
+    block = _device(tmp_path / "disk", stat.S_IFBLK)
+    with pytest.raises(OSError, match="not a regular file"):
+        atomic_write_bytes(block, b"x")
+    sock_path = tmp_path / "sock"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    try:
+        with pytest.raises(OSError, match="not a regular file"):
+            atomic_write_bytes(sock_path, b"x")
+    finally:
+        sock.close()
+    null = _device(tmp_path / "null")
+    with pytest.raises(OSError, match="not a folder"):
+        with atomic_folder(null) as folder:
+            write_synced(folder / "a.txt", b"a")
+    assert stat.S_ISBLK(os.stat(block).st_mode) and stat.S_ISCHR(os.stat(null).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["disk", "null", "sock"]

@@ -165,3 +165,52 @@ def test_cli_export_of_a_device_or_a_huge_file_is_one_line_and_writes_nothing(tm
         assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
         assert "not a regular file" in bad.stderr or "KB" in bad.stderr
         assert not (tmp_path / "o.zip").exists()
+
+
+@pytest.fixture
+def flux_cli(cli_env, monkeypatch, capsys):
+    """`python -m models.flux ...` in this process: (exit status, stdout, stderr)."""
+    from models.flux.cli import main
+
+    for key, value in cli_env.items():
+        monkeypatch.setenv(key, value)
+
+    def run(*args):
+        rc = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return rc, captured.out, captured.err
+    return run
+
+
+def test_cli_export_never_writes_over_an_input_or_its_other_output(tmp_path, flux_cli):
+    lesson = new_prompt_file(tmp_path, "Lesson")
+    original = lesson.read_bytes()
+    params = GenerationParams(prompt="a watercolor lighthouse on a cliff at dawn", seed=42, model_id=TINY_MODEL_ID,
+                              revision=TINY_REVISION)
+    image = ImageStore(tmp_path / "outputs").save(Image.new("RGB", (16, 16), "red"), params,
+                                                  extra={"prompt_id": "first-prompt", "is_demo": True})
+    png = image.read_bytes()
+    (tmp_path / "link.toml").symlink_to(lesson)
+    os.link(lesson, tmp_path / "hard.toml")
+    cases = [(["--zip", lesson], "is the prompt file"), (["--html", lesson], "is the prompt file"),
+             (["--html", tmp_path / "link.toml"], "is the prompt file"),
+             (["--zip", tmp_path / "hard.toml"], "is the prompt file"),
+             (["--zip", tmp_path / "x.out", "--html", tmp_path / "x.out"], "both"),
+             (["--zip", tmp_path / "sub" / ".." / "y", "--html", tmp_path / "y"], "both"),
+             (["--zip", image], "is one of the images")]
+    for args, words in cases:
+        rc, out, err = flux_cli("export", lesson, *args, "--model", "tiny")
+        assert rc == 2 and words in err and err.count("\n") == 1 and out == "", (args, err)
+    assert lesson.read_bytes() == original and image.read_bytes() == png
+    assert not (tmp_path / "x.out").exists() and not (tmp_path / "y").exists()
+
+
+def test_cli_export_out_must_be_an_image_folder(tmp_path, flux_cli):
+    """--out is where the images are: a file there used to export no image, silently."""
+    lesson = new_prompt_file(tmp_path, "Lesson")
+    (tmp_path / "notes.txt").write_text("x")
+    for out_arg, words in ((tmp_path / "notes.txt", "is a file, not an image folder"),
+                           (tmp_path / "missing", "no image folder")):
+        rc, out, err = flux_cli("export", lesson, "--zip", tmp_path / "o.zip", "--out", out_arg, "--model", "tiny")
+        assert rc == 2 and words in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o.zip").exists() and not (tmp_path / "missing").exists()

@@ -158,7 +158,7 @@ def _fragment_load(job, run, stop: threading.Event) -> None:
             continue
         specs = [training_charts.loss_spec(history, run.loss_floor()), training_charts.speed_spec(history)]
         if run.trainer is not None:
-            sigmas = [float(s) for s in run.trainer.sigmas]
+            sigmas = [float(s) for s in run.trainer.objective.sigmas]
             specs.append(training_charts.per_sigma_spec(history, sigmas, run.level_floors))
         if snap.get("preview") is not None:
             specs.append(training_charts.samples_spec(snap["preview"], backdrop, domain=domain))

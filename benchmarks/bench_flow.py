@@ -23,7 +23,7 @@ from models.flow import run as flow
 from models.flow.exact import marginal_mixture, mixture_velocity
 from models.flow.labels import mode_centers
 from models.flow.model import FlowModel
-from models.flow.trainer import FlowConfig, FlowTrainer
+from models.flow.trainer import FlowConfig, flow_trainer
 from models.lab.datasets import DatasetSpec, dataset_mixture, sample_dataset, training_data
 from models.lab.flow_matching import velocity_to_score
 from models.lab.metrics import energy_distance
@@ -42,7 +42,7 @@ def flow_time_to_quality(seed: int = 0) -> dict:
     fresh = sample_dataset("moons", 2000, seed=10_000 + seed)
     t0 = time.perf_counter()
     data = training_data(MOONS, 10_000, seed)
-    trainer = FlowTrainer(FlowConfig(seed=seed), data.normalized)
+    trainer = flow_trainer(FlowConfig(seed=seed), data.normalized)
     train_s, out = time.perf_counter() - t0, {}
     while trainer.state.step < trainer.config.steps:
         t1 = time.perf_counter()

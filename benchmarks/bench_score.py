@@ -26,7 +26,7 @@ from models.score.noise import geometric_sigmas
 from models.score.reference import mixture_score_fn
 from models.score.run import draw_samples, train
 from models.score.samplers import annealed_langevin, langevin_dynamics, uniform_start
-from models.score.trainer import TrainConfig, Trainer
+from models.score.trainer import TrainConfig, score_trainer
 
 
 def time_to_quality(seed: int = 0) -> dict:
@@ -68,7 +68,7 @@ def plain_loop_steps_per_s(steps: int, batch: int, seed: int = 0) -> float:
 
 def trainer_steps_per_s(steps: int, batch: int, seed: int = 0, **overrides) -> float:
     data = sample_dataset("moons", 10_000, seed)
-    trainer = Trainer(TrainConfig(steps=steps, batch_size=batch, seed=seed, **overrides), data)
+    trainer = score_trainer(TrainConfig(steps=steps, batch_size=batch, seed=seed, **overrides), data)
     t = time.perf_counter()
     trainer.run()
     return steps / (time.perf_counter() - t)

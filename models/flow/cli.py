@@ -133,7 +133,7 @@ def cmd_train(args) -> None:
 
     from . import run as flow
     from .checkpoints import load_flow_run, save_flow_run
-    from models.score.trainer import TrainingDiverged  # moves to lab.training with the loop
+    from models.lab.training import TrainingDiverged
 
     from .trainer import FlowConfig
 

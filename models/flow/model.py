@@ -21,9 +21,9 @@ import torch
 from models.lab.datasets import DatasetSpec
 from models.lab.flow_matching import FlowSamples, guided_velocity, integrate, noise_start
 from models.lab.flow_matching import time_of_sigma, velocity_to_score
-from models.lab.training import limited_threads
+from models.lab.training import Trainer, limited_threads
 
-from .trainer import FlowConfig, FlowTrainer
+from .trainer import FlowConfig
 
 
 @dataclass
@@ -37,7 +37,7 @@ class FlowModel:
     dataset_from_upload: dict | None = None
 
     @classmethod
-    def from_trainer(cls, trainer: FlowTrainer, center, spread: float, dataset: dict | None = None) -> "FlowModel":
+    def from_trainer(cls, trainer: Trainer, center, spread: float, dataset: dict | None = None) -> "FlowModel":
         return cls(trainer.sampling_network, trainer.config, torch.as_tensor(center, dtype=torch.float32),
                    float(spread), dataset, trainer.state.step)
 

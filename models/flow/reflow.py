@@ -23,9 +23,10 @@ import torch
 
 from models.core.errors import InputError
 from models.lab.flow_matching import noise_start
+from models.lab.training import Trainer
 
 from .model import FlowModel
-from .trainer import FlowTrainer
+from .trainer import flow_trainer
 
 PAIR_STEPS = 50            # Heun steps (100 network calls) to couple each noise draw with its sample
 STRAIGHTNESS_STEPS = 100   # the Euler grid that estimates ∫‖v‖²dt
@@ -39,7 +40,7 @@ def reflow_pairs(model: FlowModel, n: int, seed: int, steps: int = PAIR_STEPS) -
 
 
 def reflow_trainer(parent: FlowModel, pairs: tuple[torch.Tensor, torch.Tensor], *, steps: int | None = None,
-                   seed: int | None = None) -> FlowTrainer:
+                   seed: int | None = None) -> Trainer:
     """A trainer for the next rectified flow: on `pairs`, starting from the parent's weights."""
     c = parent.config
     if c.conditional:
@@ -47,7 +48,7 @@ def reflow_trainer(parent: FlowModel, pairs: tuple[torch.Tensor, torch.Tensor], 
     config = replace(c, reflow=c.reflow + 1, steps=steps or c.steps, seed=c.seed if seed is None else seed,
                      device=str(parent.device))
     eps, x0 = pairs
-    trainer = FlowTrainer(config, x0, noise=eps)
+    trainer = flow_trainer(config, x0, noise=eps)
     # start where the parent is: the new flow only has to learn the straightening
     state = {k: v.detach().clone() for k, v in parent.network.state_dict().items()}
     trainer.network.load_state_dict(state)

@@ -26,14 +26,14 @@ from models.core.errors import InputError
 from models.core.jobs import Job
 from models.lab.datasets import DatasetSpec, TrainingData, load_dataset, training_data
 from models.lab.metrics import energy_distance, energy_distance_floor
+from models.lab.training import Progress, Trainer
 from models.score.run import grid_points, log_every_for
-from models.score.trainer import Progress
 
 from .exact import mixture_velocity, standardized
 from .labels import LabelledData, labelled_data
 from .model import FlowModel
 from .reflow import reflow_pairs, reflow_trainer, straightness
-from .trainer import FlowConfig, FlowTrainer
+from .trainer import FlowConfig, flow_trainer
 
 N_TRAIN = 10_000
 PREVIEW_POINTS = 400
@@ -83,7 +83,7 @@ class FlowRun:
     labels: torch.Tensor | None = None
     class_names: list[str] = field(default_factory=list)
     target_steps: int = 0
-    trainer: FlowTrainer | None = None
+    trainer: Trainer | None = None
     loaded: FlowModel | None = None
     loaded_history: list[dict] = field(default_factory=list)
     pairs: tuple[torch.Tensor, torch.Tensor] | None = None   # reflow: the parent's (noise, sample) pairs
@@ -124,16 +124,16 @@ class FlowRun:
         return f"{what} · {c.time_sampling} times · {data} · {self.steps_done:,} steps"
 
 
-def new_trainer(run: FlowRun) -> FlowTrainer:
+def new_trainer(run: FlowRun) -> Trainer:
     if run.pairs is not None:
         return reflow_trainer(run.parent.model(), run.pairs, steps=run.config.steps, seed=run.config.seed)
-    return FlowTrainer(run.config, run.data.normalized, labels=run.labels)
+    return flow_trainer(run.config, run.data.normalized, labels=run.labels)
 
 
 def train(data: TrainingData, config: FlowConfig, labels: torch.Tensor | None = None, callback=None
-          ) -> tuple[FlowModel, FlowTrainer]:
+          ) -> tuple[FlowModel, Trainer]:
     """Train in this thread (the CLI, benchmarks, tests)."""
-    trainer = FlowTrainer(config, data.normalized, labels=labels)
+    trainer = flow_trainer(config, data.normalized, labels=labels)
     trainer.run(callback)
     return FlowModel.from_trainer(trainer, data.center, data.spread, data.spec.to_dict()), trainer
 

@@ -1,9 +1,9 @@
-"""Training a velocity network with the flow-matching loss, on the score models' training loop.
+"""Training a velocity network with the flow-matching loss, on the lab's one training loop.
 
-`FlowTrainer` is a `models.score.trainer.Trainer`: the same loop, callbacks every
-`log_every` steps, stop event, resume, EMA, cosine learning rate and NaN guard. Only what
-differs is written here: the config, the network, the batch (points, and for reflow their
-fixed noise partners, and for guidance their labels) and the loss
+The loop (models/lab/training.py) brings callbacks every `log_every` steps, stop event,
+resume, EMA, cosine learning rate and NaN guard. Only what differs is written here: the
+config, the network, the batch's partners (for reflow each point's fixed noise, for
+guidance its label) and the objective
 
     t ~ uniform or logit-normal,  x_t = (1 − t)·x₀ + t·ε,  loss = ‖v_θ(x_t, t) − (ε − x₀)‖²
 
@@ -14,17 +14,15 @@ conditional and the unconditional velocity (Ho & Salimans 2022).
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 
-from models.core.devices import available_devices
 from models.core.errors import InputError
 from models.lab.checks import LIMITS, SEED_MAX, short_repr, type_problem
 from models.lab.flow_matching import TIME_SAMPLINGS, drop_labels, flow_matching_loss, sample_times
-from models.score.trainer import TrainState, Trainer
+from models.lab.training import Trainer
 
 from .network import VelocityNetwork
 
@@ -95,53 +93,41 @@ class FlowConfig:
         return self.num_classes > 0
 
 
-class FlowTrainer(Trainer):
-    """Train v_θ on standardized points; `noise` (reflow) fixes each point's ε partner; `labels` for guidance."""
+class FlowObjective:
+    """The flow-matching loss with FLUX's path: t drawn by `time_sampling`, ε fresh unless the batch fixes it
+    (reflow), and for a conditional flow each label dropped to "no class" with probability `label_dropout`."""
 
-    def __init__(self, config: FlowConfig, data: torch.Tensor, *, labels: torch.Tensor | None = None,
-                 noise: torch.Tensor | None = None):
-        config.validate()
-        if data.ndim != 2 or data.shape[1] != 2 or len(data) < 2:
-            raise InputError("training data must be an (N, 2) array of at least 2 points")
-        if noise is not None and noise.shape != data.shape:
-            raise InputError("reflow pairs: the noise must have the same shape as the points")
-        if config.conditional:
-            if labels is None or labels.shape != (len(data),):
-                raise InputError("a class-conditional flow needs one label per training point")
-            if int(labels.min()) < 0 or int(labels.max()) >= config.num_classes:
-                raise InputError(f"labels must lie in 0…{config.num_classes - 1}")
-        self.config = config = replace(config)
-        self.data_cpu = data.float()
-        self.sigmas = torch.zeros(0)  # the base loop asks for the number of noise levels: a flow has none
-        self.device = torch.device(config.device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise InputError("CUDA was requested but no CUDA GPU is available; use device 'cpu'")
-        if self.device.type == "mps" and "mps" not in available_devices():
-            raise InputError("MPS was requested but is not available on this machine; use device 'cpu'")
-        torch.manual_seed(config.seed)  # weight init only
-        self.network = VelocityNetwork(config.hidden, config.depth, config.num_classes).to(self.device)
-        self.ema_network = copy.deepcopy(self.network).requires_grad_(False) if config.ema else None
-        self.optimizer = torch.optim.Adam(self.network.parameters(), lr=config.lr)
-        self.data = self.data_cpu.to(self.device)
-        self.noise = None if noise is None else noise.float().to(self.device)
-        self.labels = None if not config.conditional else labels.long().to(self.device)
-        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
-        self.state = TrainState()
+    levels = 0
 
-    def _random_batch(self):
-        c = self.config
-        idx = torch.randint(len(self.data), (c.batch_size,), device=self.device, generator=self.generator)
-        eps = self.noise[idx] if self.noise is not None else None
-        labels = self.labels[idx] if self.labels is not None else None
-        return self.data[idx], eps, labels
+    def __init__(self, time_sampling: str, label_dropout: float, null_label: int):
+        self.time_sampling, self.label_dropout, self.null_label = time_sampling, label_dropout, null_label
 
-    def loss(self, batch) -> tuple[torch.Tensor, None]:
+    def loss(self, network: torch.nn.Module, batch, generator: torch.Generator) -> tuple[torch.Tensor, None]:
         x0, eps, labels = batch
-        c = self.config
-        n = len(x0)
         if eps is None:
-            eps = torch.randn(x0.shape, generator=self.generator, device=self.device)
-        t = sample_times(n, c.time_sampling, self.generator, self.device)
-        if labels is not None:  # classifier-free guidance: sometimes the label is dropped
-            labels = drop_labels(labels, c.label_dropout, c.num_classes, self.generator)
-        return flow_matching_loss(self.network, x0, eps, t, labels), None
+            eps = torch.randn(x0.shape, generator=generator, device=x0.device)
+        t = sample_times(len(x0), self.time_sampling, generator, x0.device)
+        if labels is not None:
+            labels = drop_labels(labels, self.label_dropout, self.null_label, generator)
+        return flow_matching_loss(network, x0, eps, t, labels), None
+
+
+def flow_trainer(config: FlowConfig, data: torch.Tensor, *, labels: torch.Tensor | None = None,
+                 noise: torch.Tensor | None = None) -> Trainer:
+    """The lab's training loop for v_θ on standardized points; `noise` (reflow) fixes each point's ε partner;
+    `labels` for guidance."""
+    config.validate()
+    if data.ndim != 2 or data.shape[1] != 2 or len(data) < 2:
+        raise InputError("training data must be an (N, 2) array of at least 2 points")
+    if noise is not None and noise.shape != data.shape:
+        raise InputError("reflow pairs: the noise must have the same shape as the points")
+    if config.conditional:
+        if labels is None or labels.shape != (len(data),):
+            raise InputError("a class-conditional flow needs one label per training point")
+        if int(labels.min()) < 0 or int(labels.max()) >= config.num_classes:
+            raise InputError(f"labels must lie in 0…{config.num_classes - 1}")
+    config = replace(config)
+    objective = FlowObjective(config.time_sampling, config.label_dropout, config.num_classes)
+    partners = (None if noise is None else noise.float(), labels.long() if config.conditional else None)
+    return Trainer(config, objective, lambda: VelocityNetwork(config.hidden, config.depth, config.num_classes),
+                   data, partners=partners)

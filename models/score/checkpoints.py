@@ -30,10 +30,11 @@ from safetensors.torch import save as safetensors_bytes
 from models.core.atomic import atomic_folder, file_in_the_way, write_synced
 from models.core.errors import InputError
 from models.lab.datasets import DatasetSpec
+from models.lab.training import Trainer
 
 from .networks import build_network
 from .saved_config import MAX_CONFIG_BYTES, SavedConfig, config_json, read_config
-from .trainer import TrainConfig, Trainer
+from .trainer import TrainConfig
 
 RUN_FILES = ("model.safetensors", "config.json", "losses.csv")
 MAX_WEIGHTS_BYTES = 50_000_000   # the widest, deepest network the bounds allow is ~30 MB
@@ -82,7 +83,7 @@ class ScoreModel:
     @classmethod
     def from_trainer(cls, trainer: Trainer, center=None, spread: float = 1.0, dataset: dict | None = None):
         center = torch.zeros(2) if center is None else torch.as_tensor(center, dtype=torch.float32)
-        return cls(trainer.sampling_network, trainer.config, trainer.sigmas * spread, center, float(spread),
+        return cls(trainer.sampling_network, trainer.config, trainer.objective.sigmas * spread, center, float(spread),
                    dataset, trainer.state.step)
 
 

@@ -196,7 +196,8 @@ def cmd_train(args) -> None:
     from .checkpoints import check_run_target, save_run
     from models.lab.datasets import training_data
     from .run import new_trainer, trained_model
-    from .trainer import TrainConfig, TrainingDiverged
+    from models.lab.training import TrainingDiverged
+    from .trainer import TrainConfig
 
     old_spelling = args.model == "dsm"
     if old_spelling:
@@ -219,8 +220,8 @@ def cmd_train(args) -> None:
                          log_every=max(1, min(100, args.steps // 20)))
     trainer = new_trainer(data, config)
     print(f"training {args.model} ({args.objective}) on {data.spec.describe()} "
-          f"[{len(data.points)} points, {len(trainer.sigmas)} noise level(s) "
-          f"{float(trainer.sigmas[0]) * data.spread:.3g} → {float(trainer.sigmas[-1]) * data.spread:.3g}]",
+          f"[{len(data.points)} points, {len(trainer.objective.sigmas)} noise level(s) "
+          f"{float(trainer.objective.sigmas[0]) * data.spread:.3g} → {float(trainer.objective.sigmas[-1]) * data.spread:.3g}]",
           flush=True)
 
     def report(p):

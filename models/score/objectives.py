@@ -117,3 +117,33 @@ def single_level_loss(model: nn.Module, x: torch.Tensor, sigma: float, objective
     """The objective at one noise level (the denoising score network)."""
     s = torch.tensor(float(sigma), device=x.device, dtype=x.dtype)
     return PER_EXAMPLE[objective](model, x, s, generator).mean()
+
+
+# ----------------------------------------------------------------------------- the objectives the loop trains
+# (models/lab/training.py: `loss(network, batch, generator)` and `levels`)
+
+class SingleSigmaObjective:
+    """A denoising score network at one σ (standardized units): `objective` at that level."""
+
+    levels = 0
+
+    def __init__(self, sigma: float, objective: str = "dsm"):
+        self.sigma, self.objective = float(sigma), objective
+        self.sigmas = torch.tensor([self.sigma])  # the model's one-level "ladder", as a run saves it
+
+    def loss(self, network: nn.Module, batch: torch.Tensor, generator: torch.Generator):
+        return single_level_loss(network, batch, self.sigma, self.objective, generator), None
+
+
+class NoiseLadderObjective:
+    """An NCSN: `objective` averaged over the σ ladder (largest first), one level per example."""
+
+    def __init__(self, sigmas: torch.Tensor, objective: str = "dsm", jitter: bool = True):
+        self.sigmas, self.objective, self.jitter = sigmas, objective, jitter
+        self.levels = len(sigmas)
+        self._on_device = sigmas
+
+    def loss(self, network: nn.Module, batch: torch.Tensor, generator: torch.Generator):
+        if self._on_device.device != batch.device:  # moved once, not every step
+            self._on_device = self.sigmas.to(batch.device)
+        return ncsn_loss(network, batch, self._on_device, self.objective, generator, self.jitter)

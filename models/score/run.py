@@ -34,6 +34,7 @@ from models.core.errors import InputError
 from models.core.jobs import Job
 from models.lab.datasets import DatasetSpec, TrainingData, load_dataset, training_data
 from models.lab.sampler_result import SamplerResult
+from models.lab.training import Progress, Trainer, TrainingDiverged
 
 from . import checkpoints
 from .checkpoints import ScoreModel
@@ -44,7 +45,7 @@ from .sampling import (ANNEALED_LEVELS, ANNEALED_STEPS_PER_LEVEL, DEFAULT_SAMPLE
                        PC_LEVELS,
                        default_eps, sample_annealed_langevin, sample_denoising, sample_langevin, sample_ode,
                        sample_predictor_corrector)
-from .trainer import Progress, TrainConfig, Trainer, TrainingDiverged
+from .trainer import TrainConfig, score_trainer
 
 N_TRAIN = 10_000          # training points drawn from a built-in shape or a word
 PREVIEW_POINTS = 400      # live scatter while training: cheap, still shows the shape
@@ -89,8 +90,8 @@ def log_every_for(steps: int) -> int:
 def new_trainer(data: TrainingData, config: TrainConfig) -> Trainer:
     """A Trainer on the standardized points; σ's given in data coordinates are divided by the spread."""
     sigmas = {name: getattr(config, name) for name in ("sigma", "sigma_max", "sigma_min")}
-    return Trainer(replace(config, **{k: v / data.spread for k, v in sigmas.items() if v is not None}),
-                   data.normalized)
+    return score_trainer(replace(config, **{k: v / data.spread for k, v in sigmas.items() if v is not None}),
+                         data.normalized)
 
 
 def trained_model(trainer: Trainer, data: TrainingData) -> ScoreModel:
@@ -276,8 +277,8 @@ def training_job(job: Job, run: TrainingRun, *, previews: bool = True, loss_floo
     if loss_floors:
         if run.loss_floors is None:
             c = trainer.config
-            run.loss_floors = LossFloors(trainer.data_cpu, trainer.sigmas, jitter=c.model == "ncsn" and c.sigma_jitter,
-                                         seed=c.seed)
+            run.loss_floors = LossFloors(trainer.data_cpu, trainer.objective.sigmas,
+                                         jitter=c.model == "ncsn" and c.sigma_jitter, seed=c.seed)
         if not run.loss_floors.done:
             floors_thread = _floors_in_background(run.loss_floors, job)
     job.report(phase="training", total=target, step=trainer.state.step)

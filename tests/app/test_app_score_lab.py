@@ -21,8 +21,8 @@ import torch
 from app.ui import training_charts
 from models.core.jobs import JobPool
 from models.lab.datasets import DatasetSpec
+from models.lab.training import EXPLODED_LOSS
 from models.score import run as training_run
-from models.score.trainer import EXPLODED_LOSS
 from tests.score.test_run import _quick_run
 
 ROOT = Path(__file__).resolve().parents[2]

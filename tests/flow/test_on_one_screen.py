@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 
 from models.flow.model import FlowModel
-from models.flow.trainer import FlowConfig, FlowTrainer
+from models.flow.trainer import FlowConfig, flow_trainer
 from models.lab.datasets import sample_dataset
 from models.lab.training import limited_threads
 
@@ -28,7 +28,7 @@ def test_the_one_screen_flow_gives_the_engines_numbers():
 
     config = FlowConfig(steps=STEPS, log_every=1, num_threads=1, seed=SEED)
     assert config.time_sampling == "logit-normal"
-    trainer = FlowTrainer(config, data)
+    trainer = flow_trainer(config, data)
     trainer.run()
     with limited_threads(1):
         net, losses = script.train(data, steps=STEPS, seed=SEED)

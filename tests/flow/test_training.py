@@ -13,7 +13,7 @@ from models.flow.checkpoints import flow_zip_bytes, is_flow_run, load_flow_run, 
 from models.flow.exact import mixture_velocity, standardized
 from models.flow.labels import labelled_data
 from models.flow.reflow import reflow_pairs, reflow_trainer, straightness
-from models.flow.trainer import FlowConfig, FlowTrainer
+from models.flow.trainer import FlowConfig, flow_trainer
 from models.lab.datasets import DatasetSpec, dataset_mixture, sample_dataset
 
 EIGHT = DatasetSpec.builtin("8-gaussians")
@@ -50,7 +50,7 @@ def test_stop_then_resume_continues_the_same_run():
     data, _, _ = flow_run.load_training_data(DatasetSpec.builtin("moons"), conditional=False, n=1000)
     config = _config(steps=60)
     config.log_every = 10
-    trainer = FlowTrainer(config, data.normalized)
+    trainer = flow_trainer(config, data.normalized)
     stop = threading.Event()
     trainer.run(lambda p: stop.set() if p.step >= 20 else None, stop)
     assert trainer.state.step == 20
@@ -106,7 +106,7 @@ def test_config_checks():
     with pytest.raises(InputError, match="label dropout"):
         FlowConfig(label_dropout=1.0).validate()
     with pytest.raises(InputError, match="one label per training point"):
-        FlowTrainer(FlowConfig(num_classes=2), torch.randn(10, 2))
+        flow_trainer(FlowConfig(num_classes=2), torch.randn(10, 2))
 
 
 def test_labels_belong_to_the_points_drawn():
@@ -128,7 +128,7 @@ def test_reflow_trains_on_the_parents_pairs_and_starts_from_its_weights(trained)
     again = model.sample(n=500, steps=10, sampler="heun", start=eps).samples
     assert torch.allclose(model.to_data(x0), again, atol=1e-5)
     trainer = reflow_trainer(model, (eps, x0), steps=5)
-    assert trainer.config.reflow == 1 and trainer.noise is not None
+    assert trainer.config.reflow == 1 and trainer.partners[0] is not None
     z = torch.randn(20, 2)
     assert torch.allclose(trainer.network(z, 0.5), model.network(z, 0.5))
     assert straightness(model, n=200, steps=20) > 0

@@ -16,14 +16,14 @@ from models.core.errors import InputError
 from models.lab.datasets import sample_dataset
 from models.score import checkpoints
 from models.score.checkpoints import ScoreModel, load_run, load_run_zip, run_zip_bytes, save_run
-from models.score.trainer import TrainConfig, Trainer
+from models.score.trainer import TrainConfig, score_trainer
 
 DATA = sample_dataset("moons", 500, seed=0)
 SMALL = dict(hidden=16, depth=2, batch_size=32, log_every=5, levels=4)
 
 
 def _model(steps: int = 10, seed: int = 0, dataset: dict | None = None) -> tuple[ScoreModel, list[dict]]:
-    t = Trainer(TrainConfig(steps=steps, seed=seed, **SMALL), DATA)
+    t = score_trainer(TrainConfig(steps=steps, seed=seed, **SMALL), DATA)
     t.run()
     return ScoreModel.from_trainer(t, dataset=dataset or {"kind": "builtin", "name": "moons"}), t.state.history
 

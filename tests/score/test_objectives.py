@@ -7,7 +7,7 @@ from torch import nn
 from models.score.networks import NCSN, DenoisingScoreNetwork, build_network
 from models.score.objectives import (dsm_target, implicit_score_matching, ncsn_loss,
                                      single_level_loss, sliced_score_matching, denoising_score_matching)
-from models.score.trainer import TrainConfig, Trainer
+from models.score.trainer import TrainConfig, score_trainer
 
 
 class GaussianScore(nn.Module):
@@ -74,7 +74,7 @@ def test_denoising_network_learns_the_analytic_noisy_score_of_a_gaussian():
     data = torch.randn(20_000, 2, generator=torch.Generator().manual_seed(0)) * s
     cfg = TrainConfig(model="single-sigma", sigma=sigma, steps=1500, batch_size=512, lr=3e-3, hidden=64, depth=2,
                       ema=0.0, seed=0, log_every=500)
-    trainer = Trainer(cfg, data)
+    trainer = score_trainer(cfg, data)
     trainer.run()
     grid = torch.stack(torch.meshgrid(torch.linspace(-2, 2, 21), torch.linspace(-2, 2, 21), indexing="ij"), -1).reshape(-1, 2)
     with torch.no_grad():

@@ -10,7 +10,7 @@ from models.lab.training import limited_threads
 from models.score.checkpoints import ScoreModel
 from models.score.run import draw_samples
 from models.score.sampling import DEFAULT_SAMPLER
-from models.score.trainer import TrainConfig, Trainer
+from models.score.trainer import TrainConfig, score_trainer
 
 SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "ncsn_on_one_screen.py"
 STEPS, N_POINTS, N_SAMPLES, SEED = 40, 500, 300, 3
@@ -28,12 +28,12 @@ def test_the_one_screen_ncsn_gives_the_engines_numbers():
     data = sample_dataset("moons", N_POINTS, SEED)
     assert torch.equal(script.moons(N_POINTS, SEED), data)
 
-    trainer = Trainer(TrainConfig(steps=STEPS, log_every=1, num_threads=1, seed=SEED), data)
+    trainer = score_trainer(TrainConfig(steps=STEPS, log_every=1, num_threads=1, seed=SEED), data)
     trainer.run()
     with limited_threads(1):
         sigmas = script.noise_ladder(data, script.LEVELS)
         net, losses = script.train(data, sigmas, steps=STEPS, seed=SEED)
-    assert torch.equal(sigmas, trainer.sigmas)
+    assert torch.equal(sigmas, trainer.objective.sigmas)
     assert losses == [row["loss"] for row in trainer.state.history]  # every step's loss, exactly
     engine_weights = list(trainer.sampling_network.parameters())
     assert len(list(net.parameters())) == len(engine_weights)

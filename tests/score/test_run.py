@@ -15,6 +15,7 @@ from models.core.errors import InputError
 from models.core.jobs import JobPool
 from models.lab.datasets import DatasetSpec, dataset_mixture, sample_dataset, training_data
 from models.lab.metrics import energy_distance, mode_shares, nearest_distances
+from models.lab.training import EXPLODED_LOSS
 from models.lab.uploads import save_upload
 from models.score import checkpoints, floors, sampling
 from models.score import run as training_run
@@ -25,7 +26,6 @@ from models.score.objectives import implicit_score_matching
 from models.score.reference import (dsm_loss_floor, empirical_score, empirical_score_fn, mixture_score_fn,
                                     reference_score)
 from models.score.samplers import tweedie
-from models.score.trainer import EXPLODED_LOSS
 
 
 # ----------------------------------------------------------------------------- floors (math)

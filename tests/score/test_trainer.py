@@ -9,26 +9,27 @@ import torch
 
 from models.core.errors import InputError
 from models.lab.datasets import sample_dataset
+from models.lab.training import TrainingDiverged
 from models.score.checkpoints import ScoreModel, load_run, save_run
-from models.score.trainer import TrainConfig, Trainer, TrainingDiverged
+from models.score.trainer import TrainConfig, score_trainer
 
 DATA = sample_dataset("moons", 2000, seed=0)
 SMALL = dict(hidden=32, depth=2, batch_size=64, log_every=10)
 
 
 def test_training_is_seed_deterministic_on_cpu():
-    a, b = Trainer(TrainConfig(steps=60, seed=3, **SMALL), DATA), Trainer(TrainConfig(steps=60, seed=3, **SMALL), DATA)
+    a, b = score_trainer(TrainConfig(steps=60, seed=3, **SMALL), DATA), score_trainer(TrainConfig(steps=60, seed=3, **SMALL), DATA)
     a.run(), b.run()
     for pa, pb in zip(a.network.parameters(), b.network.parameters()):
         assert torch.equal(pa, pb)
-    c = Trainer(TrainConfig(steps=60, seed=4, **SMALL), DATA)
+    c = score_trainer(TrainConfig(steps=60, seed=4, **SMALL), DATA)
     c.run()
     assert not torch.equal(next(a.network.parameters()), next(c.network.parameters()))
 
 
 def test_callback_reports_every_k_steps_with_per_sigma_losses():
     seen = []
-    t = Trainer(TrainConfig(steps=50, levels=5, **SMALL), DATA)
+    t = score_trainer(TrainConfig(steps=50, levels=5, **SMALL), DATA)
     t.run(seen.append)
     assert [p.step for p in seen] == [10, 20, 30, 40, 50]
     assert all(len(p.per_sigma) == 5 and math.isfinite(p.loss) and p.steps_per_second > 0 for p in seen)
@@ -39,10 +40,11 @@ def test_callback_reports_every_k_steps_with_per_sigma_losses():
 
 def test_ncsn_loss_falls_towards_its_bayes_floor():
     from models.score.reference import dsm_loss_floor, empirical_score_fn
-    t = Trainer(TrainConfig(steps=600, log_every=20, hidden=64, depth=2), DATA)
+    t = score_trainer(TrainConfig(steps=600, log_every=20, hidden=64, depth=2), DATA)
     t.run()
     # the NCSN loss is the mean over levels of per-level DSM losses, each bounded below by its floor
-    floor = sum(dsm_loss_floor(empirical_score_fn(DATA), DATA, float(s), n=4000) for s in t.sigmas) / len(t.sigmas)
+    sigmas = t.objective.sigmas
+    floor = sum(dsm_loss_floor(empirical_score_fn(DATA), DATA, float(s), n=4000) for s in sigmas) / len(sigmas)
     first, last = t.state.history[0]["loss"], t.state.history[-1]["loss"]
     assert floor < last < first
     # the empirical floor is what a memorizing network reaches; a generalizing one stays above it
@@ -51,7 +53,7 @@ def test_ncsn_loss_falls_towards_its_bayes_floor():
 
 def test_stop_event_stops_and_resume_continues_exactly():
     stop = threading.Event()
-    t = Trainer(TrainConfig(steps=100, **SMALL), DATA)
+    t = score_trainer(TrainConfig(steps=100, **SMALL), DATA)
 
     def stop_at_30(p):
         if p.step == 30:
@@ -63,15 +65,15 @@ def test_stop_event_stops_and_resume_continues_exactly():
     t.run(stop_event=stop)
     assert t.state.step == 100
     # resuming in two parts gives the same weights as one uninterrupted run
-    whole = Trainer(TrainConfig(steps=100, **SMALL), DATA)
+    whole = score_trainer(TrainConfig(steps=100, **SMALL), DATA)
     whole.run()
     for pa, pb in zip(t.network.parameters(), whole.network.parameters()):
         torch.testing.assert_close(pa, pb)
 
 
 def test_nan_loss_stops_with_a_clear_message_and_keeps_finite_weights(monkeypatch):
-    monkeypatch.setattr("models.score.trainer.SNAPSHOT_EVERY_S", 0.0)  # a fallback copy every window
-    t = Trainer(TrainConfig(steps=100, ema=0.0, **SMALL), DATA)
+    monkeypatch.setattr("models.lab.training.SNAPSHOT_EVERY_S", 0.0)  # a fallback copy every window
+    t = score_trainer(TrainConfig(steps=100, ema=0.0, **SMALL), DATA)
     calls = {"n": 0}
 
     def poison_after_25_steps(module, inputs, output):
@@ -90,7 +92,7 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_finite_weights(monkeypatc
 
 
 def test_learning_rate_10_is_caught_as_divergence():
-    t = Trainer(TrainConfig(steps=200, lr=10.0, **SMALL), DATA)
+    t = score_trainer(TrainConfig(steps=200, lr=10.0, **SMALL), DATA)
     with pytest.raises(TrainingDiverged, match="exploded.*smaller learning rate"):
         t.run()
     assert all(torch.isfinite(p).all() for p in t.network.parameters())
@@ -103,18 +105,18 @@ def test_learning_rate_10_is_caught_as_divergence():
 ])
 def test_bad_settings_fail_with_a_clear_message(bad, needle):
     with pytest.raises(InputError, match=needle):
-        Trainer(TrainConfig(**{**SMALL, **bad}), DATA)
+        score_trainer(TrainConfig(**{**SMALL, **bad}), DATA)
 
 
 def test_cuda_requested_without_a_gpu_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(InputError, match="no CUDA"):
-        Trainer(TrainConfig(device="cuda", **SMALL), DATA)
+        score_trainer(TrainConfig(device="cuda", **SMALL), DATA)
 
 
 def _trained(model="ncsn"):
-    t = Trainer(TrainConfig(model=model, steps=30, **SMALL), DATA)
+    t = score_trainer(TrainConfig(model=model, steps=30, **SMALL), DATA)
     t.run()
     return t
 
@@ -199,6 +201,6 @@ def test_single_sigma_default_is_a_tenth_of_the_data_spread():
     points = torch.randn(5000, 2, generator=torch.Generator().manual_seed(0)) * torch.tensor([2.0, 4.0])
     assert default_single_sigma(points) == pytest.approx(0.1 * float(points.std(0).mean()))
     assert default_single_sigma(points) == pytest.approx(0.3, rel=0.05)
-    t = Trainer(TrainConfig(model="single-sigma", steps=1, **SMALL), points)
+    t = score_trainer(TrainConfig(model="single-sigma", steps=1, **SMALL), points)
     assert t.config.sigma == round(default_single_sigma(points), 4)
-    assert float(t.sigmas[0]) == pytest.approx(t.config.sigma)
+    assert float(t.objective.sigmas[0]) == pytest.approx(t.config.sigma)

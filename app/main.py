@@ -14,7 +14,10 @@ pages = {
     "Part 1 · Text to image": [
         st.Page("views/gallery.py", title="FLUX gallery", icon=":material/photo_library:"),
     ],
-    "Bridge · Part 1 ↔ Part 2": [st.Page("views/how_flux_samples.py", title="How FLUX samples", icon=":material/air:")],
+    "Bridge · Part 1 ↔ Part 2": [
+        st.Page("views/how_flux_samples.py", title="How FLUX samples", icon=":material/air:"),
+        st.Page("views/text_to_image.py", title="Text to image, trained here", icon=":material/draw:"),
+    ],
     "Part 2 · Score models": [
         st.Page("views/score_lab.py", title="Score lab", icon=":material/scatter_plot:"),
         st.Page("views/langevin.py", title="Langevin vs annealed", icon=":material/timeline:"),

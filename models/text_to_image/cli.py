@@ -23,6 +23,7 @@ from models.core.atomic import atomic_write_bytes
 from models.core.errors import InputError
 from models.lab import cli as lab_cli
 
+from .images import grid_png
 from .runs import check_run_target, load_run, save_run
 from .sample import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_GUIDANCE, MAX_IMAGES, MAX_STEPS, generate
 from .train import LIMITS, Progress, TrainConfig, train
@@ -30,7 +31,6 @@ from .text_encoder import token_pieces
 
 DEFAULT_IMAGES = 16
 OUTPUT_SUFFIXES = (".png", ".npy")
-TILE = 8  # each 8×8 digit is drawn 8× larger in a .png grid
 
 
 def guidance(text: str) -> float:
@@ -76,25 +76,6 @@ def check_output_file(path: Path) -> None:
     if path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"--out {path}: give a file ending in .png (a grid) or .npy (the raw images)")
     lab_cli.check_output_file(path)
-
-
-def grid_png(images: torch.Tensor) -> bytes:
-    """The images as one PNG: dark ink on white, TILE× enlarged, 2-pixel gaps, near-square."""
-    from PIL import Image
-
-    n = len(images)
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    side, gap = 8 * TILE, 2
-    canvas = np.full((rows * (side + gap) + gap, cols * (side + gap) + gap), 200, dtype=np.uint8)
-    ink = ((1 - images.clamp(0, 1).numpy()) * 255).round().astype(np.uint8)
-    for i, img in enumerate(ink):
-        r, c = divmod(i, cols)
-        y, x = gap + r * (side + gap), gap + c * (side + gap)
-        canvas[y:y + side, x:x + side] = np.kron(img, np.ones((TILE, TILE), dtype=np.uint8))
-    buf = io.BytesIO()
-    Image.fromarray(canvas, mode="L").save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def npy_bytes(images: torch.Tensor) -> bytes:

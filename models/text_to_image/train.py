@@ -124,11 +124,13 @@ def optimizer(model: TextToImage, config: TrainConfig) -> torch.optim.Adam:
 
 @dataclass
 class Progress:
-    """What a training job reports: the step, the last logged loss, the training CPU seconds so far."""
+    """What a training job reports: the step, the last logged loss, the training CPU seconds so far, and a
+    copy of the loss history (one row per 10 steps)."""
     step: int
     steps: int
     loss: float
     cpu_seconds: float
+    history: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -203,7 +205,8 @@ def train(config: TrainConfig, *, progress: Callable[[Progress], None] | None = 
                 history.append({"step": step, "loss": torch.stack(window).mean().item(), "cpu_seconds": cpu})
                 window = []
             if progress is not None and (step % report_every == 0 or step == config.steps):
-                progress(Progress(step, config.steps, history[-1]["loss"] if history else float("nan"), cpu))
+                progress(Progress(step, config.steps, history[-1]["loss"] if history else float("nan"), cpu,
+                                  list(history)))
             if on_step is not None:
                 on_step(step, cpu, model)
         model.eval()

@@ -65,6 +65,7 @@ def test_renders_the_file_with_the_demo_banner(gallery):
     at = open_gallery()
     assert at.title[0].value.startswith("Part 1")
     assert any(DEMO_LABEL in w for w in texts(at.warning))  # the banner says what the images are
+    assert "text_to_image" in {el.proto.page for el in at.get("page_link")}  # and offers a model trained here
     shown = texts(at.code)
     data = tomllib.loads(gallery.read_text(encoding="utf-8"))
     prompts = [p["text"] for s in data["sections"] for p in s.get("prompts", [])]

@@ -56,7 +56,7 @@ def test_home_links_every_page_and_names_the_device():
     assert not at.exception
     pages = {el.proto.page for el in at.get("page_link")}
     assert pages == {"gallery", "score_lab", "langevin", "forward_noising", "memorization", "samplers",
-                     "how_flux_samples"}
+                     "how_flux_samples", "text_to_image"}
     # torch loads in the background on a cold process; the line's fragment reruns until it is there
     deadline = time.monotonic() + 30
     while not (device := [m.value for m in at.markdown if "Device in use" in m.value]) and time.monotonic() < deadline:

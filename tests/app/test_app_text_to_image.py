@@ -1,0 +1,83 @@
+"""Text to image, trained here: the page driven headless with AppTest (a short training run in the job pool)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+PAGE = "views/text_to_image.py"
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=90)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture
+def page():
+    apps = []
+    yield apps
+    for at in apps:  # never leave a job running for the next test
+        run = at.session_state["t2i_run"] if "t2i_run" in at.session_state else None
+        if run is not None and run.job is not None:
+            run.job.cancel()
+            run.job.wait(30)
+
+
+def test_page_opens_with_honest_labels_and_a_train_button():
+    at = _open()
+    assert at.title[0].value == "Text to image, trained here"
+    assert "An 8×8 digit model trained on this computer" in at.caption[0].value
+    assert at.button(key="t2i_train").disabled is False and at.button(key="t2i_stop").disabled is True
+    assert "FLUX" not in at.title[0].value
+
+
+def test_train_then_prompt_compare_failures_and_reattach(page):
+    at = _open()
+    page.append(at)
+    at.number_input(key="t2i_steps").set_value(300)
+    at.button(key="t2i_train").click().run()
+    run = at.session_state["t2i_run"]
+    assert run.job.wait(120) and run.job.state == "done", run.job.error
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m.value for m in at.metric if m.label == "step"] == ["300"]
+    assert run.trained.steps_trained == 300 and run.live().grid is not None
+    # the prompt box: pieces marked, images judged, the timeline drawn
+    markdown = " ".join(m.value for m in at.markdown)
+    assert ":green-badge[seven␣]" in markdown
+    at.text_input(key="t2i_prompt").set_value("семь").run()
+    assert ":red-badge[" in " ".join(m.value for m in at.markdown)
+    captions = " ".join(c.value for c in at.caption)
+    assert "5 never seen in training" in captions
+    images = at.get("image")
+    # the ten-word grid, the prompt's images and its step timeline, two compared, three failure cases
+    assert len(images) == 1 + 2 + 2 + 3
+    assert any("Step timeline" in i.caption for el in images for i in el.proto.imgs)
+    at.slider(key="t2i_sample_steps").set_value(6).run()
+    at.slider(key="t2i_n").set_value(3).run()
+    assert not at.exception
+    before = at.session_state["t2i_seed"]
+    at.button(key="t2i_randomize").click().run()
+    assert at.session_state["t2i_seed"] != before or before == 0 and at.session_state["t2i_seed"] != 0
+    # the failure panel and the bias table
+    assert any("семь 七, digit" in m.value for m in at.markdown)
+    assert len(at.dataframe) == 1
+    assert {el.proto.page for el in at.get("page_link")} >= {"gallery"}
+    # a reload (a fresh session with ?run=) finds the same run
+    run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
+    again = AppTest.from_file(MAIN, default_timeout=90)
+    again.query_params["run"] = run_id
+    again.run()
+    again.switch_page(PAGE)
+    again.query_params["run"] = run_id
+    again.run()
+    assert not again.exception, [e.value for e in again.exception]
+    assert again.session_state["t2i_run"] is run

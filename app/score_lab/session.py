@@ -125,3 +125,11 @@ def set_loaded(model: ScoreModel, history: list[dict]) -> None:
     """Make a model loaded from a zip this session's run."""
     reset()
     _keep(loaded_run(model, history))
+
+
+def trained_ncsn_run() -> TrainingRun | None:
+    """This session's Score lab NCSN when it has trained and is not training now (other pages use it)."""
+    run = st.session_state.get(RUN_KEY)
+    if run is None or run.kind != "ncsn" or run.running or run.steps_done == 0 or run.data is None:
+        return None
+    return run

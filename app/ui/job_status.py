@@ -1,9 +1,12 @@
-"""A training job's status, as both labs show it: its progress bar, the history its charts draw, and
-letting go of a finished job's copies."""
+"""A background job's status on a page: the labs' progress bar, the history their charts draw and
+letting go of a finished job's copies; the other pages' one job, started and followed."""
 
 from __future__ import annotations
 
 import streamlit as st
+
+from app.ui.resources import job_pool, session_id
+from models.core.jobs import OneJobPerSession
 
 
 def live_history(run, snap: dict) -> list[dict]:
@@ -27,3 +30,35 @@ def release_finished_job(run) -> None:
         run.job.result = None
         if run.job.snapshot().get("preview") is not None:
             run.job.report(preview=None, history=None)
+
+
+def submit_page_job(key: str, work, name: str):
+    """Start `work` in the shared pool as this session's job under st.session_state[key] (an unfinished
+    earlier one is cancelled first). Returns the job in session state: the earlier one when another of
+    this session's jobs is still in progress (one job per session), which one line on the page says."""
+    old = st.session_state.get(key)
+    if old is not None and not old.is_finished:
+        old.cancel()
+    try:
+        st.session_state[key] = job_pool().submit(work, name=name, owner=session_id())
+    except OneJobPerSession as exc:
+        st.error(f"Not started: {exc}.", icon=":material/hourglass_top:")
+    return st.session_state.get(key)
+
+
+def background_progress(job, progress, *, stop_key: str, stop_label: str = "Stop") -> None:
+    """While `job` runs, every 0.5 s: its place in line, or `progress(snapshot)`, and a Stop button.
+    When it finishes, the whole page is drawn once more, with its results."""
+
+    @st.fragment(run_every=0.5)
+    def panel() -> None:
+        if job.is_finished:
+            st.rerun()
+        snap = job.snapshot()
+        if job.queue_position:
+            st.info(f"Waiting for a free worker (position {job.queue_position} in line)…")
+        else:
+            progress(snap)
+        st.button(stop_label, on_click=job.cancel, key=stop_key)
+
+    panel()

@@ -7,31 +7,9 @@ both samplers use the EXACT score, so any failure is the sampler's, not a networ
 
 import streamlit as st
 
-from app.ui import charts, presentation
-from app.ui.resources import job_pool, session_id
-from models.core.jobs import OneJobPerSession
+from app.score_pages.langevin import NET_STEPS, network_section, run_sampler, sampler_column
 from models.lab.datasets import sample_dataset
-from models.score.experiments import (NCSN_TOY, heavy_side_mass, ncsn_toy_network_samples, ncsn_toy_run,
-                                      ncsn_toy_sampling)
-from models.score.run import train_then_sample
-
-MODE_LABELS = ["(−5, −5)", "(5, 5)"]
-TRUE_SHARES = dict(zip(MODE_LABELS, NCSN_TOY.weights))
-DOMAIN = (-9.0, 9.0)
-N_PATHS = 10
-PATH_SIGMA_MAX = 4.0  # annealed paths are drawn from the levels with σ at most this
-NET_STEPS = 2000     # a rough NCSN of this mixture: a few seconds on a laptop CPU
-NET_SAMPLES = 1000
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def run_sampler(kind: str, n: int, seed: int, eps: float, steps: int, sigma_max: float = 20.0,
-                sigma_min: float = 1.0, levels: int = 10, final_denoise: bool = False):
-    """Samples, a few trajectories (frames × particles × 2), the mode shares and the heavy mode's std."""
-    r = ncsn_toy_sampling(kind, n=n, seed=seed, eps=eps, steps=steps, sigma_max=sigma_max, sigma_min=sigma_min,
-                          levels=levels, final_denoise=final_denoise, n_paths=N_PATHS, path_sigma_max=PATH_SIGMA_MAX)
-    return r.samples, r.paths, r.shares, r.heavy_std
-
+from models.score.experiments import heavy_side_mass
 
 st.title("Langevin vs annealed Langevin")
 st.markdown(
@@ -88,24 +66,9 @@ cols = st.columns(2)
 results = [("Plain Langevin", plain, f"ε = {eps_plain}, T = {steps_plain}, σ = 0"),
            ("Annealed Langevin", annealed,
             f"ε = {eps_ann}, σ {sigma_max:g} → {sigma_min:g}, L = {levels}, T = {steps_ann}")]
-for col, (name, (samples, paths, shares, heavy_std), settings) in zip(cols, results):
+for col, (name, result, settings) in zip(cols, results):
     with col:
-        short = name.split()[0]
-        st.subheader(name)
-        st.caption(settings)
-        paths_note = "every 1% of the run" if short == "Plain" else f"end of each level with σ ≤ {PATH_SIGMA_MAX:g}"
-        presentation.chart(charts.scatter(samples, data, f"{N_PATHS} particle paths ({paths_note})",
-                                          DOMAIN, paths=paths, size=330))
-        m1, m2 = st.columns(2)
-        m1.metric(f"{short} · share at (5, 5)", f"{shares[1]:.1%}", f"{shares[1] - 0.8:+.1%} vs true 80%",
-                  delta_color="off")
-        m2.metric(f"{short} · share at (−5, −5)", f"{shares[0]:.1%}", f"{shares[0] - 0.2:+.1%} vs true 20%",
-                  delta_color="off")
-        presentation.chart(charts.bar_shares(dict(zip(MODE_LABELS, shares)), reference=TRUE_SHARES,
-                                             height=70, show_values=False))
-        st.caption(f"Spread of the (5, 5) mode: std {heavy_std:.2f} per axis (truth 1.00).")
-
-
+        sampler_column(name, result, settings, data)
 
 st.subheader("Where do the proportions form?")
 st.markdown(
@@ -119,7 +82,7 @@ with top1:
     sigma_top = st.select_slider("top of the ladder σ₁", [1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0], 5.0,
                                  key="lv_sigma_top", format_func=lambda v: f"{v:g}")
 with st.spinner("Sampling…"):
-    top_shares = run_sampler("annealed", n, int(seed), 0.1, 100, float(sigma_top), 1.0, 10)[2]
+    top_shares = run_sampler("annealed", n, int(seed), 0.1, 100, float(sigma_top), 1.0, 10).shares
 top2.metric(f"p_σ₁ on the heavy side (σ₁ = {sigma_top:g})", f"{heavy_side_mass(sigma_top):.0%}",
             help="Exact: the mass of the noisy density on the (5, 5) side of x + y = 0.")
 top3.metric("From this σ₁ · annealed share at (5, 5)", f"{top_shares[1]:.1%}",
@@ -134,47 +97,7 @@ st.markdown(
     f"the empty band between the modes, where it saw almost no data — and annealed Langevin to come close to "
     f"it, as the exact score does (0.78 with these settings)."
 )
-net_job = st.session_state.get("lv_net_job")
-if st.button("Train the network" if net_job is None else "Train again", key="lv_train"):
-    if net_job is not None and not net_job.is_finished:
-        net_job.cancel()
-    net_run = ncsn_toy_run(NET_STEPS, int(seed))
-    try:
-        net_job = job_pool().submit(
-            lambda j: train_then_sample(j, net_run, lambda m: ncsn_toy_network_samples(m, n=NET_SAMPLES,
-                                                                                       seed=int(seed))),
-            name="Langevin page: NCSN on ncsn-mixture", owner=session_id())
-        st.session_state["lv_net_job"] = net_job
-    except OneJobPerSession as exc:
-        st.error(f"Not started: {exc}.", icon=":material/hourglass_top:")
-
-if net_job is not None and not net_job.is_finished:
-    @st.fragment(run_every=0.5)
-    def network_progress():
-        if net_job.is_finished:
-            st.rerun()  # redraw the page once, with the results
-        snap = net_job.snapshot()
-        if net_job.queue_position:
-            st.info(f"Waiting for a free worker (position {net_job.queue_position} in line)…")
-        elif snap.get("phase") != "sampling":
-            done, total = snap.get("step", 0), snap.get("total", NET_STEPS)
-            st.progress(min(done / max(total, 1), 1.0), f"Training: step {done}/{total}")
-        else:
-            st.progress(1.0, f"Trained; {snap['phase']}…")
-        st.button("Stop", on_click=net_job.cancel, key="lv_stop")
-
-    network_progress()
-elif net_job is not None and net_job.finished_ok and net_job.result:
-    ncols = st.columns(2)
-    for col, kind, name in zip(ncols, ("langevin", "annealed"), ("Plain Langevin (network at σ = 1)",
-                                                                  "Annealed Langevin (network)")):
-        samples, shares = net_job.result[kind]
-        with col:
-            presentation.chart(charts.scatter(samples, data, name, DOMAIN, size=260))
-            st.metric(f"Network, {name.split()[0].lower()} · share at (5, 5)", f"{shares[1]:.1%}", f"{shares[1] - 0.8:+.1%} vs true 80%",
-                      delta_color="off")
-elif net_job is not None:
-    st.warning(f"Training failed: {net_job.error}" if net_job.error else "Training was stopped.")
+network_section(int(seed), data)
 
 st.info(
     "**What to notice**\n\n"

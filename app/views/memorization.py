@@ -7,17 +7,15 @@ same sampler with a small NCSN trained on the same points in a background job.
 The yardstick is the distance from each sample to its nearest training point.
 """
 
-
 import numpy as np
 import streamlit as st
 
 from app.ui import charts, presentation
-from app.ui.resources import job_pool, session_id
-from models.core.jobs import OneJobPerSession
+from app.score_pages.memorization import NetworkSettings, network_job
+from app.ui.job_status import background_progress
 from models.lab.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, sample_dataset
 from models.lab.metrics import nearest_distances
-from models.score.experiments import empirical_optimal_samples, memorization_run, network_samples, training_points
-from models.score.run import train_then_sample
+from models.score.experiments import empirical_optimal_samples, training_points
 
 DIST_FLOOR = 1e-4  # log-scale histogram: distances below this (exact copies) go in the first bar
 DIST_HELP = "Distance from each sample to its nearest training point; the median over all samples."
@@ -31,30 +29,14 @@ def empirical_samples(name: str, n_train: int, n_samples: int, seed: int) -> np.
     return empirical_optimal_samples(name, n_train, n_samples, seed)
 
 
-def _network_result(model, n_samples: int, seed: int, run) -> dict:
-    return {"samples": network_samples(model, n_samples, seed), "steps": run.steps_done,
-            "seconds": run.trainer.state.seconds}
-
-
-def network_job(settings: tuple):
-    """The job for these settings: reuse this session's, else start one (cancelling an outdated one)."""
-    current = st.session_state.get("mem_job")
-    retry = st.session_state.pop("mem_retry", False)  # set by the "Train again" button
-    if current is not None and current[0] == settings and not (retry and current[1].is_finished):
-        return current[1]
-    if current is not None and not current[1].is_finished:
-        current[1].cancel()
-    name, n_train, n_samples, seed, steps = settings
-    run = memorization_run(name, n_train, steps, seed)
-    try:
-        job = job_pool().submit(lambda j: train_then_sample(j, run, lambda m: _network_result(m, n_samples, seed, run)),
-                                name=f"memorization: NCSN on {n_train} {name} points", owner=session_id())
-    except OneJobPerSession as exc:
-        st.session_state["mem_busy"] = str(exc)
-        return None
-    st.session_state.pop("mem_busy", None)
-    st.session_state["mem_job"] = (settings, job)
-    return job
+def training_progress(snap: dict) -> None:
+    if snap.get("phase") == "sampling":
+        st.progress(1.0, "Trained. Sampling with the network…")
+    else:
+        done, total = snap.get("step", 0), snap.get("total", steps)
+        loss = snap.get("loss", float("nan"))
+        loss_text = f" · loss {loss:.3g}" if np.isfinite(loss) else ""
+        st.progress(min(done / max(total, 1), 1.0), f"Training in the background: step {done}/{total}{loss_text}")
 
 
 st.title("Memorization vs generalization")
@@ -89,7 +71,7 @@ with st.spinner("Sampling with the empirical optimal score…"):
     emp = empirical_samples(name, n_train, n_samples, seed)
 d_emp = nearest_distances(emp, train)
 
-job = network_job((name, n_train, n_samples, seed, steps))
+job = network_job(NetworkSettings(name, n_train, n_samples, seed, steps))
 net = job.result if job is not None and job.finished_ok else None
 d_net = nearest_distances(net["samples"], train) if net is not None else None
 
@@ -115,23 +97,7 @@ with right:
         st.info(f"The network waits: {st.session_state.get('mem_busy', '')}.", icon=":material/hourglass_top:")
         st.button("Try again", key="mem_try_again")
     elif not job.is_finished:
-        @st.fragment(run_every=0.5)
-        def training_progress():
-            if job.is_finished:
-                st.rerun()  # redraw the whole page once, with the results
-            snap = job.snapshot()
-            if job.queue_position:
-                st.info(f"Waiting for a free worker (position {job.queue_position} in line)…")
-            elif snap.get("phase") == "sampling":
-                st.progress(1.0, "Trained. Sampling with the network…")
-            else:
-                done, total = snap.get("step", 0), snap.get("total", steps)
-                loss = snap.get("loss", float("nan"))
-                loss_text = f" · loss {loss:.3g}" if np.isfinite(loss) else ""
-                st.progress(min(done / max(total, 1), 1.0), f"Training in the background: step {done}/{total}{loss_text}")
-            st.button("Stop training", on_click=job.cancel, key="mem_stop")
-
-        training_progress()
+        background_progress(job, training_progress, stop_key="mem_stop", stop_label="Stop training")
     else:
         if job.error:
             st.error(f"Training failed: {job.error}")

@@ -4,12 +4,11 @@ predictor–corrector and the probability-flow ODE side by side (Song et al. 202
 import pandas as pd
 import streamlit as st
 
-from app.ui import charts, presentation
-from app.ui.resources import job_pool, session_id
-from app.score_lab.session import RUN_KEY
-from models.core.jobs import OneJobPerSession
+from app.score_lab.session import trained_ncsn_run
+from app.score_pages.samplers import comparison_ui, every_sampler
+from app.ui.job_status import background_progress, submit_page_job
 from models.score.loss_conventions import decode_reported_losses
-from models.score.sampler_comparison import (compare, exact_setup, network_setup, step_decomposition)
+from models.score.sampler_comparison import exact_setup, network_setup, step_decomposition
 
 N_SAMPLES = 2000
 JOB_KEY = "sm_job"
@@ -24,14 +23,6 @@ def decomposition_rows(sigma: float, sigma_next: float):
 @st.cache_data(show_spinner=False)
 def decoded_losses():
     return vars(decode_reported_losses())
-
-
-def lab_network():
-    """The Score lab's trained NCSN in this session, if there is one (and it is not training)."""
-    run = st.session_state.get(RUN_KEY)
-    if run is None or run.kind != "ncsn" or run.running or run.steps_done == 0 or run.data is None:
-        return None
-    return run
 
 
 st.title("One score, many samplers")
@@ -56,7 +47,7 @@ with f2:
     st.latex(r"x \leftarrow x + \tfrac12\,\Delta\sigma_i^2\, s(x,\sigma_i)")
     st.caption("one Euler step; Heun averages the slopes at both ends of the step")
 
-network_run = lab_network()
+network_run = trained_ncsn_run()
 choices = ["exact"] + (["network"] if network_run is not None else [])
 which = st.radio("Score", choices, horizontal=True, key="sm_score",
                  format_func={"exact": "exact score of the NCSN toy 0.2·N((−5,−5), I) + 0.8·N((5,5), I)",
@@ -67,72 +58,18 @@ seed = st.number_input("seed", 0, 10_000, 0, key="sm_seed")
 
 job = st.session_state.get(JOB_KEY)
 if st.button("Run every sampler", key="sm_run", type="primary"):
-    if job is not None and not job.is_finished:
-        job.cancel()
     setups = [exact_setup("ncsn-mixture")] if which == "exact" else [network_setup(network_run)]
     if which == "network" and setups[0].truth is not None:
         name = network_run.data.spec.name
         setups.append(exact_setup(name))  # the exact score of the same data: what is the network, what the sampler
-
-    def work(j):
-        out = []
-        for setup in setups:
-            result = compare(setup, n=N_SAMPLES, seed=int(seed), should_stop=j.should_stop,
-                             progress=lambda label, i, who=setup.label: j.report(phase=f"{who}: {label}", step=i))
-            if result is None:
-                return None
-            out.append(result)
-        return out
-
-    try:
-        job = job_pool().submit(work, name="Samplers page: every sampler", owner=session_id())
-        st.session_state[JOB_KEY] = job
-    except OneJobPerSession as exc:
-        st.error(f"Not started: {exc}.", icon=":material/hourglass_top:")
+    job = submit_page_job(JOB_KEY, every_sampler(setups, N_SAMPLES, int(seed)), name="Samplers page: every sampler")
 
 if job is not None and not job.is_finished:
-    @st.fragment(run_every=0.5)
-    def sampler_progress():
-        if job.is_finished:
-            st.rerun()
-        snap = job.snapshot()
-        if job.queue_position:
-            st.info(f"Waiting for a free worker (position {job.queue_position} in line)…")
-        else:
-            st.progress(min(snap.get("step", 0) / 4, 1.0), f"Sampling: {snap.get('phase', 'starting')}…")
-        st.button("Stop", on_click=job.cancel, key="sm_stop")
-
-    sampler_progress()
+    background_progress(job, lambda snap: st.progress(min(snap.get("step", 0) / 4, 1.0),
+                                                      f"Sampling: {snap.get('phase', 'starting')}…"),
+                        stop_key="sm_stop")
 elif job is not None and job.finished_ok and job.result:
-    comparisons = job.result
-    main = comparisons[0]
-    exact = comparisons[1] if len(comparisons) > 1 else None
-    st.subheader(f"Samples and a few paths — {main.score_label}")
-    data = main.fresh
-    domain = charts.square_domain(data)
-    for pair in range(0, len(main.outcomes), 2):
-        for col, outcome in zip(st.columns(2), main.outcomes[pair:pair + 2]):
-            with col:
-                presentation.chart(charts.scatter(outcome.samples, data, outcome.short_label, domain,
-                                                  paths=outcome.paths, size=280))
-    rows = []
-    for k, o in enumerate(main.outcomes):
-        row = {"sampler": o.label}
-        if main.truth is not None:
-            heavy = max(range(len(main.truth.weights)), key=lambda i: main.truth.weights[i])
-            row[f"heaviest-mode share (truth {main.truth.weights[heavy]:.2f})"] = round(float(o.shares[heavy]), 3)
-            if exact is not None:
-                row["same, exact score"] = round(float(exact.outcomes[k].shares[heavy]), 3)
-            row["largest share error"] = round(float(max(abs(o.shares - main.truth.weights))), 3)
-            row[f"within-mode std (truth {main.true_within_std:.2f})"] = round(o.within_std, 3)
-        row["energy distance ÷ data-vs-data floor"] = round(o.energy_ratio, 2)
-        row["score calls"] = o.calls
-        row["seconds"] = round(o.seconds, 2)
-        rows.append(row)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="sm_table")
-    st.caption(f"{N_SAMPLES} samples per sampler, default settings. The energy distance is divided by the "
-               f"distance between two fresh draws of the data ({main.floor:.4f}): about 1 is as close as two "
-               "samples of the data itself. Seconds depend on the machine and its load.")
+    comparison_ui(job.result, N_SAMPLES)
 elif job is not None:
     st.warning(f"Sampling failed: {job.error}" if job.error else "Sampling was stopped.")
 

@@ -6,9 +6,11 @@ import os
 
 import streamlit as st
 
-from models.core.access import CLASSROOM_ENV, TOKEN_ENV, is_loopback, token_matches
+from app.ui.resources import session_id
+from models.core.access import CLASSROOM_ENV, TOKEN_ENV, SignInLimiter, is_loopback, token_matches
 
 SIGNED_IN = "instructor_signed_in"
+LIMITER = SignInLimiter()  # one per server: wrong tokens back off per session and per address
 
 
 def served_to_the_network() -> bool:
@@ -20,10 +22,29 @@ def can_edit() -> bool:
     return not served_to_the_network() or bool(st.session_state.get(SIGNED_IN))
 
 
+def _limit_keys() -> tuple[str, str]:
+    try:
+        address = st.context.ip_address
+    except Exception:  # no server (a test, bare mode)
+        address = None
+    return f"session {session_id()}", f"address {address or 'local'}"
+
+
 def _sign_in() -> None:
-    st.session_state[SIGNED_IN] = token_matches(st.session_state.pop("instructor_token", ""),
-                                                os.environ.get(TOKEN_ENV))
-    st.session_state["instructor_tried"] = True
+    state = st.session_state
+    given = state.pop("instructor_token", "")
+    state["instructor_tried"] = True
+    keys = _limit_keys()
+    wait = LIMITER.wait_s(*keys)
+    if wait > 0:  # waiting: the token is not even compared
+        state[SIGNED_IN], state["instructor_wait"] = False, wait
+        return
+    state[SIGNED_IN] = token_matches(given, os.environ.get(TOKEN_ENV))
+    if state[SIGNED_IN]:
+        LIMITER.succeeded(*keys)
+        state["instructor_wait"] = 0.0
+    else:
+        state["instructor_wait"] = LIMITER.failed(*keys)
 
 
 def instructor_sign_in_ui() -> None:
@@ -43,4 +64,7 @@ def instructor_sign_in_ui() -> None:
         with st.expander("Instructor sign-in", icon=":material/lock:"):
             st.text_input("Instructor token", type="password", key="instructor_token", on_change=_sign_in)
             if st.session_state.get("instructor_tried") and not st.session_state.get(SIGNED_IN):
-                st.error("That token is not right.", icon=":material/error:")
+                wait = st.session_state.get("instructor_wait", 0.0)
+                st.error("That token is not right." if not wait else
+                         f"Too many wrong tokens: wait {wait:.0f} s before the next try (tries before then "
+                         "are not checked).", icon=":material/error:")

@@ -52,3 +52,25 @@ def test_local_use_needs_no_sign_in():
     at = AppTest.from_file(MAIN, default_timeout=60).run()
     assert not at.exception, at.exception
     assert not [t for t in at.sidebar.text_input if t.key == "instructor_token"]
+
+
+def test_wrong_tokens_back_off_and_a_new_tab_does_not_reset_it(served_to_the_class, monkeypatch):
+    """150 wrong tokens at about one a second met no delay: now the 4th wrong one costs a wait, and
+    while it lasts even the right token is not checked, in this tab or a new one from the same address."""
+    from app.ui import access
+    from models.core.access import SignInLimiter
+
+    clock = [1000.0]
+    monkeypatch.setattr(access, "LIMITER", SignInLimiter(clock=lambda: clock[0]))
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    for _ in range(4):
+        at.sidebar.text_input(key="instructor_token").input("owl-41").run()
+    assert any("Too many wrong tokens: wait 2 s" in e.value for e in at.sidebar.error)
+    at.sidebar.text_input(key="instructor_token").input("owl-42").run()
+    assert not at.session_state["instructor_signed_in"]  # not even compared while waiting
+    other_tab = AppTest.from_file(MAIN, default_timeout=60).run()
+    other_tab.sidebar.text_input(key="instructor_token").input("owl-42").run()
+    assert not other_tab.session_state["instructor_signed_in"]
+    clock[0] += 2.0
+    at.sidebar.text_input(key="instructor_token").input("owl-42").run()
+    assert at.session_state["instructor_signed_in"]

@@ -17,7 +17,7 @@ from models.flux.loading import (
     resolve_model,
 )
 from models.flux.prompt_file import PromptFile
-from models.flux.settings import FluxSettings
+from models.flux.settings import FluxSettings, public_text
 from models.flux.store import DEMO_LABEL, ImageStore
 
 
@@ -49,17 +49,20 @@ def model_spec(settings: FluxSettings, pf: PromptFile | None) -> str:
 def backend_status(spec: str, settings: FluxSettings) -> Backend:
     """Resolve `spec` as `render` does, except that a missing FLUX.1-schnell means the demo (re-checked
     every minute)."""
+    # Every text here reaches the class's browsers: server paths are cut to their last part.
     try:
         source = resolve_model(spec, settings, allow_demo=True)
     except ModelNotFound as exc:
-        return Backend(spec, False, spec, None, None, error=str(exc))
+        return Backend(spec, False, public_text(spec), None, None, error=public_text(str(exc)))
+    label = public_text(source.label)
     try:
         plan = plan_memory(source)
     except InsufficientMemory as exc:
-        return Backend(spec, source.is_demo, source.label, source.model_id, source.revision, source,
-                       error=str(exc))
-    return Backend(spec, source.is_demo, source.label, source.model_id, source.revision, source,
-                   note=source.note, plan_summary=plan.summary, plan_warning=plan.warning)
+        return Backend(spec, source.is_demo, label, source.model_id, source.revision, source,
+                       error=public_text(str(exc)))
+    return Backend(spec, source.is_demo, label, source.model_id, source.revision, source,
+                   note=public_text(source.note) if source.note else None, plan_summary=public_text(plan.summary),
+                   plan_warning=public_text(plan.warning) if plan.warning else None)
 
 
 @st.cache_resource(show_spinner=False)

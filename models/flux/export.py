@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 
 from models.core.atomic import atomic_write_bytes
 from models.flux.prompt_file import PromptFile
+from models.flux.settings import public_model_id
 from models.flux.store import DEMO_LABEL, ImageStore, StoredImage
 
 # --------------------------------------------------------------------------------------------------
@@ -224,7 +225,7 @@ def params_line(meta: dict[str, Any]) -> str:
     if meta.get("max_sequence_length") is not None:
         parts.append(f"max {meta['max_sequence_length']} tokens")
     if meta.get("model_id"):
-        parts.append(str(meta["model_id"]))
+        parts.append(public_model_id(meta["model_id"]))
     return " · ".join(parts)
 
 

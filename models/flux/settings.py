@@ -7,6 +7,7 @@ FLUX.1-schnell if it is already in the Hugging Face cache, else the tiny demo pi
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -85,3 +86,24 @@ def load_settings(env: Mapping[str, str] | None = None) -> FluxSettings:
         cache_dir=Path(cache).expanduser() if cache else default_hf_cache(),
         prompts_file=path("DC_PROMPTS_FILE", d.prompts_file),
     )
+
+
+# An absolute or home path in a message: starts with / or ~/ where no word, URL or number goes on.
+_SERVER_PATH = re.compile(r"""(?<![\w.:/~-])(~?/[^\s'"()<>`,;]+)""")
+
+
+def public_text(text: str) -> str:
+    """`text` with every server path cut to its last part (`/srv/hf/hub` -> `…/hub`), for a page the class
+    sees: where the server keeps its caches and weights is not theirs to know. URLs and repo ids stay."""
+    def short(match: re.Match) -> str:
+        path = match.group(1).rstrip(".:")
+        tail = match.group(1)[len(path):]
+        name = Path(path).name
+        return (f"…/{name}" if name else "…") + tail
+    return _SERVER_PATH.sub(short, str(text))
+
+
+def public_model_id(model_id: str) -> str:
+    """A model id as a page shows it: a repo id as is, a weights folder by its name only."""
+    text = str(model_id)
+    return f"folder {Path(text).name}" if text.startswith(("/", "~")) else text

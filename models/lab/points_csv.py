@@ -33,15 +33,17 @@ def _read_text(path_or_buffer: PathOrBuffer) -> tuple[str, str]:
     if isinstance(path_or_buffer, (str, os.PathLike)):
         path = Path(path_or_buffer)
         label = path.name or str(path)
+        # Messages name the file, not its folder: the Score lab shows them, and an upload lives in a
+        # server folder that is not the class's to see.
         if not path.exists():
-            raise InputError(f"CSV file not found: {path}")
+            raise InputError(f"CSV file not found: {label}")
         if path.is_dir():
-            raise InputError(f"{path} is a folder, not a CSV file")
+            raise InputError(f"{label} is a folder, not a CSV file")
         try:
             with path.open("rb") as f:
                 raw: str | bytes = f.read(MAX_CSV_BYTES + 1)
         except OSError as e:
-            raise InputError(f"cannot read {path}: {e.strerror or e}") from e
+            raise InputError(f"cannot read {label}: {e.strerror or type(e).__name__}") from None
     else:
         label = Path(str(getattr(path_or_buffer, "name", "uploaded file"))).name
         if getattr(path_or_buffer, "seekable", lambda: False)():

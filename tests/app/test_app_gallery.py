@@ -565,3 +565,16 @@ def test_a_student_never_sees_a_linked_secret_nor_a_server_path(gallery, served_
     at.session_state["instructor_signed_in"] = True  # the instructor fixing the file sees the lines
     at.run()
     assert any("secret_owl = = 42" in c for c in texts(at.code))
+
+
+def test_the_page_never_shows_the_server_hf_cache_path(gallery, served_to_the_class, tmp_path, monkeypatch):
+    """'auto' without FLUX.1-schnell in the cache says so, without the cache's folder on the server."""
+    cache = tmp_path / "secret-folder" / "hub"
+    cache.mkdir(parents=True)
+    monkeypatch.setenv("DC_FLUX_MODEL", "auto")
+    monkeypatch.setenv("DC_HF_CACHE", str(cache))
+    at = open_gallery()
+    shown = " ".join(texts(at.error) + texts(at.warning) + texts(at.caption) + texts(at.markdown)
+                     + texts(at.info) + texts(at.success))
+    assert "not in the Hugging Face cache" in shown
+    assert "secret-folder" not in shown and str(tmp_path) not in shown and "…/hub" in shown

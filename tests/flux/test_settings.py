@@ -59,3 +59,24 @@ def test_the_start_check_exits_2_with_one_line(tmp_path):
 def test_a_bad_yes_no_setting_is_one_line():
     with pytest.raises(SettingsError, match=r"^DC_ALLOW_DOWNLOAD='maybe' is not a yes/no value"):
         load_settings({"DC_ALLOW_DOWNLOAD": "maybe"})
+
+
+def test_public_text_keeps_server_paths_off_the_page():
+    from models.flux.settings import public_text
+
+    text = ("black-forest-labs/FLUX.1-schnell is not in the Hugging Face cache (/srv/secret/hf/hub): using the "
+            "tiny demo. Model folder /home/teacher/models/flux does not exist; see https://huggingface.co/x/y "
+            "or `hf download x/y` (~34 GB), 1024×1024, ~/private/cache.")
+    shown = public_text(text)
+    assert "/srv" not in shown and "secret" not in shown and "teacher" not in shown and "private" not in shown
+    assert "…/hub" in shown and "…/flux" in shown and "https://huggingface.co/x/y" in shown
+    assert "black-forest-labs/FLUX.1-schnell" in shown and "hf download x/y" in shown
+
+
+def test_a_folder_model_id_is_named_without_its_path():
+    from models.flux.export import params_line
+
+    line = params_line({"seed": 1, "model_id": "/srv/secret/models/flux-schnell"})
+    assert "secret" not in line and "flux-schnell" in line
+    assert params_line({"seed": 1, "model_id": "black-forest-labs/FLUX.1-schnell"}).endswith(
+        "black-forest-labs/FLUX.1-schnell")

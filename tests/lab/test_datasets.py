@@ -355,3 +355,16 @@ def test_load_dataset_each_kind(tmp_path):
     assert load_dataset(DatasetSpec.from_text("ok"), 77, seed=0).shape == (77, 2)
     with pytest.raises(InputError, match="not found"):
         load_dataset(DatasetSpec.csv(tmp_path / "gone.csv"), 10)
+
+
+def test_csv_messages_name_the_file_not_the_server_folder(tmp_path):
+    """The Score lab shows these on the page: an upload's server path is not the class's to see."""
+    from models.lab.datasets import read_points_csv
+
+    secret = tmp_path / "server-uploads"
+    secret.mkdir()
+    (secret / "folder.csv").mkdir()
+    for path, words in ((secret / "gone.csv", "not found: gone.csv"), (secret / "folder.csv", "folder.csv is a folder")):
+        with pytest.raises(InputError, match=words) as err:
+            read_points_csv(path)
+        assert "server-uploads" not in str(err.value)

@@ -1,7 +1,7 @@
 """The server's DC_* settings, checked at start: a bad value is one line naming the variable, not a traceback.
 
     DC_MAX_JOBS        concurrent background jobs for the whole server (default: half the cores)
-    DC_ALLOW_DOWNLOAD, DC_OUTPUT_DIR, DC_HF_CACHE, DC_PROMPTS_FILE, DC_TINY_DIR, DC_FLUX_MODEL
+    DC_ALLOW_DOWNLOAD, DC_OUTPUT_DIR, DC_HF_CACHE, DC_PROMPTS_FILE, DC_PROMPTS_DIR, DC_TINY_DIR, DC_FLUX_MODEL
                        the FLUX engine's (models/flux/settings.py)
 
 `python -m models.core.server_settings` checks them all and exits 2 with the first problem on one line
@@ -72,6 +72,12 @@ def _path_problems(env: Mapping[str, str]) -> list[str]:
     prompts = _path(env, "DC_PROMPTS_FILE")
     if prompts is not None and prompts.is_dir():
         problems.append(f"DC_PROMPTS_FILE={str(prompts)!r} is a folder: it must be a .toml prompt file")
+    elif prompts is not None and prompts.exists() and not prompts.is_file():
+        problems.append(f"DC_PROMPTS_FILE={str(prompts)!r} is not a regular file: it must be a .toml prompt file")
+    folder = _path(env, "DC_PROMPTS_DIR")
+    if folder is not None and folder.exists() and not folder.is_dir():
+        problems.append(f"DC_PROMPTS_DIR={str(folder)!r} is a file: it must be the folder that holds the prompt "
+                        "files (DC_PROMPTS_FILE names one file)")
     tiny = _path(env, "DC_TINY_DIR")
     if tiny is not None and not is_tiny_pipeline(tiny):
         try:

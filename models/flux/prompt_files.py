@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import unicodedata
 from pathlib import Path
 
 from models.flux import FluxError
@@ -133,6 +134,8 @@ def new_prompt_file(folder: str | os.PathLike, title: str) -> Path:
         raise PromptFilesError("Give the new file a title (letters or digits).")
     if '"' in title or "\\" in title:
         raise PromptFilesError("A title cannot contain quotes or backslashes.")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in title):  # TOML refuses them: the file would not parse
+        raise PromptFilesError("A title cannot contain a control character.")
     path = Path(folder).expanduser() / f"{stem}.toml"
     if path.exists():
         raise PromptFilesError(f"{path.name} already exists: pick another title.")

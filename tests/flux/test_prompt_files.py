@@ -214,3 +214,15 @@ def test_cli_export_out_must_be_an_image_folder(tmp_path, flux_cli):
         rc, out, err = flux_cli("export", lesson, "--zip", tmp_path / "o.zip", "--out", out_arg, "--model", "tiny")
         assert rc == 2 and words in err and err.count("\n") == 1, err
     assert not (tmp_path / "o.zip").exists() and not (tmp_path / "missing").exists()
+
+
+def test_a_control_character_in_a_new_title_never_makes_a_file_that_does_not_parse(tmp_path):
+    for title in ("Lecture\x073", "Lecture\x1b[31m 3", "Lecture\x7f3", "Lecture\u2028 3"):
+        try:
+            path = new_prompt_file(tmp_path, title)
+        except PromptFilesError as err:
+            assert "control character" in str(err)
+            continue
+        assert [p for p in validate_file(path) if p.severity != "warning"] == [], title
+        path.unlink()
+    assert list(tmp_path.iterdir()) == []

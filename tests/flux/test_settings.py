@@ -80,3 +80,12 @@ def test_a_folder_model_id_is_named_without_its_path():
     assert "secret" not in line and "flux-schnell" in line
     assert params_line({"seed": 1, "model_id": "black-forest-labs/FLUX.1-schnell"}).endswith(
         "black-forest-labs/FLUX.1-schnell")
+
+
+def test_a_prompt_folder_that_is_a_file_is_flagged_at_start(tmp_path):
+    a_file = tmp_path / "lecture.toml"
+    a_file.write_text("title = 'x'\n")
+    problems = check_settings({"DC_PROMPTS_DIR": str(a_file)})
+    assert len(problems) == 1 and problems[0].startswith("DC_PROMPTS_DIR=") and "is a file" in problems[0]
+    assert check_settings({"DC_PROMPTS_FILE": "/dev/zero"})[0].startswith("DC_PROMPTS_FILE=")
+    assert check_settings({"DC_PROMPTS_DIR": str(tmp_path), "DC_PROMPTS_FILE": str(a_file)}) == []

@@ -24,6 +24,10 @@ from models.lab.cli import run_command
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):  # options spelled out (see models.lab.cli.Parser)
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):  # one line instead of usage + error
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 

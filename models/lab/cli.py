@@ -28,7 +28,15 @@ BUG = 1
 
 
 class Parser(argparse.ArgumentParser):
-    """An argparse parser whose usage errors are `InputError`s: one line and exit 2, not the whole usage."""
+    """An argparse parser whose usage errors are `InputError`s: one line and exit 2, not the whole usage.
+
+    Options are spelled out: with argparse's abbreviations `--mod flow` met `--model`'s choices and said
+    "invalid choice", and a new option could change what an old abbreviation in a handout means.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         raise InputError(message)

@@ -35,13 +35,18 @@ def toolbar_ui(lesson: Lesson) -> bool:
 
 
 def _downloads(bar, lesson: Lesson) -> None:
-    """The zip (the instructor's) and the HTML handout; a download does not rerun the page."""
+    """The zip and the HTML handout, the instructor's exports; a download does not rerun the page.
+
+    Served to the class they are not offered: the zip holds the file itself, comments and all, and the
+    handout embeds every image (each click costs the server seconds); the instructor hands it out.
+    """
     pf, store, model_id, stem = lesson.pf, lesson.store, lesson.backend.model_id, lesson.path.stem
-    if lesson.editable:  # the zip holds the file itself, comments and all: the instructor's, not the class's
-        bar.download_button("Zip", data=lambda: export_zip_bytes(pf, store, model_id=model_id),
-                            file_name=f"{stem}.zip", mime="application/zip", key="gallery_zip",
-                            icon=":material/folder_zip:", on_click="ignore",
-                            help="The prompt file and the starred (else first) image of each prompt")
+    if not lesson.editable:
+        return
+    bar.download_button("Zip", data=lambda: export_zip_bytes(pf, store, model_id=model_id),
+                        file_name=f"{stem}.zip", mime="application/zip", key="gallery_zip",
+                        icon=":material/folder_zip:", on_click="ignore",
+                        help="The prompt file and the starred (else first) image of each prompt")
     bar.download_button("HTML handout", data=lambda: export_html(pf, store, model_id=model_id),
                         file_name=f"{stem}.html", mime="text/html", key="gallery_html",
                         icon=":material/description:", on_click="ignore",

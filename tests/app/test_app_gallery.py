@@ -392,9 +392,11 @@ def test_students_on_the_class_network_look_and_generate_but_do_not_edit(gallery
     """Issue 8, item 12: read-only for everyone but the instructor when served to the network."""
     at = open_gallery()
     keys = {e.key for e in at.get("toggle") + at.get("button") + at.get("download_button")}
-    assert "gallery_edit" not in keys and "gallery_save" not in keys and "gallery_zip" not in keys
+    # Exports are the instructor's, as the README says: the zip and the HTML handout (it embeds every
+    # image: a student's click costs the server seconds).
+    assert not {"gallery_edit", "gallery_save", "gallery_zip", "gallery_html"} & keys
     assert f"gallery_regen_{WITCH}" not in keys  # Regenerate deletes the stored image first
-    assert {"gallery_html", f"gallery_gen_{WITCH}"} <= keys  # the handout and Generate stay
+    assert f"gallery_gen_{WITCH}" in keys  # Generate stays
     assert any("Read-only: the instructor edits this lesson" in c for c in texts(at.caption))
     assert not any(str(gallery.parent) in c for c in texts(at.caption))  # no server folders for the class
     # Generate works; the new image cannot be starred.
@@ -414,7 +416,8 @@ def test_students_on_the_class_network_look_and_generate_but_do_not_edit(gallery
     at.session_state["instructor_signed_in"] = True
     at.run()
     keys = {e.key for e in at.get("toggle") + at.get("button") + at.get("download_button")}
-    assert {"gallery_edit", "gallery_save", "gallery_zip", f"gallery_regen_{WITCH}", "gallery_upload_add"} <= keys
+    assert {"gallery_edit", "gallery_save", "gallery_zip", "gallery_html", f"gallery_regen_{WITCH}",
+            "gallery_upload_add"} <= keys
     assert not any("Read-only" in c for c in texts(at.caption))
     assert any(str(gallery) in c for c in texts(at.caption))
     assert not all(b.disabled for b in at.button if b.key.startswith(f"gallery_grid_{WITCH}_star_"))

@@ -188,8 +188,8 @@ def test_save_merges_other_fields_and_refuses_only_the_same_field(gallery):
 
 
 def test_a_stale_widget_value_is_never_written(gallery):
-    """Issue 8, item 1 (the browser test reproduces it end to end): a widget of an older revision of
-    the file, still in the browser, must not write its value into the file as reloaded."""
+    """A widget of an older revision of the file, still in the browser, must not write its value into
+    the file as reloaded (tests/browser/test_gallery_sessions_browser.py does it end to end)."""
     from app.gallery.session import record_edit
 
     at = open_gallery()
@@ -333,7 +333,7 @@ def test_a_float_seed_is_an_error_not_a_made_up_seed(gallery, tmp_path):
 
 
 def test_wrong_value_types_show_in_their_own_card_and_the_rest_works(gallery):
-    """Issue 8, item 6: `steps = "four"`, `width = "1024px"`, `guidance_scale = "x"` once crashed the page
+    """`steps = "four"`, `width = "1024px"`, `guidance_scale = "x"` once crashed the page
     (a ValueError from the image cache key) and hid every later prompt."""
     text = gallery.read_text(encoding="utf-8")
     text = text.replace('id = "witch-black-hole"\n', 'id = "witch-black-hole"\nsteps = "four"\n')
@@ -361,7 +361,7 @@ def test_wrong_value_types_show_in_their_own_card_and_the_rest_works(gallery):
 
 
 def test_recall_refuses_a_png_it_cannot_trust(gallery):
-    """Issue 8, item 7: a 30000x30000 PNG (DecompressionBombError), `"params": 5`, a list as the prompt and
+    """A 30000x30000 PNG (DecompressionBombError), `"params": 5`, a list as the prompt and
     `"guidance_scale": "x"` once raised unhandled errors; now each is refused in one line, with no Add."""
     from tests.flux.test_recall import GOOD, huge_png, ours
 
@@ -389,7 +389,7 @@ def served_to_the_class():
 
 
 def test_students_on_the_class_network_look_and_generate_but_do_not_edit(gallery, served_to_the_class, tmp_path):
-    """Issue 8, item 12: read-only for everyone but the instructor when served to the network."""
+    """Read-only for everyone but the instructor when served to the network."""
     at = open_gallery()
     keys = {e.key for e in at.get("toggle") + at.get("button") + at.get("download_button")}
     # Exports are the instructor's, as the README says: the zip and the HTML handout (it embeds every

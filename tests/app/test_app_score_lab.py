@@ -341,7 +341,7 @@ def test_one_job_per_session_across_pages(at_cleanup):
     job.cancel()
 
 
-# ----------------------------------------------------------------------------- drawing and defaults (issue 11)
+# ----------------------------------------------------------------------------- drawing and defaults
 
 def test_a_drawing_is_a_training_set_and_an_empty_canvas_says_so():
     from models.lab.drawing import DRAWN_POINTS

@@ -1,5 +1,5 @@
 """A classroom in real browsers: students on the class network cannot edit the lesson until the
-instructor signs in (issue 8, item 12), and a reloaded tab keeps its training run (item 14)."""
+instructor signs in, and a reloaded tab keeps its training run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Input that once crashed the Gallery, in a real browser (issue 8, items 6 and 7)."""
+"""Input that once crashed the Gallery, in a real browser."""
 
 from __future__ import annotations
 

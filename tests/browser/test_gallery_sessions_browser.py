@@ -1,4 +1,4 @@
-"""Two browsers edit the same lesson file (issue 8, item 1): nobody's saved edit is silently reverted.
+"""Two browsers edit the same lesson file: nobody's saved edit is silently reverted.
 
 The bug lived in the browser: after a reload from disk the server forgot its edit widgets, but the
 browser still held their old values and sent them back, and they were written into the fresh document.

@@ -34,7 +34,7 @@ def failures_ui(run) -> None:
             _norms(run, case.prompt)
             if case.echoes:
                 st.page_link("views/gallery.py", icon=":material/photo_library:",
-                             label=f"Part 1 echo: «{case.echoes}» in the FLUX gallery (Task 0.2)")
+                             label=f"In Part 1: «{case.echoes}»")
         if case.attributes:
             bias_table()
         st.divider()

@@ -38,15 +38,14 @@ def _randomize() -> None:
 
 def settings_ui() -> tuple[int, int, float, int]:
     """Seed (+ Randomize), steps, guidance, number of images."""
-    c1, c2, c3, c4 = st.columns([1.3, 1, 1, 1], vertical_alignment="bottom")
-    with c1:
-        a, b = st.columns([2, 1], vertical_alignment="bottom")
-        seed = a.number_input("seed", 0, 2**31 - 1, 0, key="t2i_seed")
-        b.button("Randomize", key="t2i_randomize", on_click=_randomize, icon=":material/casino:", width="stretch")
-    steps = c2.slider("Euler steps", 1, MAX_STEPS, DEFAULT_STEPS, key="t2i_sample_steps")
-    guidance = c3.slider("guidance w", 0.0, MAX_GUIDANCE, DEFAULT_GUIDANCE, 0.5, key="t2i_guidance",
-                         help="v = v_u + w·(v_c − v_u): 0 ignores the prompt, 1 is the plain conditional velocity.")
-    n = c4.slider("images", 1, MAX_PAGE_IMAGES, 8, key="t2i_n")
+    a, b, c = st.columns([2, 1.2, 2], vertical_alignment="bottom")
+    seed = a.number_input("seed", 0, 2**31 - 1, 0, key="t2i_seed")
+    b.button("Randomize", key="t2i_randomize", on_click=_randomize, icon=":material/casino:", width="stretch")
+    n = c.slider("images", 1, MAX_PAGE_IMAGES, 8, key="t2i_n")
+    d, e = st.columns(2)
+    steps = d.slider("Euler steps", 1, MAX_STEPS, DEFAULT_STEPS, key="t2i_sample_steps")
+    guidance = e.slider("guidance w", 0.0, MAX_GUIDANCE, DEFAULT_GUIDANCE, 0.5, key="t2i_guidance",
+                        help="v = v_u + w·(v_c − v_u): 0 ignores the prompt, 1 is the plain conditional velocity.")
     return int(seed), int(steps), float(guidance), int(n)
 
 

@@ -90,7 +90,7 @@ def _live() -> None:
     with right:
         grid = live.grid if training else _final_grid(run)
         if grid is not None:
-            st.image(grid_png(grid, cols=10, tile=5), width="stretch",
+            st.image(grid_png(grid, cols=5, tile=6), width="stretch",
                      caption=f"zero … nine, at step {live.grid_step if training else run.steps_done:,} "
                              "(the same starting noise each time, 4 Euler steps, w = 2)")
 

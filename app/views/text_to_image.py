@@ -13,7 +13,7 @@ from app.text_to_image import failures, prompt_box, save_load, session, training
 
 # 1. What this is: an 8×8 digit model trained on this computer, never FLUX
 st.title("Text to image, trained here")
-st.caption("An 8×8 digit model trained on this computer, in about a quarter of a minute. Not FLUX: a model small "
+st.caption("An 8×8 digit model trained on this computer, in well under a minute. Not FLUX: a model small "
            "enough to watch learn, built the same way.")
 with st.expander("How it works", icon=":material/info:"):
     st.markdown(

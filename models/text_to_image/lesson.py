@@ -92,8 +92,8 @@ FAILURES = (
         "Words it never read (mixed scripts)", "семь 七, digit", 7, (),
         "Russian *семь* and Chinese *七* both mean seven. CLIP's tokenizer cuts them into byte fragments, and "
         "not one of those fragments was in a training caption: their embeddings are still the small random "
-        "vectors they started as. Only *digit* and the start/end tokens carry meaning, so the model draws "
-        "what it draws for no prompt at all, not a seven.",
+        "vectors they started as. Only *digit* and the start/end tokens carry meaning, so the model has "
+        "almost nothing to go on: it draws a vague average digit (the judge mostly calls it an 8), not a seven.",
         "пастораль 节日, illustration"),
     FailureCase(
         "A combination rare in the data (bias)", "an upright six", 6, ("upright",),

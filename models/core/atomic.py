@@ -8,10 +8,12 @@ files that belong together (a trained run) goes through `atomic_folder`.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -121,15 +123,67 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
+STALE_AFTER_S = 3600.0  # a `.NAME.new-*` folder this old is a killed write's, not one in progress
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An OS lock on `folder` itself (no lock file left behind): swaps and recoveries in it take turns."""
+    try:
+        import fcntl
+    except ImportError:  # no fcntl (Windows): one process at a time is assumed
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def recover_folder(path: str | os.PathLike, stale_after_s: float = STALE_AFTER_S) -> None:
+    """Undo what a killed `atomic_folder` left beside `path`; call it before reading or replacing `path`.
+
+    Killed between its two renames, a replace left `path` missing and the old folder under a hidden
+    `.NAME.old-*/NAME`: it is put back (the replace never happened). An old folder kept after the new
+    one is in place is deleted, and so is a `.NAME.new-*` folder older than `stale_after_s` (a write
+    killed half way; a younger one may be another process writing now).
+    """
+    final = Path(path)
+    parent = final.parent
+    if not parent.is_dir():
+        return
+    pattern = glob.escape(f".{final.name}")
+    with _folder_lock(parent):
+        olds = sorted(parent.glob(f"{pattern}.old-*"), key=lambda p: p.stat().st_mtime)
+        if not final.exists() and not final.is_symlink():
+            for aside in reversed(olds):  # the newest old folder is the run as it was
+                if (aside / final.name).exists():
+                    os.replace(aside / final.name, final)
+                    break
+        for aside in olds:
+            shutil.rmtree(aside, ignore_errors=True)
+        now = time.time()
+        for new in parent.glob(f"{pattern}.new-*"):
+            try:
+                if now - new.stat().st_mtime >= stale_after_s:
+                    shutil.rmtree(new, ignore_errors=True)
+            except OSError:
+                continue
+        _fsync_folder(parent)
+
+
 @contextlib.contextmanager
 def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty hidden temp folder next to `path`; when the block succeeds it becomes `path`.
 
     Files written into it (with `write_synced`) appear at `path` together or not at all. An
     existing `path` is renamed aside, the new folder renamed in, then the old one deleted: a
-    crash leaves the old folder or the new one at `path` (or, between the two renames, the old
-    one under a hidden `.NAME.old-*` name beside it). The CALLER decides whether an existing
-    `path` may be replaced: this deletes whatever is there.
+    crash leaves the old folder or the new one at `path` (or, killed between the two renames, the
+    old one under a hidden `.NAME.old-*` name beside it, which `recover_folder` puts back: every
+    reader and writer of a run calls it first). The CALLER decides whether an existing `path` may
+    be replaced: this deletes whatever is there.
     """
     final = Path(path)
     try:
@@ -139,22 +193,24 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     if mode is not None and not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
         raise NotRegularFile(f"cannot write {final}: it is a device or a special file, not a folder")
     final.parent.mkdir(parents=True, exist_ok=True)
+    recover_folder(final)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.new-", dir=final.parent))
     try:
         yield tmp
         _fsync_folder(tmp)
-        if final.exists() or final.is_symlink():
-            aside = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
-            os.replace(final, aside / final.name)
-            try:
+        with _folder_lock(final.parent):  # a recovery never sees the swap half done
+            if final.exists() or final.is_symlink():
+                aside = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+                os.replace(final, aside / final.name)
+                try:
+                    os.replace(tmp, final)
+                except BaseException:
+                    os.replace(aside / final.name, final)  # put the old one back
+                    raise
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
                 os.replace(tmp, final)
-            except BaseException:
-                os.replace(aside / final.name, final)  # put the old one back
-                raise
-            shutil.rmtree(aside, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-        _fsync_folder(final.parent)
+            _fsync_folder(final.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # gone already when the rename succeeded
 

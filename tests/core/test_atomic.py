@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,55 @@ def test_a_block_device_or_socket_is_refused_and_a_run_folder_never_replaces_a_d
             write_synced(folder / "a.txt", b"a")
     assert stat.S_ISBLK(os.stat(block).st_mode) and stat.S_ISCHR(os.stat(null).st_mode)
     assert sorted(os.listdir(tmp_path)) == ["disk", "null", "sock"]
+
+
+KILL_BETWEEN_THE_RENAMES = r"""
+import os, signal, sys
+from models.core import atomic
+real, calls = os.replace, []
+def replace(a, b):
+    calls.append(a)
+    if len(calls) == {n}:  # SIGKILL right before this rename
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(a, b)
+atomic.os.replace = replace
+with atomic.atomic_folder(sys.argv[1]) as tmp:
+    atomic.write_synced(tmp / "new.txt", b"new")
+"""
+
+
+@pytest.mark.parametrize("n, expected", [(2, "old.txt"), (1, "old.txt")])
+def test_a_kill_in_the_middle_of_a_replace_is_undone_by_the_next_use(tmp_path, n, expected):
+    """SIGKILL between the two renames left only hidden .run.old-* / .run.new-* folders: the run looked gone."""
+    import subprocess
+    import sys
+
+    from models.core.atomic import recover_folder
+
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    code = KILL_BETWEEN_THE_RENAMES.replace("{n}", str(n))
+    run = subprocess.run([sys.executable, "-c", code, str(target)], cwd=Path(__file__).resolve().parents[2],
+                         capture_output=True, timeout=60)
+    assert run.returncode == -9, run.stderr
+    recover_folder(target, stale_after_s=0)
+    assert sorted(p.name for p in target.iterdir()) == [expected]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # the debris is gone
+
+
+def test_a_finished_swap_only_loses_its_debris_and_a_fresh_temp_folder_is_left_alone(tmp_path):
+    from models.core.atomic import recover_folder
+
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / "new.txt").write_text("new")
+    (tmp_path / ".run.old-abc" / "run").mkdir(parents=True)  # killed before the old one was deleted
+    (tmp_path / ".run.old-abc" / "run" / "old.txt").write_text("old")
+    (tmp_path / ".run.new-xyz").mkdir()  # another process writing a new run right now
+    recover_folder(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".run.new-xyz", "run"]
+    assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+    os.utime(tmp_path / ".run.new-xyz", (0, 0))  # an hour-old one is a killed write's
+    recover_folder(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui.resources import job_pool, run_registry, session_id
+from app.ui.resources import job_pool, run_gone_notice, run_registry, session_id
 from models.core.jobs import OneJobPerSession
 from models.flow import run as flow
 
@@ -30,9 +30,10 @@ def attach() -> None:
     otherwise keep the URL naming this tab's flows, so a reload finds them."""
     ss = st.session_state
     if RUNS_KEY not in ss and URL_PARAM in st.query_params:
-        found = run_registry().get(st.query_params[URL_PARAM], kind=dict)  # {slot: FlowRun}
+        found = run_registry().get(st.query_params[URL_PARAM], kind=dict, owner=session_id())  # {slot: FlowRun}
         if found is None:
-            del st.query_params[URL_PARAM]  # expired or never ours: start clean
+            del st.query_params[URL_PARAM]  # expired or never ours: start clean, and say why
+            run_gone_notice("set of flows")
         else:
             ss[RUNS_KEY], ss[RUNS_ID_KEY] = found, st.query_params[URL_PARAM]
             for run in found.values():
@@ -46,7 +47,7 @@ def _remember() -> None:
     """Register this tab's flows once, by a random id in the URL."""
     ss = st.session_state
     if not ss.get(RUNS_ID_KEY):
-        ss[RUNS_ID_KEY] = run_registry().register(runs())
+        ss[RUNS_ID_KEY] = run_registry().register(runs(), owner=session_id())
         st.query_params[URL_PARAM] = ss[RUNS_ID_KEY]
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app.ui.resources import job_pool, run_registry, session_id
+from app.ui.resources import job_pool, run_gone_notice, run_registry, session_id
 from models.core.jobs import Job, OneJobPerSession
 from models.lab.datasets import DatasetSpec, training_data
 from models.score.checkpoints import ScoreModel
@@ -29,9 +29,10 @@ def current_run() -> TrainingRun | None:
     """This tab's run; after a browser reload, the run named in the URL (its job changes owner)."""
     run = st.session_state.get(RUN_KEY)
     if run is None and URL_PARAM in st.query_params:
-        run = run_registry().get(st.query_params[URL_PARAM], kind=TrainingRun)
+        run = run_registry().get(st.query_params[URL_PARAM], kind=TrainingRun, owner=session_id())
         if run is None:
-            del st.query_params[URL_PARAM]  # expired or never ours: start clean
+            del st.query_params[URL_PARAM]  # expired or never ours: start clean, and say why
+            run_gone_notice("training run")
             return None
         st.session_state[RUN_KEY], st.session_state[RUN_ID_KEY] = run, st.query_params[URL_PARAM]
         if run.job is not None and not run.job.is_finished:
@@ -42,7 +43,7 @@ def current_run() -> TrainingRun | None:
 
 
 def _keep(run: TrainingRun) -> None:
-    run_id = run_registry().register(run)
+    run_id = run_registry().register(run, owner=session_id())
     st.session_state[RUN_KEY], st.session_state[RUN_ID_KEY] = run, run_id
     st.query_params[URL_PARAM] = run_id
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui.resources import job_pool, run_registry, session_id
+from app.ui.resources import job_pool, run_gone_notice, run_registry, session_id
 from models.core.jobs import OneJobPerSession
 from models.text_to_image.run import TextToImageRun, loaded_run, training_job
 from models.text_to_image.train import TrainConfig
@@ -25,9 +25,10 @@ def current_run() -> TextToImageRun | None:
     ss = st.session_state
     run = ss.get(RUN_KEY)
     if run is None and URL_PARAM in st.query_params:
-        run = run_registry().get(st.query_params[URL_PARAM], kind=TextToImageRun)
+        run = run_registry().get(st.query_params[URL_PARAM], kind=TextToImageRun, owner=session_id())
         if run is None:
-            del st.query_params[URL_PARAM]  # expired, or another page's run: start clean
+            del st.query_params[URL_PARAM]  # expired, or another page's run: start clean, and say why
+            run_gone_notice("training run")
             return None
         ss[RUN_KEY], ss[RUN_ID_KEY] = run, st.query_params[URL_PARAM]
         if run.job is not None and not run.job.is_finished:
@@ -38,7 +39,7 @@ def current_run() -> TextToImageRun | None:
 
 
 def _keep(run: TextToImageRun) -> None:
-    run_id = run_registry().register(run)
+    run_id = run_registry().register(run, owner=session_id())
     st.session_state[RUN_KEY], st.session_state[RUN_ID_KEY] = run, run_id
     st.query_params[URL_PARAM] = run_id
 

@@ -73,8 +73,17 @@ def job_pool() -> JobPool:
 
 @st.cache_resource
 def run_registry() -> RunRegistry:
-    """Score lab runs by the id in their tab's URL, so a reload finds its run again."""
-    return RunRegistry(max_runs=32, max_age_s=3 * 3600)
+    """Every lab page's runs by the id in their tab's URL, so a reload finds its run again: sized for a
+    class (each student with a run on every lab page, plus closed tabs' runs kept for three hours), and
+    an open tab's run is never evicted."""
+    return RunRegistry(max_runs=256, max_age_s=3 * 3600, per_owner=4, is_alive=_session_alive)
+
+
+def run_gone_notice(what: str) -> None:
+    """The address named a run this server does not keep (it restarted, the run's tab closed hours ago,
+    or the id belongs to another page): say so, rather than show an empty page as if nothing happened."""
+    st.warning(f"The {what} named in this page's address is no longer kept on the server (the server may "
+               "have restarted, or its tab was closed long ago): start a new one.", icon=":material/link_off:")
 
 
 @st.cache_resource

@@ -149,3 +149,16 @@ def test_langevin_network_section_starts_only_on_request():
     at = _open("views/langevin.py", lv_n=100)
     assert "lv_net_job" not in at.session_state
     assert at.button(key="lv_train").label == "Train the network"
+
+
+@pytest.mark.parametrize("page, param", [("views/score_lab.py", "run"), ("views/how_flux_samples.py", "flow"),
+                                         ("views/text_to_image.py", "run")])
+def test_an_address_naming_a_run_the_server_no_longer_keeps_says_so(page, param):
+    """After a server restart (or long after the tab closed) an old ?run= link opened a blank page."""
+    at = AppTest.from_file(MAIN, default_timeout=90)
+    at.query_params[param] = "from-before-the-restart"
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("no longer kept on the server" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert param not in at.query_params

@@ -5,6 +5,7 @@ random numbers in the same order as the engine (models/flow, the How FLUX sample
 the same seed it gives the same numbers (a test checks). Run: python docs/flow_on_one_screen.py
 """
 import copy
+import hashlib
 import math
 
 import torch
@@ -12,6 +13,13 @@ from torch import nn
 
 SEED, N_POINTS, STEPS, BATCH, LR, EMA = 0, 2000, 2000, 256, 5e-3, 0.99
 SAMPLE_STEPS, N_SAMPLES = 50, 2000
+
+
+def stream(seed, name):
+    """A generator of its own for one kind of draw (the sampler's start, its noise): two generators seeded
+    alike would replay each other's numbers, so each is seeded by a hash of (seed, name)."""
+    digest = hashlib.blake2b(f"{name}:{seed}".encode(), digest_size=8).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest, "little") & (2**63 - 1))
 
 
 def moons(n, seed):
@@ -82,7 +90,7 @@ def train(data, steps=STEPS, seed=SEED):
 def sample(net, n=N_SAMPLES, seed=SEED, steps=SAMPLE_STEPS):
     """6. Euler, FLUX's sampler: from ε ~ N(0, I) at t = 1 to t = 0 in even steps, x ← x + (t' − t)·v(x, t).
     Were the averaged paths straight, one step would do; they bend where lines cross."""
-    x = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
+    x = torch.randn(n, 2, generator=stream(seed, "prior"))
     times = torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64).tolist()
     for t, t_next in zip(times, times[1:]):
         x = x + (t_next - t) * net(x, torch.full((n,), t))

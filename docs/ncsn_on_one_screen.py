@@ -5,6 +5,7 @@ same random numbers in the same order as the engine (models/score, the Score lab
 with the same seed it gives the same numbers (a test checks). Run: python docs/ncsn_on_one_screen.py
 """
 import copy
+import hashlib
 import math
 
 import torch
@@ -12,6 +13,13 @@ from torch import nn
 
 SEED, N_POINTS, STEPS, BATCH, LR, EMA = 0, 2000, 2000, 256, 5e-3, 0.99
 LEVELS, SAMPLE_LEVELS, N_SAMPLES = 10, 100, 2000
+
+
+def stream(seed, name):
+    """A generator of its own for one kind of draw (the sampler's start, its noise): two generators seeded
+    alike would replay each other's numbers, so each is seeded by a hash of (seed, name)."""
+    digest = hashlib.blake2b(f"{name}:{seed}".encode(), digest_size=8).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest, "little") & (2**63 - 1))
 
 
 def moons(n, seed):
@@ -94,9 +102,9 @@ def sample(net, sigmas, n=N_SAMPLES, seed=SEED, levels=SAMPLE_LEVELS):
     """6. The ancestral sampler (the engine's default): from N(0, (1 + σ_1²) I), the noisy data at the top,
     down a finer ladder: x ← x + (σ² − σ'²)·s(x, σ) + σ'·√(1 − σ'²/σ²)·z (a jump toward the denoised
     guess x + σ²s, re-noised to the next σ'), and at the end the denoised guess itself (Tweedie)."""
-    x = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed)) * (1 + sigmas[0] ** 2).sqrt()
+    x = torch.randn(n, 2, generator=stream(seed, "prior")) * (1 + sigmas[0] ** 2).sqrt()
     fine = torch.exp(torch.linspace(math.log(sigmas[0]), math.log(sigmas[-1]), levels)).tolist()
-    g = torch.Generator().manual_seed(seed)      # the steps' noise: seeded like the start, as in the engine
+    g = stream(seed, "sampler-noise")           # the steps' noise: a stream apart from the start's
     for sigma, nxt in zip(fine, fine[1:]):
         s = net(x, torch.full((n,), sigma))
         x.add_(s, alpha=sigma**2 - nxt**2).add_(torch.randn(n, 2, generator=g),

@@ -38,6 +38,7 @@ from typing import Callable
 import torch
 
 from .sampler_result import SamplerResult
+from .streams import PRIOR, stream
 
 TIME_SAMPLINGS = ("logit-normal", "uniform")
 SAMPLERS = ("euler", "heun")
@@ -141,10 +142,11 @@ class FlowSamples(SamplerResult):
 
 
 def noise_start(n: int, seed: int = 0, dim: int = 2) -> torch.Tensor:
-    """n draws of ε ~ N(0, I) in `dim` (standardized) coordinates, from a local generator."""
+    """n draws of ε ~ N(0, I) in `dim` (standardized) coordinates, from the seed's "prior" stream (a
+    training generator seeded alike would otherwise hand the sampler its own training noise)."""
     if n < 1:
         raise ValueError("the number of samples must be at least 1")
-    return torch.randn(n, dim, generator=torch.Generator().manual_seed(int(seed)))
+    return torch.randn(n, dim, generator=stream(seed, PRIOR))
 
 
 @torch.no_grad()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from models.lab.mixture import GaussianMixture
+from models.lab.streams import PRIOR, stream
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,11 @@ class Prior:
         return f"N(data mean, σ_max² I + Cov), σ_max = {self.sigma:.3g}"
 
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:
-        """n points (float32, CPU), reproducible from the seed alone."""
+        """n points (float32, CPU), reproducible from the seed alone (its "prior" stream: the sampler's
+        noise has another)."""
         if n < 1:
             raise ValueError("the number of samples must be at least 1")
-        g = torch.Generator().manual_seed(seed)
+        g = stream(seed, PRIOR)
         if self.mixture is not None:
             return self.mixture.sample(n, g) + self.sigma * torch.randn(n, 2, generator=g)
         if self.points is not None:

@@ -22,6 +22,7 @@ import torch
 from models.lab.datasets import dataset_mixture, sample_dataset
 from models.lab.metrics import energy_distance, mode_shares
 from models.lab.mixture import GaussianMixture
+from models.lab.streams import PRIOR, stream
 
 from .noise import default_sigmas
 from .prior import Prior, mixture_prior
@@ -207,9 +208,9 @@ def step_decomposition(score_fn: ScoreFn, mixture: GaussianMixture, sigma: float
     Rows: ancestral, ODE half, Langevin half, ODE + Langevin, and the truth at σ_next. The two
     halves' drifts add up to the ancestral drift; the noise differs by the factor σ_next/σ.
     """
-    g = torch.Generator().manual_seed(seed)
+    g = stream(seed, PRIOR)
     x = mixture.sample(n, g) + sigma * torch.randn(n, 2, generator=g)
-    parts = ancestral_step_parts(score_fn, x, sigma, sigma_next, seed=seed + 1)
+    parts = ancestral_step_parts(score_fn, x, sigma, sigma_next, seed=seed)   # its noise: the seed's own stream
     s = score_fn(x, sigma)
     half = 0.5 * parts.alpha * s
 

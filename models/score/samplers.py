@@ -20,7 +20,9 @@ the VE diffusion x_σ = x_0 + σ z):
   x ← x + ½(σ_i² − σ_{i+1}²) s (Euler) or its Heun correction.
 
 Every sampler takes a seed and a device, never touches global RNG state, runs
-without autograd, and returns the trajectory at a chosen stride for animation.
+without autograd, and returns the trajectory at a chosen stride for animation. Its noise
+comes from the seed's "sampler-noise" stream and a start from its "prior" stream
+(models.lab.streams): a noise generator seeded like the start would replay the start's draws.
 """
 
 from __future__ import annotations
@@ -32,19 +34,20 @@ from typing import Callable
 import torch
 
 from models.lab.sampler_result import SamplerResult
+from models.lab.streams import PRIOR, SAMPLER_NOISE, stream
 
 ScoreFn = Callable[[torch.Tensor, float], torch.Tensor]
 
 
 def uniform_start(n: int, low: float, high: float, seed: int = 0) -> torch.Tensor:
     """Particles uniform on the square [low, high]² (the NCSN paper's toy start)."""
-    g = torch.Generator().manual_seed(seed)
+    g = stream(seed, PRIOR)
     return low + (high - low) * torch.rand(n, 2, generator=g)
 
 
 def gaussian_start(n: int, sigma: float, seed: int = 0, center: torch.Tensor | None = None) -> torch.Tensor:
     """Particles from N(center, σ²I): the prior at the top of the ladder."""
-    g = torch.Generator().manual_seed(seed)
+    g = stream(seed, PRIOR)
     x = sigma * torch.randn(n, 2, generator=g)
     return x if center is None else x + center
 
@@ -68,9 +71,8 @@ def tweedie(x: torch.Tensor, sigma: float, score: torch.Tensor) -> torch.Tensor:
     return x + sigma**2 * score
 
 
-def _noise_source(seed: int, device: torch.device | str):
-    g = torch.Generator(device=device).manual_seed(seed)
-    return g
+def _noise_source(seed: int, device: torch.device | str) -> torch.Generator:
+    return stream(seed, SAMPLER_NOISE, device)
 
 
 @torch.no_grad()
@@ -277,8 +279,7 @@ def ancestral_step_parts(score_fn: ScoreFn, x: torch.Tensor, sigma: float, sigma
     sigma, sigma_next = float(sigma), float(sigma_next)
     if not sigma > sigma_next > 0:
         raise ValueError("an ancestral step goes from σ down to a smaller positive σ_next")
-    g = torch.Generator(device=x.device).manual_seed(seed)
-    z = torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)
+    z = torch.randn(x.shape, generator=_noise_source(seed, x.device), device=x.device, dtype=x.dtype)
     s = score_fn(x, sigma)
     delta = sigma**2 - sigma_next**2
     anc_std = _ancestral_noise_scale(sigma, sigma_next)

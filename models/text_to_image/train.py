@@ -12,7 +12,6 @@ others' draws as they were, and no stream replays another's numbers.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -23,6 +22,7 @@ import torch
 from models.core.errors import InputError
 from models.lab import flow_matching as fm
 from models.lab.checks import SEED_MAX
+from models.lab.streams import stream
 from models.lab.training import limited_threads
 
 from .captions import caption_bank
@@ -94,12 +94,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise InputError("device cuda was asked for, but torch finds no CUDA GPU here")
     return torch.device(name)
-
-
-def stream(seed: int, name: str, device: torch.device | str = "cpu") -> torch.Generator:
-    """A generator of its own for one kind of draw: seeded by a hash of (seed, name), so streams never coincide."""
-    digest = hashlib.blake2b(f"{name}:{int(seed)}".encode(), digest_size=8).digest()
-    return torch.Generator(device=device).manual_seed(int.from_bytes(digest, "little") & SEED_MAX)
 
 
 def new_model(config: TrainConfig) -> TextToImage:

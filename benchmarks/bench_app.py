@@ -145,14 +145,15 @@ def _fragment_load(job, run, stop: threading.Event) -> None:
     import pyarrow as pa
 
     from app.ui import charts, training_charts
+    from models.lab.run import progress_of
 
     domain = charts.square_domain(run.data.points)
     backdrop = training_charts.samples_rows(run.data.points, "data", 600)
     tick = 0
     while not stop.wait(0.5):
         tick += 1
-        snap = job.snapshot()
-        history = snap.get("history") or []
+        snap = progress_of(job)
+        history = snap.history or []
         run.loss_floor()  # the numbers row
         if tick % 2:
             continue
@@ -160,8 +161,8 @@ def _fragment_load(job, run, stop: threading.Event) -> None:
         if run.trainer is not None:
             sigmas = [float(s) for s in run.trainer.objective.sigmas]
             specs.append(training_charts.per_sigma_spec(history, sigmas, run.level_floors))
-        if snap.get("preview") is not None:
-            specs.append(training_charts.samples_spec(snap["preview"], backdrop, domain=domain))
+        if snap.preview is not None:
+            specs.append(training_charts.samples_spec(snap.preview, backdrop, domain=domain))
         for spec in specs:
             rows = spec.pop("datasets")[training_charts.DATA]
             pa.Table.from_pandas(pd.DataFrame(rows))

@@ -80,7 +80,7 @@ def steps_and_reflow(model: FlowModel, seed: int = 0) -> dict:
     t0 = time.perf_counter()
     from models.flow.reflow import reflow_pairs
     child.pairs = reflow_pairs(model, flow.REFLOW_PAIRS, seed=seed + 1)
-    child.trainer = flow.new_trainer(child)
+    child.trainer = child.new_trainer()
     child.trainer.run()
     reflow_s = time.perf_counter() - t0
     after = child.model()

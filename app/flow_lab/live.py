@@ -11,6 +11,7 @@ from app.ui.job_status import live_history, release_finished_job, training_progr
 from app.ui.presentation import spec_chart
 from models.core.errors import InputError
 from models.core.jobs import OneJobPerSession
+from models.lab.run import progress_of
 
 ss = st.session_state
 STATUS = {"main": "the flow", "reflow": "the reflow", "guided": "the class-conditional flow"}
@@ -54,7 +55,7 @@ def _live(slot: str) -> None:
     job = run.job
     if job is not None and job.state != ss.get(f"fx_state_{slot}"):
         st.rerun()  # queued → running → finished: the page below changes
-    snap = job.snapshot() if job is not None else {}
+    snap = progress_of(job)
     if job is not None and job.state == "queued":
         st.info("Waiting in line: the server trains a few models at a time.", icon=":material/hourglass_top:")
         return
@@ -69,7 +70,7 @@ def _live(slot: str) -> None:
     with c1:
         spec_chart(training_charts.loss_spec(live_history(run, snap), None, title=f"Loss of {STATUS[slot]}",
                                              y_title="‖v − (ε − x₀)‖²"))
-    preview = snap.get("preview")
+    preview = snap.preview
     if job is not None and job.state == "running" and preview is not None and run.data is not None:
         with c2:
             domain = session.cached(("domain", run.id), lambda: charts.square_domain(run.data.points))

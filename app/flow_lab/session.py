@@ -13,6 +13,7 @@ import streamlit as st
 from app.ui.resources import job_pool, run_gone_notice, run_registry, session_id
 from models.core.jobs import OneJobPerSession
 from models.flow import run as flow
+from models.lab.run import training_job
 
 RUNS_KEY = "flux_flow_runs"
 RUNS_ID_KEY = "flux_flow_runs_id"
@@ -82,7 +83,7 @@ def _submit(slot: str, run: flow.FlowRun, work) -> None:
 
 def train(slot: str, run: flow.FlowRun) -> None:
     """Train a fresh flow in `slot` (the old one there is stopped and dropped). A new main flow drops its reflow."""
-    _submit(slot, run, flow.flow_training_job)
+    _submit(slot, run, training_job)
     if slot == "main":
         forget("reflow")
 

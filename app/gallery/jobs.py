@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
 from app.gallery.messages import md_escape
 from app.gallery.session import ensure_seed, prompt_generation_params
 from app.ui.resources import generation_pool, session_id
-from models.flux import FluxError
-from models.flux.generate import GenerationCancelled, Generator, OutOfMemory
-from models.flux.loading import InsufficientMemory, ModelNotFound
+from models.flux.generate import Generator
 from models.flux.params import GenerationParams
+from models.flux.worker import GenerationOutcome, GenerationProgress, generation_job
 
 
 @dataclass(frozen=True)
@@ -30,9 +28,8 @@ class LastJob:
 
     @classmethod
     def of(cls, job) -> LastJob:
-        result = job.result or {}
-        return cls(job.state, job.error, result.get("made", []), result.get("errors", []), result.get("next_plan"),
-                   result.get("seconds", 0))
+        result = job.result or GenerationOutcome()
+        return cls(job.state, job.error, result.made, result.errors, result.next_plan, result.seconds)
 
     @property
     def fresh(self) -> int:
@@ -111,70 +108,23 @@ def _progress_panel() -> None:
     job_progress(running)
 
 
-def generation_job(generator: Generator, items: list[tuple[str, GenerationParams]]) -> Callable:
-    """The function a JobPool runs: generate `items` in order, publishing progress; no st.* in here.
-
-    Progress fields: index/total (images), prompt_id, step/steps, preview (PIL image), status text.
-    Returns {"made": [(prompt_id, seed, path, from_cache)], "errors": [(prompt_id, message)],
-             "next_plan": MemoryPlan | None, "seconds": float}.
-    """
-
-    def work(job) -> dict[str, Any]:
-        start = time.perf_counter()
-        made: list[tuple[str, int, str, bool]] = []
-        errors: list[tuple[str, str]] = []
-        next_plan = None
-        total = len(items)
-        for index, (prompt_id, params) in enumerate(items):
-            if job.should_stop():
-                break
-            status = "waiting for the generator (another session is using it)" if generator.busy else (
-                "loading the model" if not generator.loaded else "starting")
-            job.report(index=index, total=total, prompt_id=prompt_id, step=0, steps=params.steps,
-                       preview=None, status=status)
-
-            def on_step(step: int, steps: int, preview) -> None:
-                job.report(step=step, steps=steps, preview=preview, status=f"step {step}/{steps}")
-
-            try:
-                result = generator.generate(params, on_step=on_step, cancel=job.stop_event, prompt_id=prompt_id)
-            except GenerationCancelled:
-                break
-            except OutOfMemory as exc:
-                errors.append((prompt_id, str(exc)))
-                next_plan = exc.next_plan
-                break
-            except (ModelNotFound, InsufficientMemory) as exc:  # nothing else can work either
-                errors.append((prompt_id, str(exc)))
-                break
-            except FluxError as exc:
-                errors.append((prompt_id, str(exc)))
-                continue
-            made.append((prompt_id, params.seed, str(result.path) if result.path else "", result.from_cache))
-            job.report(index=index + 1, step=params.steps)
-        return {"made": made, "errors": errors, "next_plan": next_plan, "seconds": time.perf_counter() - start}
-
-    return work
-
-
 def job_progress(job) -> None:
     """Progress of a running job: which image, a bar over all steps, the latest preview, Cancel."""
-    progress = job.snapshot()
-    total = max(1, int(progress.get("total", 1)))
-    index = int(progress.get("index", 0))
-    steps = max(1, int(progress.get("steps", 1)))
-    step = int(progress.get("step", 0))
+    progress = job.snapshot() or GenerationProgress()
+    total = max(1, int(progress.total))
+    index = int(progress.index)
+    steps = max(1, int(progress.steps))
+    step = int(progress.step)
     fraction = min(1.0, (index + step / steps) / total)
     if job.state == "queued":
         text = f"Waiting in line (position {job.queue_position}) for a free worker…"
     else:
-        text = (f"Image {min(index + 1, total)}/{total} · {progress.get('prompt_id', '')} · "
-                f"{progress.get('status', 'starting')}")
+        text = f"Image {min(index + 1, total)}/{total} · {progress.prompt_id} · {progress.status}"
     cols = st.columns([4, 1, 1], vertical_alignment="center")
     with cols[0]:
         st.progress(fraction, text=text)
     with cols[1]:
-        preview = progress.get("preview")
+        preview = progress.preview
         if preview is not None:
             st.image(preview, width=96, caption="preview")
     with cols[2]:

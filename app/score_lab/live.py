@@ -16,6 +16,7 @@ from app.score_lab.controls import on_cpu_fallback
 from app.ui import charts, training_charts
 from app.ui.job_status import live_history, release_finished_job, training_progress
 from app.ui.presentation import spec_chart
+from models.lab.run import TrainingProgress, progress_of
 from models.score import run as training_run
 from models.score.defaults import default_settings
 from models.score.floors import population_loss_floor
@@ -42,7 +43,7 @@ def live_status() -> None:
     job = run.job
     if job is not None and job.state != ss.get("sl_page_state"):
         st.rerun()  # queued → running → finished: the whole page changes (polling rates, results section)
-    snap = job.snapshot() if job is not None else {}
+    snap = progress_of(job)
     if job is not None and job.state == "queued":
         ahead = max(job.queue_position - 1, 0)
         where = (f"{ahead} more job{' waits' if ahead == 1 else 's wait'} ahead of yours" if ahead
@@ -62,7 +63,7 @@ def _start_hint() -> None:
                "the shape long before the end.")
 
 
-def _job_state(run, snap: dict) -> None:
+def _job_state(run, snap: TrainingProgress) -> None:
     """Training: a progress bar. Stopped, failed: what happened and what to do next."""
     job = run.job
     if job is not None and job.state == "running":
@@ -80,7 +81,7 @@ def _job_state(run, snap: dict) -> None:
                       icon=":material/memory:")
 
 
-def _numbers(run, snap: dict) -> None:
+def _numbers(run, snap: TrainingProgress) -> None:
     job = run.job
     training = job is not None and job.state == "running"
     history = live_history(run, snap)
@@ -88,7 +89,7 @@ def _numbers(run, snap: dict) -> None:
     last = history[-1] if history else None
     m1, m2, m3, m4 = st.columns(4)
     # the last logged window can end a few steps before a stop: a stopped run shows where it stopped
-    step_now = int(snap.get("step", run.steps_done)) if training else run.steps_done
+    step_now = int(run.steps_done if snap.step is None else snap.step) if training else run.steps_done
     m1.metric("step", f"{step_now:,}")
     m2.metric("loss", f"{last['loss']:.4f}" if last and math.isfinite(last["loss"]) else "–")
     population = None if floor is None or run.data is None else session.cached(
@@ -116,8 +117,8 @@ def live_charts() -> None:
         return
     job = run.job
     training = job is not None and job.state == "running"
-    snap = job.snapshot() if training else {}
-    history = (snap.get("history") or []) if training else run.history
+    snap = progress_of(job) if training else TrainingProgress()
+    history = (snap.history or []) if training else run.history
     c1, c2 = st.columns(2)
     with c1:
         title = "Loss (mean over the noise levels)" if run.kind == "ncsn" else "Loss"
@@ -144,8 +145,8 @@ def live_charts() -> None:
         spec_chart(training_charts.speed_spec(history))
 
 
-def _live_samples(run, snap: dict) -> None:
-    preview = snap.get("preview")
+def _live_samples(run, snap: TrainingProgress) -> None:
+    preview = snap.preview
     if preview is None or run.data is None:
         return
     domain = session.cached(("domain", run.id), lambda: charts.square_domain(run.data.points))
@@ -153,4 +154,4 @@ def _live_samples(run, snap: dict) -> None:
     # a constant title keeps the chart's spec the same, so the browser only swaps the points
     spec_chart(training_charts.samples_spec(preview, backdrop, domain=domain,
                                             title=f"Live samples ({len(preview)}, quick sampler)"))
-    st.caption(f"From the network at step {snap.get('preview_step', 0):,}.")
+    st.caption(f"From the network at step {snap.preview_step or 0:,}.")

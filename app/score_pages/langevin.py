@@ -7,6 +7,7 @@ import streamlit as st
 
 from app.ui import charts, presentation
 from app.ui.job_status import background_progress, submit_page_job
+from models.lab.run import TrainingProgress
 from models.score.experiments import NCSN_TOY, ToySampling, ncsn_toy_network_samples, ncsn_toy_run, ncsn_toy_sampling
 from models.score.run import train_then_sample
 
@@ -70,9 +71,9 @@ def network_section(seed: int, data) -> None:
         st.warning(f"Training failed: {net_job.error}" if net_job.error else "Training was stopped.")
 
 
-def network_progress(snap: dict) -> None:
-    if snap.get("phase") != "sampling":
-        done, total = snap.get("step", 0), snap.get("total", NET_STEPS)
+def network_progress(snap: TrainingProgress) -> None:
+    if snap.phase != "sampling":
+        done, total = snap.step or 0, NET_STEPS if snap.total is None else snap.total
         st.progress(min(done / max(total, 1), 1.0), f"Training: step {done}/{total}")
     else:
-        st.progress(1.0, f"Trained; {snap['phase']}…")
+        st.progress(1.0, f"Trained; {snap.phase}…")

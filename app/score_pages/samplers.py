@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app.ui import charts, presentation
+from models.lab.run import TrainingProgress
 from models.score.sampler_comparison import compare
 
 
@@ -16,8 +17,9 @@ def every_sampler(setups: list, n: int, seed: int):
     def work(j):
         out = []
         for setup in setups:
-            result = compare(setup, n=n, seed=seed, should_stop=j.should_stop,
-                             progress=lambda label, i, who=setup.label: j.report(phase=f"{who}: {label}", step=i))
+            def progress(label, i, who=setup.label):
+                j.report(TrainingProgress(phase=f"{who}: {label}", step=i))
+            result = compare(setup, n=n, seed=seed, should_stop=j.should_stop, progress=progress)
             if result is None:
                 return None
             out.append(result)

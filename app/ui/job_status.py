@@ -7,18 +7,20 @@ import streamlit as st
 
 from app.ui.resources import job_pool, session_id
 from models.core.jobs import OneJobPerSession
+from models.lab.run import TrainingProgress, progress_of
 
 
-def live_history(run, snap: dict) -> list[dict]:
+def live_history(run, snap: TrainingProgress) -> list[dict]:
     """The loss history to draw: the job's while it trains, the run's own once it has finished."""
     job = run.job
-    return run.history if (job is None or job.is_finished) else (snap.get("history") or [])
+    return run.history if (job is None or job.is_finished) else (snap.history or [])
 
 
-def training_progress(run, snap: dict) -> None:
+def training_progress(run, snap: TrainingProgress) -> None:
     """The progress bar of a running job: its phase, and in the training phase step / total."""
-    step, total = int(snap.get("step", run.steps_done)), max(int(snap.get("total", run.target_steps)), 1)
-    phase = snap.get("phase", "starting")
+    step = int(run.steps_done if snap.step is None else snap.step)
+    total = max(int(run.target_steps if snap.total is None else snap.total), 1)
+    phase = snap.phase or "starting"
     st.progress(min(step / total, 1.0), text=f"{phase}: step {step:,} / {total:,}" if phase == "training"
                 else f"{phase}…")
 
@@ -28,7 +30,7 @@ def release_finished_job(run) -> None:
     job's result, and the job's copies of the last preview and history."""
     if run is not None and run.job is not None and run.job.is_finished:
         run.job.result = None
-        if run.job.snapshot().get("preview") is not None:
+        if progress_of(run.job).preview is not None:
             run.job.report(preview=None, history=None)
 
 
@@ -54,7 +56,7 @@ def background_progress(job, progress, *, stop_key: str, stop_label: str = "Stop
     def panel() -> None:
         if job.is_finished:
             st.rerun()
-        snap = job.snapshot()
+        snap = progress_of(job)
         if job.queue_position:
             st.info(f"Waiting for a free worker (position {job.queue_position} in line)…")
         else:

@@ -15,6 +15,7 @@ from app.score_pages.memorization import NetworkSettings, network_job
 from app.ui.job_status import background_progress
 from models.lab.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, sample_dataset
 from models.lab.metrics import nearest_distances
+from models.lab.run import TrainingProgress
 from models.score.experiments import empirical_optimal_samples, training_points
 
 DIST_FLOOR = 1e-4  # log-scale histogram: distances below this (exact copies) go in the first bar
@@ -29,12 +30,12 @@ def empirical_samples(name: str, n_train: int, n_samples: int, seed: int) -> np.
     return empirical_optimal_samples(name, n_train, n_samples, seed)
 
 
-def training_progress(snap: dict) -> None:
-    if snap.get("phase") == "sampling":
+def training_progress(snap: TrainingProgress) -> None:
+    if snap.phase == "sampling":
         st.progress(1.0, "Trained. Sampling with the network…")
     else:
-        done, total = snap.get("step", 0), snap.get("total", steps)
-        loss = snap.get("loss", float("nan"))
+        done, total = snap.step or 0, steps if snap.total is None else snap.total
+        loss = float("nan") if snap.loss is None else snap.loss
         loss_text = f" · loss {loss:.3g}" if np.isfinite(loss) else ""
         st.progress(min(done / max(total, 1), 1.0), f"Training in the background: step {done}/{total}{loss_text}")
 

@@ -65,8 +65,8 @@ if st.button("Run every sampler", key="sm_run", type="primary"):
     job = submit_page_job(JOB_KEY, every_sampler(setups, N_SAMPLES, int(seed)), name="Samplers page: every sampler")
 
 if job is not None and not job.is_finished:
-    background_progress(job, lambda snap: st.progress(min(snap.get("step", 0) / 4, 1.0),
-                                                      f"Sampling: {snap.get('phase', 'starting')}…"),
+    background_progress(job, lambda snap: st.progress(min((snap.step or 0) / 4, 1.0),
+                                                      f"Sampling: {snap.phase or 'starting'}…"),
                         stop_key="sm_stop")
 elif job is not None and job.finished_ok and job.result:
     comparison_ui(job.result, N_SAMPLES)

@@ -3,13 +3,17 @@
 Streamlit reruns a page script on every click, which would kill a training loop
 or a generation running inside it. So long work runs in worker threads that never
 touch `st.*`; a page keeps the `Job` handle in `st.session_state` and redraws its
-progress from a fragment. One `JobPool` per process (the app caches it with
+progress from a fragment. Progress is a small typed record (a frozen dataclass the worker
+chooses: the lab's `TrainingProgress`, flux's `GenerationProgress`): the worker publishes the
+first one whole, then changes fields by name, and a reader gets the record as it was last
+published (None before the worker has said anything). One `JobPool` per process (the app caches it with
 `st.cache_resource`) caps how many jobs run at once; extra jobs wait in line and
 can see their position.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import time
@@ -35,7 +39,7 @@ class Job:
         self._stop = threading.Event()
         self._done = threading.Event()
         self.state = QUEUED
-        self.progress: dict[str, Any] = {}
+        self.progress: Any = None  # a frozen dataclass, or None until the worker reports
         self.result: Any = None
         self.error: str | None = None
         self.exception: BaseException | None = None
@@ -44,10 +48,14 @@ class Job:
         self.finished: float | None = None
 
     # --- called from the worker ---------------------------------------------------
-    def report(self, **fields: Any) -> None:
-        """Publish the latest progress (replaces keys; readers get a consistent copy)."""
+    def report(self, record: Any = None, /, **fields: Any) -> None:
+        """Publish progress: a new `record` (a frozen dataclass), and/or new values of some of its fields
+        (a name the record does not have is a TypeError, not a silently new key)."""
         with self._lock:
-            self.progress = {**self.progress, **fields}
+            progress = self.progress if record is None else record
+            if progress is None:
+                raise TypeError("report a progress record first, then change its fields")
+            self.progress = dataclasses.replace(progress, **fields) if fields else progress
 
     def should_stop(self) -> bool:
         return self._stop.is_set()
@@ -57,9 +65,10 @@ class Job:
         return self._stop
 
     # --- called from the UI ---------------------------------------------------------
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> Any:
+        """The progress record as last published (frozen: it cannot change under the reader), or None."""
         with self._lock:
-            return dict(self.progress)
+            return self.progress
 
     def cancel(self) -> None:
         """Ask the job to stop; a queued job is dropped from the line at once."""

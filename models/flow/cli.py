@@ -128,13 +128,12 @@ def _parse(argv: list[str]):
 # ----------------------------------------------------------------------------- train
 
 def cmd_train(args) -> None:
-    from models.score.checkpoints import check_run_target
     from models.lab.datasets import DatasetSpec
+    from models.lab.run_folder import check_run_target
+    from models.lab.training import TrainingDiverged
 
     from . import run as flow
     from .checkpoints import load_flow_run, save_flow_run
-    from models.lab.training import TrainingDiverged
-
     from .trainer import FlowConfig
 
     has_data = args.dataset is not None or args.data is not None or args.text is not None
@@ -178,7 +177,7 @@ def cmd_train(args) -> None:
     run.config.num_threads = args.threads
     run.config.log_every = max(1, min(100, args.steps // 20))
     run.config.validate()
-    trainer = run.trainer = flow.new_trainer(run)
+    trainer = run.trainer = run.new_trainer()
     print(f"training {run.describe()} [{len(trainer.data)} points]", flush=True)
 
     def report(p):

@@ -1,12 +1,13 @@
 """The front door of flow matching: every page and the CLI train, sample and measure flows through here.
 
     run = FlowRun(data=training_data(DatasetSpec.builtin("moons")), config=flow_config())
-    job = pool.submit(lambda job: flow_training_job(job, run))   # in a background thread
+    job = pool.submit(lambda job: training_job(job, run))        # the lab's worker, in a background thread
     result = run.model().sample(n=2000, steps=4)                  # FLUX.1-schnell's 4 Euler steps
 
-* `FlowRun` — one flow of one session (data, labels, config, Trainer, job), like the Score
-  lab's `TrainingRun`; `flow_training_job` is its worker (history rows + a live preview
-  through `job.report`, the same fields the Score lab's live charts read).
+* `FlowRun` — one flow of one session: the lab's run (models/lab/run.py: data, config,
+  Trainer, job) with labels, class names and, for a reflow, its parent and pairs; trained
+  by the lab's worker `training_job` (history rows + a live preview, the same
+  `TrainingProgress` the Score lab's live charts read).
 * `reflow_job` — sample pairs from a finished flow, then train its reflow.
 * The analyses each view draws: `velocity_field`, `paths`, `quality_vs_steps`,
   `guidance_summary`, `implied_score_field`.
@@ -14,20 +15,17 @@
 
 from __future__ import annotations
 
-import itertools
-import math
-import time
 from dataclasses import dataclass, field
-from typing import Any
 
+import numpy as np
 import torch
 
 from models.core.errors import InputError
 from models.core.jobs import Job
 from models.lab.datasets import DatasetSpec, TrainingData, load_dataset, training_data
 from models.lab.metrics import energy_distance, energy_distance_floor
-from models.lab.training import Progress, Trainer
-from models.score.run import grid_points, log_every_for
+from models.lab.run import PreviewClock, Run, grid_points, log_every_for, progress_of, training_job
+from models.lab.training import Trainer
 
 from .exact import mixture_velocity, standardized
 from .labels import LabelledData, labelled_data
@@ -47,8 +45,6 @@ EVAL_SEED = 12_345
 REFLOW_PAIRS = 10_000
 GUIDED_TRAIN_STEPS = 6000                  # guidance multiplies the network's errors by w: train the labelled flow
                                            # longer (8-gaussians, w = 3: spread 0.37 after 2000 steps, 0.057 after 6000)
-
-_run_ids = itertools.count(1)
 
 
 def flow_config(*, steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
@@ -75,38 +71,18 @@ def load_training_data(spec: DatasetSpec, *, conditional: bool, n: int = N_TRAIN
 
 
 @dataclass
-class FlowRun:
+class FlowRun(Run):
     """One flow of one session: trained here (has a Trainer) or loaded from a saved run."""
 
-    data: TrainingData | None
-    config: FlowConfig
     labels: torch.Tensor | None = None
     class_names: list[str] = field(default_factory=list)
-    target_steps: int = 0
-    trainer: Trainer | None = None
-    loaded: FlowModel | None = None
-    loaded_history: list[dict] = field(default_factory=list)
     pairs: tuple[torch.Tensor, torch.Tensor] | None = None   # reflow: the parent's (noise, sample) pairs
     parent: "FlowRun | None" = None                           # reflow: the flow these pairs came from
-    job: Job | None = None
-    id: int = field(default_factory=lambda: next(_run_ids))
 
-    def __post_init__(self) -> None:
-        self.target_steps = self.target_steps or self.config.steps
-
-    @property
-    def running(self) -> bool:
-        return self.job is not None and not self.job.is_finished
-
-    @property
-    def steps_done(self) -> int:
-        if self.trainer is not None:
-            return self.trainer.state.step
-        return self.loaded.steps_trained if self.loaded is not None else 0
-
-    @property
-    def history(self) -> list[dict]:
-        return list(self.trainer.state.history) if self.trainer is not None else list(self.loaded_history)
+    def new_trainer(self) -> Trainer:
+        if self.pairs is not None:
+            return reflow_trainer(self.parent.model(), self.pairs, steps=self.config.steps, seed=self.config.seed)
+        return flow_trainer(self.config, self.data.normalized, labels=self.labels)
 
     def model(self) -> FlowModel | None:
         if self.loaded is not None:
@@ -115,6 +91,12 @@ class FlowRun:
             return None
         return FlowModel.from_trainer(self.trainer, self.data.center, self.data.spread, self.data.spec.to_dict())
 
+    def preview_samples(self, seed: int) -> np.ndarray:
+        return self.model().sample(n=PREVIEW_POINTS, steps=PREVIEW_STEPS, seed=seed).samples.numpy()
+
+    def preview_clock(self) -> PreviewClock:
+        return PreviewClock(min_gap_s=PREVIEW_GAP_S, max_gap_s=PREVIEW_GAP_S)
+
     def describe(self) -> str:
         c = self.config
         what = "class-conditional flow" if c.conditional else "flow"
@@ -122,12 +104,6 @@ class FlowRun:
             what = f"reflow {c.reflow} of a {what}"
         data = self.data.spec.describe() if self.data is not None else "unknown data"
         return f"{what} · {c.time_sampling} times · {data} · {self.steps_done:,} steps"
-
-
-def new_trainer(run: FlowRun) -> Trainer:
-    if run.pairs is not None:
-        return reflow_trainer(run.parent.model(), run.pairs, steps=run.config.steps, seed=run.config.seed)
-    return flow_trainer(run.config, run.data.normalized, labels=run.labels)
 
 
 def train(data: TrainingData, config: FlowConfig, labels: torch.Tensor | None = None, callback=None
@@ -139,34 +115,6 @@ def train(data: TrainingData, config: FlowConfig, labels: torch.Tensor | None = 
 
 
 # ----------------------------------------------------------------------------- workers
-
-def flow_training_job(job: Job, run: FlowRun, *, previews: bool = True) -> FlowRun:
-    """The worker: build (or reuse) the run's Trainer and train it to `run.target_steps` (pool thread, no UI)."""
-    if run.trainer is None:
-        job.report(phase="building the network")
-        run.trainer = new_trainer(run)
-    trainer = run.trainer
-    job.report(phase="training", total=run.target_steps, step=trainer.state.step)
-    next_preview = 0.0 if previews else math.inf
-
-    def on_progress(p: Progress) -> None:
-        nonlocal next_preview
-        fields: dict[str, Any] = dict(step=p.step, total=p.total_steps, loss=p.loss,
-                                      steps_per_second=p.steps_per_second, history=list(trainer.state.history))
-        if time.perf_counter() >= next_preview or (previews and p.step == p.total_steps):
-            model = run.model()
-            fields["preview"] = model.sample(n=PREVIEW_POINTS, steps=PREVIEW_STEPS, seed=trainer.config.seed
-                                             ).samples.numpy()
-            fields["preview_step"] = p.step
-            next_preview = time.perf_counter() + PREVIEW_GAP_S
-        job.report(**fields)
-
-    try:
-        trainer.run(on_progress, job.stop_event, steps=run.target_steps)
-    finally:
-        job.report(step=trainer.state.step, history=list(trainer.state.history))
-    return run
-
 
 def reflow_run(parent: FlowRun, steps: int | None = None) -> FlowRun:
     """A new run that will train the reflow of `parent` (its pairs are made by `reflow_job`)."""
@@ -182,11 +130,11 @@ def reflow_run(parent: FlowRun, steps: int | None = None) -> FlowRun:
 def reflow_job(job: Job, run: FlowRun, *, previews: bool = True) -> FlowRun:
     """Couple noise with samples through the parent's ODE, then train the reflow on those pairs."""
     if run.pairs is None:
-        job.report(phase="sampling (noise, sample) pairs from the first flow")
+        job.report(progress_of(job), phase="sampling (noise, sample) pairs from the first flow")
         run.pairs = reflow_pairs(run.parent.model(), REFLOW_PAIRS, seed=run.config.seed + 1)
     if job.should_stop():
         return run
-    return flow_training_job(job, run, previews=previews)
+    return training_job(job, run, previews=previews)
 
 
 # ----------------------------------------------------------------------------- what the page draws

@@ -193,10 +193,12 @@ def cmd_datasets(args) -> None:
 # ----------------------------------------------------------------------------- train
 
 def cmd_train(args) -> None:
-    from .checkpoints import check_run_target, save_run
     from models.lab.datasets import training_data
-    from .run import new_trainer, trained_model
+    from models.lab.run_folder import check_run_target
     from models.lab.training import TrainingDiverged
+
+    from .checkpoints import save_run
+    from .run import new_trainer, trained_model
     from .trainer import TrainConfig
 
     old_spelling = args.model == "dsm"
@@ -265,8 +267,9 @@ class ScoreSource:
 
 
 def _score_source(args) -> ScoreSource:
-    from .checkpoints import load_run
     from models.lab.datasets import dataset_mixture, training_data
+
+    from .checkpoints import load_run
     from .noise import default_sigmas
     from .prior import gaussian_prior, mixture_prior, points_prior
     from .reference import reference_score
@@ -380,6 +383,7 @@ SAMPLE_WITH = {"annealed": _sample_annealed, "langevin": _sample_langevin, "deno
 
 def cmd_sample(args) -> None:
     from models.lab.datasets import write_points_csv
+
     from .samplers import uniform_start
 
     check.check_output_file(args.out)
@@ -411,9 +415,10 @@ def cmd_sample(args) -> None:
 # ----------------------------------------------------------------------------- animate
 
 def cmd_animate(args) -> None:
+    from models.lab.datasets import DatasetSpec, load_dataset
+
     from .animation import make_gif
     from .checkpoints import load_run
-    from models.lab.datasets import DatasetSpec, load_dataset
     from .run import draw_samples
 
     check.check_output_file(args.out)

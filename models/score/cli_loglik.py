@@ -33,8 +33,9 @@ def add_loglik_parser(sub) -> None:
 
 
 def cmd_loglik(args) -> None:
-    from .checkpoints import load_run
     from models.lab.datasets import dataset_mixture, read_points_csv
+
+    from .checkpoints import load_run
     from .likelihood import LIKELIHOOD_STEPS, ode_log_likelihood
     from .noise import default_sigma_min
     from .prior import gaussian_prior, mixture_prior

@@ -5,12 +5,10 @@
     job = pool.submit(lambda job: training_job(job, run))     # in a background thread
     samples = draw_samples(run.model(), "annealed")
 
-* `TrainingRun` holds one model of one session: its data, config, `Trainer`, loss
-  floors and job handle; `run.target_steps` is the one place that says where
-  training stops.
-* `training_job(job, run)` is the worker. It runs in a pool thread, never touches
-  the UI, and talks to it only through `job.report(...)`: history rows, and a small
-  batch of samples every second or so for a live scatter.
+* `TrainingRun` is the lab's run (models/lab/run.py: data, config, Trainer, job,
+  `target_steps`) with a score model and its loss floors.
+* `training_job(job, run)` is the lab's worker, with the Bayes-optimal loss floors
+  computed beside the training.
 * `preview_samples` / `draw_samples` pick the sampler settings for a model kind;
   `evaluation_data`, `run_reference_score` and `error_message` serve the analysis.
 
@@ -19,12 +17,9 @@ No streamlit here: the app keeps only session glue (which run belongs to which t
 
 from __future__ import annotations
 
-import itertools
-import math
 import os
 import threading
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -32,7 +27,9 @@ import torch
 
 from models.core.errors import InputError
 from models.core.jobs import Job
+from models.lab import run as lab_run
 from models.lab.datasets import DatasetSpec, TrainingData, load_dataset, training_data
+from models.lab.run import Run, grid_points, log_every_for
 from models.lab.sampler_result import SamplerResult
 from models.lab.training import Progress, Trainer, TrainingDiverged
 
@@ -50,14 +47,9 @@ from .trainer import TrainConfig, score_trainer
 N_TRAIN = 10_000          # training points drawn from a built-in shape or a word
 PREVIEW_POINTS = 400      # live scatter while training: cheap, still shows the shape
 PREVIEW_STEPS_PER_LEVEL = 8
-PREVIEW_BUDGET = 0.05     # previews aim to take at most this share of the training time...
-PREVIEW_MIN_GAP_S = 1.0   # (the page redraws its charts once a second: more often is never seen)
-PREVIEW_MAX_GAP_S = 2.0   # ...but the live scatter must keep up on a slow or busy machine
 MAX_STEPS_PER_JOB = 20_000  # the app's cap: about a minute or two on a laptop CPU, then the next in line
 SINGLE_SIGMA_LANGEVIN_STEPS = 500  # plain Langevin for the one-σ denoising network
 SAMPLERS = ("annealed", "denoise", "pc", "ode")  # for an NCSN; a single-σ model has only "langevin"
-
-_run_ids = itertools.count(1)
 
 
 # ----------------------------------------------------------------------------- settings
@@ -80,11 +72,6 @@ def training_config(*, model: str = "ncsn", objective: str = "dsm", sigma: float
     if sigma_max is not None and sigma_min is not None and sigma_min >= sigma_max:
         raise InputError(f"σ_min ({sigma_min:g}) must be smaller than σ_max ({sigma_max:g})")
     return config
-
-
-def log_every_for(steps: int) -> int:
-    """About 150 loss points per run: a smooth live chart without per-step overhead."""
-    return max(10, min(50, int(steps) // 150))
 
 
 def new_trainer(data: TrainingData, config: TrainConfig) -> Trainer:
@@ -110,37 +97,13 @@ def train(data: TrainingData, config: TrainConfig, callback: Callable[[Progress]
 # ----------------------------------------------------------------------------- a run
 
 @dataclass
-class TrainingRun:
-    """One model of one session: trained here (has a Trainer) or loaded from a saved zip."""
+class TrainingRun(Run):
+    """One score model of one session (σ's of `config` in DATA coordinates, as the user gave them)."""
 
-    data: TrainingData | None
-    config: TrainConfig                    # σ's in DATA coordinates, as the user gave them
-    target_steps: int = 0                  # training stops here (0: config.steps)
-    trainer: Trainer | None = None
-    loaded: ScoreModel | None = None
-    loaded_history: list[dict] = field(default_factory=list)
     loss_floors: LossFloors | None = None  # per-level floors, DSM convention (see objective_offset)
-    job: Job | None = None
-    id: int = field(default_factory=lambda: next(_run_ids))
 
-    def __post_init__(self) -> None:
-        self.target_steps = self.target_steps or self.config.steps
-
-    @property
-    def running(self) -> bool:
-        return self.job is not None and not self.job.is_finished
-
-    @property
-    def steps_done(self) -> int:
-        if self.trainer is not None:
-            return self.trainer.state.step
-        return self.loaded.steps_trained if self.loaded is not None else 0
-
-    @property
-    def history(self) -> list[dict]:
-        if self.trainer is not None:
-            return list(self.trainer.state.history)
-        return list(self.loaded_history)
+    def new_trainer(self) -> Trainer:
+        return new_trainer(self.data, self.config)
 
     def model(self) -> ScoreModel | None:
         """The score function in data coordinates (EMA weights), or None before training starts."""
@@ -149,6 +112,26 @@ class TrainingRun:
         if self.trainer is None or self.data is None:
             return None
         return trained_model(self.trainer, self.data)
+
+    def preview_samples(self, seed: int) -> np.ndarray:
+        return preview_samples(self.model(), seed=seed)
+
+    def floors_beside_training(self, job: Job) -> Callable[[], None] | None:
+        """Start the loss floors' computation beside the training (see `training_job`); returns the wait for it."""
+        trainer = self.trainer
+        if self.loss_floors is None:
+            c = trainer.config
+            self.loss_floors = LossFloors(trainer.data_cpu, trainer.objective.sigmas,
+                                          jitter=c.model == "ncsn" and c.sigma_jitter, seed=c.seed)
+        if self.loss_floors.done:
+            return None
+        thread = _floors_in_background(self.loss_floors, job)
+
+        def finish() -> None:
+            if thread.is_alive() and not job.should_stop():
+                job.report(phase="computing the Bayes-optimal floor")
+            thread.join()
+        return finish
 
     @property
     def kind(self) -> str:
@@ -213,36 +196,6 @@ def run_zip_bytes(run: TrainingRun) -> bytes:
 
 # ----------------------------------------------------------------------------- the worker
 
-@dataclass
-class PreviewClock:
-    """When the next live preview is due: every PREVIEW_MIN_GAP_S..PREVIEW_MAX_GAP_S seconds,
-    spaced so previews take about PREVIEW_BUDGET of the time.
-
-    The first preview pays one-off warm-up costs (often 5-10x a later one), so it is not used to
-    space the next: budgeting by it once kept the scatter at step 13 while training reached step 702.
-    """
-
-    next_at: float = 0.0      # perf_counter time the next preview is due (0: at once)
-    cheapest: float = math.inf
-    count: int = 0
-
-    def due(self, now: float) -> bool:
-        return now >= self.next_at
-
-    def gap(self) -> float:
-        """Seconds between the end of one preview and the next (after the warm-up one: the shortest)."""
-        if math.isinf(self.cheapest):
-            return PREVIEW_MIN_GAP_S
-        return min(max(PREVIEW_MIN_GAP_S, self.cheapest / PREVIEW_BUDGET), PREVIEW_MAX_GAP_S)
-
-    def record(self, started: float, finished: float) -> None:
-        """A preview ran from `started` to `finished` (perf_counter seconds)."""
-        if self.count > 0:
-            self.cheapest = min(self.cheapest, finished - started)
-        self.count += 1
-        self.next_at = finished + self.gap()
-
-
 def _floors_in_background(floors: LossFloors, job: Job) -> threading.Thread:
     """Compute the floors level by level beside the training loop.
 
@@ -263,47 +216,9 @@ def _floors_in_background(floors: LossFloors, job: Job) -> threading.Thread:
 
 
 def training_job(job: Job, run: TrainingRun, *, previews: bool = True, loss_floors: bool = True) -> TrainingRun:
-    """The worker: build (or reuse) the run's Trainer and train it to `run.target_steps`.
-
-    Runs in a pool thread. Progress goes out through `job.report`. With `loss_floors` the
-    Bayes-optimal floors are computed beside training; with `previews` a few hundred
-    samples are drawn now and then for the live scatter (PREVIEW_BUDGET of the time).
-    """
-    if run.trainer is None:
-        job.report(phase="building the network")
-        run.trainer = new_trainer(run.data, run.config)
-    trainer, target = run.trainer, run.target_steps
-    floors_thread = None
-    if loss_floors:
-        if run.loss_floors is None:
-            c = trainer.config
-            run.loss_floors = LossFloors(trainer.data_cpu, trainer.objective.sigmas,
-                                         jitter=c.model == "ncsn" and c.sigma_jitter, seed=c.seed)
-        if not run.loss_floors.done:
-            floors_thread = _floors_in_background(run.loss_floors, job)
-    job.report(phase="training", total=target, step=trainer.state.step)
-    model = trained_model(trainer, run.data)
-    clock = PreviewClock()  # the first preview as soon as the first window is logged
-
-    def on_progress(p: Progress) -> None:
-        fields: dict[str, Any] = dict(step=p.step, total=p.total_steps, loss=p.loss,
-                                      steps_per_second=p.steps_per_second, history=list(trainer.state.history))
-        now = time.perf_counter()
-        if previews and (clock.due(now) or p.step == p.total_steps):
-            fields["preview"] = preview_samples(model, seed=trainer.config.seed)
-            fields["preview_step"] = p.step
-            clock.record(now, time.perf_counter())
-        job.report(**fields)
-
-    try:
-        trainer.run(on_progress, job.stop_event, steps=target)
-    finally:
-        job.report(step=trainer.state.step, history=list(trainer.state.history))
-        if floors_thread is not None:
-            if floors_thread.is_alive() and not job.should_stop():
-                job.report(phase="computing the Bayes-optimal floor")
-            floors_thread.join()
-    return run
+    """The lab's worker (models/lab/run.py) for a score run; with `loss_floors` the Bayes-optimal floors
+    are computed beside training, on the second core."""
+    return lab_run.training_job(job, run, previews=previews, beside=run.floors_beside_training if loss_floors else None)
 
 
 def train_then_sample(job: Job, run: TrainingRun, sample: Callable[[ScoreModel], Any]) -> Any:
@@ -462,13 +377,6 @@ def error_message(job: Job) -> str:
     if kind == "input":
         return job.error or "invalid settings"
     return f"Training failed ({type(job.exception).__name__}): {job.error}"
-
-
-def grid_points(domain: tuple[float, float], n: int) -> tuple[torch.Tensor, np.ndarray]:
-    """n×n points on domain² (x varies fastest, as `metrics.score_grid`) and the 1-D axis."""
-    axis = torch.linspace(domain[0], domain[1], n)
-    gy, gx = torch.meshgrid(axis, axis, indexing="ij")
-    return torch.stack([gx.flatten(), gy.flatten()], 1), axis.numpy()
 
 
 def score_field(model: ScoreModel, reference: ReferenceScore | None, sigma: float, domain: tuple[float, float],

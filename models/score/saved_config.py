@@ -12,15 +12,13 @@ import json
 from dataclasses import dataclass, fields
 
 from models.core.errors import InputError
-from models.lab.checks import LIMITS, is_whole, number, short_repr
-from models.lab.datasets import DatasetSpec
+from models.lab.checks import LIMITS, number, short_repr
 from models.lab.points_csv import MAX_COORDINATE
+from models.lab.run_folder import checked_common, read_config_json, required
 
 from .trainer import TrainConfig
 
 FORMAT_VERSION = 1
-MAX_CONFIG_BYTES = 1_000_000   # a real config.json is about 1 kB
-MAX_STEPS_TRAINED = 2**63 - 1
 
 
 @dataclass
@@ -51,52 +49,17 @@ def config_json(saved: SavedConfig) -> str:
 
 def read_config(raw: bytes, label: str) -> SavedConfig:
     """Parse and check a config.json; any problem is one `InputError` line that starts with `label`."""
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise InputError(f"{label} is larger than {MAX_CONFIG_BYTES // 1000} kB: not a run config")
-    try:
-        cfg = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # RecursionError: [[[[…]]]] nested thousands deep
-        raise InputError(f"{label} is not a valid run config ({exc.__class__.__name__}: {exc})") from None
-    try:
-        return _checked(cfg)
-    except InputError as exc:
-        raise InputError(f"{label} is not a valid run config: {exc}") from None
+    return read_config_json(raw, label, _checked)
 
 
-def _checked(cfg) -> SavedConfig:
-    if not isinstance(cfg, dict):
-        raise InputError(f"expected a JSON object, got {type(cfg).__name__}")
+def _checked(cfg: dict) -> SavedConfig:
     version = cfg.get("format_version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
         raise InputError(f"format_version {short_repr(version)} is not one this version reads ({FORMAT_VERSION})")
-    config = _train_config(_required(cfg, "train"))
-    # runs saved before the rename call the centre and spread "shift" and "scale"
-    center = _required(cfg, "center", "shift")
-    if not (isinstance(center, list) and len(center) == 2):
-        raise InputError(f"center must be a list of 2 numbers (got {short_repr(center)})")
-    center = [number(v, "center", MAX_COORDINATE) for v in center]
-    spread = number(_required(cfg, "spread", "scale"), "spread", MAX_COORDINATE)
-    if not spread > 0:
-        raise InputError(f"spread must be a positive number (got {spread})")
-    dataset = cfg.get("dataset")
-    if dataset is not None:
-        dataset = DatasetSpec.from_dict(dataset).to_dict()
-    steps_trained = cfg.get("steps_trained", 0)
-    if not (is_whole(steps_trained) and 0 <= steps_trained <= MAX_STEPS_TRAINED):
-        raise InputError(f"steps_trained must be a whole number ≥ 0 (got {short_repr(steps_trained)})")
-    digest = cfg.get("weights_sha256")
-    if digest is not None and not (isinstance(digest, str) and len(digest) == 64):
-        raise InputError(f"weights_sha256 must be 64 hex digits (got {short_repr(digest)})")
-    return SavedConfig(config, _ladder(_required(cfg, "sigmas"), config.model), center, spread, dataset,
-                       steps_trained, digest)
-
-
-def _required(cfg: dict, name: str, old_name: str | None = None):
-    if name in cfg:
-        return cfg[name]
-    if old_name is not None and old_name in cfg:
-        return cfg[old_name]
-    raise InputError(f"{name} is missing")
+    config = _train_config(required(cfg, "train"))
+    common = checked_common(cfg)
+    return SavedConfig(config, _ladder(required(cfg, "sigmas"), config.model), common.center, common.spread,
+                       common.dataset, common.steps_trained, common.weights_sha256)
 
 
 def _train_config(train) -> TrainConfig:

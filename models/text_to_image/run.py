@@ -23,7 +23,7 @@ PREVIEW_EVERY = 100  # steps between two grids of the ten digit words (each cost
 
 @dataclass
 class Live:
-    """A training job's progress, as one typed record (`job.snapshot()["live"]`)."""
+    """A training job's progress, as one typed record (`job.snapshot()`)."""
     step: int = 0
     steps: int = 0
     loss: float = float("nan")
@@ -64,8 +64,8 @@ class TextToImageRun:
         return frozenset(self.trained.seen_ids) if self.trained is not None else frozenset()
 
     def live(self) -> Live:
-        snap = self.job.snapshot() if self.job is not None else {}
-        return snap.get("live") or Live(steps=self.config.steps)
+        snap = self.job.snapshot() if self.job is not None else None
+        return snap if snap is not None else Live(steps=self.config.steps)
 
     def zip_bytes(self) -> bytes:
         return run_zip_bytes(self.trained)
@@ -74,18 +74,18 @@ class TextToImageRun:
 def training_job(job: Job, run: TextToImageRun) -> Trained:
     """The worker: train `run.config`, report `Live` records, keep what was learned even when stopped."""
     live = Live(steps=run.config.steps)
-    job.report(live=live)
+    job.report(live)
 
     def progress(p: Progress) -> None:
         nonlocal live
         live = Live(p.step, p.steps, p.loss, p.cpu_seconds, p.history, live.grid, live.grid_step)
-        job.report(live=live)
+        job.report(live)
 
     def on_step(step: int, cpu: float, model) -> None:
         nonlocal live
         if step % PREVIEW_EVERY == 0 or step == run.config.steps:
             live = Live(live.step, live.steps, live.loss, live.cpu_seconds, live.history, digit_grid(model), step)
-            job.report(live=live)
+            job.report(live)
             model.train()
 
     trained = train(run.config, progress=progress, report_every=20, should_stop=job.should_stop, on_step=on_step)

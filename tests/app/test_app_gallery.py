@@ -273,7 +273,7 @@ def test_second_session_waits_for_the_generator(tiny_settings):
     import threading
     import time
 
-    from app.gallery.jobs import generation_job
+    from models.flux.worker import generation_job
     from models.flux.generate import Generator
     from models.core.jobs import JobPool
 
@@ -292,15 +292,15 @@ def test_second_session_waits_for_the_generator(tiny_settings):
         job = JobPool(1).submit(generation_job(generator, [("b", generator.params("b", 2, width=64, height=64))]),
                                 name="session B")
         deadline = time.monotonic() + 30
-        while "status" not in job.snapshot() and time.monotonic() < deadline:
+        while job.snapshot() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert job.snapshot()["status"].startswith("waiting for the generator")
+        assert job.snapshot().status.startswith("waiting for the generator")
         assert not job.is_finished
     finally:
         release.set()
         first.join(240)
     assert job.wait(240) and job.state == "done"
-    assert [m[0] for m in job.result["made"]] == ["b"] and job.result["errors"] == []
+    assert [m[0] for m in job.result.made] == ["b"] and job.result.errors == []
 
 
 def test_duplicate_and_missing_ids_do_not_break_the_page(gallery):

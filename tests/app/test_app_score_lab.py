@@ -21,6 +21,7 @@ import torch
 from app.ui import training_charts
 from models.core.jobs import JobPool
 from models.lab.datasets import DatasetSpec
+from models.lab.run import progress_of
 from models.lab.training import EXPLODED_LOSS
 from models.score import run as training_run
 from tests.score.test_run import _quick_run
@@ -141,7 +142,7 @@ def test_a_click_during_training_keeps_the_job_and_stop_resume_work(at_cleanup):
     at.button(key="sl_train").click().run()
     run = at.session_state["score_lab_run"]
     job = run.job
-    assert _wait_for(lambda: job.snapshot().get("step", 0) > 0), "training never started"
+    assert _wait_for(lambda: (progress_of(job).step or 0) > 0), "training never started"
     at.number_input(key="sl_seed").set_value(7).run()  # another widget: a full rerun
     assert not at.exception, at.exception
     assert at.session_state["score_lab_run"] is run and run.job is job
@@ -302,7 +303,7 @@ def test_a_reloaded_tab_finds_its_run_by_the_id_in_the_url(at_cleanup, monkeypat
     first.button(key="sl_train").click().run()
     run = first.session_state["score_lab_run"]
     run_id = first.query_params["run"][0] if isinstance(first.query_params["run"], list) else first.query_params["run"]
-    assert _wait_for(lambda: run.job.snapshot().get("step", 0) > 0)
+    assert _wait_for(lambda: (progress_of(run.job).step or 0) > 0)
     from streamlit.testing.v1 import AppTest
 
     from app.score_lab import session as score_lab_session

@@ -1,22 +1,49 @@
 import threading
 import time
+from dataclasses import dataclass
 
 import pytest
 
 from models.core.jobs import CANCELLED, DONE, FAILED, JobPool, OneJobPerSession
 
 
+@dataclass(frozen=True)
+class Steps:
+    step: int = 0
+    phase: str = "starting"
+
+
 def test_job_runs_reports_and_returns():
     pool = JobPool(1)
 
     def work(job):
+        job.report(Steps(phase="counting"))
         for i in range(5):
             job.report(step=i)
         return "ok"
 
     job = pool.submit(work, name="w")
     assert job.wait(5)
-    assert job.state == DONE and job.result == "ok" and job.snapshot()["step"] == 4
+    assert job.state == DONE and job.result == "ok" and job.snapshot() == Steps(step=4, phase="counting")
+
+
+def test_progress_is_a_typed_record():
+    pool = JobPool(1)
+    seen = {}
+
+    def work(job):
+        seen["before"] = job.snapshot()
+        with pytest.raises(TypeError):
+            job.report(step=1)          # no record yet
+        job.report(Steps())
+        with pytest.raises(TypeError):
+            job.report(stpe=2)          # a misspelt field is an error, not a new key
+        first = job.snapshot()
+        job.report(step=3)
+        seen["first"], seen["last"] = first, job.snapshot()
+
+    assert pool.submit(work, name="w").wait(5)
+    assert seen["before"] is None and seen["first"] == Steps() and seen["last"] == Steps(step=3)
 
 
 def test_pool_caps_concurrency_and_reports_queue_position():

@@ -1,4 +1,4 @@
-"""FlowTrainer on the score models' loop: learning, stop/resume, jobs, save/load, labels, reflow."""
+"""A flow on the lab's training loop: learning, stop/resume, jobs, save/load, labels, reflow."""
 
 import json
 import threading
@@ -15,6 +15,7 @@ from models.flow.labels import labelled_data
 from models.flow.reflow import reflow_pairs, reflow_trainer, straightness
 from models.flow.trainer import FlowConfig, flow_trainer
 from models.lab.datasets import DatasetSpec, dataset_mixture, sample_dataset
+from models.lab.run import training_job
 
 EIGHT = DatasetSpec.builtin("8-gaussians")
 
@@ -63,11 +64,11 @@ def test_a_job_reports_history_and_a_live_preview():
     data, _, _ = flow_run.load_training_data(DatasetSpec.builtin("moons"), conditional=False, n=1000)
     run = flow_run.FlowRun(data=data, config=_config(steps=40))
     pool = JobPool(1)
-    job = pool.submit(lambda j: flow_run.flow_training_job(j, run), name="flow")
+    job = pool.submit(lambda j: training_job(j, run), name="flow")
     assert job.wait(120) and job.finished_ok
     snap = job.snapshot()
-    assert snap["step"] == 40 and snap["history"][-1]["step"] == 40
-    assert snap["preview"].shape == (flow_run.PREVIEW_POINTS, 2)
+    assert snap.step == 40 and snap.history[-1]["step"] == 40
+    assert snap.preview.shape == (flow_run.PREVIEW_POINTS, 2)
     assert run.model().steps_trained == 40
 
 
@@ -88,7 +89,7 @@ def test_a_torn_or_crafted_flow_run_is_refused_in_one_line(trained, tmp_path):
     _, model, _ = trained
     d = save_flow_run(tmp_path / "run", model)
     (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:-8] + b"\0" * 8)
-    with pytest.raises(InputError, match="not the one this config.json was saved with"):
+    with pytest.raises(InputError, match="a torn or mixed run folder"):
         load_flow_run(d)
     d2 = save_flow_run(tmp_path / "run2", model)
     cfg = json.loads((d2 / "config.json").read_text())

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from models.core.errors import InputError
+from models.lab import run_folder
 from models.lab.datasets import sample_dataset
 from models.score import checkpoints
 from models.score.checkpoints import ScoreModel, load_run, load_run_zip, run_zip_bytes, save_run
@@ -125,7 +126,7 @@ def test_twelve_million_loss_rows_are_read_in_well_under_a_second(good_zip):
     started = time.perf_counter()
     model, history = load_run_zip(blob, "m.zip")
     seconds = time.perf_counter() - started
-    assert len(history) == checkpoints.MAX_HISTORY_ROWS
+    assert len(history) == run_folder.MAX_HISTORY_ROWS
     assert seconds < 1.0, seconds                 # ...that once took 82 s
     tracemalloc.start()
     load_run_zip(blob, "m.zip")
@@ -187,14 +188,14 @@ def test_a_crash_mid_save_keeps_the_old_run_and_shows_nothing_half_written(tmp_p
     new, new_history = _model(seed=2)
     run_dir = save_run(tmp_path / "run", old, old_history)
     before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
-    real = checkpoints._write_file
+    real = run_folder._write_file
 
     def crash(path, data):
         if path.name == fail_on:
             raise OSError(28, "No space left on device")
         real(path, data)
 
-    monkeypatch.setattr(checkpoints, "_write_file", crash)
+    monkeypatch.setattr(run_folder, "_write_file", crash)
     with pytest.raises(InputError, match="cannot write the run"):
         save_run(run_dir, new, new_history)
     assert [p.name for p in tmp_path.iterdir()] == ["run"]        # no temp folder left behind
@@ -208,7 +209,7 @@ def test_a_crash_mid_save_keeps_the_old_run_and_shows_nothing_half_written(tmp_p
 
 def test_a_crash_before_anything_is_saved_leaves_no_run(tmp_path, monkeypatch):
     model, history = _model()
-    monkeypatch.setattr(checkpoints, "_write_file", lambda path, data: (_ for _ in ()).throw(OSError(5, "I/O")))
+    monkeypatch.setattr(run_folder, "_write_file", lambda path, data: (_ for _ in ()).throw(OSError(5, "I/O")))
     with pytest.raises(InputError):
         save_run(tmp_path / "run", model, history)
     assert list(tmp_path.iterdir()) == []

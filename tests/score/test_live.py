@@ -1,4 +1,4 @@
-"""Live previews while training (models/score/run.py PreviewClock): they keep up with the training.
+"""Live previews while training (models/lab/run.py PreviewClock): they keep up with the training.
 
 No wall clock: the clock is fed made-up perf_counter times, so every number here is exact.
 """
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from models.lab.run import PREVIEW_BUDGET, PREVIEW_MAX_GAP_S, PREVIEW_MIN_GAP_S, PreviewClock
 from models.score import run as training_run
-from models.score.run import PREVIEW_BUDGET, PREVIEW_MAX_GAP_S, PREVIEW_MIN_GAP_S, PreviewClock
 
 
 def test_the_first_preview_is_due_at_once():
@@ -49,7 +49,7 @@ def test_training_job_reports_previews_and_their_step():
     job = JobPool(1).submit(lambda j: training_run.training_job(j, run, loss_floors=False))
     assert job.wait(120) and job.state == "done", job.error
     snap = job.snapshot()
-    assert snap["preview_step"] == 60 and snap["step"] == 60  # the last preview is of the final network
+    assert snap.preview_step == 60 and snap.step == 60  # the last preview is of the final network
 
 
 # ----------------------------------------------------------------------------- one-click defaults

@@ -89,8 +89,8 @@ def test_worker_trains_in_the_pool_and_reports_progress():
     assert job.wait(120)
     assert job.state == "done", job.error
     snap = job.snapshot()
-    assert snap["step"] == 60 and len(snap["history"]) == len(run.history) >= 2
-    assert snap["preview"].shape == (training_run.PREVIEW_POINTS, 2)
+    assert snap.step == 60 and len(snap.history) == len(run.history) >= 2
+    assert snap.preview.shape == (training_run.PREVIEW_POINTS, 2)
     assert run.loss_floor() is not None and all(math.isfinite(f) for f in run.level_floors)
 
 
@@ -147,7 +147,7 @@ def test_target_steps_is_the_one_place_training_stops():
     second = pool.submit(lambda j: training_run.training_job(j, run, previews=False, loss_floors=False))
     assert second.wait(60) and second.state == "done", second.error
     assert run.trainer is trainer and run.steps_done == 70
-    assert run.loss_floors is None and "preview" not in second.snapshot()
+    assert run.loss_floors is None and second.snapshot().preview is None
 
 
 def test_train_then_sample_returns_the_samplers_result():

@@ -18,9 +18,10 @@ from models.lab.datasets import DatasetSpec
 def guidance_ui() -> None:
     st.markdown("Classifier-free guidance trains one network with the class, dropping it 10% of the time, and at "
                 "sampling mixes the two predictions: v = v_uncond + w·(v_cond − v_uncond). w = 0 ignores the class, "
-                "w = 1 is the plain conditional flow, larger w pushes harder. FLUX.1-schnell runs with guidance 0. "
-                "FLUX.1-dev takes a guidance value as an extra input (it was guidance-distilled), so it needs no second, "
-                "unconditional pass.")
+                "w = 1 is the plain conditional flow, larger w pushes harder. FLUX.1-schnell has no guidance input "
+                "(diffusers ignores its guidance_scale): each step is one conditional pass, which is w = 1 here. "
+                "FLUX.1-dev takes a guidance value as an extra input (it was guidance-distilled), so it needs no "
+                "second, unconditional pass.")
     g1, g2, g3 = st.columns(3)
     guided_data = g1.selectbox("Labelled data", LABELLED_DATASETS, key="fx_guided_data",
                                format_func={"8-gaussians": "8-gaussians, one class per mode",

@@ -34,7 +34,8 @@ def recall_ui(lesson: Lesson) -> None:
         st.warning("**What does not carry over:**\n\n" + "\n".join(f"- {md_escape(n)}" for n in recalled.notes),
                    icon=":material/swap_horiz:")
     if recalled.differs_from_schnell and st.checkbox(
-            "Use schnell's values (4 steps, guidance 0) instead", value=True, key="gallery_upload_schnell"):
+            "Use schnell's values instead (4 steps; guidance_scale 0, which schnell ignores)", value=True,
+            key="gallery_upload_schnell"):
         recalled = replace(recalled, params=with_schnell_values(recalled.params))
     _add_as_prompt(lesson, recalled, upload.name)
 

@@ -73,7 +73,8 @@ st.markdown(
     "of the samples in the heavy mode with a within-mode std of 1.45, where the ancestral sampler gives "
     "0.80 and 0.98 (truth: 0.80 and 1.00).\n\n"
     "FLUX.1-schnell in Part 1 is yet another sampler: it integrates a flow ODE (rectified flow) in "
-    "4 deterministic Euler steps with guidance 0 — no Langevin steps at all."
+    "4 deterministic Euler steps — no Langevin steps at all. FLUX.1-schnell has no guidance input: each step "
+    "is one conditional pass of the network, which is w = 1 in the guidance terms of How FLUX samples."
 )
 st.page_link("views/samplers.py", label="One score, many samplers — every sampler side by side",
              icon=":material/call_split:")

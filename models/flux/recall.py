@@ -47,7 +47,7 @@ class Recalled:
 
 
 def with_schnell_values(params: GenerationParams) -> GenerationParams:
-    """The recalled prompt, seed and size with schnell's own steps (4) and guidance (0)."""
+    """The recalled prompt, seed and size with schnell's own steps (4) and guidance_scale (0, which it ignores)."""
     return replace(params, steps=SCHNELL_SETTINGS["steps"], guidance_scale=SCHNELL_SETTINGS["guidance_scale"])
 
 
@@ -61,7 +61,8 @@ def recall_notes(meta: dict, params: GenerationParams) -> tuple[str, ...]:
     if params.steps != SCHNELL_SETTINGS["steps"]:
         notes.append(f"Copied {params.steps} steps; schnell is distilled for 1 to 4 steps (4 is its setting).")
     if params.guidance_scale != SCHNELL_SETTINGS["guidance_scale"]:
-        notes.append(f"Copied CFG scale {params.guidance_scale:g}; schnell ignores guidance (its setting is 0).")
+        notes.append(f"Copied CFG scale {params.guidance_scale:g}; schnell has no guidance input and ignores it "
+                     "(each step is one conditional pass).")
     made_with = meta.get("model_id")
     if isinstance(made_with, str) and made_with and made_with != params.model_id:
         notes.append(f"Made with {made_with}; drawn here with {params.model_id}: the same prompt and seed give "

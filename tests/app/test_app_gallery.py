@@ -234,7 +234,7 @@ def test_recall_a1111_png_into_a_new_prompt(gallery):
     at = open_gallery()
     at.file_uploader(key="gallery_upload").upload("fog.png", buffer.getvalue(), "image/png").run()
     assert "a lighthouse in fog, oil painting" in texts(at.code)
-    # It says what does not carry over, and offers schnell's values (on by default): 4 steps, guidance 0.
+    # It says what does not carry over, and offers schnell's values (on by default): 4 steps, guidance_scale 0.
     assert any("Copied 6 steps; schnell is distilled for 1 to 4 steps" in w for w in texts(at.warning))
     assert at.checkbox(key="gallery_upload_schnell").value is True
     at.checkbox(key="gallery_upload_schnell").uncheck().run()  # keep the PNG's 6 steps

@@ -112,7 +112,7 @@ def test_an_a1111_png_says_what_was_dropped_or_changed_and_offers_schnells_value
         "Dropped the negative prompt “blurry, lowres”: FLUX.1-schnell takes none (it runs without guidance, "
         "so there is no second pass to steer away from it).",
         "Copied 20 steps; schnell is distilled for 1 to 4 steps (4 is its setting).",
-        "Copied CFG scale 7; schnell ignores guidance (its setting is 0).",
+        "Copied CFG scale 7; schnell has no guidance input and ignores it (each step is one conditional pass).",
         f"Made with v1-5-pruned-emaonly; drawn here with {SCHNELL_REPO_ID}: the same prompt and seed give a "
         "different picture with another model.",
         "Sampler “Euler a” is not used: FLUX samples with flow-match euler.",

@@ -41,3 +41,23 @@ def test_schnell_has_no_guidance_input(tiny_pipe):
         said = sentence(path, "FLUX.1-schnell has no guidance input")
         assert "one conditional pass" in said and "w = 1" in said, said
     assert "which schnell ignores" in sentence("app/gallery/recall.py", "Use schnell's values")
+
+
+# ----------------------------------------------------------------------------- what the model card says
+
+def _texts() -> list[str]:
+    from tests.claims import ROOT
+
+    return [str(p.relative_to(ROOT)) for folder in ("app", "models", "docs") for p in (ROOT / folder).rglob("*")
+            if p.suffix in (".py", ".md")] + ["README.md"]
+
+
+def test_schnell_is_said_to_be_trained_with_ladd_not_distilled_from_a_larger_model():
+    """The model card says only that schnell was trained with latent adversarial diffusion distillation
+    (LADD); it names no teacher."""
+    for path in _texts():
+        for s in sentences(path):
+            if "LADD" in s or "adversarial diffusion distillation" in s:
+                assert "larger model" not in s, f"{path}: {s}"
+    assert "trained with latent adversarial diffusion distillation (LADD)" in sentence(
+        "app/flow_lab/sections.py", "It was not trained like this toy")

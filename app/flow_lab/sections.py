@@ -107,9 +107,9 @@ def steps_ui(f: TrainedFlow) -> None:
         chart(flow_charts.quality_vs_steps([dict(r, series="this flow") for r in sweep], highlight=k,
                                            title="Quality vs steps (log–log)"))
         st.caption("Dashed: 4 steps, FLUX.1-schnell's choice. Solid grey: 1×, the data-vs-data floor.")
-    st.caption("FLUX.1-schnell generates in 4 Euler steps. It was not trained like this toy: it was distilled from "
-               "a larger model with latent adversarial diffusion distillation (LADD), which is what makes its "
-               "4 steps good. A plain flow, like this one, needs more.")
+    st.caption("FLUX.1-schnell generates in 4 Euler steps. It was not trained like this toy: it was trained with "
+               "latent adversarial diffusion distillation (LADD) for 1–4 steps, which is what makes its 4 steps "
+               "good. A plain flow, like this one, needs more.")
 
 
 def reflow_ui(f: TrainedFlow) -> None:

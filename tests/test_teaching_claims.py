@@ -25,7 +25,9 @@ from models.score.experiments import (NCSN_TOY, forward_noising, heavy_mode_std,
 from models.score.floors import loss_floors, population_floors
 from models.score.noise import default_sigmas, geometric_sigmas
 from models.score.reference import dsm_loss_floor, mixture_score_fn
-from models.score.samplers import denoising_sampler, langevin_dynamics, tweedie
+from models.score.prior import mixture_prior
+from models.score.samplers import ancestral_step_parts, denoising_sampler, langevin_dynamics, tweedie
+from tests.claims import sentence, sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY_SCORE = mixture_score_fn(NCSN_TOY)
@@ -75,16 +77,33 @@ def test_ancestral_step_is_not_one_langevin_step():
         says(path, "0.70", "1.45", "0.80", "0.98")
 
 
-def test_one_ancestral_step_is_an_ode_step_plus_a_langevin_step():
-    """The decomposition the home page states: ancestral drift Δσ²·s = ½Δσ²·s (probability-flow ODE)
-    + ½α·s with α = Δσ² (Langevin at the current level); the noise variance tends to α as Δσ → 0."""
-    big, small = 1.0, 0.99
-    delta = big**2 - small**2
-    ode_drift, langevin_drift = 0.5 * delta, delta / 2
-    assert ode_drift + langevin_drift == pytest.approx(delta)
-    ancestral_noise_var = small**2 * (1 - small**2 / big**2)
-    assert ancestral_noise_var == pytest.approx(delta, rel=0.03)
-    says("app/views/home.py", "½Δσ²", "α = Δσ²")
+ANCESTRAL_TEXTS = ("app/views/home.py", "app/views/samplers.py", "models/score/samplers.py",
+                   "models/score/sampler_comparison.py")
+
+
+def test_an_ancestral_step_has_the_drift_of_an_ode_step_plus_a_langevin_step_but_less_noise():
+    """`ancestral_step_parts` on particles of the exact p_σ: the drift identity Δσ²·s = ½Δσ²·s (ODE) + ½α·s
+    (Langevin, α = Δσ²) is exact; the ancestral noise is the Langevin step's times σᵢ₊₁/σᵢ; and ODE step +
+    Langevin step is exactly the Euler–Maruyama step of the reverse SDE. The texts say so, and no heading
+    says the ancestral step IS an ODE step plus a Langevin step."""
+    sigma, nxt = 2.0, 1.8
+    x = mixture_prior(NCSN_TOY, sigma).sample(4000, 0).double()
+    parts = ancestral_step_parts(TOY_SCORE, x, sigma, nxt, seed=0)
+    s, delta = TOY_SCORE(x, sigma), sigma**2 - nxt**2
+    z = (parts.langevin_half - parts.ode_half) / math.sqrt(delta)            # the one noise draw
+    ancestral_drift = parts.ancestral - x - parts.noise_std_ancestral * z
+    langevin_drift = parts.langevin_half - x - math.sqrt(delta) * z
+    torch.testing.assert_close(ancestral_drift, (parts.ode_half - x) + langevin_drift)
+    torch.testing.assert_close(ancestral_drift, delta * s)
+    assert parts.noise_std_ancestral / parts.noise_std_langevin == pytest.approx(nxt / sigma, rel=1e-12)
+    torch.testing.assert_close(parts.both, x + delta * s + math.sqrt(delta) * z)   # reverse-SDE Euler–Maruyama
+    overclaim = re.compile(r"ancestral step\W*(=|is)\s*(exactly\s*)?one\s*\**\s*(ODE|probability-flow)", re.I)
+    for path in ANCESTRAL_TEXTS:
+        assert not [x for x in sentences(path) if overclaim.search(x)], path
+    assert "exactly the drift" in sentence("app/views/home.py", "One step of the denoising (ancestral) sampler")
+    for path in ("app/views/home.py", "app/views/samplers.py"):
+        assert "σᵢ₊₁/σᵢ" in sentence(path, "smaller than that Langevin step's by the factor")
+        assert "reverse SDE" in sentence(path, "Euler–Maruyama step")
 
 
 def test_flux_schnell_runs_four_steps_without_guidance():

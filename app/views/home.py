@@ -59,14 +59,17 @@ st.latex(r"\hat x = \tilde x + \sigma^2\, \nabla_{\tilde x} \log p_\sigma(\tilde
          r"\qquad\qquad x \leftarrow x + \tfrac{\alpha}{2}\, \nabla_x \log p_\sigma(x) + \sqrt{\alpha}\, z")
 st.markdown(
     "Related, but not the same sampler. One step of the denoising (ancestral) sampler from σᵢ down to "
-    "σᵢ₊₁, with Δσ² = σᵢ² − σᵢ₊₁², is one deterministic **probability-flow-ODE** step (½Δσ²·s) plus "
-    "one **Langevin** step at the current level (α = Δσ²; its noise variance σᵢ₊₁²Δσ²/σᵢ² ≈ Δσ² for "
-    "small steps):"
+    "σᵢ₊₁, with Δσ² = σᵢ² − σᵢ₊₁², has exactly the drift of one deterministic **probability-flow-ODE** step "
+    "(½Δσ²·s) plus one **Langevin** step at the current level (α = Δσ²), but its noise is smaller than that "
+    "Langevin step's by the factor σᵢ₊₁/σᵢ:"
 )
-st.latex(r"x \leftarrow x + \underbrace{\tfrac12 \Delta\sigma^2\, s(x, \sigma_i)}_{\text{ODE step}}"
-         r" + \underbrace{\tfrac{\alpha}{2}\, s(x, \sigma_i) + \sqrt{\alpha}\, z}_{\text{Langevin step},"
-         r"\ \alpha = \Delta\sigma^2}")
+st.latex(r"x \leftarrow x + \underbrace{\tfrac12 \Delta\sigma^2\, s(x, \sigma_i)}_{\text{ODE drift}}"
+         r" + \underbrace{\tfrac{\alpha}{2}\, s(x, \sigma_i)}_{\text{Langevin drift}}"
+         r" + \underbrace{\tfrac{\sigma_{i+1}}{\sigma_i}\sqrt{\alpha}\, z}_{\text{less noise}},"
+         r"\qquad \alpha = \Delta\sigma^2")
 st.markdown(
+    "With the Langevin step's full noise √α·z, ODE step + Langevin step is exactly the Euler–Maruyama step of "
+    "the reverse SDE; the ancestral step matches it only as the steps shrink (σᵢ₊₁/σᵢ → 1).\n\n"
     "Annealed Langevin keeps only the Langevin part and takes many steps per level. Swapping each ancestral "
     "step for a single Langevin step with the same drift changes the result: with the exact score of the "
     "NCSN toy (0.2/0.8 mixture of unit Gaussians, 100 levels, exact starting density) that chain puts 0.70 "

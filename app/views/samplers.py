@@ -89,12 +89,14 @@ st.info(
     "sampler's."
 )
 
-st.subheader("One ancestral step = one ODE step + one Langevin step")
+st.subheader("One ancestral step: the drift of an ODE step plus a Langevin step, with less noise")
 st.markdown(
     "Write $\\Delta = \\sigma^2 - \\sigma'^2$. The ancestral step's drift $\\Delta\\, s$ is exactly two halves: "
     "the probability-flow Euler step $\\tfrac12\\Delta\\, s$ and a Langevin step at the current level with "
-    "$\\alpha = \\Delta$ (drift $\\tfrac{\\alpha}{2} s$, noise $\\sqrt{\\alpha}\\,z$). Its noise is a little "
-    "smaller than that Langevin step's, by the factor σ′/σ, which tends to 1 as the steps get small. "
+    "$\\alpha = \\Delta$ (drift $\\tfrac{\\alpha}{2} s$, noise $\\sqrt{\\alpha}\\,z$). Its noise is "
+    "smaller than that Langevin step's by the factor σᵢ₊₁/σᵢ (σ′/σ here), which tends to 1 as the steps get "
+    "small. ODE step + Langevin step, full noise included, is exactly the Euler–Maruyama step of the reverse "
+    "SDE; the ancestral step is that only in the limit. "
     "Below, particles drawn from the exact $p_\\sigma$ of the NCSN toy take each version of one step, with the "
     "same score and the same noise draw."
 )

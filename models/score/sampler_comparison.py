@@ -6,8 +6,8 @@ one: the samples, a few particle paths, the heavy-mode share and within-mode std
 the truth (when the data is a known mixture), the energy distance as a ratio to the
 data-vs-data floor, the number of score (network) calls and the seconds it took.
 
-`step_decomposition` shows, on the same particles, that one ancestral step is one
-probability-flow (ODE) step plus one Langevin step at the current level.
+`step_decomposition` shows, on the same particles, that one ancestral step has the drift of one
+probability-flow (ODE) step plus one Langevin step at the current level, and less noise (by σ′/σ).
 """
 
 from __future__ import annotations

@@ -10,8 +10,10 @@ the VE diffusion x_σ = x_0 + σ z):
 * The reverse-SDE (ancestral) sampler `denoising_sampler` goes down the ladder one
   level per step: x ← x + (σ_i² − σ_{i+1}²) s + σ_{i+1}√(1 − σ_{i+1}²/σ_i²) z.
   The network IS a denoiser (Tweedie: x̂ = x + σ² s is the posterior mean of the
-  clean point), and one ancestral step = one probability-flow-ODE step (½Δσ² s)
-  + one Langevin step at the current level with α = Δσ² (`ancestral_step_parts`).
+  clean point). One ancestral step has exactly the drift of one probability-flow-ODE
+  step (½Δσ² s) plus one Langevin step at the current level with α = Δσ², and noise
+  smaller than that Langevin step's by σ_{i+1}/σ_i (`ancestral_step_parts`); ODE step +
+  Langevin step with its full noise is the Euler–Maruyama step of the reverse SDE.
   It is not annealed Langevin: annealed Langevin uses only the Langevin part, many
   steps per level, and lands elsewhere for finite settings.
 * `predictor_corrector`: k Langevin "corrector" steps at each level, then one

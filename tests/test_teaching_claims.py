@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 import torch
 
-from models.flux.params import SCHNELL_SETTINGS
 from models.lab.datasets import DatasetSpec, dataset_mixture, training_data
 from models.lab.metrics import OFF_MODE_STDS, mode_shares
 from models.lab.training import limited_threads
@@ -104,12 +103,6 @@ def test_an_ancestral_step_has_the_drift_of_an_ode_step_plus_a_langevin_step_but
     for path in ("app/views/home.py", "app/views/samplers.py"):
         assert "σᵢ₊₁/σᵢ" in sentence(path, "smaller than that Langevin step's by the factor")
         assert "reverse SDE" in sentence(path, "Euler–Maruyama step")
-
-
-def test_flux_schnell_runs_four_steps_without_guidance():
-    """Home/README: FLUX.1-schnell integrates a flow ODE in 4 Euler steps with guidance 0."""
-    assert SCHNELL_SETTINGS["steps"] == 4 and SCHNELL_SETTINGS["guidance_scale"] == 0.0
-    says("app/views/home.py", "4 deterministic Euler steps", "guidance 0")
 
 
 # ----------------------------------------------------------------------------- 2. the final Tweedie step

@@ -1,4 +1,4 @@
-"""Shared fixtures and the markers every test run relies on.
+"""Shared fixtures and the markers every test run relies on (plain helper functions: tests/helpers.py).
 
 Markers (registered in pytest.ini; `make test-fast` leaves out all three):
 * `browser` — drives headless chromium: every test under tests/browser/ gets it here.
@@ -11,10 +11,13 @@ Markers (registered in pytest.ini; `make test-fast` leaves out all three):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
+
+from tests import helpers
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER_TESTS = ROOT / "tests" / "browser"
@@ -37,3 +40,51 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.server)
         if SLOW_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(autouse=True)
+def _no_job_outlives_its_test():
+    """Every app a test opened with tests/helpers.py has its background jobs cancelled afterwards."""
+    yield
+    opened, helpers.OPENED[:] = list(helpers.OPENED), []
+    for at in opened:
+        helpers.cancel_jobs(at)
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """cli(main, *args, env=None) -> CliResult: a command line's `main` called in this process (no
+    interpreter start-up), with `env` set for the call's test, its output captured. A traceback never
+    reaches a user of the command line, so one on stderr fails the test."""
+    def call(main, *args, env: dict | None = None) -> CliResult:
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        assert "Traceback" not in out.err, out.err
+        return CliResult(code, out.out, out.err)
+    return call
+
+
+@pytest.fixture
+def served_to_the_class(monkeypatch):
+    """The app as `make run HOST=0.0.0.0` serves it, with the instructor's token "owl-42": every browser
+    is a student until the instructor signs in."""
+    from streamlit import config as st_config
+
+    from models.core.access import TOKEN_ENV
+
+    monkeypatch.setenv(TOKEN_ENV, "owl-42")
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", "0.0.0.0")
+    yield
+    st_config.set_option("server.address", before)

@@ -3,15 +3,10 @@ the instructor signs in with the token set at start."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from streamlit import config as st_config
-from streamlit.testing.v1 import AppTest
 
-from models.core.access import TOKEN_ENV, is_loopback, token_matches
-
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+from models.core.access import is_loopback, token_matches
+from tests.helpers import new_session
 
 
 @pytest.mark.parametrize("address, local", [
@@ -28,17 +23,8 @@ def test_token_matching():
     assert not token_matches("anything", None) and not token_matches("", "")
 
 
-@pytest.fixture
-def served_to_the_class(monkeypatch):
-    monkeypatch.setenv(TOKEN_ENV, "owl-42")
-    before = st_config.get_option("server.address")
-    st_config.set_option("server.address", "0.0.0.0")
-    yield
-    st_config.set_option("server.address", before)
-
-
 def test_instructor_signs_in_only_with_the_right_token(served_to_the_class):
-    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    at = new_session().run()
     assert not at.exception, at.exception
     at.sidebar.text_input(key="instructor_token").input("owl-41").run()
     assert any("not right" in e.value for e in at.sidebar.error)
@@ -49,7 +35,7 @@ def test_instructor_signs_in_only_with_the_right_token(served_to_the_class):
 
 
 def test_local_use_needs_no_sign_in():
-    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    at = new_session().run()
     assert not at.exception, at.exception
     assert not [t for t in at.sidebar.text_input if t.key == "instructor_token"]
 
@@ -62,13 +48,13 @@ def test_wrong_tokens_back_off_and_a_new_tab_does_not_reset_it(served_to_the_cla
 
     clock = [1000.0]
     monkeypatch.setattr(access, "LIMITER", SignInLimiter(clock=lambda: clock[0]))
-    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    at = new_session().run()
     for _ in range(4):
         at.sidebar.text_input(key="instructor_token").input("owl-41").run()
     assert any("Too many wrong tokens: wait 2 s" in e.value for e in at.sidebar.error)
     at.sidebar.text_input(key="instructor_token").input("owl-42").run()
     assert not at.session_state["instructor_signed_in"]  # not even compared while waiting
-    other_tab = AppTest.from_file(MAIN, default_timeout=60).run()
+    other_tab = new_session().run()
     other_tab.sidebar.text_input(key="instructor_token").input("owl-42").run()
     assert not other_tab.session_state["instructor_signed_in"]
     clock[0] += 2.0

@@ -3,64 +3,21 @@ page shows are the ones models/flow/run.py computes for that flow."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import pyarrow as pa
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from models.flow import run as flow
 from models.flow.labels import mode_centers
+from tests.helpers import chart_rows, metric, open_page
 
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 PAGE = "views/how_flux_samples.py"
-
-
-def _open() -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=120)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _runs(at):
     return at.session_state["flux_flow_runs"]
 
 
-def _metric(at, label: str) -> str:
-    found = [m.value for m in at.metric if m.label == label]
-    assert found, [m.label for m in at.metric]
-    return found[0]
-
-
-def _chart_rows(at, title: str) -> list[dict]:
-    for el in at.get("vega_lite_chart"):
-        spec = json.loads(el.proto.spec)
-        titles = [spec.get("title")] + [layer.get("title") for layer in spec.get("layer", [])]
-        if any(isinstance(t, str) and t.startswith(title) for t in titles):
-            rows = []
-            for ds in el.proto.datasets:
-                rows += pa.ipc.open_stream(ds.data.data).read_all().to_pylist()
-            return rows
-    raise AssertionError(f"no chart titled {title!r}")
-
-
-@pytest.fixture
-def cleanup():
-    apps = []
-    yield apps
-    for at in apps:
-        for run in _runs(at).values() if "flux_flow_runs" in at.session_state else []:
-            if run.job is not None:
-                run.job.cancel()
-                run.job.wait(30)
-
-
 def test_page_is_in_the_navigation_and_explains_before_training():
-    at = _open()
+    at = open_page(PAGE)
     assert at.title[0].value == "How FLUX samples"
     assert len(at.latex) >= 3
     assert at.button(key="fx_train").disabled is False and at.button(key="fx_stop").disabled is True
@@ -70,9 +27,8 @@ def test_page_is_in_the_navigation_and_explains_before_training():
 
 
 @pytest.mark.slow
-def test_a_short_flow_trains_and_the_page_shows_its_own_numbers(cleanup):
-    at = _open()
-    cleanup.append(at)
+def test_a_short_flow_trains_and_the_page_shows_its_own_numbers():
+    at = open_page(PAGE)
     at.number_input(key="fx_steps").set_value(150)
     at.button(key="fx_train").click().run()
     run = _runs(at)["main"]
@@ -84,13 +40,13 @@ def test_a_short_flow_trains_and_the_page_shows_its_own_numbers(cleanup):
     model = run.model()
     evaluation, floor = flow.evaluation_points(run.data.spec), flow.ed_floor(run.data.spec)
     expected = flow.samples_at_steps(model, 4, evaluation, floor)
-    assert _metric(at, "energy distance to fresh data") == f"{expected['energy_distance']:.4f}"
-    assert _metric(at, "÷ data-vs-data floor") == f"{expected['ratio']:.1f}×"
-    sweep = [r for r in _chart_rows(at, "Quality vs steps") if "series" in r and not r.get("picked")]
+    assert metric(at, "energy distance to fresh data") == f"{expected['energy_distance']:.4f}"
+    assert metric(at, "÷ data-vs-data floor") == f"{expected['ratio']:.1f}×"
+    sweep = [r for r in chart_rows(at, "Quality vs steps") if "series" in r and not r.get("picked")]
     assert [r["steps"] for r in sweep] == list(flow.STEP_COUNTS)
     assert sweep[0]["ratio"] > sweep[-1]["ratio"]                   # 1 step is worse than 50
     assert any(c.value.startswith("FLUX.1-schnell generates in 4 Euler steps") for c in at.caption)
-    assert [r["loss"] for r in _chart_rows(at, "Loss of the flow") if r["series"] == "training loss"] == \
+    assert [r["loss"] for r in chart_rows(at, "Loss of the flow") if r["series"] == "training loss"] == \
         pytest.approx([h["loss"] for h in run.history])
     # Reflow: a second flow on the first one's (noise, sample) pairs; the table shows reflow_numbers
     at.button(key="fx_reflow").click().run()
@@ -107,9 +63,8 @@ def test_a_short_flow_trains_and_the_page_shows_its_own_numbers(cleanup):
     assert numbers["after"]["straightness"] < numbers["before"]["straightness"]
 
 
-def test_guidance_section_shows_share_and_spread_of_the_guided_samples(cleanup):
-    at = _open()
-    cleanup.append(at)
+def test_guidance_section_shows_share_and_spread_of_the_guided_samples():
+    at = open_page(PAGE)
     at.number_input(key="fx_guided_steps").set_value(150)
     at.button(key="fx_guided_train").click().run()
     run = _runs(at)["guided"]
@@ -120,26 +75,21 @@ def test_guidance_section_shows_share_and_spread_of_the_guided_samples(cleanup):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     summary = flow.guidance_summary(run.model(), 2, 3.0, mode_centers(run.data.spec))
-    assert _metric(at, "samples nearest this class's mode") == f"{summary['share']:.1%}"
-    assert _metric(at, "spread (RMS distance to the samples' own mean)") == f"{summary['spread']:.3f}"
-    assert _metric(at, "their mean's distance from the mode's centre") == f"{summary['offset']:.3f}"
+    assert metric(at, "samples nearest this class's mode") == f"{summary['share']:.1%}"
+    assert metric(at, "spread (RMS distance to the samples' own mean)") == f"{summary['spread']:.3f}"
+    assert metric(at, "their mean's distance from the mode's centre") == f"{summary['offset']:.3f}"
     table = at.dataframe[-1].value
     assert table["w"].tolist() == [0.0, 1.0, 3.0]
     assert table["nearest this mode"].iloc[0] < 0.5 < table["nearest this mode"].iloc[1]
 
 
-def test_a_reloaded_tab_finds_its_flow_by_the_url(cleanup):
-    at = _open()
-    cleanup.append(at)
+def test_a_reloaded_tab_finds_its_flow_by_the_url():
+    at = open_page(PAGE)
     at.number_input(key="fx_steps").set_value(100)
     at.button(key="fx_train").click().run()
     run = _runs(at)["main"]
     flow_id = at.query_params["flow"]
     assert flow_id and run.job.wait(120)
-    again = AppTest.from_file(MAIN, default_timeout=120)   # a new session, as after a browser reload
-    again.query_params["flow"] = flow_id[0] if isinstance(flow_id, list) else flow_id
-    again.run()
-    again.switch_page(PAGE)
-    again.run()
-    assert not again.exception, [e.value for e in again.exception]
+    # a new session, as after a browser reload
+    again = open_page(PAGE, query={"flow": flow_id[0] if isinstance(flow_id, list) else flow_id})
     assert _runs(again)["main"] is run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.app.test_app_pages import _charts, _open
+from tests.helpers import charts, open_page
 
 
 def _x_domain(spec: dict) -> list[float]:
@@ -17,8 +17,8 @@ def _x_domain(spec: dict) -> list[float]:
 
 
 def test_the_axes_follow_the_cloud_at_large_sigma_and_the_toggle_keeps_the_data_view():
-    at = _open("views/forward_noising.py", fn_n=200, fn_sigma=20.0)
-    noisy = _charts(at)[0]
+    at = open_page("views/forward_noising.py", fn_n=200, fn_sigma=20.0)
+    noisy = charts(at)[0]
     lo, hi = _x_domain(noisy["spec"])
     assert (lo, hi) == (-70.0, 70.0)  # 3.5 σ
     points = [r for r in noisy["rows"] if r["set"] == "noisy x̃"]
@@ -27,9 +27,9 @@ def test_the_axes_follow_the_cloud_at_large_sigma_and_the_toggle_keeps_the_data_
     assert not any("outside the view" in c.value for c in at.caption)
 
     at.toggle(key="fn_follow").set_value(False).run()  # the data's own view: the blob is mostly off screen
-    assert _x_domain(_charts(at)[0]["spec"]) == [-3.0, 3.0]
+    assert _x_domain(charts(at)[0]["spec"]) == [-3.0, 3.0]
     assert any("of the noisy points are outside the view" in c.value for c in at.caption)
 
     at.toggle(key="fn_follow").set_value(True)
     at.select_slider(key="fn_sigma").set_value(0.3).run()  # small σ: the data's view either way
-    assert _x_domain(_charts(at)[0]["spec"]) == [-3.0, 3.0]
+    assert _x_domain(charts(at)[0]["spec"]) == [-3.0, 3.0]

@@ -12,11 +12,13 @@ from PIL import Image, PngImagePlugin
 from streamlit.testing.v1 import AppTest
 
 from models.flux.store import DEMO_LABEL, ImageStore
+from tests.helpers import open_page
 
 pytest_plugins = ["tests.flux_fixtures"]
 
 REPO = Path(__file__).resolve().parents[2]
 PART1 = REPO / "prompts" / "part1.toml"
+GALLERY = "views/gallery.py"
 WITCH = "witch-black-hole"
 
 
@@ -32,15 +34,6 @@ def gallery(tiny_dir, tmp_path, monkeypatch):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return prompts
-
-
-def open_gallery() -> AppTest:
-    at = AppTest.from_file(str(REPO / "app" / "main.py"), default_timeout=120)
-    at.run()
-    at.switch_page("views/gallery.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def wait_for_job(at: AppTest) -> None:
@@ -62,7 +55,7 @@ def texts(elements) -> list[str]:
 
 
 def test_renders_the_file_with_the_demo_banner(gallery):
-    at = open_gallery()
+    at = open_page(GALLERY)
     assert at.title[0].value.startswith("Part 1")
     assert any(DEMO_LABEL in w for w in texts(at.warning))  # the banner says what the images are
     assert "text_to_image" in {el.proto.page for el in at.get("page_link")}  # and offers a model trained here
@@ -77,7 +70,7 @@ def test_renders_the_file_with_the_demo_banner(gallery):
 
 
 def test_generate_one_image_star_it_and_save(gallery, tmp_path):
-    at = open_gallery()
+    at = open_page(GALLERY)
     assert "No image yet: press Generate." in texts(at.caption)
     at.button(key=f"gallery_gen_{WITCH}").click().run()
     wait_for_job(at)
@@ -100,7 +93,7 @@ def test_generate_one_image_star_it_and_save(gallery, tmp_path):
 
 
 def test_new_seed_variations_are_recorded_in_their_images(gallery, tmp_path):
-    at = open_gallery()
+    at = open_page(GALLERY)
     at.number_input(key=f"gallery_nvar_{WITCH}").set_value(2).run()
     at.button(key=f"gallery_var_{WITCH}").click().run()
     wait_for_job(at)
@@ -114,7 +107,7 @@ def test_new_seed_variations_are_recorded_in_their_images(gallery, tmp_path):
 
 
 def test_edit_commentary_and_save_keeps_comments(gallery):
-    at = open_gallery()
+    at = open_page(GALLERY)
     at.toggle(key="gallery_edit").set_value(True).run()
     at.text_area(key=edit_key(at, "comm", WITCH)).input("Edited in class: **the orb** again.").run()
     at.text_area(key=edit_key(at, "scomm", "task-0-3-discussion")).input("Discuss in pairs.").run()
@@ -131,7 +124,7 @@ def test_edit_commentary_and_save_keeps_comments(gallery):
 
 
 def test_randomize_seed_records_it(gallery):
-    at = open_gallery()
+    at = open_page(GALLERY)
     at.toggle(key="gallery_edit").set_value(True).run()
     at.button(key=f"gallery_rand_{WITCH}").click().run()
     seed = at.session_state["gallery_pf"].prompt(WITCH)["seed"]
@@ -142,7 +135,7 @@ def test_randomize_seed_records_it(gallery):
 
 
 def test_delete_needs_confirmation(gallery):
-    at = open_gallery()
+    at = open_page(GALLERY)
     at.toggle(key="gallery_edit").set_value(True).run()
     at.button(key=f"gallery_pdel_{WITCH}").click().run()
     assert WITCH in at.session_state["gallery_pf"].prompt_ids()  # not yet
@@ -154,7 +147,7 @@ def test_delete_needs_confirmation(gallery):
 
 
 def test_save_merges_other_fields_and_refuses_only_the_same_field(gallery):
-    at = open_gallery()
+    at = open_page(GALLERY)
     at.toggle(key="gallery_edit").set_value(True).run()
     at.text_area(key=edit_key(at, "comm", WITCH)).input("mine").run()
     # Someone else saves a different field: Save keeps both.
@@ -192,7 +185,7 @@ def test_a_stale_widget_value_is_never_written(gallery):
     the file as reloaded (tests/browser/test_gallery_sessions_browser.py does it end to end)."""
     from app.gallery.session import record_edit
 
-    at = open_gallery()
+    at = open_page(GALLERY)
     at.toggle(key="gallery_edit").set_value(True).run()
     old_rev = at.session_state["gallery_rev"]
     text = gallery.read_text(encoding="utf-8")
@@ -212,7 +205,7 @@ def test_problems_are_listed_with_their_lines(gallery):
     text = gallery.read_text(encoding="utf-8").replace("seed = 7\n", "seed = 7\nwidht = 1000\nwidth = 1000\n")
     gallery.write_text(text, encoding="utf-8")
     line = text.splitlines().index("width = 1000") + 1
-    at = open_gallery()
+    at = open_page(GALLERY)
     errors = texts(at.error)
     assert any(f"line {line}: width 1000 is not a multiple of 16" in e for e in errors), errors
     assert len(at.code) >= 6  # the page still shows the prompts
@@ -220,7 +213,7 @@ def test_problems_are_listed_with_their_lines(gallery):
 
 def test_malformed_file_shows_the_line(gallery):
     gallery.write_text('title = "x"\n\n[defaults]\nsteps = = 4\n', encoding="utf-8")
-    at = open_gallery()
+    at = open_page(GALLERY)
     assert any(":4:**" in e and "not valid TOML" in e for e in texts(at.error)), texts(at.error)
     assert any("> " in c and "steps = = 4" in c for c in texts(at.code))
 
@@ -231,7 +224,7 @@ def test_recall_a1111_png_into_a_new_prompt(gallery):
                                 "Seed: 1234, Size: 512x512, Model: flux1-schnell")
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8)).save(buffer, format="PNG", pnginfo=info)
-    at = open_gallery()
+    at = open_page(GALLERY)
     at.file_uploader(key="gallery_upload").upload("fog.png", buffer.getvalue(), "image/png").run()
     assert "a lighthouse in fog, oil painting" in texts(at.code)
     # It says what does not carry over, and offers schnell's values (on by default): 4 steps, guidance_scale 0.
@@ -249,7 +242,7 @@ def test_recall_a1111_png_into_a_new_prompt(gallery):
 
 
 def test_cancel_stops_a_running_job(gallery, tmp_path):
-    at = open_gallery()
+    at = open_page(GALLERY)
     at.number_input(key=f"gallery_nvar_{WITCH}").set_value(8).run()
     at.button(key=f"gallery_var_{WITCH}").click().run()
     job = at.session_state["gallery_job"]
@@ -263,7 +256,7 @@ def test_cancel_stops_a_running_job(gallery, tmp_path):
 
 
 def test_export_buttons_are_offered(gallery):
-    at = open_gallery()
+    at = open_page(GALLERY)
     keys = {b.key for b in at.get("download_button")}
     assert {"gallery_zip", "gallery_html"} <= keys
 
@@ -309,7 +302,7 @@ def test_duplicate_and_missing_ids_do_not_break_the_page(gallery):
     text = text.replace('id = "suit-of-trump-cards"\n', "")  # a prompt without id
     text = text.replace('tags = ["homonym", "bias"]', 'tags = "not a list"')
     gallery.write_text(text, encoding="utf-8")
-    at = open_gallery()
+    at = open_page(GALLERY)
     errors = " ".join(texts(at.error))
     assert "duplicate prompt id 'flowers-into-black-hole'" in errors and "prompt has no id" in errors
     assert sum("is skipped" in w for w in texts(at.warning)) == 2
@@ -323,7 +316,7 @@ def test_a_float_seed_is_an_error_not_a_made_up_seed(gallery, tmp_path):
     text = gallery.read_text(encoding="utf-8").replace("seed = 7\n", "seed = 5.0\n")
     gallery.write_text(text, encoding="utf-8")
     line = text.splitlines().index("seed = 5.0") + 1
-    at = open_gallery()
+    at = open_page(GALLERY)
     assert any(f"line {line}: seed must be a whole number" in e for e in texts(at.error)), texts(at.error)
     at.button(key=f"gallery_gen_{WITCH}").click().run()
     wait_for_job(at)
@@ -341,7 +334,7 @@ def test_wrong_value_types_show_in_their_own_card_and_the_rest_works(gallery):
     text = text.replace('id = "suit-of-trump-cards"\n', 'id = "suit-of-trump-cards"\nguidance_scale = "x"\n')
     gallery.write_text(text, encoding="utf-8")
     lines = text.splitlines()
-    at = open_gallery()
+    at = open_page(GALLERY)
     assert not at.exception, [e.value for e in at.exception]
     # The cards' errors (not the file's list of problems at the top), Markdown escapes removed.
     cards = [e.replace("\\", "") for e in texts(at.error) if not e.startswith("**")]
@@ -365,7 +358,7 @@ def test_recall_refuses_a_png_it_cannot_trust(gallery):
     `"guidance_scale": "x"` once raised unhandled errors; now each is refused in one line, with no Add."""
     from tests.flux.test_recall import GOOD, huge_png, ours
 
-    at = open_gallery()
+    at = open_page(GALLERY)
     uploads = {"huge.png": huge_png(30000, 30000), "five.png": ours({"params": 5}),
                "list.png": ours({"params": {**GOOD, "prompt": ["a", "b"]}}),
                "guidance.png": ours({"params": {**GOOD, "guidance_scale": "x"}})}
@@ -377,20 +370,9 @@ def test_recall_refuses_a_png_it_cannot_trust(gallery):
     assert not at.session_state["gallery_edits"]
 
 
-@pytest.fixture
-def served_to_the_class():
-    """The app as `make run HOST=0.0.0.0` serves it: every browser is a student until the instructor signs in."""
-    from streamlit import config as st_config
-
-    before = st_config.get_option("server.address")
-    st_config.set_option("server.address", "0.0.0.0")
-    yield
-    st_config.set_option("server.address", before)
-
-
 def test_students_on_the_class_network_look_and_generate_but_do_not_edit(gallery, served_to_the_class, tmp_path):
     """Read-only for everyone but the instructor when served to the network."""
-    at = open_gallery()
+    at = open_page(GALLERY)
     keys = {e.key for e in at.get("toggle") + at.get("button") + at.get("download_button")}
     # Exports are the instructor's, as the README says: the zip and the HTML handout (it embeds every
     # image: a student's click costs the server seconds).
@@ -427,7 +409,7 @@ def test_students_on_the_class_network_look_and_generate_but_do_not_edit(gallery
 def test_each_card_shows_its_clip_tokens_and_says_t5_needs_real_weights(gallery):
     from models.flux.tokens import T5_NEEDS_WEIGHTS
 
-    at = open_gallery()
+    at = open_page(GALLERY)
     labels = [e.label for e in at.expander]
     assert "Tokens · CLIP 18/77" in labels  # the mixed-script prompt: 18 ids, start and end included
     assert "Tokens · CLIP 8/77" in labels  # a suit of Trump playing cards
@@ -439,7 +421,7 @@ def test_each_card_shows_its_clip_tokens_and_says_t5_needs_real_weights(gallery)
 
 
 def test_open_shows_the_full_file_its_png_info_timeline_and_a_readable_download(gallery, tmp_path):
-    at = open_gallery()
+    at = open_page(GALLERY)
     at.button(key=f"gallery_gen_{WITCH}").click().run()
     wait_for_job(at)
     image = ImageStore(tmp_path / "outputs").find(prompt_id=WITCH)[0]
@@ -457,7 +439,7 @@ def test_open_shows_the_full_file_its_png_info_timeline_and_a_readable_download(
 
 def test_same_seed_translation_draws_both_and_compares_them_step_by_step(gallery, tmp_path):
     mixed = "pastoral-holiday-mixed-script"
-    at = open_gallery()
+    at = open_page(GALLERY)
     at.button(key=f"gallery_alt_translation_{mixed}").click().run()
     wait_for_job(at)
     store = ImageStore(tmp_path / "outputs")
@@ -474,7 +456,7 @@ def test_same_seed_translation_draws_both_and_compares_them_step_by_step(gallery
 
 
 def test_scratch_prompt_draws_large_and_only_the_instructor_adds_it(gallery, tmp_path):
-    at = open_gallery()
+    at = open_page(GALLERY)
     at.text_area(key="scratch_text").input("a lighthouse in fog").run()
     at.number_input(key="scratch_seed").set_value(99).run()
     at.slider(key="scratch_steps").set_value(2).run()
@@ -498,7 +480,7 @@ def test_scratch_prompt_draws_large_and_only_the_instructor_adds_it(gallery, tmp
 
 def test_scratch_prompt_cannot_be_added_by_a_read_only_session(gallery, monkeypatch):
     monkeypatch.setenv("DC_CLASSROOM_MODE", "1")
-    at = open_gallery()
+    at = open_page(GALLERY)
     at.text_area(key="scratch_text").input("a lighthouse in fog").run()
     at.button(key="scratch_go").click().run()
     wait_for_job(at)
@@ -506,7 +488,7 @@ def test_scratch_prompt_cannot_be_added_by_a_read_only_session(gallery, monkeypa
 
 
 def test_edit_mode_previews_commentary_and_sets_steps_and_size(gallery):
-    at = open_gallery()
+    at = open_page(GALLERY)
     at.toggle(key="gallery_edit").set_value(True).run()
     at.text_area(key=edit_key(at, "comm", WITCH)).input("Look at **the orb**.").run()
     assert "Look at **the orb**." in texts(at.markdown)  # the preview beside the box
@@ -527,7 +509,7 @@ def test_prompt_file_picker_and_new_file_from_template(gallery, tmp_path, monkey
     folder.mkdir()
     (folder / "lecture-2.toml").write_text('title = "Lecture 2 · Homonyms"\n', encoding="utf-8")
     monkeypatch.setenv("DC_PROMPTS_DIR", str(folder))
-    at = open_gallery()
+    at = open_page(GALLERY)
     picker = at.selectbox(key="gallery_file")
     assert picker.value == str(gallery)  # DC_PROMPTS_FILE first
     options = picker.options
@@ -544,7 +526,7 @@ def test_prompt_file_picker_and_new_file_from_template(gallery, tmp_path, monkey
 
 def test_read_only_session_picks_files_but_cannot_create_one(gallery, monkeypatch):
     monkeypatch.setenv("DC_CLASSROOM_MODE", "1")
-    at = open_gallery()
+    at = open_page(GALLERY)
     assert at.selectbox(key="gallery_file").value == str(gallery)
     assert "gallery_new_create" not in [b.key for b in at.button]
 
@@ -558,7 +540,7 @@ def test_a_student_never_sees_a_linked_secret_nor_a_server_path(gallery, served_
     (folder / "passwd.toml").symlink_to("/etc/passwd")
     (folder / "broken.toml").write_text('title = "x"\nsecret_owl = = 42\n', encoding="utf-8")
     monkeypatch.setenv("DC_PROMPTS_DIR", str(folder))
-    at = open_gallery()
+    at = open_page(GALLERY)
     picker = at.selectbox(key="gallery_file")
     assert not [o for o in picker.options if "environ" in o or "passwd" in o], picker.options
     picker.set_value(str(folder / "broken.toml")).run()
@@ -576,7 +558,7 @@ def test_the_page_never_shows_the_server_hf_cache_path(gallery, served_to_the_cl
     cache.mkdir(parents=True)
     monkeypatch.setenv("DC_FLUX_MODEL", "auto")
     monkeypatch.setenv("DC_HF_CACHE", str(cache))
-    at = open_gallery()
+    at = open_page(GALLERY)
     shown = " ".join(texts(at.error) + texts(at.warning) + texts(at.caption) + texts(at.markdown)
                      + texts(at.info) + texts(at.success))
     assert "not in the Hugging Face cache" in shown

@@ -4,54 +4,19 @@ Widget values are set small through session_state so the file stays fast on 2 co
 the numbers checked are the ones the pages show to students.
 """
 
-import json
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import pyarrow as pa
 import pytest
-from streamlit.testing.v1 import AppTest
 
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
-
-
-def _open(page: str, **widgets) -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=90)
-    at.run()
-    at.switch_page(page)
-    for key, value in widgets.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _metric(at: AppTest, label_start: str) -> str:
-    found = [m.value for m in at.metric if m.label.startswith(label_start)]
-    assert found, f"no metric starting with {label_start!r}: {[m.label for m in at.metric]}"
-    return found[0]
-
+from tests.helpers import MAIN, charts, metric, new_session, open_page, run_python
 
 def _percent(text: str) -> float:
     return float(re.fullmatch(r"([\d.]+)%", text).group(1)) / 100
 
 
-def _charts(at: AppTest) -> list[dict]:
-    """Every Vega-Lite chart on the page: its spec and its data rows (decoded from Arrow)."""
-    out = []
-    for el in at.get("vega_lite_chart"):
-        rows = []
-        for ds in el.proto.datasets:
-            rows += pa.ipc.open_stream(ds.data.data).read_all().to_pylist()
-        out.append({"spec": json.loads(el.proto.spec), "rows": rows})
-    return out
-
-
 def test_home_links_every_page_and_names_the_device():
-    at = AppTest.from_file(MAIN, default_timeout=60)
+    at = new_session()
     at.run()
     assert not at.exception
     pages = {el.proto.page for el in at.get("page_link")}
@@ -71,51 +36,51 @@ def test_home_does_not_import_the_image_stack():
     code = ("import sys; from streamlit.testing.v1 import AppTest; "
             "at = AppTest.from_file(sys.argv[1], default_timeout=60); at.run(); assert not at.exception; "
             "print(sorted(m for m in ('diffusers', 'transformers') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code, MAIN], capture_output=True, text=True, timeout=120)
+    out = run_python(code, MAIN)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_langevin_page_shows_the_ncsn_toy_result():
-    at = _open("views/langevin.py", lv_n=600)
-    annealed = _percent(_metric(at, "Annealed · share at (5, 5)"))
-    plain = _percent(_metric(at, "Plain · share at (5, 5)"))
+    at = open_page("views/langevin.py", lv_n=600)
+    annealed = _percent(metric(at, "Annealed · share at (5, 5)"))
+    plain = _percent(metric(at, "Plain · share at (5, 5)"))
     assert abs(annealed - 0.8) <= 0.05, annealed
     assert abs(plain - 0.5) <= 0.1, plain
     # each half: a scatter with data + samples + trajectories, and the share bars
-    assert len(_charts(at)) == 4
+    assert len(charts(at)) == 4
     # the top of the ladder: σ₁ = 5 (the default there) still gives about 80/20, σ₁ = 2 does not
-    assert abs(_percent(_metric(at, "From this σ₁ · annealed share")) - 0.78) <= 0.05
-    assert _metric(at, "p_σ₁ on the heavy side") == "75%"
+    assert abs(_percent(metric(at, "From this σ₁ · annealed share")) - 0.78) <= 0.05
+    assert metric(at, "p_σ₁ on the heavy side") == "75%"
     at.select_slider(key="lv_sigma_top").set_value(2.0)
     at.run()
-    assert abs(_percent(_metric(at, "From this σ₁ · annealed share")) - 0.57) <= 0.05
-    assert _metric(at, "p_σ₁ on the heavy side") == "80%"
+    assert abs(_percent(metric(at, "From this σ₁ · annealed share")) - 0.57) <= 0.05
+    assert metric(at, "p_σ₁ on the heavy side") == "80%"
 
     # Annealing with a single tiny noise range is plain Langevin again: the shares drift back.
     at.session_state["lv_sigma"] = (0.1, 0.3)
     at.session_state["lv_L"] = 2
     at.run()
     assert not at.exception
-    assert abs(_percent(_metric(at, "Annealed · share at (5, 5)")) - 0.5) <= 0.1
+    assert abs(_percent(metric(at, "Annealed · share at (5, 5)")) - 0.5) <= 0.1
 
 
 def test_forward_noising_sigma_slider_moves_the_data():
-    at = _open("views/forward_noising.py", fn_n=200)
-    before = _charts(at)
+    at = open_page("views/forward_noising.py", fn_n=200)
+    before = charts(at)
     assert len(before) == 3
     noisy_before = [r for r in before[0]["rows"] if r["set"] == "noisy x̃"]
     assert len(noisy_before) == 200
-    gap_small = float(_metric(at, "median distance: denoised x̂ → nearest data point"))
+    gap_small = float(metric(at, "median distance: denoised x̂ → nearest data point"))
     # σ = 0.3: x̂ is closer to its own clean point than x̃ is, yet mostly nearest another data point
-    own = float(_metric(at, "median distance: denoised x̂ → its own clean x"))
-    assert gap_small < own < float(_metric(at, "median distance: noisy x̃ → its own clean x"))
-    assert _percent(_metric(at, "denoised x̂ nearest a different data point")) > 0.8
+    own = float(metric(at, "median distance: denoised x̂ → its own clean x"))
+    assert gap_small < own < float(metric(at, "median distance: noisy x̃ → its own clean x"))
+    assert _percent(metric(at, "denoised x̂ nearest a different data point")) > 0.8
 
     at.select_slider(key="fn_sigma").set_value(2.0)
     at.run()
     assert not at.exception
-    after = _charts(at)
+    after = charts(at)
     noisy_after = [r for r in after[0]["rows"] if r["set"] == "noisy x̃"]
     assert noisy_after != noisy_before
     assert "σ = 2" in after[0]["spec"]["title"]
@@ -123,13 +88,13 @@ def test_forward_noising_sigma_slider_moves_the_data():
     spread = lambda rows: sum(abs(r["x"]) + abs(r["y"]) for r in rows) / len(rows)  # noqa: E731
     assert spread(noisy_after) > spread(noisy_before)
     # Tweedie at large σ lands near the posterior mean, not on the data: the gap grows.
-    assert float(_metric(at, "median distance: denoised x̂ → nearest data point")) > gap_small
+    assert float(metric(at, "median distance: denoised x̂ → nearest data point")) > gap_small
 
 
 def test_memorization_empirical_score_copies_network_does_not():
-    at = _open("views/memorization.py", mem_n_train=40, mem_n_samples=250, mem_steps=300)
-    spread = float(_metric(at, "Data spread"))
-    empirical = float(_metric(at, "Empirical score: median distance"))
+    at = open_page("views/memorization.py", mem_n_train=40, mem_n_samples=250, mem_steps=300)
+    spread = float(metric(at, "Data spread"))
+    empirical = float(metric(at, "Empirical score: median distance"))
     assert empirical < 0.05 * spread
     # The network trains in the background; the page polls it. Rerun until its result shows.
     deadline = time.monotonic() + 60
@@ -139,14 +104,14 @@ def test_memorization_empirical_score_copies_network_does_not():
         time.sleep(1)
         at.run()
         assert not at.exception
-    network = float(_metric(at, "Network: median distance"))
+    network = float(metric(at, "Network: median distance"))
     assert network > 0.05 * spread > empirical
-    hist = _charts(at)[-1]["rows"]
+    hist = charts(at)[-1]["rows"]
     assert {r["set"] for r in hist} == {"empirical optimal score", "trained network", "fresh data (yardstick)"}
 
 
 def test_langevin_network_section_starts_only_on_request():
-    at = _open("views/langevin.py", lv_n=100)
+    at = open_page("views/langevin.py", lv_n=100)
     assert "lv_net_job" not in at.session_state
     assert at.button(key="lv_train").label == "Train the network"
 
@@ -155,10 +120,6 @@ def test_langevin_network_section_starts_only_on_request():
                                          ("views/text_to_image.py", "run")])
 def test_an_address_naming_a_run_the_server_no_longer_keeps_says_so(page, param):
     """After a server restart (or long after the tab closed) an old ?run= link opened a blank page."""
-    at = AppTest.from_file(MAIN, default_timeout=90)
-    at.query_params[param] = "from-before-the-restart"
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page(page, query={param: "from-before-the-restart"})
     assert any("no longer kept on the server" in w.value for w in at.warning), [w.value for w in at.warning]
     assert param not in at.query_params

@@ -2,24 +2,12 @@
 the loss-conventions numbers on first load, the comparison table after one click (exact score)."""
 
 import time
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from models.lab.datasets import dataset_mixture
 from models.score.loss_conventions import decode_reported_losses, gaussian_dsm_optimum, mixture_level
-
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
-
-
-def _open() -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=120)
-    at.run()
-    at.switch_page("views/samplers.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+from tests.helpers import open_page
 
 
 
@@ -35,7 +23,7 @@ def test_loss_conventions_numbers():
 
 
 def test_page_shows_the_decomposition_and_runs_every_sampler_on_one_click():
-    at = _open()
+    at = open_page("views/samplers.py")
     assert at.title[0].value == "One score, many samplers"
     steps = at.dataframe[0].value
     assert list(steps["step"])[0].startswith("ancestral step")

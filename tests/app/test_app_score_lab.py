@@ -9,12 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import pyarrow as pa
 import pytest
 import torch
 
@@ -24,10 +19,9 @@ from models.lab.datasets import DatasetSpec
 from models.lab.run import progress_of
 from models.lab.training import EXPLODED_LOSS
 from models.score import run as training_run
+from tests.helpers import ROOT, chart, chart_rows, new_session, open_page, run_python, wait_for
 from tests.score.test_run import _quick_run
 
-ROOT = Path(__file__).resolve().parents[2]
-MAIN = str(ROOT / "app" / "main.py")
 PAGE = "views/score_lab.py"
 
 
@@ -53,52 +47,12 @@ def test_charts_thin_long_runs_and_drop_non_finite_values():
 
 # ----------------------------------------------------------------------------- the page (AppTest)
 
-def _chart_rows(element) -> list[dict]:
-    rows = []
-    for ds in element.proto.datasets:
-        rows += pa.ipc.open_stream(ds.data.data).read_all().to_pylist()
-    return rows
-
-
-def _chart(at, title_start: str):
-    for element in at.get("vega_lite_chart"):
-        title = json.loads(element.proto.spec).get("title") or ""
-        if str(title).startswith(title_start):
-            return element
-    raise AssertionError(f"no chart titled {title_start!r}")
-
-
 def _open_page(**settings):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(MAIN, default_timeout=60)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
+    """The Score lab, its number inputs set to `settings`."""
+    at = open_page(PAGE)
     for key, value in settings.items():
         at.number_input(key=key).set_value(value)
     return at
-
-
-def _wait_for(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-@pytest.fixture
-def at_cleanup():
-    apps = []
-    yield apps
-    for at in apps:  # never leave a job running for the next test
-        run = at.session_state["score_lab_run"] if "score_lab_run" in at.session_state else None
-        if run is not None and run.job is not None:
-            run.job.cancel()
-            run.job.wait(30)
 
 
 def test_page_renders_with_explanations_and_controls():
@@ -111,9 +65,8 @@ def test_page_renders_with_explanations_and_controls():
     assert "σ_max" in " ".join(c.value for c in at.sidebar.caption)
 
 
-def test_short_training_run_finishes_and_charts_have_the_rows(at_cleanup):
+def test_short_training_run_finishes_and_charts_have_the_rows():
     at = _open_page(sl_steps=200)
-    at_cleanup.append(at)
     at.button(key="sl_train").click().run()
     assert not at.exception, at.exception
     run = at.session_state["score_lab_run"]
@@ -123,26 +76,25 @@ def test_short_training_run_finishes_and_charts_have_the_rows(at_cleanup):
     assert not at.exception, at.exception
     history = run.history
     assert history[-1]["step"] == 200
-    rows = _chart_rows(_chart(at, "Loss"))
+    rows = chart_rows(at, "Loss")
     losses = [r for r in rows if r["series"] == training_charts.LOSS_LABEL]
     floors = [r for r in rows if r["series"] == training_charts.FLOOR_LABEL]
     assert [r["step"] for r in losses] == [h["step"] for h in history]
     assert len(floors) == 2 and floors[0]["loss"] == pytest.approx(run.loss_floor())
     assert all(math.isfinite(r["loss"]) for r in rows)
-    per_sigma = _chart_rows(_chart(at, "Loss per noise level"))
+    per_sigma = chart_rows(at, "Loss per noise level")
     assert len({r["sigma"] for r in per_sigma}) == run.config.levels
-    _chart(at, "2,000 samples")  # the results section is drawn
+    chart(at, "2,000 samples")  # the results section is drawn
     labels = [m.label for m in at.metric]
     assert "energy distance to fresh data" in labels and "data vs data (the best possible)" in labels
 
 
-def test_a_click_during_training_keeps_the_job_and_stop_resume_work(at_cleanup):
+def test_a_click_during_training_keeps_the_job_and_stop_resume_work():
     at = _open_page(sl_steps=20_000)
-    at_cleanup.append(at)
     at.button(key="sl_train").click().run()
     run = at.session_state["score_lab_run"]
     job = run.job
-    assert _wait_for(lambda: (progress_of(job).step or 0) > 0), "training never started"
+    assert wait_for(lambda: (progress_of(job).step or 0) > 0), "training never started"
     at.number_input(key="sl_seed").set_value(7).run()  # another widget: a full rerun
     assert not at.exception, at.exception
     assert at.session_state["score_lab_run"] is run and run.job is job
@@ -158,7 +110,7 @@ def test_a_click_during_training_keeps_the_job_and_stop_resume_work(at_cleanup):
     assert any(f"Stopped at step {stopped_at:,} of 20,000" in w.value for w in at.warning)
     at.button(key="sl_resume").click().run()
     assert run.job is not job and run.trainer is trainer
-    assert _wait_for(lambda: run.steps_done > stopped_at), "resume did not continue the same trainer"
+    assert wait_for(lambda: run.steps_done > stopped_at), "resume did not continue the same trainer"
     at.button(key="sl_reset").click().run()
     assert "score_lab_run" not in at.session_state
     assert run.job.wait(30) and run.job.state == "cancelled"
@@ -176,7 +128,7 @@ def test_a_bad_noise_ladder_blocks_train_and_its_message_clears_with_automatic_l
     assert at.button(key="sl_train").disabled is False
 
 
-def test_a_queued_run_says_truthfully_where_it_stands(at_cleanup):
+def test_a_queued_run_says_truthfully_where_it_stands():
     import threading
 
     from app.ui.resources import job_pool
@@ -185,7 +137,6 @@ def test_a_queued_run_says_truthfully_where_it_stands(at_cleanup):
     blockers = [pool.submit(lambda j: release.wait(60), name="someone else's run") for _ in range(pool.max_workers)]
     try:
         at = _open_page()
-        at_cleanup.append(at)
         at.button(key="sl_train").click().run()
         assert at.session_state["score_lab_run"].job.state == "queued"
         assert any("yours is next, once a running job finishes" in i.value for i in at.info)
@@ -200,9 +151,8 @@ def test_a_queued_run_says_truthfully_where_it_stands(at_cleanup):
             job.wait(30)
 
 
-def test_a_diverging_learning_rate_shows_the_error_and_no_nan(at_cleanup):
+def test_a_diverging_learning_rate_shows_the_error_and_no_nan():
     at = _open_page(sl_steps=400, sl_lr=10.0)
-    at_cleanup.append(at)
     at.button(key="sl_train").click().run()
     run = at.session_state["score_lab_run"]
     assert run.job.wait(90)
@@ -214,9 +164,9 @@ def test_a_diverging_learning_rate_shows_the_error_and_no_nan(at_cleanup):
     # lr = 10 usually explodes within the first logging window, so the kept history may be empty:
     # what matters is that no chart carries a NaN or an exploded value.
     for title in ("Loss", "Loss per noise level"):
-        rows = _chart_rows(_chart(at, title))
+        rows = chart_rows(at, title)
         assert all(math.isfinite(r["loss"]) and abs(r["loss"]) < EXPLODED_LOSS for r in rows)
-    _chart(at, "2,000 samples")  # the last sane weights still sample
+    chart(at, "2,000 samples")  # the last sane weights still sample
 
 
 def test_csv_upload_errors_are_shown_and_a_good_csv_trains(tmp_path):
@@ -245,10 +195,10 @@ def test_loading_a_saved_model_and_a_bad_zip():
     assert loaded.loaded is not None and loaded.steps_done == 20
     assert loaded.data is not None and loaded.data.spec == DatasetSpec.builtin("8-gaussians")
     assert loaded.loss_floor() is not None
-    rows = _chart_rows(_chart(at, "Loss"))
+    rows = chart_rows(at, "Loss")
     assert [r["step"] for r in rows if r["series"] == training_charts.LOSS_LABEL] == [h["step"] for h in run.history]
-    _chart(at, "2,000 samples")
-    shares = {r["label"]: r["share"] for r in _chart_rows(_chart(at, "Share of samples per mode")) if "what" not in r}
+    chart(at, "2,000 samples")
+    shares = {r["label"]: r["share"] for r in chart_rows(at, "Share of samples per mode") if "what" not in r}
     assert len(shares) == 9 and "off every mode" in shares and sum(shares.values()) == pytest.approx(1.0)
     # the training-set floor with the population's beside it (8-gaussians is a known mixture)
     floor = next(m for m in at.metric if m.label == "floor of the training set")
@@ -260,18 +210,17 @@ def test_loading_a_saved_model_and_a_bad_zip():
     # the honest "likely place" map: the model's own log-density by the probability-flow ODE
     at.radio(key="sl_field_view").set_value("log density").run()
     assert not at.exception, at.exception
-    values = [r["value"] for r in _chart_rows(_chart(at, "The model's log-density")) if "value" in r]
+    values = [r["value"] for r in chart_rows(at, "The model's log-density") if "value" in r]
     assert len(values) == 31 ** 2 and all(math.isfinite(v) for v in values)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA to fail on CUDA")
-def test_missing_cuda_shows_a_message_and_a_cpu_fallback(at_cleanup):
+def test_missing_cuda_shows_a_message_and_a_cpu_fallback():
     run = _quick_run(steps=40, device="cuda")
     run.job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
     assert run.job.wait(60) and run.job.state == "failed"
     assert training_run.classify_error(run.job.exception) == "device"
     at = _open_page()
-    at_cleanup.append(at)
     at.session_state["score_lab_run"] = run
     at.run()
     assert any("CUDA" in e.value for e in at.error)
@@ -292,43 +241,35 @@ def test_the_page_does_not_import_diffusers():
         "assert not at.exception, at.exception\n"
         "print('DIFFUSERS', 'diffusers' in sys.modules, 'transformers' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = run_python(code)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "DIFFUSERS False False" in out.stdout
 
 
-def test_a_reloaded_tab_finds_its_run_by_the_id_in_the_url(at_cleanup, monkeypatch):
+def test_a_reloaded_tab_finds_its_run_by_the_id_in_the_url(monkeypatch):
     first = _open_page(sl_steps=20_000)
-    at_cleanup.append(first)
     first.button(key="sl_train").click().run()
     run = first.session_state["score_lab_run"]
     run_id = first.query_params["run"][0] if isinstance(first.query_params["run"], list) else first.query_params["run"]
-    assert _wait_for(lambda: (progress_of(run.job).step or 0) > 0)
-    from streamlit.testing.v1 import AppTest
-
+    assert wait_for(lambda: (progress_of(run.job).step or 0) > 0)
     from app.score_lab import session as score_lab_session
 
     monkeypatch.setattr(score_lab_session, "session_id", lambda: "reloaded-tab")  # AppTests share one id
 
-    reloaded = AppTest.from_file(MAIN, default_timeout=60)  # a reload: a new session, only the URL survives
-    at_cleanup.append(reloaded)
-    reloaded.query_params["run"] = run_id
+    reloaded = new_session(query={"run": run_id})  # a reload: a new session, only the URL survives
     reloaded.switch_page(PAGE).run()
     assert not reloaded.exception, reloaded.exception
     assert reloaded.session_state["score_lab_run"] is run
     assert run.job.owner == "reloaded-tab" and run.job.state == "running"  # the reaper now spares it
 
-    stranger = AppTest.from_file(MAIN, default_timeout=60)
-    at_cleanup.append(stranger)
-    stranger.query_params["run"] = "not-a-real-id"
+    stranger = new_session(query={"run": "not-a-real-id"})
     stranger.switch_page(PAGE).run()
     assert not stranger.exception and "score_lab_run" not in stranger.session_state
     run.job.cancel()
 
 
-def test_one_job_per_session_across_pages(at_cleanup):
+def test_one_job_per_session_across_pages():
     at = _open_page(sl_steps=20_000)
-    at_cleanup.append(at)
     at.button(key="sl_train").click().run()
     job = at.session_state["score_lab_run"].job
     at.switch_page("views/langevin.py").run()
@@ -360,7 +301,7 @@ def test_a_drawing_is_a_training_set_and_an_empty_canvas_says_so():
     assert not fresh.exception, fresh.exception
     assert any(f"1 stroke and 1 point → {DRAWN_POINTS:,} points" in c.value for c in fresh.sidebar.caption)
     assert not fresh.warning and fresh.button(key="sl_train").disabled is False
-    rows = _chart_rows(_chart(fresh, "Data: CSV: your-drawing.csv"))
+    rows = chart_rows(fresh, "Data: CSV: your-drawing.csv")
     assert len(rows) == 1500  # the preview shows (a thinned copy of) the drawn points
 
 
@@ -404,32 +345,20 @@ def test_the_trajectory_player_plays_pauses_and_stops_at_the_last_frame():
     assert at.session_state[f"{key}_playing"] is False
     at.run()
     assert at.session_state[f"{key}_frame"] == 2  # paused: it stays
-    tails = [r for r in _chart_rows_inline(at, frame.options[2]) if "age" in r]
+    tails = [r for r in chart(at, frame.options[2])["inline_rows"] if "age" in r]
     assert tails and {r["age"] for r in tails} == {0, 1}  # two steps behind frame 2, newest = age 0
     at.session_state[f"{key}_frame"], at.session_state[f"{key}_playing"] = last, True
     at.run()  # at the last frame the player stops itself
     assert at.session_state[f"{key}_playing"] is False and at.session_state[f"{key}_frame"] == last
 
 
-def _chart_rows_inline(at, title: str) -> list[dict]:
-    for element in at.get("vega_lite_chart"):
-        spec = json.loads(element.proto.spec)
-        if spec.get("title") == title:
-            return [row for layer in spec.get("layer", []) for row in layer.get("data", {}).get("values", [])]
-    raise AssertionError(f"no chart titled {title!r}")
-
-
-def test_a_flow_id_in_the_score_lab_address_starts_the_page_clean(at_cleanup):
+def test_a_flow_id_in_the_score_lab_address_starts_the_page_clean():
     # the registry is shared with How FLUX samples (?flow=<id> keeps a {slot: FlowRun}); a curious
     # student pasting that id into ?run= must get a fresh Score lab, not a traceback
-    from streamlit.testing.v1 import AppTest
-
     from app.ui.resources import run_registry
 
     flow_id = run_registry().register({"plain": object()})
-    at = AppTest.from_file(MAIN, default_timeout=60)
-    at_cleanup.append(at)
-    at.query_params["run"] = flow_id
+    at = new_session(query={"run": flow_id})
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     assert "score_lab_run" not in at.session_state

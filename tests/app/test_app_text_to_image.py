@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests.helpers import open_page
 
-import pytest
-from streamlit.testing.v1 import AppTest
-
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 PAGE = "views/text_to_image.py"
 
 
-def _open() -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=90)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-@pytest.fixture
-def page():
-    apps = []
-    yield apps
-    for at in apps:  # never leave a job running for the next test
-        run = at.session_state["t2i_run"] if "t2i_run" in at.session_state else None
-        if run is not None and run.job is not None:
-            run.job.cancel()
-            run.job.wait(30)
-
-
 def test_page_opens_with_honest_labels_and_a_train_button():
-    at = _open()
+    at = open_page(PAGE)
     assert at.title[0].value == "Text to image, trained here"
     assert "An 8×8 digit model trained on this computer" in at.caption[0].value
     assert at.button(key="t2i_train").disabled is False and at.button(key="t2i_stop").disabled is True
     assert "FLUX" not in at.title[0].value
 
 
-def test_train_then_prompt_compare_failures_and_reattach(page):
-    at = _open()
-    page.append(at)
+def test_train_then_prompt_compare_failures_and_reattach():
+    at = open_page(PAGE)
     at.number_input(key="t2i_steps").set_value(300)
     at.button(key="t2i_train").click().run()
     run = at.session_state["t2i_run"]
@@ -73,11 +48,5 @@ def test_train_then_prompt_compare_failures_and_reattach(page):
     assert {el.proto.page for el in at.get("page_link")} >= {"gallery"}
     # a reload (a fresh session with ?run=) finds the same run
     run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
-    again = AppTest.from_file(MAIN, default_timeout=90)
-    again.query_params["run"] = run_id
-    again.run()
-    again.switch_page(PAGE)
-    again.query_params["run"] = run_id
-    again.run()
-    assert not again.exception, [e.value for e in again.exception]
+    again = open_page(PAGE, query={"run": run_id})
     assert again.session_state["t2i_run"] is run

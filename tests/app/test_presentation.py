@@ -2,23 +2,13 @@
 the charts a page sends carry presentation-size text (axis labels and legends ≥ 16 px)."""
 
 import json
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
 
 from app.ui import presentation
+from tests.helpers import open_page
 
-MAIN = Path(__file__).resolve().parents[2] / "app" / "main.py"
 
-
-def _forward_noising(present: bool) -> AppTest:
-    at = AppTest.from_file(str(MAIN), default_timeout=120)
-    if present:
-        at.query_params[presentation.PARAM] = "1"
-    at.run()
-    at.switch_page("views/forward_noising.py").run()
-    assert not at.exception
-    return at
+def _forward_noising(present: bool):
+    return open_page("views/forward_noising.py", query={presentation.PARAM: "1"} if present else None)
 
 
 def test_present_1_makes_chart_text_large_and_titles_shrink_to_fit():

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app.ui import presentation
 from app.ui.access import instructor_sign_in_ui
+from app.ui.resources import upload_sweeper
 
 presentation.page_config()  # title, a local icon (offline), wide layout; sidebar collapsed when presenting
 
@@ -27,6 +28,7 @@ pages = {
     ],
 }
 
+upload_sweeper()  # closed tabs' uploads leave the disk whether or not anyone trains
 page = st.navigation(pages)
 presentation.apply()  # the Presentation mode switch (or ?present=1) and the layout CSS
 instructor_sign_in_ui()

@@ -14,7 +14,7 @@ import json
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from app.ui.resources import remember_upload, session_id
+from app.ui.resources import live_upload_owners, remember_upload, session_id
 from models.core.errors import InputError
 from models.lab.datasets import DatasetSpec
 from models.lab.drawing import DRAWN_POINTS, drawing_csv, drawing_summary
@@ -61,7 +61,7 @@ def _as_dataset(drawing: dict | None) -> DatasetSpec:
             forget_uploads([previous])
         ss["sl_drawing_digest"] = digest
         content = drawing_csv(drawing, CANVAS_SIZE)  # InputError for an empty canvas: before anything is saved
-        path = save_upload(FILE_NAME, content, owner=session_id())
+        path = save_upload(FILE_NAME, content, owner=session_id(), live_owners=live_upload_owners())
         remember_upload(path)
         ss["sl_drawing_path"], ss["sl_drawing_info"] = str(path), drawing_summary(drawing, CANVAS_SIZE)
     if not ss.get("sl_drawing_path"):

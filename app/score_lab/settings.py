@@ -12,7 +12,7 @@ import streamlit as st
 
 from app.score_lab import session
 from app.score_lab.drawing_canvas import drawing_source_ui
-from app.ui.resources import remember_upload, session_id
+from app.ui.resources import live_upload_owners, remember_upload, session_id
 from models.core.devices import available_devices
 from models.core.errors import InputError
 from models.lab.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, read_points_csv
@@ -74,7 +74,7 @@ def _csv_source_ui() -> DatasetSpec:
         ss.pop("sl_csv_error", None)
         try:
             points = read_points_csv(upload)
-            path = save_upload(upload.name, upload.getvalue(), owner=session_id())
+            path = save_upload(upload.name, upload.getvalue(), owner=session_id(), live_owners=live_upload_owners())
             remember_upload(path)
             ss["sl_csv_path"] = str(path)
             ss["sl_csv_info"] = f"{upload.name}: {len(points):,} points"

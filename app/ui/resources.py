@@ -13,7 +13,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from models.core.jobs import JobPool
 from models.core.registry import RunRegistry
 from models.core.server_settings import max_jobs_from_env
-from models.lab.uploads import forget_uploads, prune_uploads
+from models.lab.uploads import forget_uploads, owner_key, prune_uploads
 
 # A closed tab's jobs stop after this long; a reloaded tab reattaches its run within it.
 REAP_GRACE_S = 60.0
@@ -43,6 +43,14 @@ def remember_upload(path) -> None:
         _uploads.setdefault(session_id(), []).append(str(path))
 
 
+def live_upload_owners() -> set[str]:
+    """The upload folders (models.lab.uploads.owner_key) of the sessions still open, this one included:
+    their files are never removed to make room for someone else's."""
+    with _uploads_lock:
+        owners = [owner for owner in _uploads if _session_alive(owner)]
+    return {owner_key(owner) for owner in owners + [session_id()]}
+
+
 def _forget_closed_sessions_uploads() -> None:
     with _uploads_lock:
         gone = [owner for owner in _uploads if not _session_alive(owner)]
@@ -51,14 +59,28 @@ def _forget_closed_sessions_uploads() -> None:
         forget_uploads(paths)
 
 
+@st.cache_resource
+def upload_sweeper() -> threading.Thread:
+    """From the first page view on (not from the first Train): a closed tab's uploads leave the disk."""
+    prune_uploads()  # once per server start: what earlier runs of the app left behind
+
+    def sweep():
+        while True:
+            time.sleep(5)
+            _forget_closed_sessions_uploads()
+
+    thread = threading.Thread(target=sweep, name="uploads-sweeper", daemon=True)
+    thread.start()
+    return thread
+
+
 def _reaped_pool(workers: int, name: str) -> JobPool:
     pool = JobPool(workers, reap_grace_s=REAP_GRACE_S)
 
-    def reaper():  # a closed tab must not keep a CPU busy, nor its uploads the disk
+    def reaper():  # a closed tab must not keep a CPU busy
         while True:
             time.sleep(5)
             pool.reap(_session_alive)
-            _forget_closed_sessions_uploads()
 
     threading.Thread(target=reaper, name=f"{name}-reaper", daemon=True).start()
     return pool
@@ -67,7 +89,6 @@ def _reaped_pool(workers: int, name: str) -> JobPool:
 @st.cache_resource
 def job_pool() -> JobPool:
     """Training and other toy-model jobs, at most MAX_JOBS at once for the whole server."""
-    prune_uploads()  # once per server start: what earlier runs of the app left behind
     return _reaped_pool(MAX_JOBS, "jobs")
 
 

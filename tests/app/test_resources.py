@@ -33,3 +33,15 @@ def test_make_run_checks_the_settings_first():
                          env={"DC_MAX_JOBS": "abc", "PATH": "/usr/bin:/bin"}, timeout=60)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "DC_MAX_JOBS" in bad.stderr
     assert "models.core.server_settings" in (ROOT / "Makefile").read_text()
+
+
+def test_uploads_are_swept_from_the_first_page_view_not_from_the_first_train():
+    """The sweep ran in the training pool's reaper, started by the first Train: 481 MB of closed tabs'
+    uploads stayed on disk while nobody trained."""
+    import threading
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert any(t.name == "uploads-sweeper" and t.is_alive() for t in threading.enumerate())

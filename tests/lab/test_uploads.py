@@ -82,3 +82,40 @@ def test_a_write_in_progress_is_left_alone_but_an_orphaned_one_goes_after_a_day(
     _age(orphan, 2 * 24 * 3600)
     save_upload("p.csv", b"x,y\n1,2\n", folder=tmp_path)
     assert fresh.exists() and not orphan.exists()
+
+
+def test_a_classmates_big_uploads_never_delete_a_live_sessions_file(tmp_path, monkeypatch):
+    """17 × 31.5 MB CSVs in a minute deleted a classmate's upload mid-use: the server's bound now makes
+    room only from closed sessions, and says no when the live sessions' files fill it."""
+    from models.lab.uploads import UploadRefused, owner_key
+
+    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 1000)
+    mine = save_upload("mine.csv", b"m" * 100, folder=tmp_path, owner="A")
+    live = {owner_key("A")}
+    saved = []
+    for i in range(17):
+        live.add(owner_key(f"s{i}"))
+        try:
+            saved.append(save_upload(f"big{i}.csv", bytes([65 + i]) * 300, folder=tmp_path, owner=f"s{i}",
+                                     live_owners=live))
+        except UploadRefused as refused:
+            assert "upload space is full" in str(refused)
+    assert mine.read_bytes() == b"m" * 100 and len(saved) == 3  # 100 + 3 × 300 fit in 1000
+    live -= {owner_key("s0"), owner_key("s1")}  # two tabs closed: their files make room
+    again = save_upload("again.csv", b"z" * 300, folder=tmp_path, owner="s9", live_owners=live)
+    assert again.exists() and mine.exists() and saved[2].exists()
+    assert not saved[0].exists() and sum(p.stat().st_size for p in tmp_path.rglob("*.csv")) <= 1000
+
+
+def test_each_session_has_its_own_quota_and_makes_room_from_its_own_files(tmp_path, monkeypatch):
+    from models.lab.uploads import owner_key
+
+    monkeypatch.setattr(uploads, "MAX_SESSION_FILES", 2)
+    other = save_upload("other.csv", b"o" * 10, folder=tmp_path, owner="B")
+    paths = []
+    for i in range(4):
+        paths.append(save_upload(f"p{i}.csv", bytes([48 + i]) * 10, folder=tmp_path, owner="A",
+                                 live_owners={owner_key("A"), owner_key("B")}))
+        _age(paths[-1], 100 - i)
+    assert [p.exists() for p in paths] == [False, False, True, True] and other.exists()
+

@@ -92,3 +92,25 @@ def test_bad_input_is_one_line_exit_2(argv, message, flow_run, guided_run, tmp_p
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
     assert not out.exists()  # refused before any work
+
+
+def test_straightness_at_the_largest_n_costs_linear_time(flow_run, capsys, monkeypatch):
+    """--n 100000 (the allowed maximum) grew as n² (5k: 5.8 s, 20k: 42 s): the paths are measured on all
+    n points, the energy distances (which compare every pair) on at most a few thousand."""
+    import time
+
+    from models.flow import run as flow
+
+    sizes = []
+    real = flow.energy_distance
+    monkeypatch.setattr(flow, "energy_distance", lambda a, b: sizes.append((len(a), len(b))) or real(a, b))
+    real_floor = flow.energy_distance_floor
+    monkeypatch.setattr(flow, "energy_distance_floor",
+                        lambda draw, n, *a, **k: sizes.append((n, n)) or real_floor(draw, n, *a, **k))
+    start = time.perf_counter()
+    assert main(["straightness", "--run", str(flow_run), "--n", "100000"]) == 0
+    seconds = time.perf_counter() - start
+    out = capsys.readouterr().out
+    assert "straightness S =" in out and "energy distance" in out
+    assert sizes and max(max(s) for s in sizes) <= 4000, sizes
+    assert seconds < 120, seconds

@@ -75,8 +75,9 @@ def compare_view(store: ImageStore, left: tuple[Choice, GenerationParams], right
                                 help="Both prompts' predictions of the finished image after the same step")
         for col, (_, _, _, entries) in zip(st.columns(2), sides):
             entry = next((e for e in entries if e.step == step), None)
-            if entry is not None:
-                col.image(str(entry.path), caption=step_label(entry.step, entry.t), width="stretch")
+            data = store.frame_bytes(entry) if entry is not None else None
+            if data is not None:
+                col.image(data, caption=step_label(entry.step, entry.t), width="stretch")
         st.caption(TIMELINE_NOTE + " Same seed: both start from the same noise.")
 
 

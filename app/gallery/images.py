@@ -128,10 +128,16 @@ def timeline_strip(store: ImageStore, path: Path, key: str) -> None:
     """The image's step timeline as a row of small pictures, one per step."""
     entries = store.timeline(path)
     if not entries:
-        st.caption("No step timeline was kept for this image (made before timelines were recorded, or recalled).")
+        st.caption("This image's step timeline cannot be read (a damaged or altered file)."
+                   if store.timeline_folder(path).exists() else
+                   "No step timeline was kept for this image (made before timelines were recorded, or recalled).")
         return
     st.markdown("**Step timeline**")
     with st.container(horizontal=True, gap="small", key=key):
         for entry in entries:
-            st.image(str(entry.path), caption=step_label(entry.step, entry.t), width=150)
+            data = store.frame_bytes(entry)
+            if data is None:
+                st.caption(f"{step_label(entry.step, entry.t)}: cannot be read")
+            else:
+                st.image(data, caption=step_label(entry.step, entry.t), width=150)
     st.caption(TIMELINE_NOTE)

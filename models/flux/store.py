@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from models.core.atomic import atomic_file, atomic_folder, write_synced
-from models.flux.params import GenerationParams
+from models.flux.params import STEPS_MAX, GenerationParams
 from models.flux.tiny import TINY_MODEL_ID
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,6 +38,10 @@ SAMPLER = "flow-match euler"
 METADATA_VERSION = 1
 TIMELINE_SUFFIX = ".steps"  # <cache_key>.steps/: the image's metadata folder (its step timeline)
 TIMELINE_INDEX = "timeline.json"
+# What one image's timeline may cost to read: one frame per step at most, small files only (a
+# 100,000-entry timeline.json was drawn for minutes; a linked or corrupt frame crashed the dialog).
+MAX_TIMELINE_INDEX_BYTES = 64 * 1024
+MAX_FRAME_BYTES = 4 * 2**20
 
 
 # ----------------------------------------------------------------------------- A1111 text
@@ -345,15 +350,51 @@ class ImageStore:
             write_synced(tmp / TIMELINE_INDEX, json.dumps({"version": 1, "frames": entries}, indent=1).encode())
 
     def timeline(self, path: str | os.PathLike) -> list[TimelineEntry]:
-        """The step timeline kept for the image at `path` (empty for an image made without one)."""
+        """The step timeline kept for the image at `path` (empty for an image made without one).
+
+        Only what this store wrote is read: the index and the frames must be regular files inside the
+        image's own folder (never a link), the index at most MAX_TIMELINE_INDEX_BYTES, at most one frame
+        per step (STEPS_MAX). An index that breaks these rules gives no timeline at all.
+        """
         folder = self.timeline_folder(path)
-        try:
-            index = json.loads((folder / TIMELINE_INDEX).read_text(encoding="utf-8"))
-            frames = [TimelineEntry(step=int(f["step"]), t=float(f["t"]), path=folder / str(f["file"]))
-                      for f in index.get("frames", [])]
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        raw = _read_regular(folder / TIMELINE_INDEX, MAX_TIMELINE_INDEX_BYTES) if not folder.is_symlink() else None
+        if raw is None:
             return []
-        return [f for f in frames if f.path.parent == folder and f.path.is_file()]
+        try:
+            listed = json.loads(raw.decode("utf-8")).get("frames", [])
+            frames = [TimelineEntry(step=int(f["step"]), t=float(f["t"]), path=folder / str(f["file"]))
+                      for f in listed[:STEPS_MAX] if isinstance(f, dict)]
+        except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
+            return []
+        kept, steps = [], set()
+        for frame in frames:
+            if frame.path.parent != folder or frame.step in steps or not 1 <= frame.step <= STEPS_MAX:
+                continue
+            try:
+                info = frame.path.lstat()  # a link is not one of this image's frames
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_FRAME_BYTES:
+                kept.append(frame)
+                steps.add(frame.step)
+        return kept
+
+    def frame_bytes(self, entry: TimelineEntry) -> bytes | None:
+        """A timeline frame's PNG bytes, or None when it is not a readable PNG of this store (corrupt,
+        replaced by a link, too big): a page shows it, or says it cannot."""
+        data = _read_regular(entry.path, MAX_FRAME_BYTES)
+        if data is None:
+            return None
+        try:
+            from PIL import Image
+
+            with Image.open(io.BytesIO(data)) as im:
+                if im.format != "PNG" or max(im.size) > 4096:
+                    return None
+                im.verify()
+        except Exception:  # PIL raises many kinds for a damaged file
+            return None
+        return data
 
     def metadata(self, path: str | os.PathLike) -> dict:
         """read_metadata(path), cached until the file's mtime or size changes."""
@@ -425,3 +466,23 @@ def _thumbnail(path: str, mtime_ns: int, file_size: int, size: int) -> bytes:
         out = io.BytesIO()
         im.save(out, format="JPEG", quality=85)
         return out.getvalue()
+
+
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of `path` when it is a regular file (not a link, a device, a pipe) of at most `limit`
+    bytes; else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(limit + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data if len(data) <= limit else None

@@ -563,3 +563,27 @@ def test_the_page_never_shows_the_server_hf_cache_path(gallery, served_to_the_cl
                      + texts(at.info) + texts(at.success))
     assert "not in the Hugging Face cache" in shown
     assert "secret-folder" not in shown and str(tmp_path) not in shown and "…/hub" in shown
+
+
+def test_a_damaged_step_timeline_never_breaks_the_image_dialog(gallery, tmp_path):
+    """A corrupt frame, a frame linked to /etc/passwd and a 100,000-entry timeline.json: the dialog opens."""
+    import json
+
+    at = open_page(GALLERY)
+    at.button(key=f"gallery_gen_{WITCH}").click().run()
+    wait_for_job(at)
+    store = ImageStore(tmp_path / "outputs")
+    image = store.find(prompt_id=WITCH)[0]
+    folder = store.timeline_folder(image.path)
+    (folder / "step02.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (folder / "step03.png").unlink()
+    (folder / "step03.png").symlink_to("/etc/passwd")
+    at.button(key=f"gallery_grid_{WITCH}_open_{image.path.stem}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = [c for im in at.image for c in im.captions if c.startswith("step ")]
+    assert captions == ["step 1 · t = 1.00", "step 4 · t = 0.25"]
+    assert "step 2 · t = 0.75: cannot be read" in texts(at.caption)
+    (folder / "timeline.json").write_text(json.dumps({"frames": [{"step": 1, "t": 1, "file": "step01.png"}] * 100_000}))
+    at.button(key=f"gallery_grid_{WITCH}_open_{image.path.stem}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("timeline cannot be read" in c for c in texts(at.caption))

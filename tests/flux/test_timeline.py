@@ -79,3 +79,49 @@ def test_demo_renders_small_whatever_the_files_size_and_says_so(tiny_settings):
     meta = store.metadata(result.path)
     assert meta["width"] == 1024 and meta["rendered_size"] == [256, 192]
     assert meta["size_note"] == "demo rendered at 256×192 (the settings ask 1024×768)"
+
+
+def _tampered_store(tmp_path):
+    """An image with a 4-step timeline, then a frame corrupted, one linked out, one linked to a secret."""
+    from models.flux.timeline import TimelineFrame
+
+    store = ImageStore(tmp_path / "outputs")
+    params = GenerationParams(prompt="a red cube", seed=5, width=64, height=64, model_id=TINY_MODEL_ID,
+                              revision=TINY_REVISION)
+    frames = [TimelineFrame(step=k, t=1 - (k - 1) / 4, image=Image.new("RGB", (8, 8), (60 * k, 0, 0)))
+              for k in range(1, 5)]
+    path = store.save(Image.new("RGB", (8, 8)), params, timeline=frames)
+    folder = store.timeline_folder(path)
+    (folder / "step02.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    elsewhere = tmp_path / "someone-elses.png"
+    Image.new("RGB", (8, 8)).save(elsewhere)
+    (folder / "step03.png").unlink()
+    (folder / "step03.png").symlink_to(elsewhere)
+    (folder / "step04.png").unlink()
+    (folder / "step04.png").symlink_to("/etc/passwd")
+    return store, path, folder
+
+
+def test_a_corrupt_or_linked_timeline_frame_is_never_shown(tmp_path):
+    store, path, _ = _tampered_store(tmp_path)
+    entries = store.timeline(path)
+    assert [e.step for e in entries] == [1, 2]  # the links are not frames of this image
+    assert store.frame_bytes(entries[0]) is not None
+    assert store.frame_bytes(entries[1]) is None  # corrupt: not shown, no exception
+
+
+def test_a_huge_timeline_index_is_not_read_whole(tmp_path):
+    import json
+    import time
+
+    store, path, folder = _tampered_store(tmp_path)
+    frames = [{"step": 1, "t": 1.0, "file": "step01.png"}] * 100_000
+    (folder / "timeline.json").write_text(json.dumps({"version": 1, "frames": frames}))
+    start = time.perf_counter()
+    assert store.timeline(path) == []
+    assert time.perf_counter() - start < 1.0
+    few = [{"step": k, "t": 1.0, "file": "step01.png"} for k in range(1, 200)]
+    (folder / "timeline.json").write_text(json.dumps({"version": 1, "frames": few}))
+    from models.flux.params import STEPS_MAX
+
+    assert len(store.timeline(path)) <= STEPS_MAX

@@ -86,8 +86,8 @@ def paths_ui(f: TrainedFlow) -> None:
                              paths=learned["learned"], size=360,
                              title="Sampling: the learned paths"))
     st.caption(f"Training lines cross each other; at a crossing the best velocity is their average, so the "
-               f"learned paths curve. Bend of these paths (∫‖v‖²dt − ‖x₁ − x₀‖², 0 = straight): "
-               f"{learned['bend']:.3f}.")
+               f"learned paths curve. Bend of these paths (∫‖v‖²dt − ‖x₁ − x₀‖²; 0 only for straight paths "
+               f"at constant speed, where one Euler step is exact): {learned['bend']:.3f}.")
 
 
 def steps_ui(f: TrainedFlow) -> None:
@@ -137,7 +137,7 @@ def _reflow_comparison(f: TrainedFlow, reflow_run, after) -> None:
     numbers = session.cached(("reflow_numbers", reflow_run.id, reflow_run.steps_done),
                              lambda: flow.reflow_numbers(model, after, evaluation, floor))
     table = pd.DataFrame({
-        "": ["straightness (0 = straight)", "1 step: ED ÷ floor", "4 steps: ED ÷ floor"],
+        "": ["straightness S (0 = straight, constant speed)", "1 step: ED ÷ floor", "4 steps: ED ÷ floor"],
         "first flow": [numbers["before"]["straightness"], numbers["before"]["ratio_1"],
                        numbers["before"]["ratio_4"]],
         "after reflow": [numbers["after"]["straightness"], numbers["after"]["ratio_1"],

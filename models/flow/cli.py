@@ -236,7 +236,8 @@ def cmd_straightness(args) -> None:
 
     model, _, _ = load_flow_run(args.run)
     s = straightness(model, n=args.n, seed=args.seed)
-    print(f"straightness S = E∫‖v‖²dt − E‖x₁ − x₀‖² = {s:.4f} (standardized units; 0 = straight paths)")
+    print(f"straightness S = E∫‖v‖²dt − E‖x₁ − x₀‖² = {s:.4f} "
+          "(standardized units; 0 = straight paths at constant speed)")
     if model.dataset is None:
         print("(the training data is unknown here: no quality numbers)")
         return

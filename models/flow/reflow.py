@@ -9,7 +9,9 @@ The straightness of a flow is measured as in the paper:
 
     S = E ∫₀¹ ‖(ε − x₀) − v(x_t, t)‖² dt = E[∫‖v‖²dt] − E‖x₁ − x₀‖²   (along the ODE's own paths)
 
-0 for perfectly straight paths; estimated with a fine Euler grid (`sampling.integrate`'s `bend`).
+0 only for straight paths run at constant speed, where one Euler step is exact (Gaussian data has
+straight radial paths, yet S = 2(2 − π/2) ≈ 0.86 at unit variance: they run in and back out);
+estimated with a fine Euler grid (`flow_matching.integrate`'s `bend`).
 
 FLUX.1-schnell was NOT made with reflow: it was distilled with latent adversarial diffusion
 distillation (LADD). Reflow is the 2-D way to see why straight paths allow few steps.
@@ -58,7 +60,8 @@ def reflow_trainer(parent: FlowModel, pairs: tuple[torch.Tensor, torch.Tensor], 
 
 
 def straightness(model: FlowModel, n: int = 1000, seed: int = 0, steps: int = STRAIGHTNESS_STEPS) -> float:
-    """S = E ∫‖v‖²dt − E‖x₁ − x₀‖² along the flow's own paths (standardized units; 0 = straight)."""
+    """S = E ∫‖v‖²dt − E‖x₁ − x₀‖² along the flow's own paths (standardized units; 0 = straight paths at
+    constant speed)."""
     result = model.sample(n=n, steps=steps, sampler="euler", seed=seed)
     return float(result.bend.mean())
 

@@ -15,7 +15,9 @@ import pytest
 import torch
 
 from models.flow.exact import mixture_velocity
-from models.lab.flow_matching import integrate, noise_start
+from models.flow.run import ed_floor, evaluation_points, fresh_data_ratios
+from models.lab.datasets import DatasetSpec
+from models.lab.flow_matching import flow_matching_loss, integrate, interpolate, noise_start
 from models.lab.mixture import GaussianMixture
 from tests.claims import sentence, sentences
 
@@ -100,3 +102,44 @@ def test_straightness_zero_means_straight_paths_at_constant_speed():
         for s in sentences(path):
             if _ZERO_STRAIGHT.search(s):
                 assert "constant speed" in s, f"{path}: {s}"
+
+
+# ----------------------------------------------------------------------------- loose sentences
+
+def test_the_plotted_flow_loss_is_half_the_squared_norm():
+    """flow_matching_loss averages over the batch AND the 2 coordinates: per point it is ½‖v − (ε − x₀)‖².
+    The loss chart's axis says so."""
+    g = torch.Generator().manual_seed(0)
+    net = torch.nn.Linear(3, 2)
+    network = lambda x, t: net(torch.cat([x, t[:, None]], 1))          # noqa: E731
+    x0, eps, t = torch.randn(500, 2, generator=g), torch.randn(500, 2, generator=g), torch.rand(500, generator=g)
+    with torch.no_grad():
+        loss = float(flow_matching_loss(network, x0, eps, t))
+        per_point = ((network(interpolate(x0, eps, t), t) - (eps - x0)) ** 2).sum(1)
+    assert loss == pytest.approx(0.5 * float(per_point.mean()), rel=1e-6)
+    assert "½‖v − (ε − x₀)‖²" in sentence("app/flow_lab/live.py", "y_title=")
+
+
+def test_a_fresh_draw_of_the_data_is_not_held_to_one_floor():
+    """Energy distance ÷ floor: the floor is an average of a few data-vs-data distances, and one fresh draw
+    of the data itself lands well below and above it (moons, 10 draws), so 1× is no bound and the page
+    gives the band instead of 'as good as it gets'."""
+    spec = DatasetSpec.builtin("moons")
+    evaluation, floor = evaluation_points(spec), ed_floor(spec)
+    ratios = fresh_data_ratios(spec, evaluation, floor)
+    assert len(ratios) == 10 and min(ratios) < 0.8 and max(ratios) > 1.3
+    for path in _texts():
+        assert not [s for s in sentences(path) if "as good as it gets" in s], path
+    said = sentence("app/flow_lab/sections.py", "A single fresh draw of the data itself lands")
+    assert "fresh[0]" in said and "fresh[-1]" in said, said
+
+
+def test_logit_normal_times_and_the_loss_are_cited_to_sd3():
+    """Black Forest Labs published no training objective: the rectified-flow loss with logit-normal t
+    is from the SD3 paper (Esser et al. 2024)."""
+    for path in _texts():
+        for s in sentences(path):
+            if "logit-normal" in s.lower() or re.search(r"loss FLUX|FLUX uses", s):
+                assert "FLUX" not in s, f"{path}: {s}"
+    assert "Esser et al. 2024" in sentence("app/flow_lab/intro.py", "The network learns the velocity along that line")
+    assert "Esser et al. 2024" in sentence("app/flow_lab/train.py", "Logit-normal")

@@ -25,7 +25,9 @@ from models.score.floors import loss_floors, population_floors
 from models.score.noise import default_sigmas, geometric_sigmas
 from models.score.reference import dsm_loss_floor, mixture_score_fn
 from models.score.prior import mixture_prior
-from models.score.samplers import ancestral_step_parts, denoising_sampler, langevin_dynamics, tweedie
+from models.lab.streams import SAMPLER_NOISE, stream
+from models.score.samplers import (ancestral_step_parts, denoising_sampler, langevin_dynamics, predictor_corrector,
+                                   tweedie)
 from tests.claims import sentence, sentences
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -272,3 +274,24 @@ def test_samples_far_from_every_mode_get_their_own_share():
     bad = mode_shares(diverged, means, stds)
     assert bad[-1] > 0.99 and bad.sum() == pytest.approx(1.0)
     assert OFF_MODE_STDS == 5.0
+
+
+# ----------------------------------------------------------------------------- the predictor–corrector step
+
+def test_predictor_corrector_takes_the_step_the_samplers_page_shows():
+    """One level of `predictor_corrector`, recomputed by hand: the corrector x ← x + εs + √(2ε)z with
+    ε = 2(r‖z‖/‖s‖)², the norms averaged over the particles, then one ancestral predictor step; its
+    noise draws come from the seed's sampler-noise stream in that order. The page shows that update."""
+    sigma, nxt, r = 2.0, 1.5, 0.1
+    x = mixture_prior(NCSN_TOY, sigma).sample(2000, 0)
+    out = predictor_corrector(TOY_SCORE, x, [sigma, nxt], corrector_steps=1, snr=r, seed=3, stride=1)
+    g = stream(3, SAMPLER_NOISE)
+    z1, z2 = torch.randn(x.shape, generator=g), torch.randn(x.shape, generator=g)
+    s = TOY_SCORE(x, sigma)
+    eps = 2 * (r * z1.norm(dim=1).mean() / s.norm(dim=1).mean()) ** 2
+    corrected = x + eps * s + torch.sqrt(2 * eps) * z1
+    predicted = corrected + (sigma**2 - nxt**2) * TOY_SCORE(corrected, sigma) + nxt * math.sqrt(1 - nxt**2 / sigma**2) * z2
+    torch.testing.assert_close(out.frames[1], predicted)
+    said = sentence("app/views/samplers.py", "\\varepsilon = 2(r\\\\|z\\\\|/\\\\|s\\\\|)^2")
+    assert "averaged over the particles" in said, said
+    assert sentence("app/views/samplers.py", "\\sqrt{2\\varepsilon}\\,z")

@@ -1,4 +1,4 @@
-"""The "Flow matching in one screen" box: the straight path, the loss FLUX uses, the Euler sampler."""
+"""The "Flow matching in one screen" box: the straight path, the rectified-flow loss, the Euler sampler."""
 
 import streamlit as st
 
@@ -22,7 +22,8 @@ def _the_maths() -> None:
     st.markdown("FLUX.1 is a **rectified-flow** transformer. Training draws a data point x₀, a noise draw ε and "
                 "a time t, and mixes them on a straight line (t = 1 is pure noise):")
     st.latex(r"x_t = (1-t)\,x_0 + t\,\varepsilon")
-    st.markdown("The network learns the velocity along that line, ε − x₀ (the same loss FLUX uses):")
+    st.markdown("The network learns the velocity along that line, ε − x₀ (the rectified-flow loss of SD3, "
+                "Esser et al. 2024; Black Forest Labs published no training objective for FLUX):")
     st.latex(r"\mathcal{L} = \mathbb{E}_{x_0,\,\varepsilon,\,t}\,\big\|\,v_\theta(x_t, t) - "
              r"(\varepsilon - x_0)\,\big\|^2")
     st.markdown("Sampling solves dx/dt = v from noise at t = 1 back to t = 0 with Euler steps "

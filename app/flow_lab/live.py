@@ -69,7 +69,7 @@ def _live(slot: str) -> None:
     c1, c2 = st.columns(2)
     with c1:
         spec_chart(training_charts.loss_spec(live_history(run, snap), None, title=f"Loss of {STATUS[slot]}",
-                                             y_title="‖v − (ε − x₀)‖²"))
+                                             y_title="½‖v − (ε − x₀)‖² (mean over x and y)"))
     preview = snap.preview
     if job is not None and job.state == "running" and preview is not None and run.data is not None:
         with c2:

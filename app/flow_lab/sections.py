@@ -102,8 +102,12 @@ def steps_ui(f: TrainedFlow) -> None:
                              title=f"{len(picked['samples']):,} samples with {k} Euler step{'s' if k > 1 else ''}"))
     with s2:
         st.metric("energy distance to fresh data", f"{picked['energy_distance']:.4f}")
+        fresh = session.cached(("fresh_ratios", f.data.spec),
+                               lambda: flow.fresh_data_ratios(f.data.spec, evaluation, floor))
         st.metric("÷ data-vs-data floor", f"{picked['ratio']:.1f}×",
-                  help=f"Two fresh draws of the data are {floor:.4f} apart: 1× is as good as it gets at 2,000 points.")
+                  help=f"Two fresh draws of the data are {floor:.4f} apart on average. A single fresh draw of the "
+                       f"data itself lands between {fresh[0]:.1f}× and {fresh[-1]:.1f}× of that (10 draws): "
+                       "anything in that band is as good as the data, and 1× is no bound.")
         chart(flow_charts.quality_vs_steps([dict(r, series="this flow") for r in sweep], highlight=k,
                                            title="Quality vs steps (log–log)"))
         st.caption("Dashed: 4 steps, FLUX.1-schnell's choice. Solid grey: 1×, the data-vs-data floor.")

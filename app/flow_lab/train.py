@@ -17,7 +17,7 @@ def train_ui() -> None:
     dataset = c1.selectbox("Data", FLOW_DATASETS, key="fx_dataset", help="Built-in 2-D shapes (the Score lab's).")
     c1.caption(DATASET_DESCRIPTIONS[dataset])
     time_sampling = c2.radio("Training times t", ["logit-normal", "uniform"], key="fx_times", horizontal=True,
-                             help="Logit-normal (SD3/FLUX) draws more t's in the middle of the path, where the "
+                             help="Logit-normal (SD3, Esser et al. 2024) draws more t's in the middle of the path, where the "
                                   "velocity is hardest to guess; uniform is the original rectified flow.")
     steps = c3.number_input("Training steps", min_value=100, max_value=20_000, value=2000, step=500, key="fx_steps")
     main_running = session.running("main")

@@ -40,8 +40,11 @@ with f1:
              r"\tfrac{\sigma_{i+1}}{\sigma_i}\sqrt{\Delta\sigma_i^2}\,z")
     st.caption("with Δσᵢ² = σᵢ² − σᵢ₊₁²")
 with f2:
-    st.markdown("**Predictor–corrector** (Song et al. 2021): one Langevin *corrector* step with "
-                "$\\varepsilon = 2(r\\|z\\|/\\|s\\|)^2$, $r = 0.1$, then one ancestral *predictor* step")
+    st.markdown("**Predictor–corrector** (Song et al. 2021): at each level one Langevin *corrector* step, "
+                "then one ancestral *predictor* step")
+    st.latex(r"x \leftarrow x + \varepsilon\, s(x,\sigma_i) + \sqrt{2\varepsilon}\,z")
+    st.caption("with $\\varepsilon = 2(r\\|z\\|/\\|s\\|)^2$, $r = 0.1$, the norms averaged over the particles: "
+               "each corrector step moves a particle about r times the size of the noise, whatever σ is")
     st.markdown("**Probability-flow ODE**: no noise at all; same marginals $p_\\sigma$, deterministic paths")
     st.latex(r"\frac{dx}{d\sigma^2} = -\tfrac12\, s(x,\sigma)")
     st.latex(r"x \leftarrow x + \tfrac12\,\Delta\sigma_i^2\, s(x,\sigma_i)")

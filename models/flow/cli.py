@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--conditional", action="store_true", default=None,
                    help="learn class-conditional velocities with label dropout 0.1 (8-gaussians, moons)")
     t.add_argument("--time-sampling", choices=["logit-normal", "uniform"],
-                   help="how training draws t (default logit-normal, as SD3/FLUX)")
+                   help="how training draws t (default logit-normal, as in SD3: Esser et al. 2024)")
     t.add_argument("--steps", type=STEPS, default=2000)
     t.add_argument("--seed", type=seed, default=0)
     t.add_argument("--device", default="cpu")

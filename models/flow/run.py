@@ -145,8 +145,18 @@ def evaluation_points(spec: DatasetSpec, n: int = EVAL_POINTS, seed: int = EVAL_
 
 
 def ed_floor(spec: DatasetSpec, n: int = EVAL_POINTS) -> float:
-    """The energy distance between two fresh draws of the data: no sampler can beat it at this n."""
+    """The energy distance between two fresh draws of the data, averaged over three pairs: what a perfect
+    sampler scores on average at this n (see `fresh_data_ratios` for how far one draw strays from it)."""
     return energy_distance_floor(lambda k, s: load_dataset(spec, k, s), n)
+
+
+FRESH_DRAW_SEEDS = tuple(range(2001, 2011))   # apart from the floor's (1001–1006) and the evaluation's seeds
+
+
+def fresh_data_ratios(spec: DatasetSpec, evaluation: torch.Tensor, floor: float, n: int = EVAL_POINTS) -> list[float]:
+    """Energy distance ÷ floor of 10 fresh draws of the data itself, sorted: the band one run of a perfect
+    sampler lands in (moons: 0.6× to 2.5×), so a single ratio near or below 1× is as good as data."""
+    return sorted(energy_distance(load_dataset(spec, n, s), evaluation) / floor for s in FRESH_DRAW_SEEDS)
 
 
 def quality_vs_steps(model: FlowModel, evaluation: torch.Tensor, floor: float, *, step_counts=STEP_COUNTS,

@@ -41,7 +41,7 @@ class FlowConfig:
     model: str = "flow"
     hidden: int = 128
     depth: int = 3
-    time_sampling: str = "logit-normal"   # SD3/FLUX; "uniform" is the original rectified flow
+    time_sampling: str = "logit-normal"   # SD3 (Esser et al. 2024); "uniform" is the original rectified flow
     steps: int = 2000
     batch_size: int = 256
     lr: float = 5e-3

@@ -57,7 +57,8 @@ def target_velocity(x0: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
 
 
 def sample_times(n: int, how: str, generator: torch.Generator, device=None) -> torch.Tensor:
-    """Training times: uniform on (0, 1), or logit-normal (SD3/FLUX: t = sigmoid(N(0, 1)), more draws mid-path)."""
+    """Training times: uniform on (0, 1), or logit-normal (SD3, Esser et al. 2024: t = sigmoid(N(0, 1)), more
+    draws mid-path)."""
     if how == "uniform":
         return torch.rand(n, generator=generator, device=device)
     if how == "logit-normal":

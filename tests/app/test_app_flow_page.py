@@ -22,7 +22,7 @@ def test_page_is_in_the_navigation_and_explains_before_training():
     assert len(at.latex) >= 3
     assert at.button(key="fx_train").disabled is False and at.button(key="fx_stop").disabled is True
     text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
-    assert "FLUX.1-schnell has no guidance input" in text           # schnell and dev, stated as they are
+    assert "FLUX.1-schnell has no guidance input" in text and "w = 1 here" in text   # schnell and dev as they are
     assert "FLUX.1-dev takes a guidance value as an extra input" in text and "no second" in text
 
 

@@ -11,13 +11,16 @@ Markers (registered in pytest.ini; `make test-fast` leaves out all three):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import torch
 
 from tests import helpers
+
+# The FLUX engine's fixtures (the tiny pipeline, built once per session): the flux and gallery tests use them.
+pytest_plugins = ["tests.flux_fixtures"]
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER_TESTS = ROOT / "tests" / "browser"
@@ -53,8 +56,7 @@ def _no_job_outlives_its_test():
         helpers.cancel_jobs(at)
 
 
-@dataclass
-class CliResult:
+class CliResult(NamedTuple):
     returncode: int
     stdout: str
     stderr: str

@@ -1,4 +1,4 @@
-"""Shared fixtures of the FLUX engine tests (load with `pytest_plugins = ["tests.flux_fixtures"]`).
+"""Shared fixtures of the FLUX engine tests (tests/conftest.py loads them for every test).
 
 The tiny random-weight pipeline is built ONCE per test session (a few seconds) into a temp folder.
 """
@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT as REPO
+from tests.helpers import run_module
 
 
 @pytest.fixture(scope="session")
@@ -82,11 +81,20 @@ def cli_env(tiny_dir, tmp_path) -> dict:
 
 @pytest.fixture
 def run_cli(cli_env):
-    """run_cli(*args, env=None) -> CompletedProcess of `python -m models.flux *args` (text, captured)."""
-    def run(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "models.flux", *map(str, args)], capture_output=True,
-                              text=True, cwd=REPO, env=env or cli_env, timeout=timeout)
+    """run_cli(*args, env=None, timeout=300) -> CompletedProcess of `python -m models.flux *args` in a fresh
+    interpreter (tests/helpers.run_module), with `cli_env` unless `env` is given."""
+    def run(*args, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+        return run_module("models.flux", *args, env=env or cli_env, timeout=timeout)
     return run
+
+
+@pytest.fixture
+def flux_cli(cli, cli_env):
+    """flux_cli(*args) -> (exit status, stdout, stderr) of `python -m models.flux *args` run in this process
+    (the shared `cli` fixture), with `cli_env` set."""
+    from models.flux.cli import main
+
+    return lambda *args: cli(main, *args, env=cli_env)
 
 
 @pytest.fixture(scope="session")

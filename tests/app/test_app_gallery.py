@@ -14,8 +14,6 @@ from streamlit.testing.v1 import AppTest
 from models.flux.store import DEMO_LABEL, ImageStore
 from tests.helpers import open_page
 
-pytest_plugins = ["tests.flux_fixtures"]
-
 REPO = Path(__file__).resolve().parents[2]
 PART1 = REPO / "prompts" / "part1.toml"
 GALLERY = "views/gallery.py"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from app.ui import resources
 from models.lab.uploads import save_upload
+from tests.helpers import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,8 +28,7 @@ def test_a_closed_sessions_uploads_are_forgotten(tmp_path, monkeypatch):
 
 
 def test_make_run_checks_the_settings_first():
-    bad = subprocess.run([sys.executable, "-m", "models.core.server_settings"], cwd=ROOT, capture_output=True, text=True,
-                         env={"DC_MAX_JOBS": "abc", "PATH": "/usr/bin:/bin"}, timeout=60)
+    bad = run_module("models.core.server_settings", env={"DC_MAX_JOBS": "abc", "PATH": "/usr/bin:/bin"}, timeout=60)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "DC_MAX_JOBS" in bad.stderr
     assert "models.core.server_settings" in (ROOT / "Makefile").read_text()
 

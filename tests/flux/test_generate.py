@@ -17,8 +17,6 @@ from models.flux.params import BadParams, GenerationParams
 from models.flux.store import ImageStore, params_from_metadata, read_metadata
 from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
 
-pytest_plugins = ["tests.flux_fixtures"]
-
 
 def tiny_params(**kw) -> GenerationParams:
     base = dict(prompt="a red cube on a table", seed=7, width=64, height=64, model_id=TINY_MODEL_ID, revision=TINY_REVISION)

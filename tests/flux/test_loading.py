@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,8 +13,7 @@ from models.flux.loading import (
 )
 from models.flux.settings import SCHNELL_REPO_ID, SettingsError, load_settings
 from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
-
-pytest_plugins = ["tests.flux_fixtures"]
+from tests.helpers import run_python
 
 CPU_PLAN = MemoryPlan(device="cpu", dtype="float32", summary="test: CPU float32")
 REAL = ModelSource(kind="hf-cache", path=None, repo_id=SCHNELL_REPO_ID, revision="abc")
@@ -241,6 +238,6 @@ def test_engine_modules_do_not_import_diffusers():
     code = ("import sys, models.flux.generate, models.flux.store, models.flux.render, models.flux.loading, "
             "models.flux.cli; heavy = [m for m in ('diffusers', 'transformers', 'torch', 'accelerate') "
             "if m in sys.modules]; print(heavy)")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    run = run_python(code)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"

@@ -4,8 +4,6 @@ engine's modules import without circles."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,8 +15,7 @@ from models.flux.prompt_check import validate_text
 from models.flux.prompt_file import PromptFile
 from models.flux.render import load_checked, render_file, render_jobs
 from models.flux.settings import SCHNELL_REPO_ID
-
-pytest_plugins = ["tests.flux_fixtures"]
+from tests.helpers import run_python
 
 REPO = Path(__file__).resolve().parents[2]
 PART1 = REPO / "prompts" / "part1.toml"
@@ -105,8 +102,7 @@ def test_no_import_circles():
             "        del sys.modules[key]\n"
             "    importlib.import_module('models.flux.' + name)\n"
             "print('ok')")
-    run = subprocess.run([sys.executable, "-c", code, *MODULES], capture_output=True, text=True, cwd=REPO,
-                         timeout=120)
+    run = run_python(code, *MODULES)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
 
 

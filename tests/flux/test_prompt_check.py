@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from models.flux.prompt_check import Problem, validate_file, validate_text
+from tests.helpers import run_module
 
 REPO = Path(__file__).resolve().parents[2]
 PART1 = REPO / "prompts" / "part1.toml"
@@ -127,13 +125,10 @@ def test_problem_format():
 
 
 def test_cli_check(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    good = subprocess.run([sys.executable, "-m", "models.flux", "check", str(PART1)],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    good = run_module("models.flux", "check", PART1, timeout=120)
     assert good.returncode == 0, good.stdout + good.stderr
     bad_path = write(tmp_path, BROKEN)
-    bad = subprocess.run([sys.executable, "-m", "models.flux", "check", str(bad_path)],
-                         capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    bad = run_module("models.flux", "check", bad_path, timeout=120)
     assert bad.returncode == 2
     out = bad.stdout + bad.stderr
     assert f"{bad_path}:4:" in out and f"{bad_path}:21:" in out and "multiple of 16" in out

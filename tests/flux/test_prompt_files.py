@@ -15,8 +15,6 @@ from models.flux.settings import FluxSettings
 from models.flux.store import ImageStore
 from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
 
-pytest_plugins = ["tests.flux_fixtures"]
-
 
 def test_list_has_the_settings_file_first_then_both_folders(tmp_path):
     extra = tmp_path / "submissions"
@@ -165,21 +163,6 @@ def test_cli_export_of_a_device_or_a_huge_file_is_one_line_and_writes_nothing(tm
         assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
         assert "not a regular file" in bad.stderr or "KB" in bad.stderr
         assert not (tmp_path / "o.zip").exists()
-
-
-@pytest.fixture
-def flux_cli(cli_env, monkeypatch, capsys):
-    """`python -m models.flux ...` in this process: (exit status, stdout, stderr)."""
-    from models.flux.cli import main
-
-    for key, value in cli_env.items():
-        monkeypatch.setenv(key, value)
-
-    def run(*args):
-        rc = main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return rc, captured.out, captured.err
-    return run
 
 
 def test_cli_export_never_writes_over_an_input_or_its_other_output(tmp_path, flux_cli):

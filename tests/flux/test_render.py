@@ -18,8 +18,6 @@ from models.flux.prompt_check import validate_file
 from models.flux.render import RenderError, load_checked, render_jobs, render_file
 from models.flux.store import ImageStore, read_metadata
 
-pytest_plugins = ["tests.flux_fixtures"]
-
 PROMPTS = """
 title = "Test lesson"
 

@@ -12,8 +12,6 @@ from models.flux.store import ImageStore, TIMELINE_SUFFIX
 from models.flux.timeline import TimelineRecorder
 from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
 
-pytest_plugins = ["tests.flux_fixtures"]
-
 
 @pytest.mark.slow
 def test_recorded_prediction_is_the_euler_step_extrapolated_to_t0(tiny_pipe):

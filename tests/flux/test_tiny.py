@@ -12,8 +12,6 @@ from models.flux.tiny import (
     MARKER_FILE, TINY_MODEL_ID, TINY_REVISION, ensure_tiny_pipeline, is_tiny_pipeline, make_tiny_pipeline, tiny_revision,
 )
 
-pytest_plugins = ["tests.flux_fixtures"]
-
 COMPONENTS = ("scheduler", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "transformer", "vae")
 
 

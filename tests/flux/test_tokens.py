@@ -12,8 +12,7 @@ from models.core.clip_tokenizer import (
     CLIP_WINDOW, VOCAB_SIZE, clip_tokenizer_folder, clip_tokens, readable_piece,
 )
 from models.flux.tokens import T5_NEEDS_WEIGHTS, format_tokens, prompt_tokens, t5_tokens
-
-pytest_plugins = ["tests.flux_fixtures"]
+from tests.helpers import run_python
 
 CAT = "a photo of a cat"
 MIXED = "пастораль 节日, illustration"
@@ -93,7 +92,7 @@ def test_cli_tokens_without_diffusers_or_transformers(cli_env):
     code = ("import sys; from models.flux.cli import main; rc = main(['tokens', 'a photo of a cat']); "
             "print('LOADED', sorted(m for m in ('diffusers', 'transformers', 'torch', 'open_clip') if m in sys.modules)); "
             "sys.exit(rc)")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env, timeout=60)
+    run = run_python(code, env=cli_env, timeout=60)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines[0] == "CLIP: 7 of 77 tokens"
@@ -103,18 +102,9 @@ def test_cli_tokens_without_diffusers_or_transformers(cli_env):
 
 
 @pytest.fixture
-def tokens_cli(cli_env, monkeypatch, capsys):
+def tokens_cli(flux_cli):
     """`python -m models.flux tokens ...` in this process: (exit status, stdout, stderr)."""
-    from models.flux.cli import main
-
-    for key, value in cli_env.items():
-        monkeypatch.setenv(key, value)
-
-    def run(*args: str):
-        rc = main(["tokens", *args])
-        captured = capsys.readouterr()
-        return rc, captured.out, captured.err
-    return run
+    return lambda *args: flux_cli("tokens", *args)
 
 
 def test_cli_tokens_refuses_bytes_that_are_no_text_in_one_line(cli_env):

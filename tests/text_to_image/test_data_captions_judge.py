@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import torch
 
 from models.text_to_image import judge as J
 from models.text_to_image.captions import (ATTRIBUTES, WORDS, article, attribute_table, caption_bank,
                                            captions_for, intent, measure)
 from models.text_to_image.data import from_model, load_digits, to_model
+from tests.helpers import run_python
 
 
 def test_the_digits_come_from_the_wheel_without_importing_sklearn():
     code = ("import sys; from models.text_to_image.data import load_digits; d = load_digits(); "
             "print(len(d), tuple(d.images.shape), 'sklearn' in sys.modules, 'scipy' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    run = run_python(code)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
     assert out.split() == ["1797", "(1797,", "8,", "8)", "False", "False"]
 
 

@@ -5,13 +5,18 @@ The tiny random-weight pipeline is built ONCE per test session (a few seconds) i
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import shutil
+import struct
 import subprocess
+import zlib
 from types import SimpleNamespace
 
 import pytest
 
+from models.flux.settings import SCHNELL_REPO_ID
 from tests.helpers import ROOT as REPO
 from tests.helpers import run_module
 
@@ -101,3 +106,35 @@ def flux_cli(cli, cli_env):
 def flux_helpers():
     """Helper functions: copy_without_marker(src, dst), make_hf_cache(cache, repo_id, pipeline, commit)."""
     return SimpleNamespace(copy_without_marker=copy_without_marker, make_hf_cache=make_hf_cache, repo=REPO)
+
+
+# PNG uploads to recall: parameters the lesson's model takes, and PNGs made to order.
+GOOD = {"prompt": "a lighthouse in fog", "seed": 1234, "steps": 4, "width": 512, "height": 512,
+        "guidance_scale": 0.0, "max_sequence_length": 256, "model_id": SCHNELL_REPO_ID}
+
+
+def png_with(text: dict[str, str], size: tuple[int, int] = (8, 8)) -> bytes:
+    """A small black PNG with these text chunks."""
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for key, value in text.items():
+        info.add_text(key, value)
+    buffer = io.BytesIO()
+    Image.new("RGB", size).save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def ours(record: dict) -> bytes:
+    """A PNG carrying this app's JSON metadata chunk."""
+    return png_with({"diffusion_classroom": json.dumps(record)})
+
+
+def huge_png(width: int, height: int) -> bytes:
+    """Only the header of a width x height PNG (a few dozen bytes: what a hostile upload looks like)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + chunk(b"IEND", b""))

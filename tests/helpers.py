@@ -4,7 +4,9 @@ built on them are in tests/conftest.py).
 * command lines: `run_module` (a fresh interpreter, as a user runs it) and `run_python`;
 * pages: `open_page` / `new_session` open the app in Streamlit's AppTest; every app opened here
   has its background jobs cancelled after the test (tests/conftest.py), so no job outlives it;
-* what a page shows: `charts`, `chart`, `chart_rows`, `metric`; and `wait_for` a condition.
+* what a page shows: `charts`, `chart`, `chart_rows`, `metric`; and `wait_for` a condition;
+* inputs several folders build: `quick_score_run`, and `canvas_stroke` / `canvas_dot` (the drawing
+  canvas's objects). The FLUX engine's builders (PNGs, a tiny pipeline) are in tests/flux_fixtures.py.
 """
 
 from __future__ import annotations
@@ -101,9 +103,11 @@ def charts(at) -> list[dict]:
     for element in at.get("vega_lite_chart"):
         spec = json.loads(element.proto.spec)
         layers = spec.get("layer", [])
-        rows = [row for ds in element.proto.datasets for row in pa.ipc.open_stream(ds.data.data).read_all().to_pylist()]
-        out.append({"spec": spec, "titles": [str(t) for t in [spec.get("title")] + [la.get("title") for la in layers] if t],
-                    "rows": rows, "inline_rows": [row for la in layers for row in la.get("data", {}).get("values", [])]})
+        titles = [str(t) for t in [spec.get("title")] + [layer.get("title") for layer in layers] if t]
+        rows = [row for ds in element.proto.datasets
+                for row in pa.ipc.open_stream(ds.data.data).read_all().to_pylist()]
+        inline_rows = [row for layer in layers for row in layer.get("data", {}).get("values", [])]
+        out.append({"spec": spec, "titles": titles, "rows": rows, "inline_rows": inline_rows})
     return out
 
 
@@ -134,3 +138,34 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+# ----------------------------------------------------------------------------- inputs several folders build
+
+def quick_score_run(steps: int = 60, **config):
+    """A small, untrained Score lab run on 2,000 points of 8-gaussians (`config`: training_config's options)."""
+    from models.lab.datasets import DatasetSpec, training_data
+    from models.score import run as training_run
+
+    cfg = training_run.training_config(steps=steps, **config)
+    return training_run.TrainingRun(data=training_data(DatasetSpec.builtin("8-gaussians"), 2000, 0), config=cfg)
+
+
+def canvas_stroke(x0, y0, x1, y1, pieces=10, **placement):
+    """A straight free-hand stroke as Fabric sends it: M then Q segments, placed by its box centre."""
+    import numpy as np
+
+    xs, ys = np.linspace(x0, x1, pieces + 1), np.linspace(y0, y1, pieces + 1)
+    path = [["M", x0, y0]] + [["Q", xs[i], ys[i], (xs[i] + xs[i + 1]) / 2, (ys[i] + ys[i + 1]) / 2]
+                               for i in range(pieces)] + [["L", x1, y1]]
+    obj = {"type": "Path", "originX": "center", "originY": "center", "left": (x0 + x1) / 2, "top": (y0 + y1) / 2,
+           "width": abs(x1 - x0), "height": abs(y1 - y0), "strokeWidth": 4, "scaleX": 1, "scaleY": 1, "angle": 0,
+           "path": path}
+    obj.update(placement)
+    return obj
+
+
+def canvas_dot(x, y):
+    """A clicked point at canvas pixel (x, y), as the canvas stores it."""
+    return {"type": "Circle", "originX": "left", "originY": "center", "left": x - 5, "top": y, "radius": 3,
+            "width": 6, "height": 6, "strokeWidth": 4, "scaleX": 1, "scaleY": 1, "angle": 0}

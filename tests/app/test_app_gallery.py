@@ -354,7 +354,7 @@ def test_wrong_value_types_show_in_their_own_card_and_the_rest_works(gallery):
 def test_recall_refuses_a_png_it_cannot_trust(gallery):
     """A 30000x30000 PNG (DecompressionBombError), `"params": 5`, a list as the prompt and
     `"guidance_scale": "x"` once raised unhandled errors; now each is refused in one line, with no Add."""
-    from tests.flux.test_recall import GOOD, huge_png, ours
+    from tests.flux_fixtures import GOOD, huge_png, ours
 
     at = open_page(GALLERY)
     uploads = {"huge.png": huge_png(30000, 30000), "five.png": ours({"params": 5}),
@@ -385,7 +385,7 @@ def test_students_on_the_class_network_look_and_generate_but_do_not_edit(gallery
     stars = [b for b in at.button if b.key.startswith(f"gallery_grid_{WITCH}_star_")]
     assert stars and all(b.disabled for b in stars)
     # A recalled PNG can be looked at, not added to the lesson.
-    from tests.flux.test_recall import GOOD, ours
+    from tests.flux_fixtures import GOOD, ours
 
     at.file_uploader(key="gallery_upload").upload("ok.png", ours({"params": {**GOOD, "width": 256,
                                                                                "height": 256}}), "image/png").run()

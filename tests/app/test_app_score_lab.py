@@ -19,8 +19,8 @@ from models.lab.datasets import DatasetSpec
 from models.lab.run import progress_of
 from models.lab.training import EXPLODED_LOSS
 from models.score import run as training_run
-from tests.helpers import ROOT, chart, chart_rows, new_session, open_page, run_python, wait_for
-from tests.score.test_run import _quick_run
+from tests.helpers import (ROOT, canvas_dot, canvas_stroke, chart, chart_rows, new_session, open_page, quick_score_run,
+                           run_python, wait_for)
 
 PAGE = "views/score_lab.py"
 
@@ -182,7 +182,7 @@ def test_csv_upload_errors_are_shown_and_a_good_csv_trains(tmp_path):
 
 
 def test_loading_a_saved_model_and_a_bad_zip():
-    run = _quick_run(steps=20)
+    run = quick_score_run(steps=20)
     job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
     assert job.wait(120) and job.state == "done"
     at = _open_page()
@@ -216,7 +216,7 @@ def test_loading_a_saved_model_and_a_bad_zip():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA to fail on CUDA")
 def test_missing_cuda_shows_a_message_and_a_cpu_fallback():
-    run = _quick_run(steps=40, device="cuda")
+    run = quick_score_run(steps=40, device="cuda")
     run.job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
     assert run.job.wait(60) and run.job.state == "failed"
     assert training_run.classify_error(run.job.exception) == "device"
@@ -287,8 +287,6 @@ def test_one_job_per_session_across_pages():
 
 def test_a_drawing_is_a_training_set_and_an_empty_canvas_says_so():
     from models.lab.drawing import DRAWN_POINTS
-    from tests.lab.test_drawing import _dot, _stroke
-
     at = _open_page()
     at.radio(key="sl_source").set_value("your drawing").run()  # an empty canvas
     assert not at.exception, at.exception
@@ -296,7 +294,7 @@ def test_a_drawing_is_a_training_set_and_an_empty_canvas_says_so():
     assert at.button(key="sl_train").disabled
 
     fresh = _open_page()  # a sketch the canvas starts from (as after a visit to another page)
-    fresh.session_state["sl_drawing"] = {"objects": [_stroke(30, 30, 200, 200), _dot(200, 40)]}
+    fresh.session_state["sl_drawing"] = {"objects": [canvas_stroke(30, 30, 200, 200), canvas_dot(200, 40)]}
     fresh.radio(key="sl_source").set_value("your drawing").run()
     assert not fresh.exception, fresh.exception
     assert any(f"1 stroke and 1 point → {DRAWN_POINTS:,} points" in c.value for c in fresh.sidebar.caption)
@@ -323,7 +321,7 @@ def test_steps_batch_and_learning_rate_follow_the_data_unless_changed_by_hand():
 
 
 def test_the_trajectory_player_plays_pauses_and_stops_at_the_last_frame():
-    run = _quick_run(steps=20)
+    run = quick_score_run(steps=20)
     job = JobPool(1).submit(lambda j: training_run.training_job(j, run, previews=False, loss_floors=False))
     assert job.wait(120) and job.state == "done"
     at = _open_page()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import assert_no_exception, wait_for_app
-from tests.flux.test_recall import GOOD, huge_png, ours
+from tests.flux_fixtures import GOOD, huge_png, ours
 
 pytestmark = pytest.mark.browser
 

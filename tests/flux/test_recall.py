@@ -7,42 +7,13 @@ is refused with one line, checked by the one schema (GenerationParams.problems) 
 from __future__ import annotations
 
 import io
-import json
-import struct
-import zlib
 
 import pytest
-from PIL import Image, PngImagePlugin
+from PIL import Image
 
 from models.flux.recall import MAX_RECALL_PIXELS, RecallRefused, png_size, recall_params
 from models.flux.settings import SCHNELL_REPO_ID
-
-GOOD = {"prompt": "a lighthouse in fog", "seed": 1234, "steps": 4, "width": 512, "height": 512,
-        "guidance_scale": 0.0, "max_sequence_length": 256, "model_id": SCHNELL_REPO_ID}
-
-
-def png_with(text: dict[str, str], size: tuple[int, int] = (8, 8)) -> bytes:
-    info = PngImagePlugin.PngInfo()
-    for key, value in text.items():
-        info.add_text(key, value)
-    buffer = io.BytesIO()
-    Image.new("RGB", size).save(buffer, format="PNG", pnginfo=info)
-    return buffer.getvalue()
-
-
-def ours(record: dict) -> bytes:
-    """A PNG carrying this app's JSON metadata chunk."""
-    return png_with({"diffusion_classroom": json.dumps(record)})
-
-
-def huge_png(width: int, height: int) -> bytes:
-    """Only the header of a width x height PNG (a few dozen bytes: what a hostile upload looks like)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-            + chunk(b"IEND", b""))
+from tests.flux_fixtures import GOOD, huge_png, ours, png_with
 
 
 def test_a_good_png_is_recalled_for_the_lessons_model():

@@ -43,9 +43,9 @@ def test_the_cheapest_preview_sets_the_pace():
 
 def test_training_job_reports_previews_and_their_step():
     from models.core.jobs import JobPool
-    from tests.score.test_run import _quick_run
+    from tests.helpers import quick_score_run
 
-    run = _quick_run(steps=60)
+    run = quick_score_run(steps=60)
     job = JobPool(1).submit(lambda j: training_run.training_job(j, run, loss_floors=False))
     assert job.wait(120) and job.state == "done", job.error
     snap = job.snapshot()

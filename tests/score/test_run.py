@@ -13,7 +13,7 @@ import torch
 
 from models.core.errors import InputError
 from models.core.jobs import JobPool
-from models.lab.datasets import DatasetSpec, dataset_mixture, sample_dataset, training_data
+from models.lab.datasets import DatasetSpec, dataset_mixture, sample_dataset
 from models.lab.metrics import energy_distance, mode_shares, nearest_distances
 from models.lab.training import EXPLODED_LOSS
 from models.lab.uploads import save_upload
@@ -26,6 +26,7 @@ from models.score.objectives import implicit_score_matching
 from models.score.reference import (dsm_loss_floor, empirical_score, empirical_score_fn, mixture_score_fn,
                                     reference_score)
 from models.score.samplers import tweedie
+from tests.helpers import quick_score_run
 
 
 # ----------------------------------------------------------------------------- floors (math)
@@ -77,14 +78,8 @@ def test_implicit_loss_is_the_dsm_loss_minus_one():
 
 # ----------------------------------------------------------------------------- worker, save / load
 
-def _quick_run(steps=60, **config) -> training_run.TrainingRun:
-    spec = DatasetSpec.builtin("8-gaussians")
-    cfg = training_run.training_config(steps=steps, **config)
-    return training_run.TrainingRun(data=training_data(spec, 2000, 0), config=cfg)
-
-
 def test_worker_trains_in_the_pool_and_reports_progress():
-    run = _quick_run(steps=60)
+    run = quick_score_run(steps=60)
     job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
     assert job.wait(120)
     assert job.state == "done", job.error
@@ -95,7 +90,7 @@ def test_worker_trains_in_the_pool_and_reports_progress():
 
 
 def test_blow_up_stops_the_job_and_keeps_sane_weights():
-    run = _quick_run(steps=400, lr=10.0)
+    run = quick_score_run(steps=400, lr=10.0)
     job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
     assert job.wait(120)
     assert job.state == "failed" and training_run.classify_error(job.exception) == "diverged"
@@ -108,7 +103,7 @@ def test_blow_up_stops_the_job_and_keeps_sane_weights():
 
 
 def test_zip_round_trip_and_clear_errors(tmp_path):
-    run = _quick_run(steps=20)
+    run = quick_score_run(steps=20)
     job = JobPool(1).submit(lambda j: training_run.training_job(j, run))
     assert job.wait(120) and job.state == "done"
     blob = training_run.run_zip_bytes(run)
@@ -137,7 +132,7 @@ def test_zip_round_trip_and_clear_errors(tmp_path):
 # ----------------------------------------------------------------------------- one run, trained in two jobs
 
 def test_target_steps_is_the_one_place_training_stops():
-    run = _quick_run(steps=40)
+    run = quick_score_run(steps=40)
     pool = JobPool(1)
     first = pool.submit(lambda j: training_run.training_job(j, run, previews=False, loss_floors=False))
     assert first.wait(60) and first.state == "done", first.error
@@ -151,7 +146,7 @@ def test_target_steps_is_the_one_place_training_stops():
 
 
 def test_train_then_sample_returns_the_samplers_result():
-    run = _quick_run(steps=20)
+    run = quick_score_run(steps=20)
     job = JobPool(1).submit(lambda j: training_run.train_then_sample(j, run, lambda m: m.steps_trained))
     assert job.wait(60) and job.state == "done", job.error
     assert job.result == 20
@@ -187,7 +182,7 @@ def test_annealed_and_denoising_samplers_recover_a_gaussian_mixture_with_the_exa
 
 
 def test_draw_samples_picks_the_sampler_by_model_kind():
-    run = _quick_run(steps=20)
+    run = quick_score_run(steps=20)
     JobPool(1).submit(lambda j: training_run.training_job(j, run, previews=False, loss_floors=False)).wait(60)
     model = run.model()
     annealed = training_run.draw_samples(model, "annealed", n=50, steps_per_level=2, frames=5)
@@ -195,7 +190,7 @@ def test_draw_samples_picks_the_sampler_by_model_kind():
     assert training_run.draw_samples(model, "denoise", n=50).labels[-1] == "denoised (Tweedie mean)"
     with pytest.raises(InputError, match="unknown sampler"):
         training_run.draw_samples(model, "langevin", n=10)
-    single = _quick_run(steps=20, model="single-sigma")
+    single = quick_score_run(steps=20, model="single-sigma")
     JobPool(1).submit(lambda j: training_run.training_job(j, single, previews=False, loss_floors=False)).wait(60)
     result = training_run.draw_samples(single.model(), "langevin", n=50, frames=5)
     assert result.labels[-1] == "final denoising step (Tweedie)"
@@ -248,6 +243,6 @@ def test_empirical_optimal_samples_copy_the_training_points():
 def test_uploads_are_kept_once_per_content_under_a_safe_name(tmp_path):
     a = save_upload("../../etc/my points.csv", b"x,y\n1,2\n", folder=tmp_path)
     b = save_upload("other.csv", b"x,y\n1,2\n", folder=tmp_path)
-    assert a.parent == b.parent and a.parent.parent == tmp_path
+    assert a.parent == b.parent and a.parent.parent.parent == tmp_path  # <owner>/<content hash>/<name>
     assert a.name == "my_points.csv" and a.read_bytes() == b"x,y\n1,2\n"
     assert not list(tmp_path.rglob("*.tmp"))

@@ -27,3 +27,19 @@ def device_summary() -> str:
     gpu_line = "a GPU is available" if in_use != "cpu" else "no GPU found"
     return (f"**Device in use: `{in_use}`** — {gpu_line} ({', '.join(names[d] for d in devices)}); "
             f"{torch.get_num_threads()} PyTorch CPU threads, {os.cpu_count()} CPU cores.")
+
+
+def device_problem(name: str) -> str | None:
+    """Why torch cannot use device `name` on this machine (None: it can), in one line naming what can."""
+    try:
+        device = torch.device(str(name).strip())
+    except (RuntimeError, ValueError):
+        return f"{str(name)[:40]!r} is not a device: use one of {', '.join(available_devices())}"
+    here = available_devices()
+    if device.type == "cuda" and "cuda" not in here:
+        return f"{name}: this machine has no CUDA GPU (it has {', '.join(here)})"
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        return f"{name}: this machine has {torch.cuda.device_count()} CUDA GPU(s), numbered from 0"
+    if device.type not in here:
+        return f"{name}: not available on this machine (it has {', '.join(here)})"
+    return None

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from models.core.errors import InputError
 from models.lab.checks import LIMITS
-from models.lab.cli import (POINTS, STEPS, Parser, check_output_file, finite_number, positive_number, run_command,
-                            seed, whole_number)
+from models.lab.cli import (POINTS, STEPS, Parser, check_output_file, device, finite_number, positive_number,
+                            run_command, seed, whole_number)
 from models.lab.flow_matching import SAMPLERS
 
 N_TRAIN = 10_000
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how training draws t (default logit-normal, as in SD3: Esser et al. 2024)")
     t.add_argument("--steps", type=STEPS, default=2000)
     t.add_argument("--seed", type=seed, default=0)
-    t.add_argument("--device", default="cpu")
+    t.add_argument("--device", type=device, default="cpu")
     t.add_argument("--batch-size", type=whole_number(LIMITS["batch_size"]), default=256)
     t.add_argument("--lr", type=positive_number, default=5e-3)
     t.add_argument("--hidden", type=whole_number(LIMITS["hidden"]))
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--guidance", type=finite_number, help="w in v_uncond + w·(v_cond − v_uncond) (default 1)")
     s.add_argument("--n", type=POINTS, default=2000)
     s.add_argument("--seed", type=seed, default=0)
-    s.add_argument("--device", default="cpu")
+    s.add_argument("--device", type=device, default="cpu")
     s.add_argument("--out", type=Path, required=True)
 
     r = sub.add_parser("straightness", help="how straight a flow's paths are, and its 1/4/50-step quality")

@@ -87,6 +87,19 @@ def seed(text: str) -> int:
     return v
 
 
+def device(text: str) -> str:
+    """An argparse type: a torch device this machine has (checked before any work: `sample --device cuda`
+    without a GPU ended in torch's AssertionError)."""
+    if text.strip() == "cpu":  # the default: no need to import torch to parse it
+        return "cpu"
+    from models.core.devices import device_problem
+
+    problem = device_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text.strip()
+
+
 def finite_number(text: str) -> float:
     try:
         v = float(text)

@@ -38,7 +38,8 @@ import torch
 from models.core.errors import InputError
 from models.lab import cli as check
 from models.lab.checks import LIMITS
-from models.lab.cli import POINTS, STEPS, Parser, finite_number, positive_number, run_command, seed, whole_number
+from models.lab.cli import (POINTS, STEPS, Parser, device, finite_number, positive_number, run_command, seed,
+                            whole_number)
 
 from . import cli_limits
 from .cli_limits import NOT_READ_BY
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--objective", choices=["dsm", "sliced", "implicit"], default="dsm")
     t.add_argument("--steps", type=STEPS, default=2000)
     t.add_argument("--seed", type=seed, default=0)
-    t.add_argument("--device", default="cpu")
+    t.add_argument("--device", type=device, default="cpu")
     t.add_argument("--batch-size", type=whole_number(LIMITS["batch_size"]), default=256)
     t.add_argument("--lr", type=positive_number, default=5e-3)
     t.add_argument("--hidden", type=whole_number(LIMITS["hidden"]), default=128)
@@ -153,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the starting cloud: the data's law at σ_1 (default) or uniform on a square")
     s.add_argument("--start-range", type=finite_number, nargs=2, metavar=("LOW", "HIGH"),
                    help=f"--start uniform: the square's sides (default {START_RANGE[0]:g} {START_RANGE[1]:g})")
-    s.add_argument("--device", default="cpu")
+    s.add_argument("--device", type=device, default="cpu")
     s.add_argument("--out", type=Path, required=True)
 
     add_loglik_parser(sub)

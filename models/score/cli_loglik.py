@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from models.core.errors import InputError
-from models.lab.cli import whole_number
+from models.lab.cli import device, whole_number
 
 from . import cli_limits
 
@@ -29,7 +29,7 @@ def add_loglik_parser(sub) -> None:
     ll.add_argument("--data", type=Path, required=True, help="a CSV file of x,y points to score")
     ll.add_argument("--steps", type=whole_number(cli_limits.MAX_LOGLIK_STEPS),
                     help="Heun steps of the ODE from σ_min to σ_max (default 200)")
-    ll.add_argument("--device", default="cpu")
+    ll.add_argument("--device", type=device, default="cpu")
 
 
 def cmd_loglik(args) -> None:

@@ -25,3 +25,29 @@ def test_an_abbreviated_option_is_refused_in_one_line(module, argv, capsys, tmp_
     assert rc == 2 and err.count("\n") == 1, err
     assert "unrecognized arguments" in err and "invalid choice" not in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def score_run(tmp_path_factory):
+    from models.score.cli import main
+
+    out = tmp_path_factory.mktemp("options") / "run"
+    assert main(["train", "--dataset", "moons", "--steps", "20", "--hidden", "16", "--depth", "2",
+                 "--levels", "3", "--batch-size", "32", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("device, words", [("cuda", "no CUDA GPU"), ("cuda:3", "no CUDA GPU"),
+                                           ("banana", "not a device")])
+def test_a_device_this_machine_lacks_is_one_line_before_any_work(score_run, tmp_path, capsys, device, words):
+    """`sample --device cuda` without a GPU ended in torch's AssertionError."""
+    import torch
+
+    from models.score.cli import main
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    rc = main(["sample", "--run", str(score_run), "--device", device, "--n", "10", "--out", str(tmp_path / "s.csv")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and words in err, err
+    assert not (tmp_path / "s.csv").exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Callable
@@ -43,12 +44,25 @@ class Parser(argparse.ArgumentParser):
 
 
 def one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {_shown_path(exc.filename)}"
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def run_command(command: Callable[[], int | None], *, bad_input: tuple[type[BaseException], ...] = (InputError,),
+def _shown_path(name) -> str:
+    """The file a user named, for an atomic write's temp file (`.NAME.<random>.tmp` beside it)."""
+    path = Path(str(name))
+    temp = re.fullmatch(r"\.(.+)\.[A-Za-z0-9_]{8}\.tmp", path.name)
+    return str(path.with_name(temp.group(1)) if temp else path)
+
+
+def run_command(command: Callable[[], int | None], *,
+                bad_input: tuple[type[BaseException], ...] = (InputError, OSError),
                 interrupted: str = "interrupted") -> int:
-    """Run `command` under the contract; its own return value (None = 0) is the status when it finishes."""
+    """Run `command` under the contract; its own return value (None = 0) is the status when it finishes.
+
+    An OSError is bad input too (an --out the system will not let us write, a full disk): one line
+    naming the file, never a traceback."""
     try:
         return command() or 0
     except bad_input as exc:

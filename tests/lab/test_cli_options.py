@@ -51,3 +51,21 @@ def test_a_device_this_machine_lacks_is_one_line_before_any_work(score_run, tmp_
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and words in err, err
     assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize("command", [["datasets", "moons"], ["sample", "--run", "{run}", "--n", "10"],
+                                     ["animate", "--run", "{run}", "--n", "10", "--frames", "2"]])
+def test_an_output_the_system_will_not_let_us_write_is_one_line(score_run, capsys, command):
+    """sample, animate and datasets ended in a PermissionError traceback for an unwritable --out."""
+    from pathlib import Path
+
+    from models.score.cli import main
+
+    if not Path("/sys/kernel").is_dir():
+        pytest.skip("needs Linux's /sys, which nobody may create files in")
+    argv = [a.replace("{run}", str(score_run)) for a in command]
+    suffix = ".gif" if command[0] == "animate" else ".csv"
+    rc = main(argv + ["--out", f"/sys/diffusion-classroom-test{suffix}"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1, err
+    assert "internal error" not in err and ".tmp" not in err and f"diffusion-classroom-test{suffix}" in err, err

@@ -188,7 +188,10 @@ def cmd_train(args) -> None:
         trainer.run(report)
     except TrainingDiverged as exc:
         error = exc
-    save_flow_run(args.out, run.model(), trainer.state.history, run.class_names)
+    model = run.model()
+    if model is None:  # it diverged before a single step finished: there are no weights worth a run folder
+        raise InputError(f"training stopped: {error} Nothing was written to {args.out}.")
+    save_flow_run(args.out, model, trainer.state.history, run.class_names)
     if error is not None:
         raise InputError(f"training stopped: {error} (the last finite weights were saved to {args.out})")
     print(f"done in {time.perf_counter() - start:.1f} s → {args.out}")

@@ -114,3 +114,16 @@ def test_straightness_at_the_largest_n_costs_linear_time(flow_run, capsys, monke
     assert "straightness S =" in out and "energy distance" in out
     assert sizes and max(max(s) for s in sizes) <= 4000, sizes
     assert seconds < 120, seconds
+
+
+@pytest.mark.parametrize("lr", ["10", "1e6"])
+def test_a_flow_that_diverges_is_one_line_and_leaves_no_broken_run(tmp_path, capsys, lr):
+    """train --lr 10 ended in AttributeError: 'NoneType' object has no attribute 'network'."""
+    out = tmp_path / "run"
+    rc = main(["train", "--model", "flow", "--dataset", "moons", "--lr", lr, "--steps", "300", "--hidden", "32",
+               "--n-train", "2000", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "internal error" not in err, err
+    assert "training stopped" in err and "learning rate" in err
+    assert not out.exists() or is_flow_run(out)  # nothing, or the last finite weights as a whole run
+    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["run"])

@@ -8,6 +8,7 @@ from app.flow_lab import session
 from models.core.errors import InputError
 from models.flow import run as flow
 from models.flow.checkpoints import load_flow_zip
+from models.lab.run_folder import MAX_ZIP_BYTES
 
 ss = st.session_state
 
@@ -24,7 +25,7 @@ def save_load_ui() -> None:
         st.caption("model.safetensors + config.json + losses.csv, the Score lab's layout (`\"kind\": \"flow\"`).")
     with s2:
         upload = st.file_uploader("Load a saved flow (.zip)", type=["zip"], key="fx_zip_upload",
-                                  disabled=session.any_running())
+                                  max_upload_size=MAX_ZIP_BYTES // 1_000_000, disabled=session.any_running())
         if upload is not None and ss.get("fx_zip_id") != upload.file_id:
             ss["fx_zip_id"] = upload.file_id
             try:

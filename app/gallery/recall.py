@@ -19,7 +19,8 @@ from models.flux.recall import RecallRefused, recall_params, with_schnell_values
 
 
 def recall_ui(lesson: Lesson) -> None:
-    upload = st.file_uploader("A PNG made here or by AUTOMATIC1111 / Forge", type=["png"], key="gallery_upload")
+    upload = st.file_uploader("A PNG made here or by AUTOMATIC1111 / Forge", type=["png"], key="gallery_upload",
+                              max_upload_size=64)  # a 4096×4096 PNG (the most recall reads) fits
     if upload is None:
         return
     try:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app.score_lab import session
 from models.core.errors import InputError
+from models.lab.run_folder import MAX_ZIP_BYTES
 from models.score import checkpoints
 from models.score import run as training_run
 
@@ -32,7 +33,8 @@ def _download(run, running: bool) -> None:
 
 def _upload(running: bool) -> None:
     """A zip is read once per file; a bad one says why and leaves the current run alone."""
-    upload = st.file_uploader("Load a saved model (.zip)", type=["zip"], key="sl_zip_upload", disabled=running)
+    upload = st.file_uploader("Load a saved model (.zip)", type=["zip"], key="sl_zip_upload", disabled=running,
+                              max_upload_size=MAX_ZIP_BYTES // 1_000_000)
     if upload is not None and ss.get("sl_zip_id") != upload.file_id:
         ss["sl_zip_id"] = upload.file_id
         try:

@@ -15,7 +15,7 @@ from app.score_lab.drawing_canvas import drawing_source_ui
 from app.ui.resources import live_upload_owners, remember_upload, session_id
 from models.core.devices import available_devices
 from models.core.errors import InputError
-from models.lab.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec, read_points_csv
+from models.lab.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, MAX_CSV_BYTES, DatasetSpec, read_points_csv
 from models.lab.uploads import save_upload
 from models.score import run as training_run
 from models.score.defaults import default_settings
@@ -67,6 +67,7 @@ def _data_source_ui() -> DatasetSpec:
 def _csv_source_ui() -> DatasetSpec:
     """An uploaded CSV, checked and saved once per file (InputError until there is a good one)."""
     upload = st.file_uploader("CSV of x,y points", type=["csv", "txt"], key="sl_csv_upload",
+                              max_upload_size=MAX_CSV_BYTES // 2**20,
                               help="Two columns of numbers (a header x,y is optional), 10 to 200,000 rows.")
     if upload is not None and ss.get("sl_csv_id") != upload.file_id:
         ss["sl_csv_id"] = upload.file_id

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app.text_to_image import session
 from models.core.errors import InputError
+from models.text_to_image.runs import MAX_ZIP_BYTES
 
 ss = st.session_state
 
@@ -22,7 +23,8 @@ def save_load_ui(run, *, running: bool) -> None:
         else:
             st.caption("Train a model (and let it finish or stop it) to download it.")
     with s2:
-        upload = st.file_uploader("Load a saved model (.zip)", type=["zip"], key="t2i_zip_upload", disabled=running)
+        upload = st.file_uploader("Load a saved model (.zip)", type=["zip"], key="t2i_zip_upload", disabled=running,
+                                  max_upload_size=MAX_ZIP_BYTES // 1_000_000)
         if upload is not None and ss.get("t2i_zip_id") != upload.file_id:
             ss["t2i_zip_id"] = upload.file_id
             try:

@@ -101,4 +101,6 @@ def _checked(cfg: dict) -> tuple[FlowConfig, run_folder.CommonConfig, list[str]]
     if not (isinstance(names, list) and all(isinstance(n, str) and len(n) <= 80 for n in names)
             and len(names) in (0, config.num_classes)):
         raise InputError("class_names must be one short text per class")
+    if not names and config.num_classes:  # saved without names: every class still needs one to be shown
+        names = [f"class {i}" for i in range(config.num_classes)]
     return config, common, names

@@ -289,10 +289,12 @@ def loaded_flow_run(model: FlowModel, history: list[dict], class_names: list[str
     data, labels = None, None
     if model.dataset is not None:
         try:
-            data, labels, _ = load_training_data(DatasetSpec.from_dict(model.dataset),
-                                                 conditional=model.config.conditional, seed=model.config.seed)
+            data, labels, names = load_training_data(DatasetSpec.from_dict(model.dataset),
+                                                     conditional=model.config.conditional, seed=model.config.seed)
         except (InputError, OSError):
-            data, labels = None, None
+            data, labels, names = None, None, []
+        if model.config.conditional and len(names) != model.config.num_classes:
+            data, labels = None, None  # a config naming data of other classes: not this model's data
     return FlowRun(data=data, config=model.config, labels=labels, class_names=list(class_names),
                    target_steps=max(model.steps_trained, 1), loaded=model, loaded_history=history)
 

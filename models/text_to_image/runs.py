@@ -32,6 +32,7 @@ RUN_FILES = ("model.safetensors", "config.json", "losses.csv")
 MAX_CONFIG_BYTES = 2_000_000
 MAX_WEIGHTS_BYTES = 120_000_000  # the widest model the limits allow (a 256-d embedding of 49,408 tokens) is ~60 MB
 MAX_LOSSES_BYTES = 20_000_000
+MAX_ZIP_BYTES = MAX_CONFIG_BYTES + MAX_WEIGHTS_BYTES + MAX_LOSSES_BYTES  # the three, stored uncompressed
 MAX_HISTORY_ROWS = 100_000
 
 
@@ -123,6 +124,8 @@ def load_run(directory: str | Path) -> Trained:
 
 
 def load_run_zip(content: bytes, name: str = "uploaded file") -> Trained:
+    if len(content) > MAX_ZIP_BYTES:
+        raise InputError(f"{name} is larger than {MAX_ZIP_BYTES // 1_000_000} MB: not a saved text-to-image run")
     try:
         zf = zipfile.ZipFile(io.BytesIO(content))
         infos = {i.filename: i for i in zf.infolist()}

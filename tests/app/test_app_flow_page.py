@@ -93,3 +93,15 @@ def test_a_reloaded_tab_finds_its_flow_by_the_url():
     # a new session, as after a browser reload
     again = open_page(PAGE, query={"flow": flow_id[0] if isinstance(flow_id, list) else flow_id})
     assert _runs(again)["main"] is run
+
+
+@pytest.mark.parametrize("changes", [{"class_names": []}, {"dataset": {"kind": "builtin", "name": "moons"}}])
+def test_a_crafted_conditional_flow_zip_never_breaks_the_page(changes):
+    """num_classes 8 with class_names [] (or data of two classes) crashed How FLUX samples on upload."""
+    from tests.flow.test_training import _crafted_conditional_zip
+
+    at = open_page(PAGE)
+    at.file_uploader(key="fx_zip_upload").upload("crafted.zip", _crafted_conditional_zip(**changes),
+                                                 "application/zip").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _runs(at)["guided"].config.num_classes == 8

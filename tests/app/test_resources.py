@@ -43,3 +43,18 @@ def test_uploads_are_swept_from_the_first_page_view_not_from_the_first_train():
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60).run()
     assert not at.exception, at.exception
     assert any(t.name == "uploads-sweeper" and t.is_alive() for t in threading.enumerate())
+
+
+def test_every_upload_is_size_limited_by_the_server_and_by_its_widget():
+    """A 150 MB flow zip was accepted (+430 MB of server memory) where the Score lab refused 110 MB."""
+    import tomllib
+
+    from models.lab.run_folder import MAX_ZIP_BYTES
+    from tests.helpers import open_page
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] <= 150  # Streamlit's own default is 200 MB
+    for page, key, limit in (("views/how_flux_samples.py", "fx_zip_upload", MAX_ZIP_BYTES // 1_000_000),
+                             ("views/score_lab.py", "sl_zip_upload", MAX_ZIP_BYTES // 1_000_000)):
+        at = open_page(page)
+        assert at.file_uploader(key=key).proto.max_upload_size_mb == limit, page

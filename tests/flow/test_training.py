@@ -146,3 +146,50 @@ def test_a_downloaded_run_loads_back_as_a_run_with_its_data(trained):
     assert torch.allclose(back.model().velocity(z, 0.6), model.velocity(z, 0.6))
     with pytest.raises(InputError, match="train a flow first"):
         flow_run.run_zip_bytes(flow_run.FlowRun(data=data, config=model.config))
+
+
+def _crafted_conditional_zip(**changes):
+    """A conditional flow's zip, its config.json edited (the weights and their digest untouched)."""
+    import io
+    import zipfile
+
+    data, labels, names = flow_run.load_training_data(EIGHT, conditional=True, n=500)
+    config = flow_run.flow_config(steps=5, num_classes=len(names))
+    config.hidden = 16
+    run = flow_run.FlowRun(data=data, config=config, labels=labels, class_names=names)
+    run.trainer = run.new_trainer()
+    run.trainer.run()
+    files = {}
+    with zipfile.ZipFile(io.BytesIO(flow_zip_bytes(run.model(), run.trainer.state.history, names))) as zf:
+        for info in zf.infolist():
+            files[info.filename] = zf.read(info)
+    cfg = json.loads(files["config.json"])
+    for key, value in changes.items():
+        if key == "dataset":
+            cfg["dataset"] = value
+        else:
+            cfg[key] = value
+    files["config.json"] = json.dumps(cfg).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, blob in files.items():
+            zf.writestr(name, blob)
+    return buf.getvalue()
+
+
+def test_a_crafted_conditional_flow_zip_loads_into_a_run_the_page_can_show():
+    """num_classes 8 with class_names [] crashed How FLUX samples; so would names for another dataset."""
+    model, _, names = load_flow_zip(_crafted_conditional_zip(class_names=[]), "crafted.zip")
+    assert len(names) == model.config.num_classes == 8 and all(isinstance(n, str) and n for n in names)
+    model, history, names = load_flow_zip(_crafted_conditional_zip(dataset={"kind": "builtin", "name": "moons"}),
+                                          "moons.zip")
+    run = flow_run.loaded_flow_run(model, history, names)
+    assert len(run.class_names) == 8
+    assert run.data is None and run.labels is None  # moons has 2 classes: not this model's training data
+
+
+def test_a_flow_zip_is_held_to_the_score_labs_size_limit():
+    from models.lab.run_folder import MAX_ZIP_BYTES
+
+    with pytest.raises(InputError, match=f"larger than {MAX_ZIP_BYTES // 1_000_000} MB"):
+        load_flow_zip(b"PK" + b"\0" * MAX_ZIP_BYTES, "big.zip")

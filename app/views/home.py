@@ -74,7 +74,7 @@ st.markdown(
     "step for a single Langevin step with the same drift changes the result: with the exact score of the "
     "NCSN toy (0.2/0.8 mixture of unit Gaussians, 100 levels, exact starting density) that chain puts 0.70 "
     "of the samples in the heavy mode with a within-mode std of 1.45, where the ancestral sampler gives "
-    "0.80 and 0.98 (truth: 0.80 and 1.00).\n\n"
+    "0.81 and 0.97 (truth: 0.80 and 1.00; that small gap is its step size's, and it shrinks with the steps).\n\n"
     "FLUX.1-schnell in Part 1 is yet another sampler: it integrates a flow ODE (rectified flow) in "
     "4 deterministic Euler steps — no Langevin steps at all. FLUX.1-schnell has no guidance input: each step "
     "is one conditional pass of the network, which is w = 1 in the guidance terms of How FLUX samples."

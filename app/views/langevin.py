@@ -95,7 +95,7 @@ st.markdown(
     f"background. Plain Langevin uses the network at its smallest level σ_L = 1, since no network learns the "
     f"σ = 0 score. Expect plain Langevin to miss 80/20 again — how far off depends on what the network guessed in "
     f"the empty band between the modes, where it saw almost no data — and annealed Langevin to come close to "
-    f"it, as the exact score does (0.78 with these settings)."
+    f"it, as the exact score does (0.79 with these settings)."
 )
 network_section(int(seed), data)
 
@@ -110,12 +110,12 @@ st.info(
     "- Annealing starts at a noise level (σ = 20) so large that the two modes blur into one bump — only 58 % "
     "of $p_{20}$ lies on the heavy side of x + y = 0. The proportions form lower down, around **σ ≈ 2–5** "
     "(75 % at σ = 5, 80 % at σ = 2), where the noisy density already carries the weights and particles can "
-    "still cross between the modes. By the last levels they are in about the right proportions: 0.78 at "
+    "still cross between the modes. By the last levels they are in about the right proportions: 0.79 at "
     "(5, 5) with these settings, not exactly 0.80 — finite ε and T, and the σ_L = 1 blur.\n"
     "- In the bar charts the black ticks mark the true weights. The top of the ladder matters only below "
-    "σ₁ ≈ 5: σ₁ = 5 still gives about 0.78, σ₁ = 2 about 0.57, and L = 2 levels (σ 20 → 1) about 0.58 "
+    "σ₁ ≈ 5: σ₁ = 5 still gives about 0.78, σ₁ = 2 about 0.58, and L = 2 levels (σ 20 → 1) about 0.58 "
     "(±0.02 from seed to seed with 1000 particles) — a ladder that skips the σ where the proportions form "
     "drifts back toward 50/50.\n"
     "- The final Tweedie step (a setting) does not remove blur, it shrinks: the (5, 5) mode's std goes from "
-    "1.43 to 0.72, while the truth is 1.00."
+    "1.42 to 0.71, while the truth is 1.00."
 )

@@ -1,32 +1,28 @@
-"""The flow half of `python -m models.score`: `train --model flow`, `sample --run FLOW_RUN`, `straightness`.
+"""The flow commands of the 2-D lab's command line (models/toy2d/cli.py parses; these do the work):
+`train --model flow`, `sample --run FLOW_RUN`, `straightness`.
 
-`models.score.cli.main` hands a command line here when `handles(argv)` says it is a flow's
-(the model, or the run folder's config.json, decides), so the score CLI's parser stays as it
-is. The contract is the score CLI's: bad input is one line on stderr and exit code 2, before
-any work; options that a flow does not read are refused by name, with what to use instead.
+    python -m models.toy2d train --model flow --dataset moons --out runs/flow
+    python -m models.toy2d train --model flow --reflow-from runs/flow --out runs/reflow
+    python -m models.toy2d train --model flow --dataset 8-gaussians --conditional --out runs/cfg
+    python -m models.toy2d sample --run runs/flow --sampler euler --steps 4 --out s.csv
+    python -m models.toy2d sample --run runs/cfg --class 2 --guidance 3 --out s.csv
+    python -m models.toy2d straightness --run runs/reflow
 
-    python -m models.score train --model flow --dataset moons --out runs/flow
-    python -m models.score train --model flow --reflow-from runs/flow --out runs/reflow
-    python -m models.score train --model flow --dataset 8-gaussians --conditional --out runs/cfg
-    python -m models.score sample --run runs/flow --sampler euler --steps 4 --out s.csv
-    python -m models.score sample --run runs/cfg --class 2 --guidance 3 --out s.csv
-    python -m models.score straightness --run runs/reflow
+Options that a flow does not read are refused by name, with what to use instead (NOT_FOR_FLOWS).
 """
 
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
 from models.core.errors import InputError
-from models.lab.checks import LIMITS
-from models.lab.cli import (POINTS, STEPS, Parser, check_output_file, device, finite_number, positive_number,
-                            run_command, seed, whole_number)
+from models.lab.cli import check_output_file
 from models.lab.flow_matching import SAMPLERS
 
 N_TRAIN = 10_000
 MAX_FLOW_STEPS = 1000        # sample --steps: 50 is plenty for a 2-D flow
+SAMPLE_STEPS = 50
+DEFAULT_SAMPLER = "euler"
 MAX_GUIDANCE = 20.0
 NOT_FOR_FLOWS = {            # score options a flow has no use for, and why
     "--objective": "a flow has one loss, ‖v − (ε − x₀)‖²",
@@ -42,87 +38,11 @@ NOT_FOR_FLOWS = {            # score options a flow has no use for, and why
     "--start-range": "a flow starts from its own noise N(center, spread²·I)",
     "--solver": "a flow takes --sampler euler or heun",
     "--reference": "a flow samples its own run: give --run",
+    "--dataset": "a flow run already knows its training data",
+    "--data": "a flow run already knows its training data",
+    "--text": "a flow run already knows its training data",
+    "--n-train": "a flow run already knows its training data",
 }
-
-
-def _option_value(argv: list[str], name: str) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg == name and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-    return None
-
-
-def handles(argv: list[str]) -> bool:
-    """True for a flow's command line: `train --model flow`, `sample --run` of a flow run, `straightness`."""
-    from .checkpoints import is_flow_run
-
-    if not argv:
-        return False
-    if argv[0] == "straightness":
-        return True
-    if argv[0] == "train":
-        return _option_value(argv, "--model") == "flow"
-    if argv[0] == "sample":
-        run = _option_value(argv, "--run")
-        return run is not None and is_flow_run(run)
-    return False
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="python -m models.score", description="2-D flow matching (FLUX's convention).")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
-
-    t = sub.add_parser("train", help="train a flow (--model flow)")
-    t.add_argument("--model", choices=["flow"], required=True)
-    g = t.add_mutually_exclusive_group()
-    g.add_argument("--dataset", help="a built-in dataset name (see `datasets`)")
-    g.add_argument("--data", type=Path, help="a CSV file of x,y points")
-    g.add_argument("--text", help="a short word, drawn as points")
-    t.add_argument("--n-train", type=POINTS, help=f"training points to draw (default {N_TRAIN})")
-    t.add_argument("--reflow-from", type=Path, help="a flow run: train its reflow on (noise, sample) pairs of it")
-    t.add_argument("--conditional", action="store_true", default=None,
-                   help="learn class-conditional velocities with label dropout 0.1 (8-gaussians, moons)")
-    t.add_argument("--time-sampling", choices=["logit-normal", "uniform"],
-                   help="how training draws t (default logit-normal, as in SD3: Esser et al. 2024)")
-    t.add_argument("--steps", type=STEPS, default=2000)
-    t.add_argument("--seed", type=seed, default=0)
-    t.add_argument("--device", type=device, default="cpu")
-    t.add_argument("--batch-size", type=whole_number(LIMITS["batch_size"]), default=256)
-    t.add_argument("--lr", type=positive_number, default=5e-3)
-    t.add_argument("--hidden", type=whole_number(LIMITS["hidden"]))
-    t.add_argument("--depth", type=whole_number(LIMITS["depth"]))
-    t.add_argument("--threads", type=whole_number(LIMITS["num_threads"]))
-    t.add_argument("--out", type=Path, required=True)
-
-    s = sub.add_parser("sample", help="sample a trained flow")
-    s.add_argument("--run", type=Path, required=True)
-    s.add_argument("--sampler", choices=SAMPLERS, default="euler")
-    s.add_argument("--steps", type=whole_number(MAX_FLOW_STEPS), default=50)
-    s.add_argument("--shift", type=positive_number, help="time shift s: t → s·t/(1 + (s − 1)·t) (default 1)")
-    s.add_argument("--class", dest="label", type=int, help="a class of a conditional flow (0, 1, …)")
-    s.add_argument("--guidance", type=finite_number, help="w in v_uncond + w·(v_cond − v_uncond) (default 1)")
-    s.add_argument("--n", type=POINTS, default=2000)
-    s.add_argument("--seed", type=seed, default=0)
-    s.add_argument("--device", type=device, default="cpu")
-    s.add_argument("--out", type=Path, required=True)
-
-    r = sub.add_parser("straightness", help="how straight a flow's paths are, and its 1/4/50-step quality")
-    r.add_argument("--run", type=Path, required=True)
-    r.add_argument("--n", type=whole_number(100_000), default=2000)
-    r.add_argument("--seed", type=seed, default=0)
-    return p
-
-
-def _parse(argv: list[str]):
-    args, unknown = build_parser().parse_known_args(argv)
-    if unknown:
-        flag = unknown[0].split("=", 1)[0]
-        if flag in NOT_FOR_FLOWS:
-            raise InputError(f"{flag} does not apply to a flow ({NOT_FOR_FLOWS[flag]})")
-        raise InputError(f"unrecognized arguments: {' '.join(unknown)}")
-    return args
 
 
 # ----------------------------------------------------------------------------- train
@@ -205,6 +125,12 @@ def cmd_sample(args) -> None:
     from .checkpoints import load_flow_run
 
     check_output_file(args.out)
+    sampler = args.sampler or DEFAULT_SAMPLER
+    if sampler not in SAMPLERS:
+        raise InputError(f"--sampler {sampler}: a flow samples with {' or '.join(SAMPLERS)}")
+    steps = SAMPLE_STEPS if args.steps is None else args.steps
+    if steps > MAX_FLOW_STEPS:
+        raise InputError(f"argument --steps: must be at most {MAX_FLOW_STEPS:,} for a flow, got {steps}")
     if args.guidance is not None and args.label is None:
         raise InputError("--guidance needs --class C (guidance pushes towards a class)")
     if args.guidance is not None and not 0 <= args.guidance <= MAX_GUIDANCE:
@@ -215,10 +141,10 @@ def cmd_sample(args) -> None:
             raise InputError(f"--class: {args.run} was trained without classes (train with --conditional)")
         if not 0 <= args.label < model.config.num_classes:
             raise InputError(f"--class must be from 0 to {model.config.num_classes - 1} (got {args.label})")
-    result = model.sample(n=args.n, steps=args.steps, sampler=args.sampler, seed=args.seed, shift=args.shift or 1.0,
+    result = model.sample(n=args.n, steps=steps, sampler=sampler, seed=args.seed, shift=args.shift or 1.0,
                           label=args.label, guidance=1.0 if args.guidance is None else args.guidance)
     write_points_csv(result.samples, args.out)
-    what = f"{args.sampler}, {args.steps} step{'s' if args.steps > 1 else ''}"
+    what = f"{sampler}, {steps} step{'s' if steps > 1 else ''}"
     if args.label is not None:
         label_name = names[args.label] if names else f"class {args.label}"
         what += f", {label_name}, guidance {1.0 if args.guidance is None else args.guidance:g}"
@@ -254,14 +180,3 @@ def cmd_straightness(args) -> None:
     for row in flow.quality_vs_steps(model, evaluation, floor, step_counts=(1, 4, 50), n=n, seed=args.seed):
         print(f"{row['steps']:>3} Euler step(s): energy distance {row['energy_distance']:.4f} "
               f"({row['ratio']:.1f}× the data-vs-data floor {floor:.4f})")
-
-
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "straightness": cmd_straightness}
-
-
-def main(argv: list[str]) -> int:
-    """Run a flow command under the lab CLI's contract (models/lab/cli.py)."""
-    def command() -> None:
-        args = _parse(argv)
-        COMMANDS[args.command](args)
-    return run_command(command)

@@ -1,7 +1,8 @@
-"""`python -m models.score` — datasets, train, sample, loglik, animate from the command line.
+"""The score commands of the 2-D lab's command line (models/toy2d/cli.py parses; these do the work):
+`train --model ncsn|single-sigma`, `sample` of a score run or a reference score, `animate`, `loglik`.
 
-Bad input exits with code 2 and ONE line on stderr (no traceback); see `main`. Every number
-has a ceiling and every --out is checked before any work (models/lab/cli.py, cli_limits.py).
+Bad input exits with code 2 and ONE line on stderr (no traceback; models/lab/cli.py). Every
+number has a ceiling and every --out is checked before any work (models/lab/cli.py, cli_limits.py).
 
 The CLI is strict: every option that a command, model kind or sampler does not read
 is an error naming the option and why, never silently ignored. Options that have a
@@ -27,7 +28,6 @@ at its own σ only.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from dataclasses import dataclass
@@ -37,13 +37,10 @@ import torch
 
 from models.core.errors import InputError
 from models.lab import cli as check
-from models.lab.checks import LIMITS
-from models.lab.cli import (POINTS, STEPS, Parser, device, finite_number, positive_number, run_command, seed,
-                            whole_number)
+from models.lab.cli import seed, whole_number
 
 from . import cli_limits
 from .cli_limits import NOT_READ_BY
-from .cli_loglik import add_loglik_parser, cmd_loglik
 from .sampling import DEFAULT_SAMPLER
 
 # The defaults of options declared with default=None (see the module docstring).
@@ -52,10 +49,11 @@ LEVELS = 10                 # an NCSN's ladder, and a reference score's
 STEPS_PER_LEVEL = 20        # annealed Langevin
 LANGEVIN_STEPS = 1000       # plain Langevin
 START_RANGE = (-8.0, 8.0)   # --start uniform
-DATASET_POINTS = 2000       # `datasets NAME --out FILE`
 RANGE_SLACK = 1e-3          # σ's printed rounded to 4 digits still count as inside a run's range
 MODEL_KINDS = ("single-sigma", "ncsn")
 SAMPLERS = tuple(NOT_READ_BY)  # annealed, langevin, denoise, pc, ode
+STEPS_PER_LEVEL_TYPE = whole_number(cli_limits.MAX_STEPS_PER_LEVEL)
+
 
 def _flag(args, name: str) -> str:
     """The option as the user typed it (`final_denoise` = False was `--no-final-denoise`)."""
@@ -69,14 +67,6 @@ def _reject(args, names, why: str) -> None:
     for name in names:
         if getattr(args, name) is not None:
             raise InputError(f"{_flag(args, name)} {why}")
-
-
-def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
-    g = p.add_mutually_exclusive_group(required=required)
-    g.add_argument("--dataset", help="a built-in dataset name (see `datasets`)")
-    g.add_argument("--data", type=Path, help="a CSV file of x,y points")
-    g.add_argument("--text", help="a short word, drawn as points")
-    p.add_argument("--n-train", type=POINTS, help=f"training points to draw (default {N_TRAIN})")
 
 
 def _spec(args):
@@ -93,72 +83,7 @@ def _check_sigma_order(args) -> None:
         raise InputError(f"--sigma-min ({args.sigma_min}) must be smaller than --sigma-max ({args.sigma_max})")
 
 
-STEPS_PER_LEVEL_TYPE = whole_number(cli_limits.MAX_STEPS_PER_LEVEL)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="python -m models.score", description="Toy 2-D score models.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
-
-    d = sub.add_parser("datasets", help="list datasets, or write points of one to CSV")
-    d.add_argument("name", nargs="?")
-    d.add_argument("--n", type=POINTS, help=f"points to write (default {DATASET_POINTS})")
-    d.add_argument("--seed", type=seed)
-    d.add_argument("--out", type=Path)
-
-    t = sub.add_parser("train", help="train a score network")
-    t.add_argument("--model", choices=[*MODEL_KINDS, "dsm"], default="ncsn",
-                   help="single-sigma: a denoising network at one σ; ncsn: one network for a ladder of σ's "
-                        "(dsm is the old spelling of single-sigma)")
-    _add_data_args(t, required=True)
-    t.add_argument("--objective", choices=["dsm", "sliced", "implicit"], default="dsm")
-    t.add_argument("--steps", type=STEPS, default=2000)
-    t.add_argument("--seed", type=seed, default=0)
-    t.add_argument("--device", type=device, default="cpu")
-    t.add_argument("--batch-size", type=whole_number(LIMITS["batch_size"]), default=256)
-    t.add_argument("--lr", type=positive_number, default=5e-3)
-    t.add_argument("--hidden", type=whole_number(LIMITS["hidden"]), default=128)
-    t.add_argument("--depth", type=whole_number(LIMITS["depth"]), default=3)
-    t.add_argument("--sigma", type=positive_number, help="single-sigma: its noise level (default 0.1 × data spread)")
-    t.add_argument("--sigma-min", type=positive_number, help="ncsn: the ladder's smallest σ (default from the data)")
-    t.add_argument("--sigma-max", type=positive_number, help="ncsn: the ladder's largest σ (default from the data)")
-    t.add_argument("--levels", type=whole_number(LIMITS["levels"]),
-                   help=f"ncsn: noise levels in the ladder (default {LEVELS})")
-    t.add_argument("--threads", type=whole_number(LIMITS["num_threads"]))
-    t.add_argument("--out", type=Path, required=True)
-
-    s = sub.add_parser("sample", help="sample with a trained run or a reference score")
-    src = s.add_mutually_exclusive_group(required=True)
-    src.add_argument("--run", type=Path, help="a run directory written by `train`")
-    src.add_argument("--reference", choices=["exact", "empirical"])
-    _add_data_args(s, required=False)
-    s.add_argument("--sampler", choices=SAMPLERS,
-                   help=f"default: {DEFAULT_SAMPLER} (langevin for a single-sigma run, which has no ladder)")
-    s.add_argument("--n", type=POINTS, default=2000)
-    s.add_argument("--seed", type=seed, default=0)
-    s.add_argument("--steps-per-level", type=STEPS_PER_LEVEL_TYPE, help=f"annealed (default {STEPS_PER_LEVEL})")
-    s.add_argument("--steps", type=whole_number(cli_limits.MAX_SAMPLER_STEPS),
-                   help=f"langevin (default {LANGEVIN_STEPS}), ode (default 100)")
-    s.add_argument("--solver", choices=["euler", "heun"], help="ode: the integrator (default heun)")
-    s.add_argument("--eps", type=positive_number,
-                   help="annealed: step size ε (default 0.5 σ_L²); langevin: (default 0.01 (spread² + σ²))")
-    s.add_argument("--sigma", type=finite_number,
-                   help="langevin: its one noise level (default: the smallest; 0 = the data's own score)")
-    s.add_argument("--sigma-min", type=positive_number, help="annealed, denoise, pc, ode: the ladder's smallest σ")
-    s.add_argument("--sigma-max", type=positive_number, help="annealed, denoise, pc, ode: the ladder's largest σ")
-    s.add_argument("--levels", type=whole_number(cli_limits.MAX_SAMPLE_LEVELS),
-                   help="annealed: levels in the ladder (default 50); denoise, pc: steps down it (default 100)")
-    s.add_argument("--final-denoise", action=argparse.BooleanOptionalAction,
-                   help="annealed, langevin: finish with one Tweedie step (default: on for annealed, off for langevin)")
-    s.add_argument("--start", choices=["gaussian", "uniform"],
-                   help="the starting cloud: the data's law at σ_1 (default) or uniform on a square")
-    s.add_argument("--start-range", type=finite_number, nargs=2, metavar=("LOW", "HIGH"),
-                   help=f"--start uniform: the square's sides (default {START_RANGE[0]:g} {START_RANGE[1]:g})")
-    s.add_argument("--device", type=device, default="cpu")
-    s.add_argument("--out", type=Path, required=True)
-
-    add_loglik_parser(sub)
-
+def add_animate_parser(sub) -> None:
     a = sub.add_parser("animate", help="a GIF of samples moving across noise levels")
     a.add_argument("--run", type=Path, required=True)
     a.add_argument("--sampler", choices=SAMPLERS,
@@ -170,25 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--frames", type=whole_number(cli_limits.MAX_GIF_FRAMES), default=50)
     a.add_argument("--size", type=whole_number(cli_limits.MAX_GIF_SIZE), default=320)
     a.add_argument("--out", type=Path, required=True)
-    return p
-
-
-# ----------------------------------------------------------------------------- datasets
-
-def cmd_datasets(args) -> None:
-    from models.lab.datasets import DATASET_DESCRIPTIONS, DatasetSpec, sample_dataset, write_points_csv
-    if args.name is None:
-        _reject(args, ("n", "seed", "out"), "applies only when writing a dataset's points: give its NAME")
-        for name, desc in DATASET_DESCRIPTIONS.items():
-            print(f"{name:14s} {desc}")
-        return
-    DatasetSpec.builtin(args.name)  # validates the name with a "did you mean"
-    if args.out is None:
-        raise InputError("--out FILE.csv is required to write points")
-    check.check_output_file(args.out)
-    n = args.n or DATASET_POINTS
-    write_points_csv(sample_dataset(args.name, n, args.seed or 0), args.out)
-    print(f"wrote {n} points of {args.name} to {args.out}")
 
 
 # ----------------------------------------------------------------------------- train
@@ -205,6 +111,8 @@ def cmd_train(args) -> None:
     old_spelling = args.model == "dsm"
     if old_spelling:
         args.model = "single-sigma"
+    base = TrainConfig()
+    args.objective = args.objective or base.objective
     if args.model == "ncsn":
         _reject(args, ("sigma",), "applies only to --model single-sigma "
                 "(an NCSN learns a ladder: set it with --sigma-max/--sigma-min/--levels)")
@@ -216,16 +124,17 @@ def cmd_train(args) -> None:
     if old_spelling:  # after the checks, so an error stays one line
         print("note: --model dsm is now --model single-sigma", file=sys.stderr)
     data = training_data(_spec(args), args.n_train or N_TRAIN, args.seed)
-    config = TrainConfig(model=args.model, objective=args.objective, hidden=args.hidden, depth=args.depth,
+    config = TrainConfig(model=args.model, objective=args.objective, hidden=args.hidden or base.hidden,
+                         depth=args.depth or base.depth,
                          sigma=args.sigma, sigma_max=args.sigma_max, sigma_min=args.sigma_min,
                          levels=args.levels or LEVELS, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                          seed=args.seed, device=args.device, num_threads=args.threads,
                          log_every=max(1, min(100, args.steps // 20)))
     trainer = new_trainer(data, config)
+    sigmas = trainer.objective.sigmas
     print(f"training {args.model} ({args.objective}) on {data.spec.describe()} "
-          f"[{len(data.points)} points, {len(trainer.objective.sigmas)} noise level(s) "
-          f"{float(trainer.objective.sigmas[0]) * data.spread:.3g} → {float(trainer.objective.sigmas[-1]) * data.spread:.3g}]",
-          flush=True)
+          f"[{len(data.points)} points, {len(sigmas)} noise level(s) "
+          f"{float(sigmas[0]) * data.spread:.3g} → {float(sigmas[-1]) * data.spread:.3g}]", flush=True)
 
     def report(p):
         print(f"step {p.step:>6}/{p.total_steps}  loss {p.loss:9.4f}  {p.steps_per_second:7.0f} steps/s", flush=True)
@@ -450,20 +359,3 @@ def cmd_animate(args) -> None:
     path = make_gif(result.frames, args.out, data=data, titles=result.labels, size=args.size,
                     max_frames=args.frames)
     print(f"wrote {len(result.frames)} frames → {path}")
-
-
-COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "sample": cmd_sample, "loglik": cmd_loglik,
-            "animate": cmd_animate}
-
-
-def main(argv: list[str] | None = None) -> int:
-    from models.flow import cli as flow_cli  # flows (train --model flow, a flow run, straightness) parse there
-
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if flow_cli.handles(argv):
-        return flow_cli.main(argv)
-
-    def command() -> None:
-        args = build_parser().parse_args(argv)
-        COMMANDS[args.command](args)
-    return run_command(command)

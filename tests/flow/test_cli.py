@@ -8,7 +8,7 @@ import csv
 import pytest
 
 from models.flow.checkpoints import is_flow_run, load_flow_run
-from models.score.cli import main
+from models.toy2d.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_guided_sampling_of_a_conditional_flow(guided_run, tmp_path, capsys):
     (["train", "--model", "flow", "--reflow-from", "RUN", "--conditional"], "reflow is for unconditional flows"),
     (["sample", "--run", "RUN", "--eps", "0.1"], "--eps does not apply to a flow"),
     (["sample", "--run", "RUN", "--steps-per-level", "3"], "a flow takes --steps"),
-    (["sample", "--run", "RUN", "--sampler", "annealed"], "invalid choice"),
+    (["sample", "--run", "RUN", "--sampler", "annealed"], "a flow samples with euler or heun"),
     (["sample", "--run", "RUN", "--steps", "5000"], "must be at most 1,000"),
     (["sample", "--run", "RUN", "--class", "1"], "trained without classes"),
     (["sample", "--run", "RUN", "--guidance", "2"], "--guidance needs --class"),

@@ -7,8 +7,8 @@ import pytest
 
 
 @pytest.mark.parametrize("module, argv", [
-    ("models.score.cli", ["train", "--mod", "flow", "--dataset", "moons", "--steps", "1", "--out", "run"]),
-    ("models.score.cli", ["train", "--dataset", "moons", "--ste", "1", "--out", "run"]),
+    ("models.toy2d.cli", ["train", "--mod", "flow", "--dataset", "moons", "--steps", "1", "--out", "run"]),
+    ("models.toy2d.cli", ["train", "--dataset", "moons", "--ste", "1", "--out", "run"]),
     ("models.flux.cli", ["tokens", "a cat", "--max", "5"]),
     ("models.text_to_image.cli", ["tokens", "a one", "--run", "run", "--he"]),
 ])

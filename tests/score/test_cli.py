@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from models.score.cli import main
+from models.toy2d.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

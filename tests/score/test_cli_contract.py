@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from models.score.cli import main
+from models.toy2d.cli import main
 
 
 @pytest.fixture(scope="module")

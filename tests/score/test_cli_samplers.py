@@ -9,7 +9,7 @@ import pytest
 
 from models.lab.datasets import dataset_mixture, read_points_csv
 from models.lab.metrics import mode_shares
-from models.score.cli import main
+from models.toy2d.cli import main
 
 TOY = dataset_mixture("ncsn-mixture")
 EXACT = ["sample", "--reference", "exact", "--dataset", "ncsn-mixture"]

@@ -1,0 +1,52 @@
+"""`python -m models.toy2d`: one command line for every 2-D model; `python -m models.score` is the same one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from models.toy2d.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMANDS = ("datasets", "train", "sample", "loglik", "animate", "straightness")
+
+
+@pytest.mark.parametrize("module", ["models.toy2d", "models.score"])
+def test_help_lists_every_command_and_every_model(module):
+    top = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True)
+    train = subprocess.run([sys.executable, "-m", module, "train", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert top.returncode == 0 and train.returncode == 0
+    assert all(command in top.stdout for command in COMMANDS), top.stdout
+    assert "{ncsn,single-sigma,flow,dsm}" in train.stdout and "--reflow-from" in train.stdout
+    assert f"python -m {module}" in top.stdout
+
+
+def test_train_dispatches_on_the_parsed_model_wherever_it_is_written(tmp_path, capsys):
+    out = tmp_path / "flow"
+    assert main(["train", "--dataset", "moons", "--steps", "3", "--n-train", "200", "--model=flow",
+                 "--out", str(out)]) == 0
+    assert '"kind": "flow"' in (out / "config.json").read_text()
+    samples = tmp_path / "s.csv"
+    assert main(["sample", "--steps", "2", "--n", "10", "--out", str(samples), "--run", str(out)]) == 0
+    assert "euler, 2 steps" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--model", "ncsn", "--dataset", "moons", "--conditional"], "--conditional applies only to --model flow"),
+    (["train", "--model", "single-sigma", "--dataset", "moons", "--time-sampling", "uniform"],
+     "--time-sampling applies only to --model flow"),
+    (["train", "--model", "ncsn"], "one of the arguments --dataset --data --text is required"),
+    (["sample", "--reference", "exact", "--dataset", "ncsn-mixture", "--class", "1"],
+     "--class applies only to a flow run"),
+    (["sample", "--reference", "exact", "--dataset", "ncsn-mixture", "--sampler", "heun"],
+     "--sampler heun samples a flow run"),
+])
+def test_an_option_of_the_other_family_is_refused_by_name(argv, message, tmp_path, capsys):
+    out = tmp_path / ("x.csv" if argv[0] == "sample" else "run")
+    assert main(argv + ["--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not out.exists()

@@ -29,7 +29,7 @@ def test_an_abbreviated_option_is_refused_in_one_line(module, argv, capsys, tmp_
 
 @pytest.fixture(scope="module")
 def score_run(tmp_path_factory):
-    from models.score.cli import main
+    from models.toy2d.cli import main
 
     out = tmp_path_factory.mktemp("options") / "run"
     assert main(["train", "--dataset", "moons", "--steps", "20", "--hidden", "16", "--depth", "2",
@@ -43,7 +43,7 @@ def test_a_device_this_machine_lacks_is_one_line_before_any_work(score_run, tmp_
     """`sample --device cuda` without a GPU ended in torch's AssertionError."""
     import torch
 
-    from models.score.cli import main
+    from models.toy2d.cli import main
 
     if device.startswith("cuda") and torch.cuda.is_available():
         pytest.skip("this machine has a CUDA GPU")
@@ -59,7 +59,7 @@ def test_an_output_the_system_will_not_let_us_write_is_one_line(score_run, capsy
     """sample, animate and datasets ended in a PermissionError traceback for an unwritable --out."""
     from pathlib import Path
 
-    from models.score.cli import main
+    from models.toy2d.cli import main
 
     if not Path("/sys/kernel").is_dir():
         pytest.skip("needs Linux's /sys, which nobody may create files in")

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from models.toy2d.cli import main
+from tests.helpers import run_module
 
-ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ("datasets", "train", "sample", "loglik", "animate", "straightness")
 
 
 @pytest.mark.parametrize("module", ["models.toy2d", "models.score"])
 def test_help_lists_every_command_and_every_model(module):
-    top = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True)
-    train = subprocess.run([sys.executable, "-m", module, "train", "--help"], cwd=ROOT, capture_output=True, text=True)
+    top, train = run_module(module, "--help"), run_module(module, "train", "--help")
     assert top.returncode == 0 and train.returncode == 0
     assert all(command in top.stdout for command in COMMANDS), top.stdout
     assert "{ncsn,single-sigma,flow,dsm}" in train.stdout and "--reflow-from" in train.stdout

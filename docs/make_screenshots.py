@@ -1,4 +1,4 @@
-"""Screenshots of every page for the README: presentation mode at 1024×768 (a projector), and the
+"""Screenshots of every page for the README and docs/: presentation mode at 1024×768 (a projector), and the
 normal view at 1400×1000 with the sidebar open.
 
     DC_FLUX_MODEL=tiny .venv/bin/streamlit run app/main.py --server.port 8571 &

@@ -1,4 +1,4 @@
-"""Every number the pages state about the score models, recomputed from the math.
+"""Every number the pages (and docs/samplers.md) state about the score models, recomputed from the math.
 
 Each test calls the code that does the thing (exact scores, fixed seeds), finds THE sentence that
 states the number (tests/claims.py: by a phrase only that sentence holds), and checks the number
@@ -37,6 +37,7 @@ TOY_SCORE = mixture_score_fn(NCSN_TOY)
 SEEDS = range(8)
 HOME, LANGEVIN, SAMPLERS, NOISING = ("app/views/home.py", "app/views/langevin.py", "app/views/samplers.py",
                                      "app/views/forward_noising.py")
+SAMPLERS_DOC = "docs/samplers.md"   # the reference text repeats Home's sampler claim
 
 
 @pytest.fixture(autouse=True)
@@ -78,7 +79,7 @@ def test_stated_reads_the_sentence_that_holds_the_phrase(tmp_path):
 # ----------------------------------------------------------------------------- 1. same score, different samplers
 
 def test_ancestral_step_is_not_one_langevin_step():
-    """Home: a Langevin chain with exactly the ancestral drift (one step per level with α = 2Δσ², exact
+    """Home and docs/samplers.md: a Langevin chain with exactly the ancestral drift (one step per level with α = 2Δσ², exact
     score, exact prior, 100 levels) is NOT the ancestral sampler: it lands at 0.70 in the heavy mode with
     within-mode std 1.45, the ancestral sampler at 0.81 and 0.97 (8 seeds × 4000: s.e. 0.002 and 0.006)."""
     data = training_data(DatasetSpec.builtin("ncsn-mixture"), 10_000, 0)
@@ -94,11 +95,12 @@ def test_ancestral_step_is_not_one_langevin_step():
             step = big**2 - small**2
             x = x + step * TOY_SCORE(x, big) + math.sqrt(2 * step) * torch.randn(x.shape, generator=g)
         chain.append(x)
-    chain_share, chain_std = stated(HOME, "that chain puts", 2)
-    ancestral_share, ancestral_std = stated(HOME, "where the ancestral sampler gives", 2)
-    assert agrees(chain_share, map(heavy_share, chain)) and agrees(chain_std, map(heavy_mode_std, chain))
-    assert agrees(ancestral_share, map(heavy_share, ancestral))
-    assert agrees(ancestral_std, map(heavy_mode_std, ancestral))
+    for text in (HOME, SAMPLERS_DOC):
+        chain_share, chain_std = stated(text, "that chain puts", 2)
+        ancestral_share, ancestral_std = stated(text, "where the ancestral sampler gives", 2)
+        assert agrees(chain_share, map(heavy_share, chain)) and agrees(chain_std, map(heavy_mode_std, chain))
+        assert agrees(ancestral_share, map(heavy_share, ancestral))
+        assert agrees(ancestral_std, map(heavy_mode_std, ancestral))
 
 
 ANCESTRAL_TEXTS = (HOME, SAMPLERS, "models/score/samplers.py", "models/score/sampler_comparison.py")

@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 # Loopback by default. `make run HOST=0.0.0.0` serves the class network; every browser there is then
-# read-only for shared things until the instructor signs in with DC_INSTRUCTOR_TOKEN (README).
+# read-only for shared things until the instructor signs in with DC_INSTRUCTOR_TOKEN (docs/classroom.md).
 HOST   ?= 127.0.0.1
 
 .PHONY: run test test-fast bench clean

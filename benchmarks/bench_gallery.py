@@ -1,4 +1,4 @@
-"""Benchmark of the FLUX gallery (issue 12): tokens cold, six demo images, a 50-image page in chromium.
+"""Benchmark of the FLUX gallery: tokens cold, six demo images, a 50-image page in chromium.
 
     python -m benchmarks.bench_gallery [--reps N] [--skip-browser]
 

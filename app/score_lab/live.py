@@ -58,7 +58,7 @@ def live_status() -> None:
 def _start_hint() -> None:
     steps = (ss.get("sl_defaults") or default_settings(None)).steps
     st.caption(f"Press **Train** to start. The defaults for this data ({steps:,} steps) were chosen by measurement "
-               "so the final samples match the data (README, *One-click defaults*): about half a minute for a "
+               "so the final samples match the data (docs/defaults.md): about half a minute for a "
                "shape on a quiet 2-core laptop, minutes for a word or while others train. The live samples show "
                "the shape long before the end.")
 

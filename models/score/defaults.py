@@ -1,6 +1,6 @@
 """What one press of Train uses, per kind of data: the ONE table of Score lab defaults.
 
-Chosen by measurement (`python -m benchmarks.bench_defaults`, table in the README): with
+Chosen by measurement (`python -m benchmarks.bench_defaults`, table in docs/defaults.md): with
 these settings every built-in shape reaches an energy distance to fresh data within 2x of
 the data-vs-data floor, with k-NN precision and recall of at least 0.9 (2,000 samples, the
 page's first sampler, seed 0), and so does a word ("HELLO"): its thin strokes need the most

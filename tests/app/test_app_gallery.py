@@ -372,7 +372,7 @@ def test_students_on_the_class_network_look_and_generate_but_do_not_edit(gallery
     """Read-only for everyone but the instructor when served to the network."""
     at = open_page(GALLERY)
     keys = {e.key for e in at.get("toggle") + at.get("button") + at.get("download_button")}
-    # Exports are the instructor's, as the README says: the zip and the HTML handout (it embeds every
+    # Exports are the instructor's, as docs/classroom.md says: the zip and the HTML handout (it embeds every
     # image: a student's click costs the server seconds).
     assert not {"gallery_edit", "gallery_save", "gallery_zip", "gallery_html"} & keys
     assert f"gallery_regen_{WITCH}" not in keys  # Regenerate deletes the stored image first

@@ -1,7 +1,7 @@
-"""A session's edits as a patch applied to the file on disk (issue 8: items 1 and 3).
+"""A session's edits as a patch applied to the file on disk.
 
-Item 1: a save never puts back old values of fields its session did not change; only the same field
-changed on disk since is a conflict. Item 3: saves hold a real file lock, so two saves at once never
+A save never puts back old values of fields its session did not change; only the same field
+changed on disk since is a conflict. Saves hold a real file lock, so two saves at once never
 both pass the check and lose an edit (threads and processes, 200 trials).
 """
 
@@ -167,7 +167,7 @@ def test_a_save_never_adds_an_error_to_the_file(tmp_path):
     assert path.read_text(encoding="utf-8") == LESSON
 
 
-# ---- item 3: two saves at once ------------------------------------------------------------------
+# ---- two saves at once (the file lock) -----------------------------------------------------------
 
 TRIALS = 200
 

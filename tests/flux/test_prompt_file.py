@@ -280,7 +280,7 @@ def test_load_errors_name_the_line(tmp_path):
     assert info.value.line == 2
 
 
-# ---- line endings (issue 8, item 5) -----------------------------------------------------------------
+# ---- line endings ------------------------------------------------------------------------------------
 
 
 def test_a_crlf_file_comes_back_crlf_not_mixed(tmp_path):

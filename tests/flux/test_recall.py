@@ -1,4 +1,4 @@
-"""Recalling a PNG's parameters trusts nothing in the PNG (issue 8, item 7).
+"""Recalling a PNG's parameters trusts nothing in the PNG.
 
 A huge image is refused from its header before anything decodes it; metadata of the wrong shape or type
 is refused with one line, checked by the one schema (GenerationParams.problems) for the lesson's model.

@@ -1,5 +1,5 @@
 """Settings from DC_* environment variables (models/flux/settings.py, models/core/server_settings.py):
-a bad value is one clear line at start, never a traceback (issue 8, item 10)."""
+a bad value is one clear line at start, never a traceback."""
 
 from __future__ import annotations
 

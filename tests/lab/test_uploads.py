@@ -1,5 +1,5 @@
 """Uploaded CSVs on disk (models/lab/uploads.py) are bounded in age, count and bytes, and a
-session's own uploads can be forgotten when it ends (issue 8, item 13)."""
+session's own uploads can be forgotten when it ends."""
 
 from __future__ import annotations
 

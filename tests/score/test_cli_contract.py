@@ -1,6 +1,6 @@
 """The score CLI's contract for bad input: exit 2, ONE line on stderr, checked before any work,
-and nothing half-written (issue 8, item 9: each case once failed with a traceback, ran for
-ever, allocated gigabytes or said something misleading)."""
+and nothing half-written. Each case is one a careless CLI gets wrong: a traceback, a run that
+never ends, gigabytes allocated, or a misleading message."""
 
 from __future__ import annotations
 

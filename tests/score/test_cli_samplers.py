@@ -1,4 +1,4 @@
-"""The score CLI's samplers and loglik (issue 9 §2–3, §1.11): pc and ode, the data-centred prior,
+"""The score CLI's samplers and loglik: pc and ode, the data-centred prior,
 the data-scaled plain-Langevin ε with its barely-moved warning, and `loglik` against the truth."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One score, many samplers (issue 9 §2–3): reverse-SDE, predictor–corrector, probability-flow ODE,
+"""One score, many samplers: reverse-SDE, predictor–corrector, probability-flow ODE,
 the ODE log-likelihood and the data-centred prior, each checked against exact answers.
 
 The NCSN toy p = 0.2 N((−5,−5), I) + 0.8 N((5,5), I) has an exact score at every σ, so any

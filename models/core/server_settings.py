@@ -1,6 +1,8 @@
 """The server's DC_* settings, checked at start: a bad value is one line naming the variable, not a traceback.
 
     DC_MAX_JOBS        concurrent background jobs for the whole server (default: half the cores)
+    DC_JOBS            where they run: unset = worker processes; "threads"; ray://HOST:PORT (a Ray cluster)
+    DC_WORKER_MEMORY_MB  a training worker's memory ceiling (default: half the memory over the workers)
     DC_ALLOW_DOWNLOAD, DC_OUTPUT_DIR, DC_HF_CACHE, DC_PROMPTS_FILE, DC_PROMPTS_DIR, DC_TINY_DIR, DC_FLUX_MODEL
                        the FLUX engine's (models/flux/settings.py)
 
@@ -51,12 +53,31 @@ def check_settings(env: Mapping[str, str] | None = None) -> list[str]:
         max_jobs_from_env(env)
     except SettingError as exc:
         problems.append(str(exc))
+    from models.core.job_backends import jobs_backend_from_env, worker_memory_mb_from_env
+
+    for check in (jobs_backend_from_env, worker_memory_mb_from_env):
+        try:
+            backend = check(env)
+        except ValueError as exc:
+            problems.append(str(exc))
+        else:
+            if check is jobs_backend_from_env and backend.startswith("ray://"):
+                problems += _ray_problems()
     try:
         load_settings(env)
     except SettingsError as exc:
         problems.append(str(exc))
     problems += _path_problems(env)
     return problems
+
+
+def _ray_problems() -> list[str]:
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        return ["DC_JOBS names a Ray cluster but Ray is not installed here: "
+                "pip install -r requirements-ray.txt (or leave DC_JOBS unset for worker processes)"]
+    return []
 
 
 def _path_problems(env: Mapping[str, str]) -> list[str]:

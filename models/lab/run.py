@@ -2,29 +2,35 @@
 flow page's `FlowRun`, their one worker, and the live previews.
 
     run = TrainingRun(data, training_config(steps=2000))         # or FlowRun(data=..., config=...)
-    job = pool.submit(lambda job: training_job(job, run))         # in a background thread
+    job = pool.submit(run.training_task(training_job))            # in a job worker process
 
 * `Run` holds one model of one session: its data, config, `Trainer` (or a model loaded from a
   zip), its job; `run.target_steps` is the one place that says where training stops. A family
   adds what it trains (`new_trainer`), how its model is read (`model`) and previewed
   (`preview_samples`), and its words (`describe`).
-* `training_job(job, run)` is the worker. It runs in a pool thread, never touches the UI, and
-  talks to it only through `job.report`: a `TrainingProgress` record with the history rows and,
-  every second or so, a small batch of samples for a live scatter.
+* `training_job(job, run)` is the worker. It runs in a job worker process (or a pool thread), never
+  touches the UI, and talks to it only through `job.report`: a `TrainingProgress` record with the
+  history rows and, every second or so, a small batch of samples for a live scatter.
+* `run.training_task(work)` is what a page submits: a copy of the run without its job or Trainer, the
+  Trainer's state beside it (Resume goes on from there), and `work` (a module-level worker such as
+  `training_job`). The worker process rebuilds the Trainer, trains, and sends back a `RunOutcome`
+  (the Trainer's state: weights as state dicts, Adam's moments, history; and the fields a family
+  computes in its worker); `run.absorb` puts them on the page's run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
 
-from models.core.jobs import Job
+from models.core.jobs import Job, Task
 
 from .datasets import TrainingData
 from .training import Progress, Trainer
@@ -46,6 +52,7 @@ class TrainingProgress:
     loss: float | None = None              # the mean loss of the last log window
     steps_per_second: float | None = None
     history: list[dict] | None = None      # the trainer's history rows so far
+    floors: list | None = None             # a score run's per-level loss floors as far as computed
     preview: np.ndarray | None = None      # a few hundred samples of the network as it is now
     preview_step: int | None = None        # the step the preview was drawn at
 
@@ -105,6 +112,43 @@ class Run:
 
     def preview_clock(self) -> "PreviewClock":
         return PreviewClock()
+
+    # --- in a worker process
+    WORKER_FIELDS: ClassVar[tuple[str, ...]] = ()  # fields the family's worker computes and hands back
+
+    def for_worker(self) -> "Run":
+        """The copy a worker process gets: no job, no Trainer (its state travels beside it)."""
+        return dataclasses.replace(self, job=None, trainer=None)
+
+    def outcome(self) -> "RunOutcome":
+        return RunOutcome(self.trainer.export_state() if self.trainer is not None else None,
+                          {name: getattr(self, name) for name in self.WORKER_FIELDS})
+
+    def absorb(self, outcome: "RunOutcome | None") -> "Run":
+        """Take back what a worker trained (the Trainer is rebuilt here the first time)."""
+        if outcome is None:
+            return self
+        for name, value in outcome.fields.items():
+            setattr(self, name, value)
+        if outcome.trainer_state is not None:
+            if self.trainer is None:
+                self.trainer = self.new_trainer()
+            self.trainer.load_state(outcome.trainer_state)
+        return self
+
+    def training_task(self, work: Callable[..., Any] | None = None, **options: Any) -> Task:
+        """The job that trains this run to `target_steps` in a worker: `work(job, run, **options)`
+        (default `training_job`, a module-level function); the result comes back onto this run."""
+        state = self.trainer.export_state() if self.trainer is not None else None
+        return Task(train_in_worker, (self.for_worker(), state, work or training_job, options), apply=self.absorb)
+
+
+@dataclass
+class RunOutcome:
+    """What a worker sends back: the Trainer's `export_state()` and the family's WORKER_FIELDS."""
+
+    trainer_state: dict | None
+    fields: dict = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------- the worker
@@ -175,6 +219,17 @@ def training_job(job: Job, run: Run, *, previews: bool = True,
         if finish is not None:
             finish()
     return run
+
+
+def train_in_worker(job: Job, run: Run, state: dict | None, work: Callable[..., Any], options: dict) -> RunOutcome:
+    """A run's job in a worker process: rebuild the Trainer from `state`, `work(job, run, **options)`,
+    and return the run's `outcome()` (also when the work fails: the last finite weights are kept)."""
+    if state is not None:
+        run.trainer = run.new_trainer()
+        run.trainer.load_state(state)
+    job.on_failure(run.outcome)
+    work(job, run, **options)
+    return run.outcome()
 
 
 # ----------------------------------------------------------------------------- what the pages draw

@@ -31,7 +31,9 @@ from models.core.errors import InputError
 
 def default_num_threads() -> int:
     # On 2 cores a second busy thread (the app, another student) makes multi-threaded
-    # toy training collapse; one thread is faster there.
+    # toy training collapse; one thread is faster there. A job worker process has one (DC_TORCH_THREADS).
+    if os.environ.get("DC_TORCH_THREADS", "").isdigit():
+        return max(1, int(os.environ["DC_TORCH_THREADS"]))
     cores = os.cpu_count() or 1
     return 1 if cores <= 2 else min(4, cores)
 
@@ -173,6 +175,30 @@ class Trainer:
         self.partners = tuple(None if p is None else p.to(self.device) for p in partners)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.state = TrainState()
+
+    def export_state(self) -> dict:
+        """Everything a new Trainer of the same config needs to go on exactly from here: the weights, the
+        EMA weights, Adam's moments, the batch generator, the step count and the history (CPU tensors:
+        it travels between a job's worker process and the app)."""
+        def cpu(state: dict) -> dict:
+            return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
+
+        optimizer = self.optimizer.state_dict()
+        optimizer = {"param_groups": copy.deepcopy(optimizer["param_groups"]),
+                     "state": {k: cpu(v) if isinstance(v, dict) else v for k, v in optimizer["state"].items()}}
+        return {"network": cpu(self.network.state_dict()),
+                "ema": cpu(self.ema_network.state_dict()) if self.ema_network is not None else None,
+                "optimizer": optimizer, "generator": self.generator.get_state().cpu(),
+                "step": self.state.step, "history": list(self.state.history), "seconds": self.state.seconds}
+
+    def load_state(self, state: dict) -> None:
+        """Go on from `export_state()` of a Trainer of the same config (trained elsewhere)."""
+        self.network.load_state_dict(state["network"])
+        if self.ema_network is not None and state["ema"] is not None:
+            self.ema_network.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])  # a CPU byte tensor, whatever the generator's device
+        self.state = TrainState(int(state["step"]), list(state["history"]), float(state["seconds"]))
 
     # The network to sample with: the EMA weights when kept (smoother samples).
     @property

@@ -7,7 +7,7 @@ import streamlit as st
 
 from app.flow_lab import session
 from app.ui import charts, training_charts
-from app.ui.job_status import live_history, release_finished_job, training_progress
+from app.ui.job_status import blocked_notice, live_history, release_finished_job, training_progress
 from app.ui.presentation import spec_chart
 from models.core.errors import InputError
 from models.core.jobs import OneJobPerSession
@@ -23,12 +23,11 @@ def act(action) -> None:
     try:
         action()
     except (OneJobPerSession, InputError) as exc:
-        ss["fx_error"] = str(exc)
+        ss["fx_error"], ss["fx_blocked"] = str(exc), isinstance(exc, OneJobPerSession)
 
 
 def error_line() -> None:
-    if ss.get("fx_error"):
-        st.error(ss.fx_error, icon=":material/error:")
+    blocked_notice(ss.get("fx_error"), key="fx_blocker_stop", blocked=ss.get("fx_blocked", False))
 
 
 def live_panel(slot: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui.resources import job_pool, run_gone_notice, run_registry, session_id
-from models.core.jobs import OneJobPerSession
 from models.flow import run as flow
 from models.lab.run import training_job
 
@@ -67,15 +66,13 @@ def cached(key: tuple, compute):
 
 
 def _check_no_other_job() -> None:
-    other = job_pool().active_job(session_id())
-    if other is not None:
-        raise OneJobPerSession(f"you already have a job in progress ({other.name}): stop it or let it finish "
-                               "first, so everyone gets a turn")
+    """A job another button started must finish first; one a page started on its own is stopped instead."""
+    job_pool().check_free(session_id())
 
 
 def _submit(slot: str, run: flow.FlowRun, work) -> None:
     _check_no_other_job()
-    run.job = job_pool().submit(lambda job: work(job, run), name=f"flow {slot} training", owner=session_id())
+    run.job = job_pool().submit(run.training_task(work), name=f"flow {slot} training", owner=session_id())
     forget(slot)
     runs()[slot] = run
     _remember()

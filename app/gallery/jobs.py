@@ -12,7 +12,7 @@ from app.gallery.session import ensure_seed, prompt_generation_params
 from app.ui.resources import generation_pool, session_id
 from models.flux.generate import Generator
 from models.flux.params import GenerationParams
-from models.flux.worker import GenerationOutcome, GenerationProgress, generation_job
+from models.flux.worker import GenerationOutcome, GenerationProgress, generation_task
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def last_job_ui(generator: Generator) -> None:
                 generator.use_plan(last.next_plan)
                 st.session_state.gallery_last = None
                 st.rerun()
-    if st.session_state.get("gallery_job") is None and generator.busy:
+    if st.session_state.get("gallery_job") is None and generation_pool().running:
         st.info("The generator is busy with another session's image: yours will wait for it.",
                 icon=":material/hourglass_top:")
 
@@ -73,7 +73,7 @@ def start_job(generator: Generator, items: list, name: str) -> None:
     if not items:
         st.toast("Nothing to generate: every image is already there.")
         return
-    job = generation_pool().submit(generation_job(generator, items), name=name, owner=session_id())
+    job = generation_pool().submit(generation_task(generator, items), name=name, owner=session_id())
     st.session_state.gallery_job = job
     st.session_state.gallery_last = None
 

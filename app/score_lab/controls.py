@@ -11,6 +11,7 @@ import streamlit as st
 from app.score_lab import session
 from app.score_lab.settings import Settings
 from app.ui import charts
+from app.ui.job_status import blocked_notice
 from app.ui.presentation import chart
 from models.core.jobs import OneJobPerSession
 
@@ -69,8 +70,7 @@ def buttons_ui(settings: Settings, run, *, running: bool) -> None:
             st.rerun()
         b4.button("Reset", key="sl_reset", on_click=_on_reset, disabled=run is None,
                   icon=":material/restart_alt:", width="stretch")
-        if ss.get("sl_error"):
-            st.error(ss.sl_error, icon=":material/error:")
+        blocked_notice(ss.get("sl_error"), key="sl_blocker_stop")
         if run is not None and run.trainer is not None and not running:
             if settings.config != run.config or settings.spec != run.data.spec:
                 st.caption("Settings changed since this model was trained: press **Train** to start a new one.")

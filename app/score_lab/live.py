@@ -92,7 +92,7 @@ def _numbers(run, snap: TrainingProgress) -> None:
     step_now = int(run.steps_done if snap.step is None else snap.step) if training else run.steps_done
     m1.metric("step", f"{step_now:,}")
     m2.metric("loss", f"{last['loss']:.4f}" if last and math.isfinite(last["loss"]) else "–")
-    population = None if floor is None or run.data is None else session.cached(
+    population = None if floor is None or run.data is None or run.loss_floors is None else session.cached(
         ("population_floor", run.id), lambda: population_loss_floor(run.data.spec, run.loss_floors,
                                                                     run.data.spread, run.objective))
     m3.metric("floor of the training set", f"{floor:.4f}" if floor is not None else "–",

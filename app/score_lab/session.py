@@ -13,7 +13,7 @@ from dataclasses import replace
 import streamlit as st
 
 from app.ui.resources import job_pool, run_gone_notice, run_registry, session_id
-from models.core.jobs import Job, OneJobPerSession
+from models.core.jobs import Job, OneJobPerSession, busy_message
 from models.lab.datasets import DatasetSpec, training_data
 from models.score.checkpoints import ScoreModel
 from models.score.run import N_TRAIN, TrainingRun, loaded_run, training_job
@@ -64,16 +64,17 @@ def load_data(spec: DatasetSpec, seed: int):
 
 
 def _check_no_other_job() -> None:
-    """One job per session: another page's job must finish (or be stopped) first."""
-    other = job_pool().active_job(session_id())
+    """One job per session: another page's job started by a button must finish (or be stopped) first; a
+    job a page started on its own (Memorization's network) is stopped by the press instead."""
+    other = job_pool().active_job(session_id(), include_background=False)
     run = current_run()
     if other is not None and (run is None or other is not run.job):
-        raise OneJobPerSession(f"you already have a job in progress ({other.name}): stop it or let it finish "
-                               "first, so everyone gets a turn")
+        raise OneJobPerSession(busy_message(other), other)
 
 
 def _submit(run: TrainingRun) -> Job:
-    run.job = job_pool().submit(lambda job: training_job(job, run), name="score-lab training", owner=session_id())
+    """Train `run` in a job worker; the weights come back onto it when the job ends (or is stopped)."""
+    run.job = job_pool().submit(run.training_task(training_job), name="score-lab training", owner=session_id())
     return run.job
 
 

@@ -8,8 +8,8 @@ import streamlit as st
 from app.ui import charts, presentation
 from app.ui.job_status import background_progress, submit_page_job
 from models.lab.run import TrainingProgress
-from models.score.experiments import NCSN_TOY, ToySampling, ncsn_toy_network_samples, ncsn_toy_run, ncsn_toy_sampling
-from models.score.run import train_then_sample
+from models.score.experiments import NCSN_TOY, ToySampling, ncsn_toy_run, ncsn_toy_run_samples, ncsn_toy_sampling
+from models.score.run import train_then_sample_task
 
 MODE_LABELS = ["(−5, −5)", "(5, 5)"]
 TRUE_SHARES = dict(zip(MODE_LABELS, NCSN_TOY.weights))
@@ -52,10 +52,9 @@ def network_section(seed: int, data) -> None:
     """Train (again), its progress, then each sampler's samples and heavy-mode share with the network."""
     net_job = st.session_state.get("lv_net_job")
     if st.button("Train the network" if net_job is None else "Train again", key="lv_train"):
-        net_run = ncsn_toy_run(NET_STEPS, seed)
-        net_job = submit_page_job("lv_net_job", lambda j: train_then_sample(
-            j, net_run, lambda m: ncsn_toy_network_samples(m, n=NET_SAMPLES, seed=seed)),
-            name="Langevin page: NCSN on ncsn-mixture")
+        net_job = submit_page_job("lv_net_job", train_then_sample_task(ncsn_toy_run(NET_STEPS, seed), ncsn_toy_run_samples,
+                                                                      n=NET_SAMPLES, seed=seed),
+                                  name="Langevin page: NCSN on ncsn-mixture")
     if net_job is not None and not net_job.is_finished:
         background_progress(net_job, network_progress, stop_key="lv_stop")
     elif net_job is not None and net_job.finished_ok and net_job.result:

@@ -1,5 +1,6 @@
 """The Memorization page's network job: a small NCSN trained on the page's training points in the
-shared pool, one per session, restarted when the page's settings change.
+shared pool, one per session, restarted when the page's settings change. The page starts it on its own,
+so it is a background job: Train or Generate on another page stops it instead of waiting for it.
 
 The records live here, not in the page script: a class defined in a page script is a new class on every
 rerun, so a record kept in session state would never equal the next run's.
@@ -13,13 +14,8 @@ import streamlit as st
 
 from app.ui.resources import job_pool, session_id
 from models.core.jobs import Job, OneJobPerSession
-from models.score.experiments import memorization_run, network_samples
-from models.score.run import train_then_sample
-
-
-def _network_result(model, n_samples: int, seed: int, run) -> dict:
-    return {"samples": network_samples(model, n_samples, seed), "steps": run.steps_done,
-            "seconds": run.trainer.state.seconds}
+from models.score.experiments import memorization_network_result, memorization_run
+from models.score.run import train_then_sample_task
 
 
 @dataclass(frozen=True)
@@ -51,9 +47,10 @@ def network_job(settings: NetworkSettings):
         current.job.cancel()
     name, n_train, n_samples, seed = settings.name, settings.n_train, settings.n_samples, settings.seed
     run = memorization_run(name, n_train, settings.steps, seed)
-    try:
-        job = job_pool().submit(lambda j: train_then_sample(j, run, lambda m: _network_result(m, n_samples, seed, run)),
-                                name=f"memorization: NCSN on {n_train} {name} points", owner=session_id())
+    task = train_then_sample_task(run, memorization_network_result, n_samples=n_samples, seed=seed)
+    try:  # started on sight: a button pressed on another page stops it rather than wait for it
+        job = job_pool().submit(task, name=f"memorization: NCSN on {n_train} {name} points", owner=session_id(),
+                                background=True)
     except OneJobPerSession as exc:
         st.session_state["mem_busy"] = str(exc)
         return None

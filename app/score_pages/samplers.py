@@ -7,25 +7,15 @@ import pandas as pd
 import streamlit as st
 
 from app.ui import charts, presentation
-from models.lab.run import TrainingProgress
-from models.score.sampler_comparison import compare
+from models.core.jobs import Task
+from models.score.sampler_comparison import every_sampler_job
 
 
-def every_sampler(setups: list, n: int, seed: int):
-    """The job's work: compare every sampler on each score setup in turn (None once stopped)."""
-
-    def work(j):
-        out = []
-        for setup in setups:
-            def progress(label, i, who=setup.label):
-                j.report(TrainingProgress(phase=f"{who}: {label}", step=i))
-            result = compare(setup, n=n, seed=seed, should_stop=j.should_stop, progress=progress)
-            if result is None:
-                return None
-            out.append(result)
-        return out
-
-    return work
+def every_sampler(setups: list, n: int, seed: int) -> Task:
+    """The job: compare every sampler on each score setup in turn, in a worker (None once stopped).
+    `setups`: ("exact", mixture name) or ("network", a run), see `sampler_comparison.setup_of`."""
+    specs = [(kind, what.model_only() if kind == "network" else what) for kind, what in setups]
+    return Task(every_sampler_job, (specs, n, seed))
 
 
 def comparison_ui(comparisons: list, n_samples: int) -> None:

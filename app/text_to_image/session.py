@@ -10,8 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui.resources import job_pool, run_gone_notice, run_registry, session_id
-from models.core.jobs import OneJobPerSession
-from models.text_to_image.run import TextToImageRun, loaded_run, training_job
+from models.core.jobs import OneJobPerSession, busy_message
+from models.text_to_image.run import TextToImageRun, loaded_run
 from models.text_to_image.train import TrainConfig
 
 RUN_KEY = "t2i_run"
@@ -56,15 +56,13 @@ def cached(key: tuple, compute):
 
 def start_training(steps: int, seed: int) -> None:
     """Train a fresh model (this tab's old run, if any, is stopped and dropped)."""
-    other = job_pool().active_job(session_id())
+    other = job_pool().active_job(session_id(), include_background=False)
     mine = current_run()
     if other is not None and (mine is None or other is not mine.job):
-        raise OneJobPerSession(f"you already have a job in progress ({other.name}): stop it or let it finish "
-                               "first, so everyone gets a turn")
+        raise OneJobPerSession(busy_message(other), other)
     reset()
     run = TextToImageRun(TrainConfig(steps=steps, seed=seed))
-    run.job = job_pool().submit(lambda job: training_job(job, run), name="text-to-image training",
-                                owner=session_id())
+    run.job = job_pool().submit(run.training_task(), name="text-to-image training", owner=session_id())
     _keep(run)
 
 

@@ -13,6 +13,7 @@ import streamlit as st
 
 from app.text_to_image import session
 from app.ui import training_charts
+from app.ui.job_status import blocked_notice
 from app.ui.presentation import spec_chart
 from models.core.jobs import OneJobPerSession
 from models.text_to_image.images import grid_png
@@ -40,8 +41,7 @@ def controls_ui(run, *, running: bool) -> None:
               icon=":material/play_arrow:", width="stretch")
     c4.button("Stop", key="t2i_stop", on_click=session.stop_training, disabled=not running,
               icon=":material/stop:", width="stretch")
-    if ss.get("t2i_error"):
-        st.error(ss.t2i_error, icon=":material/block:")
+    blocked_notice(ss.get("t2i_error"), key="t2i_blocker_stop", icon=":material/block:")
 
 
 def live_ui(run) -> None:

@@ -34,18 +34,34 @@ def release_finished_job(run) -> None:
             run.job.report(preview=None, history=None)
 
 
-def submit_page_job(key: str, work, name: str):
-    """Start `work` in the shared pool as this session's job under st.session_state[key] (an unfinished
-    earlier one is cancelled first). Returns the job in session state: the earlier one when another of
-    this session's jobs is still in progress (one job per session), which one line on the page says."""
+def submit_page_job(key: str, work, name: str, *, background: bool = False):
+    """Start `work` (a Task) in the shared pool as this session's job under st.session_state[key] (an
+    unfinished earlier one is cancelled first). Returns the job in session state: the earlier one when
+    another of this session's jobs is still in progress (one job per session), which the page says, with
+    a button that stops that job. `background`: the page started it on its own (a button press elsewhere
+    stops it rather than wait for it)."""
     old = st.session_state.get(key)
     if old is not None and not old.is_finished:
         old.cancel()
     try:
-        st.session_state[key] = job_pool().submit(work, name=name, owner=session_id())
+        st.session_state[key] = job_pool().submit(work, name=name, owner=session_id(), background=background)
     except OneJobPerSession as exc:
-        st.error(f"Not started: {exc}.", icon=":material/hourglass_top:")
+        blocked_notice(OneJobPerSession(f"Not started: {exc}.", exc.job), key=f"{key}_blocker_stop",
+                       icon=":material/hourglass_top:")
     return st.session_state.get(key)
+
+
+def blocked_notice(message, *, key: str, blocked: bool = True, icon: str = ":material/error:") -> None:
+    """`message` (why a job did not start), and while this session's other job (started by a button) is
+    still in progress, a button that stops it: the page that says a job blocks offers its Stop."""
+    if not message:
+        return
+    st.error(str(message), icon=icon)
+    job = message.job if isinstance(message, OneJobPerSession) else None
+    if blocked and job is None:
+        job = job_pool().active_job(session_id(), include_background=False)
+    if job is not None and not job.is_finished and not job.should_stop():
+        st.button(f"Stop {job.name}", key=key, on_click=job.cancel, icon=":material/stop:")
 
 
 def background_progress(job, progress, *, stop_key: str, stop_label: str = "Stop") -> None:

@@ -10,6 +10,8 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from models.core.job_backends import (default_worker_memory_mb, jobs_backend_from_env, make_executor,
+                                      worker_memory_mb_from_env)
 from models.core.jobs import JobPool
 from models.core.registry import RunRegistry
 from models.core.server_settings import max_jobs_from_env
@@ -20,6 +22,15 @@ REAP_GRACE_S = 60.0
 
 # Concurrent background jobs for the whole server; the rest wait in line.
 MAX_JOBS = max_jobs_from_env()  # DC_MAX_JOBS, default half the cores; `make run` checks it first
+# Where they run: worker processes (default), threads of this process, or a Ray cluster (DC_JOBS).
+JOBS_BACKEND = jobs_backend_from_env()
+# What a training worker may hold (DC_WORKER_MEMORY_MB): past it, its job fails and the worker is replaced.
+WORKER_MEMORY_MB = worker_memory_mb_from_env(default=default_worker_memory_mb(MAX_JOBS))
+# A training worker left holding more than this after a job is replaced by a fresh one.
+RETIRE_ABOVE_MB = min(1024, WORKER_MEMORY_MB // 2)
+# Imported by each training worker as it starts, so the first Train does not wait for them.
+WORKER_PRELOAD = ("torch", "models.score.run:warm_up", "models.flow.run", "models.text_to_image.run",
+                  "models.score.experiments", "models.score.sampler_comparison")
 
 
 def session_id() -> str:
@@ -74,8 +85,8 @@ def upload_sweeper() -> threading.Thread:
     return thread
 
 
-def _reaped_pool(workers: int, name: str) -> JobPool:
-    pool = JobPool(workers, reap_grace_s=REAP_GRACE_S)
+def _reaped_pool(workers: int, name: str, executor) -> JobPool:
+    pool = JobPool(workers, reap_grace_s=REAP_GRACE_S, executor=executor)
 
     def reaper():  # a closed tab must not keep a CPU busy
         while True:
@@ -89,7 +100,21 @@ def _reaped_pool(workers: int, name: str) -> JobPool:
 @st.cache_resource
 def job_pool() -> JobPool:
     """Training and other toy-model jobs, at most MAX_JOBS at once for the whole server."""
-    return _reaped_pool(MAX_JOBS, "jobs")
+    executor = make_executor(JOBS_BACKEND, MAX_JOBS, memory_limit_mb=WORKER_MEMORY_MB, retire_above_mb=RETIRE_ABOVE_MB,
+                             preload=WORKER_PRELOAD, name="jobs")
+    return _reaped_pool(MAX_JOBS, "jobs", executor)
+
+
+def warm_jobs() -> None:
+    """A lab page is open: start the job workers now (torch and the lab imported, the optimizer warmed up),
+    so the first Train does not wait for them; in threads, warm this process up instead."""
+    if JOBS_BACKEND == "threads":
+        from models.score.run import warm_up
+
+        warm_up()
+    else:
+        pool = job_pool()
+        threading.Thread(target=pool.warm, name="jobs-warm", daemon=True).start()
 
 
 @st.cache_resource
@@ -109,8 +134,22 @@ def run_gone_notice(what: str) -> None:
 
 @st.cache_resource
 def generation_pool() -> JobPool:
-    """Image generation: one at a time (one pipeline per process), never queued behind training."""
-    return _reaped_pool(1, "generation")
+    """Image generation: one at a time (one pipeline in one worker process, which keeps it loaded), never
+    queued behind training; on a Ray cluster, on a GPU node when the cluster has one."""
+    executor = make_executor(JOBS_BACKEND, 1, memory_limit_mb=worker_memory_mb_from_env(
+        default=default_worker_memory_mb(1, share=0.85)), preload=("torch",), name="generation", gpus_per_job=flux_gpus())
+    return _reaped_pool(1, "generation", executor)
+
+
+def flux_gpus() -> float:
+    """GPUs a FLUX render asks of a Ray cluster: DC_FLUX_GPUS (default 0: anywhere; 1: a GPU node)."""
+    import os
+
+    text = os.environ.get("DC_FLUX_GPUS", "").strip()
+    try:
+        return max(0.0, float(text)) if text else 0.0
+    except ValueError:
+        return 0.0
 
 
 _torch_ready = threading.Event()

@@ -61,10 +61,10 @@ seed = st.number_input("seed", 0, 10_000, 0, key="sm_seed")
 
 job = st.session_state.get(JOB_KEY)
 if st.button("Run every sampler", key="sm_run", type="primary"):
-    setups = [exact_setup("ncsn-mixture")] if which == "exact" else [network_setup(network_run)]
-    if which == "network" and setups[0].truth is not None:
+    setups = [("exact", "ncsn-mixture")] if which == "exact" else [("network", network_run)]
+    if which == "network" and network_setup(network_run).truth is not None:
         name = network_run.data.spec.name
-        setups.append(exact_setup(name))  # the exact score of the same data: what is the network, what the sampler
+        setups.append(("exact", name))  # the exact score of the same data: what is the network, what the sampler
     job = submit_page_job(JOB_KEY, every_sampler(setups, N_SAMPLES, int(seed)), name="Samplers page: every sampler")
 
 if job is not None and not job.is_finished:

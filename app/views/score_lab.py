@@ -12,7 +12,7 @@ import streamlit as st
 
 from app.score_lab import controls, intro, live, results, save_load, session
 from app.score_lab.settings import training_settings_ui
-from models.score import run as training_run
+from app.ui.resources import warm_jobs
 
 # 1. What the page is, and how it works
 st.title("Score lab")
@@ -42,4 +42,4 @@ elif running:
 with st.expander("Save or load a trained model", icon=":material/save:"):
     save_load.save_load_ui(run, running=running)
 
-training_run.warm_up()  # after drawing: the first Train should not wait for torch imports
+warm_jobs()  # after drawing: the first Train should not wait for the workers' torch imports

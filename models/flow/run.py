@@ -1,7 +1,7 @@
 """The front door of flow matching: every page and the CLI train, sample and measure flows through here.
 
     run = FlowRun(data=training_data(DatasetSpec.builtin("moons")), config=flow_config())
-    job = pool.submit(lambda job: training_job(job, run))        # the lab's worker, in a background thread
+    job = pool.submit(run.training_task(training_job))           # the lab's worker, in a job worker process
     result = run.model().sample(n=2000, steps=4)                  # FLUX.1-schnell's 4 Euler steps
 
 * `FlowRun` — one flow of one session: the lab's run (models/lab/run.py: data, config,
@@ -78,6 +78,16 @@ class FlowRun(Run):
     class_names: list[str] = field(default_factory=list)
     pairs: tuple[torch.Tensor, torch.Tensor] | None = None   # reflow: the parent's (noise, sample) pairs
     parent: "FlowRun | None" = None                           # reflow: the flow these pairs came from
+
+    WORKER_FIELDS = ("pairs",)
+
+    def for_worker(self) -> "FlowRun":
+        """The copy a worker gets: a reflow's parent travels as its trained model only."""
+        copy = super().for_worker()
+        if self.parent is not None and self.parent.loaded is None:
+            copy.parent = FlowRun(data=self.parent.data, config=self.parent.config, loaded=self.parent.model(),
+                                  labels=self.parent.labels, class_names=self.parent.class_names)
+        return copy
 
     def new_trainer(self) -> Trainer:
         if self.pairs is not None:

@@ -78,6 +78,20 @@ def _one_thread_for_the_demo(is_demo: bool):
         torch.set_num_threads(previous)
 
 
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """A Generator's model, settings, memory plan and store folder: plain values a worker process can rebuild it from."""
+
+    model: "str | ModelSource | None"
+    settings: FluxSettings
+    plan: MemoryPlan | None
+    store_root: str | None
+
+    def build(self) -> "Generator":
+        return Generator(self.model, settings=self.settings, plan=self.plan,
+                         store=ImageStore(self.store_root) if self.store_root is not None else None)
+
+
 class GenerationCancelled(FluxError):
     """The cancel event was set: generation stopped and nothing was written."""
 
@@ -157,6 +171,11 @@ class Generator:
         self._lock = threading.Lock()  # held while loading or generating: `busy`
         self._source_lock = threading.Lock()
         self.load_seconds: float | None = None
+
+    def worker_spec(self) -> "GeneratorSpec":
+        """What rebuilds this generator in a job worker process (models/flux/worker.py)."""
+        model = self._source if self._source is not None else self._spec
+        return GeneratorSpec(model, self.settings, self._plan, str(self.store.root) if self.store is not None else None)
 
     # -- state -------------------------------------------------------------------------------------
 

@@ -209,6 +209,17 @@ def memorization_run(name: str, n_train: int, steps: int, seed: int) -> Training
     return TrainingRun(training_data(DatasetSpec.builtin(name), n_train, seed), training_config(steps=steps, seed=seed))
 
 
+def memorization_network_result(run: TrainingRun, *, n_samples: int, seed: int) -> dict:
+    """What the Memorization page shows of its trained network: samples, steps and training seconds."""
+    return {"samples": network_samples(run.model(), n_samples, seed), "steps": run.steps_done,
+            "seconds": run.trainer.state.seconds}
+
+
+def ncsn_toy_run_samples(run: TrainingRun, *, n: int, seed: int) -> dict[str, tuple[np.ndarray, list[float]]]:
+    """`ncsn_toy_network_samples` of a trained run (a job's sampling step)."""
+    return ncsn_toy_network_samples(run.model(), n=n, seed=seed)
+
+
 def training_points(name: str, n_train: int, seed: int) -> np.ndarray:
     return training_data(DatasetSpec.builtin(name), n_train, seed).points.numpy()
 

@@ -2,13 +2,13 @@
 
     data = training_data(DatasetSpec.builtin("moons"))
     run = TrainingRun(data, training_config(steps=2000))
-    job = pool.submit(lambda job: training_job(job, run))     # in a background thread
+    job = pool.submit(run.training_task(training_job))        # in a job worker process
     samples = draw_samples(run.model(), "annealed")
 
 * `TrainingRun` is the lab's run (models/lab/run.py: data, config, Trainer, job,
   `target_steps`) with a score model and its loss floors.
 * `training_job(job, run)` is the lab's worker, with the Bayes-optimal loss floors
-  computed beside the training.
+  computed beside the training (they come back with the run, and stream as progress meanwhile).
 * `preview_samples` / `draw_samples` pick the sampler settings for a model kind;
   `evaluation_data`, `run_reference_score` and `error_message` serve the analysis.
 
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from models.core.errors import InputError
-from models.core.jobs import Job
+from models.core.jobs import Job, Task
 from models.lab import run as lab_run
 from models.lab.datasets import DatasetSpec, TrainingData, load_dataset, training_data
 from models.lab.run import Run, grid_points, log_every_for
@@ -102,6 +102,8 @@ class TrainingRun(Run):
 
     loss_floors: LossFloors | None = None  # per-level floors, DSM convention (see objective_offset)
 
+    WORKER_FIELDS = ("loss_floors",)
+
     def new_trainer(self) -> Trainer:
         return new_trainer(self.data, self.config)
 
@@ -116,6 +118,11 @@ class TrainingRun(Run):
     def preview_samples(self, seed: int) -> np.ndarray:
         return preview_samples(self.model(), seed=seed)
 
+    def model_only(self) -> "TrainingRun":
+        """A copy holding only the trained model (and the data and config): what a sampling job needs."""
+        return TrainingRun(data=self.data, config=self.config, target_steps=self.target_steps, loaded=self.model(),
+                           id=self.id)
+
     def floors_beside_training(self, job: Job) -> Callable[[], None] | None:
         """Start the loss floors' computation beside the training (see `training_job`); returns the wait for it."""
         trainer = self.trainer
@@ -124,6 +131,7 @@ class TrainingRun(Run):
             self.loss_floors = LossFloors(trainer.data_cpu, trainer.objective.sigmas,
                                           jitter=c.model == "ncsn" and c.sigma_jitter, seed=c.seed)
         if self.loss_floors.done:
+            job.report(floors=list(self.loss_floors.values))
             return None
         thread = _floors_in_background(self.loss_floors, job)
 
@@ -143,11 +151,16 @@ class TrainingRun(Run):
 
     @property
     def level_floors(self) -> list[float | None] | None:
-        """Per-level loss floors in the run's own objective (None for a level not computed yet)."""
-        if self.loss_floors is None:
+        """Per-level loss floors in the run's own objective (None for a level not computed yet; while a
+        worker computes them, as far as its progress says)."""
+        values = self.loss_floors.values if self.loss_floors is not None else None
+        if values is None or (not self.loss_floors.done and self.running):
+            live = lab_run.progress_of(self.job).floors if self.job is not None else None
+            values = live if live is not None else values
+        if values is None:
             return None
         offset = objective_offset(self.objective)
-        return [None if f is None else f + offset for f in self.loss_floors.values]
+        return [None if f is None else f + offset for f in values]
 
     def loss_floor(self) -> float | None:
         """Floor of the reported (level-averaged) loss, once every level is computed."""
@@ -209,6 +222,7 @@ def _floors_in_background(floors: LossFloors, job: Job) -> threading.Thread:
             pass
         while not floors.done and not job.should_stop():
             floors.step()
+            job.report(floors=list(floors.values))
 
     thread = threading.Thread(target=work, name=f"loss-floors-{job.id}", daemon=True)
     thread.start()
@@ -221,13 +235,20 @@ def training_job(job: Job, run: TrainingRun, *, previews: bool = True, loss_floo
     return lab_run.training_job(job, run, previews=previews, beside=run.floors_beside_training if loss_floors else None)
 
 
-def train_then_sample(job: Job, run: TrainingRun, sample: Callable[[ScoreModel], Any]) -> Any:
-    """`training_job` without previews or floors, then `sample(model)` as the job's result (None if stopped)."""
+def train_then_sample(job: Job, run: TrainingRun, sample: Callable[..., Any], **kwargs: Any) -> Any:
+    """`training_job` without previews or floors, then `sample(run, **kwargs)` as the job's result (None
+    if stopped). In a worker process: `sample` is a module-level function (see `train_then_sample_task`)."""
     training_job(job, run, previews=False, loss_floors=False)
     if job.should_stop():
         return None
     job.report(phase="sampling")
-    return sample(run.model())
+    return sample(run, **kwargs)
+
+
+def train_then_sample_task(run: TrainingRun, sample: Callable[..., Any], **kwargs: Any) -> Task:
+    """The job a page submits to train `run` and return `sample(run, **kwargs)` (a page's own network:
+    the run stays in the worker, only the samples come back)."""
+    return Task(train_then_sample, (run.for_worker(), sample), kwargs)
 
 
 _warmed = threading.Event()
@@ -235,7 +256,8 @@ _warmed = threading.Event()
 
 def warm_up() -> None:
     """Import what the first Adam optimizer pulls in (torch._dynamo: seconds, once per process)
-    in a background thread while the page is being read, so the first Train starts at once."""
+    in a background thread while the page is being read, so the first Train starts at once (a job
+    worker process does it when it starts: WORKER_PRELOAD)."""
     if _warmed.is_set():
         return
     _warmed.set()

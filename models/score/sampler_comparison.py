@@ -190,6 +190,30 @@ def compare(setup: ScoreSetup, *, n: int = 2000, seed: int = 0, progress=None, s
                             score_label=setup.label, n=n, seed=seed, progress=progress, should_stop=should_stop)
 
 
+def setup_of(spec: tuple[str, object]) -> ScoreSetup:
+    """("exact", mixture name) or ("network", a run holding its trained model): what a job can carry."""
+    kind, what = spec
+    return exact_setup(what) if kind == "exact" else network_setup(what)
+
+
+def every_sampler_job(job, specs: list[tuple[str, object]], n: int, seed: int) -> list[Comparison] | None:
+    """A job's work (in a worker process): every sampler on each score in turn, its progress as a
+    `TrainingProgress` (phase: which score and sampler, step: how many samplers are done); None once stopped."""
+    from models.lab.run import TrainingProgress
+
+    out = []
+    for spec in specs:
+        setup = setup_of(spec)
+
+        def progress(label: str, i: int, who: str = setup.label) -> None:
+            job.report(TrainingProgress(phase=f"{who}: {label}", step=i))
+        result = compare(setup, n=n, seed=seed, should_stop=job.should_stop, progress=progress)
+        if result is None:
+            return None
+        out.append(result)
+    return out
+
+
 # ----------------------------------------------------------------------------- one step, two halves
 
 @dataclass

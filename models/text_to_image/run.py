@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.core.jobs import Job
+from models.core.jobs import Job, Task
 
 from .lesson import digit_grid
 from .runs import load_run_zip, run_zip_bytes
@@ -70,10 +70,25 @@ class TextToImageRun:
     def zip_bytes(self) -> bytes:
         return run_zip_bytes(self.trained)
 
+    def training_task(self) -> Task:
+        """The job that trains this run in a worker process; the trained model comes back onto the run."""
+        return Task(train_config, (self.config,), apply=self._take)
+
+    def _take(self, trained: Trained | None) -> Trained | None:
+        if trained is not None:
+            self.trained = trained
+        return trained
+
 
 def training_job(job: Job, run: TextToImageRun) -> Trained:
-    """The worker: train `run.config`, report `Live` records, keep what was learned even when stopped."""
-    live = Live(steps=run.config.steps)
+    """The worker in this process (tests): train `run.config` and put the result on the run."""
+    run.trained = train_config(job, run.config)
+    return run.trained
+
+
+def train_config(job: Job, config: TrainConfig) -> Trained:
+    """The worker: train `config`, report `Live` records, keep what was learned even when stopped."""
+    live = Live(steps=config.steps)
     job.report(live)
 
     def progress(p: Progress) -> None:
@@ -83,14 +98,12 @@ def training_job(job: Job, run: TextToImageRun) -> Trained:
 
     def on_step(step: int, cpu: float, model) -> None:
         nonlocal live
-        if step % PREVIEW_EVERY == 0 or step == run.config.steps:
+        if step % PREVIEW_EVERY == 0 or step == config.steps:
             live = Live(live.step, live.steps, live.loss, live.cpu_seconds, live.history, digit_grid(model), step)
             job.report(live)
             model.train()
 
-    trained = train(run.config, progress=progress, report_every=20, should_stop=job.should_stop, on_step=on_step)
-    run.trained = trained
-    return trained
+    return train(config, progress=progress, report_every=20, should_stop=job.should_stop, on_step=on_step)
 
 
 def loaded_run(content: bytes, name: str) -> TextToImageRun:

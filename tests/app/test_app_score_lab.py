@@ -110,10 +110,12 @@ def test_a_click_during_training_keeps_the_job_and_stop_resume_work():
     assert any(f"Stopped at step {stopped_at:,} of 20,000" in w.value for w in at.warning)
     at.button(key="sl_resume").click().run()
     assert run.job is not job and run.trainer is trainer
-    assert wait_for(lambda: run.steps_done > stopped_at), "resume did not continue the same trainer"
+    # the worker trains on from where the Trainer stopped (its state went with the job)...
+    assert wait_for(lambda: (progress_of(run.job).step or 0) > stopped_at), "resume did not continue"
     at.button(key="sl_reset").click().run()
     assert "score_lab_run" not in at.session_state
     assert run.job.wait(30) and run.job.state == "cancelled"
+    assert run.trainer is trainer and run.steps_done > stopped_at  # ...and its steps came back onto the same one
 
 
 def test_a_bad_noise_ladder_blocks_train_and_its_message_clears_with_automatic_levels():

@@ -147,7 +147,7 @@ def test_target_steps_is_the_one_place_training_stops():
 
 def test_train_then_sample_returns_the_samplers_result():
     run = quick_score_run(steps=20)
-    job = JobPool(1).submit(lambda j: training_run.train_then_sample(j, run, lambda m: m.steps_trained))
+    job = JobPool(1).submit(lambda j: training_run.train_then_sample(j, run, lambda r: r.model().steps_trained))
     assert job.wait(60) and job.state == "done", job.error
     assert job.result == 20
 

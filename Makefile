@@ -24,12 +24,19 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml | $(BIN)/pytho
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The Ray backend's tests (tests/core/test_ray_jobs.py): Ray only for `make test`, never for `make run`.
+RAY_STAMP := $(VENV)/.installed-ray
+
+$(RAY_STAMP): requirements-ray.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-ray.txt
+	touch $(RAY_STAMP)
+
 run: $(STAMP)
 	@$(BIN)/python -m models.core.server_settings  # a bad DC_* setting stops here, in one line
 	$(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT)
 
 # The whole suite, browser tests included; it ends with the 25 slowest tests (CI logs them too).
-test: $(STAMP)
+test: $(STAMP) $(RAY_STAMP)
 	$(BIN)/python -m pytest --durations=25
 
 # The inner loop: no browser, no streamlit server, nothing slower than a few seconds (pytest.ini).

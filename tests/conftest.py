@@ -77,6 +77,18 @@ def cli(capsys, monkeypatch):
     return call
 
 
+@pytest.fixture(scope="session")
+def tiny_score_run(tmp_path_factory) -> Path:
+    """A run folder from the 2-D lab's command line: an NCSN on moons, 20 steps, width 16, 3 levels. For
+    tests that need a run to read (options, bad input), not a good model; never write into it."""
+    from models.toy2d.cli import main
+
+    out = tmp_path_factory.mktemp("tiny-score") / "run"
+    assert main(["train", "--dataset", "moons", "--steps", "20", "--hidden", "16", "--depth", "2",
+                 "--levels", "3", "--batch-size", "32", "--out", str(out)]) == 0
+    return out
+
+
 @pytest.fixture
 def served_to_the_class(monkeypatch):
     """The app as `make run HOST=0.0.0.0` serves it, with the instructor's token "owl-42": every browser

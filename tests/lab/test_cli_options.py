@@ -27,19 +27,9 @@ def test_an_abbreviated_option_is_refused_in_one_line(module, argv, capsys, tmp_
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.fixture(scope="module")
-def score_run(tmp_path_factory):
-    from models.toy2d.cli import main
-
-    out = tmp_path_factory.mktemp("options") / "run"
-    assert main(["train", "--dataset", "moons", "--steps", "20", "--hidden", "16", "--depth", "2",
-                 "--levels", "3", "--batch-size", "32", "--out", str(out)]) == 0
-    return out
-
-
 @pytest.mark.parametrize("device, words", [("cuda", "no CUDA GPU"), ("cuda:3", "no CUDA GPU"),
                                            ("banana", "not a device")])
-def test_a_device_this_machine_lacks_is_one_line_before_any_work(score_run, tmp_path, capsys, device, words):
+def test_a_device_this_machine_lacks_is_one_line_before_any_work(tiny_score_run, tmp_path, capsys, device, words):
     """`sample --device cuda` without a GPU ended in torch's AssertionError."""
     import torch
 
@@ -47,7 +37,8 @@ def test_a_device_this_machine_lacks_is_one_line_before_any_work(score_run, tmp_
 
     if device.startswith("cuda") and torch.cuda.is_available():
         pytest.skip("this machine has a CUDA GPU")
-    rc = main(["sample", "--run", str(score_run), "--device", device, "--n", "10", "--out", str(tmp_path / "s.csv")])
+    rc = main(["sample", "--run", str(tiny_score_run), "--device", device, "--n", "10",
+               "--out", str(tmp_path / "s.csv")])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and words in err, err
     assert not (tmp_path / "s.csv").exists()
@@ -55,7 +46,7 @@ def test_a_device_this_machine_lacks_is_one_line_before_any_work(score_run, tmp_
 
 @pytest.mark.parametrize("command", [["datasets", "moons"], ["sample", "--run", "{run}", "--n", "10"],
                                      ["animate", "--run", "{run}", "--n", "10", "--frames", "2"]])
-def test_an_output_the_system_will_not_let_us_write_is_one_line(score_run, capsys, command):
+def test_an_output_the_system_will_not_let_us_write_is_one_line(tiny_score_run, capsys, command):
     """sample, animate and datasets ended in a PermissionError traceback for an unwritable --out."""
     from pathlib import Path
 
@@ -63,7 +54,7 @@ def test_an_output_the_system_will_not_let_us_write_is_one_line(score_run, capsy
 
     if not Path("/sys/kernel").is_dir():
         pytest.skip("needs Linux's /sys, which nobody may create files in")
-    argv = [a.replace("{run}", str(score_run)) for a in command]
+    argv = [a.replace("{run}", str(tiny_score_run)) for a in command]
     suffix = ".gif" if command[0] == "animate" else ".csv"
     rc = main(argv + ["--out", f"/sys/diffusion-classroom-test{suffix}"])
     err = capsys.readouterr().err

@@ -2,40 +2,12 @@
 
 import csv
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 from models.toy2d.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_cli(*args):
-    """In a real subprocess: checks the exit code and that no traceback ever reaches the user."""
-    p = subprocess.run([sys.executable, "-m", "models.score", *map(str, args)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=120)
-    assert "Traceback" not in p.stderr, p.stderr
-    return p
-
-
-class Result:
-    def __init__(self, returncode, stdout, stderr):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-@pytest.fixture
-def cli(capsys):
-    """In-process: the same `main` the module runs, minus the ~2 s interpreter + torch start-up."""
-    def call(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        assert "Traceback" not in out.err
-        return Result(code, out.out, out.err)
-    return call
+from tests.helpers import run_module
 
 
 def read_points(path):
@@ -47,18 +19,18 @@ def read_points(path):
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    p = run_cli("train", "--model", "ncsn", "--dataset", "moons", "--steps", "120", "--seed", "0",
-                "--batch-size", "64", "--hidden", "32", "--depth", "2", "--levels", "4", "--out", out)
+    p = run_module("models.score", "train", "--model", "ncsn", "--dataset", "moons", "--steps", "120", "--seed", "0",
+                   "--batch-size", "64", "--hidden", "32", "--depth", "2", "--levels", "4", "--out", out)
     assert p.returncode == 0, p.stderr
     assert "step    120/120" in p.stdout
     return out
 
 
 def test_datasets_lists_and_writes(cli, tmp_path):
-    p = cli("datasets")
+    p = cli(main, "datasets")
     assert p.returncode == 0 and "moons" in p.stdout and "ncsn-mixture" in p.stdout
     out = tmp_path / "m.csv"
-    assert cli("datasets", "swiss-roll", "--n", "50", "--seed", "2", "--out", out).returncode == 0
+    assert cli(main, "datasets", "swiss-roll", "--n", "50", "--seed", "2", "--out", out).returncode == 0
     assert len(read_points(out)) == 50
 
 
@@ -78,7 +50,7 @@ SAMPLER_OPTIONS = {"annealed": ["--steps-per-level", "5"], "denoise": ["--levels
 @pytest.mark.parametrize("sampler", list(SAMPLER_OPTIONS))
 def test_sample_from_a_run(cli, small_run, tmp_path, sampler):
     out = tmp_path / "s.csv"
-    p = cli("sample", "--run", small_run, "--sampler", sampler, "--n", "200", "--seed", "1",
+    p = cli(main, "sample", "--run", small_run, "--sampler", sampler, "--n", "200", "--seed", "1",
             *SAMPLER_OPTIONS[sampler], "--out", out)
     assert p.returncode == 0, p.stderr
     pts = read_points(out)
@@ -87,7 +59,7 @@ def test_sample_from_a_run(cli, small_run, tmp_path, sampler):
 
 def test_sample_with_exact_reference_reproduces_mode_weights(cli, tmp_path):
     out = tmp_path / "s.csv"
-    p = cli("sample", "--reference", "exact", "--dataset", "ncsn-mixture", "--sampler", "annealed",
+    p = cli(main, "sample", "--reference", "exact", "--dataset", "ncsn-mixture", "--sampler", "annealed",
                 "--n", "1000", "--seed", "0", "--sigma-max", "20", "--sigma-min", "1", "--levels", "10",
                 "--eps", "0.1", "--steps-per-level", "100", "--no-final-denoise", "--start", "uniform", "--out", out)
     assert p.returncode == 0, p.stderr
@@ -104,10 +76,10 @@ def test_csv_training_is_sampled_back_in_the_files_own_coordinates(cli, tmp_path
     pts = torch.randn(500, 2, generator=g) * 10 + torch.tensor([100.0, 50.0])
     data.write_text("x,y\n" + "\n".join(f"{a},{b}" for a, b in pts.tolist()))
     run = tmp_path / "run"
-    assert cli("train", "--data", data, "--steps", "300", "--hidden", "32", "--depth", "2",
+    assert cli(main, "train", "--data", data, "--steps", "300", "--hidden", "32", "--depth", "2",
                    "--out", run).returncode == 0
     out = tmp_path / "s.csv"
-    assert cli("sample", "--run", run, "--sampler", "denoise", "--n", "300", "--out", out).returncode == 0
+    assert cli(main, "sample", "--run", run, "--sampler", "denoise", "--n", "300", "--out", out).returncode == 0
     s = torch.tensor(read_points(out))
     assert (s.mean(0) - torch.tensor([100.0, 50.0])).abs().max() < 3.0
     assert 5 < float(s.std(0).mean()) < 15
@@ -115,7 +87,7 @@ def test_csv_training_is_sampled_back_in_the_files_own_coordinates(cli, tmp_path
 
 def test_animate_writes_a_gif(cli, small_run, tmp_path):
     out = tmp_path / "a.gif"
-    p = cli("animate", "--run", small_run, "--sampler", "annealed", "--n", "200", "--steps-per-level", "5", "--frames", "10",
+    p = cli(main, "animate", "--run", small_run, "--sampler", "annealed", "--n", "200", "--steps-per-level", "5", "--frames", "10",
                 "--out", out)
     assert p.returncode == 0, p.stderr
     assert out.read_bytes()[:6] in (b"GIF87a", b"GIF89a")
@@ -167,7 +139,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, case):
 
 
 def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
-    p = run_cli("train", "--dataset", "moon", "--out", tmp_path / "r")
+    p = run_module("models.score", "train", "--dataset", "moon", "--out", tmp_path / "r")
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
 
 
@@ -182,8 +154,8 @@ def single_run(tmp_path_factory):
 def test_single_sigma_run_samples_with_langevin_by_default(cli, single_run, tmp_path):
     assert json.loads((single_run / "config.json").read_text())["train"]["model"] == "single-sigma"
     default, langevin = tmp_path / "default.csv", tmp_path / "langevin.csv"
-    assert cli("sample", "--run", single_run, "--n", "300", "--steps", "300", "--out", default).returncode == 0
-    p = cli("sample", "--run", single_run, "--sampler", "langevin", "--n", "300", "--steps", "300", "--out", langevin)
+    assert cli(main, "sample", "--run", single_run, "--n", "300", "--steps", "300", "--out", default).returncode == 0
+    p = cli(main, "sample", "--run", single_run, "--sampler", "langevin", "--n", "300", "--steps", "300", "--out", langevin)
     assert p.returncode == 0, p.stderr
     assert default.read_bytes() == langevin.read_bytes()
     # 8 gaussians sit on a circle of radius 2: samples must end up near it, not at the start cloud
@@ -195,8 +167,8 @@ def test_single_sigma_run_samples_with_langevin_by_default(cli, single_run, tmp_
 def test_single_sigma_run_ends_with_the_tweedie_step_unless_told_not_to(cli, single_run, tmp_path):
     # The same recipe as the Score lab: plain Langevin at the model's σ, then x + σ² s(x, σ).
     default, plain = tmp_path / "default.csv", tmp_path / "plain.csv"
-    assert cli("sample", "--run", single_run, "--n", "200", "--steps", "50", "--out", default).returncode == 0
-    p = cli("sample", "--run", single_run, "--n", "200", "--steps", "50", "--no-final-denoise", "--out", plain)
+    assert cli(main, "sample", "--run", single_run, "--n", "200", "--steps", "50", "--out", default).returncode == 0
+    p = cli(main, "sample", "--run", single_run, "--n", "200", "--steps", "50", "--no-final-denoise", "--out", plain)
     assert p.returncode == 0, p.stderr
     from models.score.checkpoints import load_run
     from models.score.samplers import tweedie
@@ -210,7 +182,7 @@ def test_single_sigma_run_ends_with_the_tweedie_step_unless_told_not_to(cli, sin
 
 def test_old_model_spelling_dsm_still_trains_with_one_note(cli, tmp_path):
     run = tmp_path / "old"
-    p = cli("train", "--model", "dsm", "--dataset", "moons", "--steps", "20", "--hidden", "16", "--depth", "1",
+    p = cli(main, "train", "--model", "dsm", "--dataset", "moons", "--steps", "20", "--hidden", "16", "--depth", "1",
             "--out", run)
     assert p.returncode == 0
     assert p.stderr.strip().splitlines() == ["note: --model dsm is now --model single-sigma"]
@@ -300,7 +272,7 @@ def test_an_option_that_does_not_apply_is_an_error(tmp_path, capsys, small_run, 
 
 def _sample_csv(cli, tmp_path, name, *args):
     out = tmp_path / name
-    p = cli("sample", "--n", "200", "--seed", "3", *args, "--out", out)
+    p = cli(main, "sample", "--n", "200", "--seed", "3", *args, "--out", out)
     assert p.returncode == 0, p.stderr
     return out
 
@@ -350,6 +322,6 @@ def test_sigma_inside_a_runs_range_is_honoured(cli, small_run, tmp_path):
 
 def test_animate_a_single_sigma_run(cli, single_run, tmp_path):
     out = tmp_path / "a.gif"
-    p = cli("animate", "--run", single_run, "--n", "100", "--frames", "5", "--out", out)
+    p = cli(main, "animate", "--run", single_run, "--n", "100", "--frames", "5", "--out", out)
     assert p.returncode == 0, p.stderr
     assert out.read_bytes()[:6] in (b"GIF87a", b"GIF89a")

@@ -11,14 +11,6 @@ import pytest
 from models.toy2d.cli import main
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("contract") / "run"
-    assert main(["train", "--dataset", "moons", "--steps", "20", "--hidden", "16", "--depth", "2",
-                 "--levels", "3", "--batch-size", "32", "--out", str(out)]) == 0
-    return out
-
-
 def _files(tmp_path):
     (tmp_path / "mine.txt").write_text("my notes")
     (tmp_path / "folder").mkdir()
@@ -64,8 +56,8 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_is_one_line_exit_2_before_any_work(tmp_path, capsys, run_dir, case):
-    files = {**_files(tmp_path), "run": run_dir}
+def test_bad_input_is_one_line_exit_2_before_any_work(tmp_path, capsys, tiny_score_run, case):
+    files = {**_files(tmp_path), "run": tiny_score_run}
     before = sorted((str(p), p.read_bytes() if p.is_file() else None) for p in tmp_path.rglob("*"))
     args, needle = CASES[case]
     started = time.perf_counter()

@@ -15,13 +15,6 @@ TOY = dataset_mixture("ncsn-mixture")
 EXACT = ["sample", "--reference", "exact", "--dataset", "ncsn-mixture"]
 
 
-def _call(capsys, *args):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    assert "Traceback" not in out.err
-    return code, out.out, out.err
-
-
 @pytest.fixture(scope="module")
 def tiny_ncsn(tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny") / "run"
@@ -38,27 +31,27 @@ def tiny_single(tmp_path_factory):
     return out
 
 
-def test_ode_with_100_steps_and_the_exact_score_gives_the_heavy_share(capsys, tmp_path):
+def test_ode_with_100_steps_and_the_exact_score_gives_the_heavy_share(cli, tmp_path):
     out = tmp_path / "ode.csv"
-    code, stdout, err = _call(capsys, *EXACT, "--sampler", "ode", "--steps", "100", "--n", "3000", "--out", out)
+    code, stdout, err = cli(main, *EXACT, "--sampler", "ode", "--steps", "100", "--n", "3000", "--out", out)
     assert code == 0, err
     assert float(mode_shares(read_points_csv(out), TOY.means_tensor())[1]) == pytest.approx(0.80, abs=0.02)
 
 
 @pytest.mark.parametrize("sampler", ["pc", "ode"])
-def test_pc_and_ode_sample_a_run(capsys, tmp_path, tiny_ncsn, sampler):
+def test_pc_and_ode_sample_a_run(cli, tmp_path, tiny_ncsn, sampler):
     out = tmp_path / "s.csv"
-    code, stdout, err = _call(capsys, "sample", "--run", tiny_ncsn, "--sampler", sampler, "--n", "50",
+    code, stdout, err = cli(main, "sample", "--run", tiny_ncsn, "--sampler", sampler, "--n", "50",
                               "--out", out)
     assert code == 0, err
     assert f"({sampler})" in stdout and read_points_csv(out).shape == (50, 2)
 
 
-def test_ode_solvers_differ_and_the_seed_only_picks_the_start(capsys, tmp_path, tiny_ncsn):
+def test_ode_solvers_differ_and_the_seed_only_picks_the_start(cli, tmp_path, tiny_ncsn):
     paths = {}
     for name, extra in {"heun": [], "euler": ["--solver", "euler"], "heun again": []}.items():
         paths[name] = tmp_path / f"{name}.csv"
-        code, _, err = _call(capsys, "sample", "--run", tiny_ncsn, "--sampler", "ode", "--steps", "10", "--n", "40",
+        code, _, err = cli(main, "sample", "--run", tiny_ncsn, "--sampler", "ode", "--steps", "10", "--n", "40",
                              *extra, "--out", paths[name])
         assert code == 0, err
     assert paths["heun"].read_bytes() == paths["heun again"].read_bytes()
@@ -78,29 +71,29 @@ REJECTED = {
 
 
 @pytest.mark.parametrize("case", list(REJECTED))
-def test_an_option_a_sampler_does_not_read_is_one_line_exit_2(capsys, tmp_path, case):
+def test_an_option_a_sampler_does_not_read_is_one_line_exit_2(cli, tmp_path, case):
     extra, needle = REJECTED[case]
-    code, stdout, err = _call(capsys, *EXACT, *extra, "--n", "20", "--out", tmp_path / "s.csv")
+    code, stdout, err = cli(main, *EXACT, *extra, "--n", "20", "--out", tmp_path / "s.csv")
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], err
     assert not (tmp_path / "s.csv").exists()
 
 
-def test_plain_langevin_warns_when_particles_barely_moved(capsys, tmp_path):
+def test_plain_langevin_warns_when_particles_barely_moved(cli, tmp_path):
     # the old default ε = 0.5 σ_L² (1.7e-4 here) left the particles where they started
-    code, _, err = _call(capsys, *EXACT, "--sampler", "langevin", "--eps", "0.00017", "--steps", "100",
+    code, _, err = cli(main, *EXACT, "--sampler", "langevin", "--eps", "0.00017", "--steps", "100",
                          "--n", "200", "--out", tmp_path / "timid.csv")
     assert code == 0 and err.startswith("warning: particles barely moved"), err
-    code, _, err = _call(capsys, *EXACT, "--sampler", "langevin", "--steps", "100", "--n", "200",
+    code, _, err = cli(main, *EXACT, "--sampler", "langevin", "--steps", "100", "--n", "200",
                          "--out", tmp_path / "default.csv")
     assert code == 0 and err == "", err
 
 
-def test_loglik_with_the_exact_score_matches_the_true_density(capsys, tmp_path):
+def test_loglik_with_the_exact_score_matches_the_true_density(capsys, tmp_path, cli):
     points = tmp_path / "mix.csv"
     assert main(["datasets", "ncsn-mixture", "--n", "100", "--seed", "7", "--out", str(points)]) == 0
     capsys.readouterr()
-    code, stdout, err = _call(capsys, "loglik", "--reference", "exact", "--dataset", "ncsn-mixture",
+    code, stdout, err = cli(main, "loglik", "--reference", "exact", "--dataset", "ncsn-mixture",
                               "--data", points, "--steps", "100")
     assert code == 0, err
     model = float(re.search(r"mean log-likelihood (-?[\d.]+)", stdout).group(1))
@@ -109,11 +102,11 @@ def test_loglik_with_the_exact_score_matches_the_true_density(capsys, tmp_path):
     assert true == pytest.approx(float(TOY.log_prob(read_points_csv(points).double(), 0.0417).mean()), abs=0.01)
 
 
-def test_loglik_of_a_run_prints_the_models_number(capsys, tmp_path, tiny_ncsn):
+def test_loglik_of_a_run_prints_the_models_number(capsys, tmp_path, tiny_ncsn, cli):
     points = tmp_path / "p.csv"
     assert main(["datasets", "8-gaussians", "--n", "50", "--out", str(points)]) == 0
     capsys.readouterr()
-    code, stdout, err = _call(capsys, "loglik", "--run", tiny_ncsn, "--data", points, "--steps", "5")
+    code, stdout, err = cli(main, "loglik", "--run", tiny_ncsn, "--data", points, "--steps", "5")
     assert code == 0, err
     assert "mean log-likelihood" in stdout and "true mean log-density" in stdout  # 8-gaussians is a mixture
 
@@ -128,13 +121,13 @@ LOGLIK_BAD = {
 
 
 @pytest.mark.parametrize("case", list(LOGLIK_BAD))
-def test_loglik_bad_input_is_one_line_exit_2(capsys, tmp_path, tiny_ncsn, tiny_single, case):
+def test_loglik_bad_input_is_one_line_exit_2(cli, tmp_path, tiny_ncsn, tiny_single, case):
     points = tmp_path / "p.csv"
     points.write_text("x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(12)))
     args, needle = LOGLIK_BAD[case]
     args = [a.format(run=tiny_ncsn, single=tiny_single, tmp=tmp_path) for a in args]
     if "--data" not in args:
         args += ["--data", str(points)]
-    code, _, err = _call(capsys, "loglik", *args)
+    code, _, err = cli(main, "loglik", *args)
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and needle in lines[0], err

@@ -12,6 +12,7 @@ import shutil
 import struct
 import subprocess
 import zlib
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -106,6 +107,13 @@ def flux_cli(cli, cli_env):
 def flux_helpers():
     """Helper functions: copy_without_marker(src, dst), make_hf_cache(cache, repo_id, pipeline, commit)."""
     return SimpleNamespace(copy_without_marker=copy_without_marker, make_hf_cache=make_hf_cache, repo=REPO)
+
+
+def write(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
+    """`text` as the UTF-8 file tmp_path/name (a prompt file, by default)."""
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    return path
 
 
 # PNG uploads to recall: parameters the lesson's model takes, and PNGs made to order.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from app.ui import resources
 from models.lab.uploads import save_upload
-from tests.helpers import run_module
+from tests.helpers import new_session, run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,9 +38,7 @@ def test_uploads_are_swept_from_the_first_page_view_not_from_the_first_train():
     uploads stayed on disk while nobody trained."""
     import threading
 
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60).run()
+    at = new_session().run()
     assert not at.exception, at.exception
     assert any(t.name == "uploads-sweeper" and t.is_alive() for t in threading.enumerate())
 

@@ -5,17 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from models.flux.prompt_check import Problem, validate_file, validate_text
+from tests.flux_fixtures import write
 from tests.helpers import run_module
 
 REPO = Path(__file__).resolve().parents[2]
 PART1 = REPO / "prompts" / "part1.toml"
-
-
-def write(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
-    path = tmp_path / name
-    path.write_bytes(text.encode("utf-8"))
-    return path
-
 
 BROKEN = """\
 title = "Broken"

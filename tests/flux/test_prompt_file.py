@@ -11,6 +11,7 @@ from models.flux.params import BadParams, GenerationParams
 from models.flux.prompt_check import validate_file, validate_text
 from models.flux.prompt_file import PromptFile, SaveConflict
 from models.flux.prompt_schema import DEFAULT_MODEL, PromptFileError, default_seed, id_problem
+from tests.flux_fixtures import write
 
 REPO = Path(__file__).resolve().parents[2]
 PART1 = REPO / "prompts" / "part1.toml"
@@ -59,12 +60,6 @@ width = 768
 id = "s2"
 title = "Two"
 """
-
-
-def write(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
-    path = tmp_path / name
-    path.write_bytes(text.encode("utf-8"))
-    return path
 
 
 # ---- the shipped file -----------------------------------------------------------------------------

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import torch
 
+from models.core.atomic import recover_folder
 from models.core.errors import InputError
+from models.core.reading import read_bounded
 from models.lab import run_folder
 
 from .model import FlowModel
@@ -55,9 +57,10 @@ def flow_zip_bytes(model: FlowModel, history: list[dict] | None = None, class_na
 def is_flow_run(directory: str | Path) -> bool:
     """True when the folder's config.json names a flow (False for a score run, or no readable config)."""
     try:
-        raw = (Path(directory) / "config.json").read_bytes()[:run_folder.MAX_CONFIG_BYTES]
+        recover_folder(directory)
+        raw = read_bounded(Path(directory) / "config.json", run_folder.MAX_CONFIG_BYTES, "run's config.json")
         cfg = json.loads(raw)
-    except (OSError, ValueError, RecursionError):
+    except (InputError, OSError, ValueError, RecursionError):
         return False
     return isinstance(cfg, dict) and cfg.get("kind") == KIND
 

@@ -24,8 +24,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as safetensors_bytes
 
-from models.core.atomic import atomic_folder, file_in_the_way, write_synced
+from models.core.atomic import atomic_folder, file_in_the_way, recover_folder, write_synced
 from models.core.errors import InputError
+from models.core.reading import read_bounded
 
 from .checks import is_whole, number, short_repr
 from .datasets import DatasetSpec
@@ -121,28 +122,22 @@ def losses_csv_text(history: list[dict], levels: int) -> str:
 # ----------------------------------------------------------------------------- reading
 
 def read_run_folder(directory: str | Path) -> tuple[Path, bytes, Path, bytes]:
-    """(config path, its bytes, weights path, their bytes) of a run folder, size-capped."""
+    """(config path, its bytes, weights path, their bytes) of a run folder, size-capped.
+
+    A replace of this run killed half way is undone first (`recover_folder`); each file must be a
+    regular file within its cap (a link to /dev/zero or a pipe is refused, not read).
+    """
     d = Path(directory)
+    recover_folder(d)
     if not d.is_dir():
         raise InputError(f"run directory not found: {d}")
     cfg_path, weights_path = d / "config.json", d / "model.safetensors"
     for p in (cfg_path, weights_path):
-        if not p.is_file():
+        if not (p.exists() or p.is_symlink()):
             raise InputError(f"{p} is missing: this does not look like a trained run (train one first)")
-    cfg = _read_capped(cfg_path, MAX_CONFIG_BYTES, "config.json")
-    weights = _read_capped(weights_path, MAX_WEIGHTS_BYTES, "model.safetensors")
+    cfg = read_bounded(cfg_path, MAX_CONFIG_BYTES, "run's config.json")
+    weights = read_bounded(weights_path, MAX_WEIGHTS_BYTES, "run's model.safetensors")
     return cfg_path, cfg, weights_path, weights
-
-
-def _read_capped(path: Path, limit: int, what: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(limit + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise InputError(f"{path} is too large to be the {what} of a toy score model")
-    return data
 
 
 @dataclass(frozen=True)
@@ -226,10 +221,10 @@ def read_losses_csv(source: str | Path | IO[str]) -> list[dict]:
     """
     if isinstance(source, (str, Path)):
         try:
-            with open(source, encoding="utf-8", errors="replace", newline="") as f:
-                return read_losses_csv(f)
-        except OSError:
+            text = read_bounded(source, MAX_LOSS_CSV_BYTES, "losses.csv").decode("utf-8", errors="replace")
+        except InputError:  # no history is not fatal: the weights are what a run is
             return []
+        return read_losses_csv(io.StringIO(text, newline=""))
     rows: list[dict] = []
     reader = csv.reader(_bounded_lines(source))
     try:

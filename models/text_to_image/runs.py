@@ -20,7 +20,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as safetensors_bytes
 
-from models.core.atomic import atomic_folder, file_in_the_way, write_synced
+from models.core.atomic import atomic_folder, file_in_the_way, recover_folder, write_synced
+from models.core.reading import read_bounded
 from models.core.clip_tokenizer import VOCAB_SIZE
 from models.core.errors import InputError
 
@@ -98,26 +99,16 @@ def run_zip_bytes(run: Trained) -> bytes:
 CAPS = {"config.json": MAX_CONFIG_BYTES, "model.safetensors": MAX_WEIGHTS_BYTES, "losses.csv": MAX_LOSSES_BYTES}
 
 
-def _read_capped(path: Path, limit: int) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(limit + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise InputError(f"{path} is too large to belong to an 8×8 digit model")
-    return data
-
-
 def load_run(directory: str | Path) -> Trained:
     d = Path(directory)
+    recover_folder(d)  # a replace of this run killed half way is undone first
     if not d.is_dir():
         raise InputError(f"run directory not found: {d}")
     files = {}
     for name in RUN_FILES:
         p = d / name
-        if p.is_file():
-            files[name] = _read_capped(p, CAPS[name])
+        if p.exists() or p.is_symlink():
+            files[name] = read_bounded(p, CAPS[name], "file of an 8×8 digit model")
         elif name != "losses.csv":
             raise InputError(f"{p} is missing: this does not look like a trained text-to-image run (train one first)")
     return from_files(files, str(d))

@@ -60,3 +60,49 @@ def test_an_output_the_system_will_not_let_us_write_is_one_line(tiny_score_run, 
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1, err
     assert "internal error" not in err and ".tmp" not in err and f"diffusion-classroom-test{suffix}" in err, err
+
+
+@pytest.mark.parametrize("kind", ["link to /dev/zero", "pipe", "huge"])
+def test_a_run_whose_config_is_no_small_regular_file_is_refused_without_reading_it(tmp_path, kind):
+    """`sample --run DIR` read config.json whole before checking its size: 4.3 GB from a link to /dev/zero."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.safetensors").write_bytes(b"\0" * 16)
+    config = run / "config.json"
+    if kind == "pipe":
+        os.mkfifo(config)
+    elif kind == "huge":
+        with open(config, "wb") as f:
+            f.truncate(3 * 2**30)  # sparse: 3 GB that take no disk
+    else:
+        config.symlink_to("/dev/zero")
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30)); "
+            "from models.score.cli import main; sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, "sample", "--run", str(run), "--out", str(tmp_path / "s.csv")],
+                          cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-500:]
+    assert "config.json" in done.stderr and not (tmp_path / "s.csv").exists()
+
+
+def test_a_run_whose_replace_was_killed_half_way_is_restored_by_the_next_load(score_run, tmp_path, capsys):
+    """SIGKILL between atomic_folder's two renames left only .run.old-* / .run.new-*: the run looked gone."""
+    import shutil
+
+    from models.score.cli import main
+
+    aside = tmp_path / ".run.old-abc123"
+    aside.mkdir()
+    shutil.copytree(score_run, aside / "run")
+    (tmp_path / ".run.new-xyz789").mkdir()  # the new run, half written
+    (tmp_path / ".run.new-xyz789" / "config.json").write_text("{")
+    import os
+
+    os.utime(tmp_path / ".run.new-xyz789", (0, 0))
+    rc = main(["sample", "--run", str(tmp_path / "run"), "--n", "10", "--out", str(tmp_path / "s.csv")])
+    assert rc == 0, capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "s.csv"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+from models.core.atomic import output_clash
 from models.core.errors import InputError
 from models.lab.cli import check_output_file
 from models.lab.flow_matching import SAMPLERS
@@ -69,6 +70,9 @@ def cmd_train(args) -> None:
                                  "weights, so it keeps its network's size)")
     elif not has_data:
         raise InputError("one of the arguments --dataset --data --text is required (or --reflow-from RUN)")
+    clash = output_clash({"--out": args.out}, {"the run --reflow-from": args.reflow_from})
+    if clash:  # the reflow would replace the very run it samples its pairs from
+        raise InputError(clash)
     check_run_target(args.out)
     base = FlowConfig()
     if args.reflow_from is not None:
@@ -124,7 +128,7 @@ def cmd_sample(args) -> None:
 
     from .checkpoints import load_flow_run
 
-    check_output_file(args.out)
+    check_output_file(args.out, runs={"the run --run": args.run})
     sampler = args.sampler or DEFAULT_SAMPLER
     if sampler not in SAMPLERS:
         raise InputError(f"--sampler {sampler}: a flow samples with {' or '.join(SAMPLERS)}")

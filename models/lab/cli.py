@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from models.core.atomic import file_in_the_way
+from models.core.atomic import file_in_the_way, output_clash
 from models.core.errors import InputError
 
 from .checks import LIMITS, MAX_POINTS, SEED_MAX
@@ -135,10 +135,17 @@ POINTS = whole_number(MAX_POINTS)
 STEPS = whole_number(LIMITS["steps"], " (a toy 2-D model learns in a few thousand steps)")
 
 
-def check_output_file(path: Path, flag: str = "--out") -> None:
-    """Refuse an output FILE path that is a folder or lies under a file (before the work, not after)."""
+def check_output_file(path: Path, flag: str = "--out", *, runs: dict[str, Path | None] | None = None) -> None:
+    """Refuse an output FILE path that is a folder or lies under a file (before the work, not after), and
+    one inside a run the command reads (`runs`: {"the run --run": path}): `sample --run R --out
+    R/config.json` destroyed the run it read."""
     if path.is_dir():
         raise InputError(f"{flag} {path} is a folder: give a file name inside it")
     blocker = file_in_the_way(path)
     if blocker is not None:
         raise InputError(f"{flag} {path}: {blocker} is a file, so nothing can be written under it")
+    # only a folder that is a run (a config.json in it): another folder fails as "not a run" on reading
+    runs = {what: run for what, run in (runs or {}).items() if run is not None and (Path(run) / "config.json").exists()}
+    clash = output_clash({flag: path}, inside=runs)
+    if clash:
+        raise InputError(clash)

@@ -296,7 +296,7 @@ def cmd_sample(args) -> None:
 
     from .samplers import uniform_start
 
-    check.check_output_file(args.out)
+    check.check_output_file(args.out, runs={"the run --run": args.run})
     _check_sigma_order(args)
     if args.start_range is not None and not args.start_range[0] < args.start_range[1]:
         raise InputError(f"--start-range: LOW ({args.start_range[0]:g}) must be smaller than HIGH "
@@ -331,7 +331,7 @@ def cmd_animate(args) -> None:
     from .checkpoints import load_run
     from .run import draw_samples
 
-    check.check_output_file(args.out)
+    check.check_output_file(args.out, runs={"the run --run": args.run})
     if args.frames < 2:
         raise InputError("--frames must be at least 2")
     if args.size < 64:

@@ -72,10 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def check_output_file(path: Path) -> None:
+def check_output_file(path: Path, run: Path | None = None) -> None:
     if path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"--out {path}: give a file ending in .png (a grid) or .npy (the raw images)")
-    lab_cli.check_output_file(path)
+    lab_cli.check_output_file(path, runs={"the run --run": run})
 
 
 def npy_bytes(images: torch.Tensor) -> bytes:
@@ -97,7 +97,7 @@ def cmd_train(args) -> None:
 
 
 def cmd_sample(args) -> None:
-    check_output_file(args.out)
+    check_output_file(args.out, args.run)
     run = load_run(args.run)
     images = generate(run.model, args.prompt, n=args.n, steps=args.steps, guidance=args.guidance,
                       seed=args.seed).images

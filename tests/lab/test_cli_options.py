@@ -106,3 +106,32 @@ def test_a_run_whose_replace_was_killed_half_way_is_restored_by_the_next_load(sc
     rc = main(["sample", "--run", str(tmp_path / "run"), "--n", "10", "--out", str(tmp_path / "s.csv")])
     assert rc == 0, capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "s.csv"]
+
+
+@pytest.fixture(scope="module")
+def flow_run(tmp_path_factory):
+    from models.score.cli import main
+
+    out = tmp_path_factory.mktemp("options-flow") / "run"
+    assert main(["train", "--model", "flow", "--dataset", "moons", "--steps", "20", "--hidden", "16",
+                 "--n-train", "500", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("command", [
+    ["sample", "--run", "{score}", "--n", "10", "--out", "{score}/config.json"],
+    ["sample", "--run", "{score}", "--n", "10", "--out", "{score}/samples.csv"],
+    ["animate", "--run", "{score}", "--n", "10", "--out", "{score}/model.safetensors"],
+    ["sample", "--run", "{flow}", "--n", "10", "--out", "{flow}/config.json"],
+    ["train", "--model", "flow", "--reflow-from", "{flow}", "--steps", "5", "--out", "{flow}"],
+])
+def test_an_output_inside_the_run_it_reads_is_refused_and_the_run_survives(score_run, flow_run, capsys, command):
+    """`sample --run R --out R/config.json` exited 0 and destroyed the run."""
+    from models.score.cli import main
+
+    before = {run: {p.name: p.read_bytes() for p in run.iterdir()} for run in (score_run, flow_run)}
+    argv = [a.replace("{score}", str(score_run)).replace("{flow}", str(flow_run)) for a in command]
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "the run --" in err, err
+    assert before == {run: {p.name: p.read_bytes() for p in run.iterdir()} for run in (score_run, flow_run)}

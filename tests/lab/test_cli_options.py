@@ -82,22 +82,22 @@ def test_a_run_whose_config_is_no_small_regular_file_is_refused_without_reading_
     else:
         config.symlink_to("/dev/zero")
     code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30)); "
-            "from models.score.cli import main; sys.exit(main(sys.argv[1:]))")
+            "from models.toy2d.cli import main; sys.exit(main(sys.argv[1:]))")
     done = subprocess.run([sys.executable, "-c", code, "sample", "--run", str(run), "--out", str(tmp_path / "s.csv")],
                           cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-500:]
     assert "config.json" in done.stderr and not (tmp_path / "s.csv").exists()
 
 
-def test_a_run_whose_replace_was_killed_half_way_is_restored_by_the_next_load(score_run, tmp_path, capsys):
+def test_a_run_whose_replace_was_killed_half_way_is_restored_by_the_next_load(tiny_score_run, tmp_path, capsys):
     """SIGKILL between atomic_folder's two renames left only .run.old-* / .run.new-*: the run looked gone."""
     import shutil
 
-    from models.score.cli import main
+    from models.toy2d.cli import main
 
     aside = tmp_path / ".run.old-abc123"
     aside.mkdir()
-    shutil.copytree(score_run, aside / "run")
+    shutil.copytree(tiny_score_run, aside / "run")
     (tmp_path / ".run.new-xyz789").mkdir()  # the new run, half written
     (tmp_path / ".run.new-xyz789" / "config.json").write_text("{")
     import os
@@ -110,7 +110,7 @@ def test_a_run_whose_replace_was_killed_half_way_is_restored_by_the_next_load(sc
 
 @pytest.fixture(scope="module")
 def flow_run(tmp_path_factory):
-    from models.score.cli import main
+    from models.toy2d.cli import main
 
     out = tmp_path_factory.mktemp("options-flow") / "run"
     assert main(["train", "--model", "flow", "--dataset", "moons", "--steps", "20", "--hidden", "16",
@@ -125,13 +125,13 @@ def flow_run(tmp_path_factory):
     ["sample", "--run", "{flow}", "--n", "10", "--out", "{flow}/config.json"],
     ["train", "--model", "flow", "--reflow-from", "{flow}", "--steps", "5", "--out", "{flow}"],
 ])
-def test_an_output_inside_the_run_it_reads_is_refused_and_the_run_survives(score_run, flow_run, capsys, command):
+def test_an_output_inside_the_run_it_reads_is_refused_and_the_run_survives(tiny_score_run, flow_run, capsys, command):
     """`sample --run R --out R/config.json` exited 0 and destroyed the run."""
-    from models.score.cli import main
+    from models.toy2d.cli import main
 
-    before = {run: {p.name: p.read_bytes() for p in run.iterdir()} for run in (score_run, flow_run)}
-    argv = [a.replace("{score}", str(score_run)).replace("{flow}", str(flow_run)) for a in command]
+    before = {run: {p.name: p.read_bytes() for p in run.iterdir()} for run in (tiny_score_run, flow_run)}
+    argv = [a.replace("{score}", str(tiny_score_run)).replace("{flow}", str(flow_run)) for a in command]
     rc = main(argv)
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "the run --" in err, err
-    assert before == {run: {p.name: p.read_bytes() for p in run.iterdir()} for run in (score_run, flow_run)}
+    assert before == {run: {p.name: p.read_bytes() for p in run.iterdir()} for run in (tiny_score_run, flow_run)}

@@ -17,6 +17,7 @@ from app.flow_lab.live import act, live_panel, ready
 from app.ui import charts
 from app.ui.presentation import chart
 from models.flow import run as flow
+from models.score.reference import reference_score
 
 SIGMAS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)   # for the implied-score comparison (data coordinates)
 
@@ -172,7 +173,7 @@ def implied_score_ui(f: TrainedFlow) -> None:
     st.latex(r"\nabla \log p_t(x) = -\frac{x + (1-t)\,v(x,t)}{t}")
     st.latex(r"\mathbb{E}[\varepsilon \mid x_t] = x + (1-t)\,v,\qquad \mathbb{E}[x_0 \mid x_t] = x - t\,v")
     sigma = st.select_slider("Noise level σ (data units)", SIGMAS, value=0.5, key="fx_sigma")
-    reference = session.cached(("reference", data.spec), lambda: flow.reference_score_for(data))
+    reference = session.cached(("reference", data.spec), lambda: reference_score(data.spec, data.points))
     implied = session.cached(("implied",) + key + (sigma,),
                              lambda: flow.implied_score_field(model, reference.score, sigma, domain))
     i1, i2 = st.columns(2, gap="large")

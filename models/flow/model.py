@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import torch
 
-from models.lab.datasets import DatasetSpec
 from models.lab.flow_matching import FlowSamples, guided_velocity, integrate, noise_start
 from models.lab.flow_matching import time_of_sigma, velocity_to_score
 from models.lab.training import Trainer, limited_threads
@@ -95,10 +94,3 @@ class FlowModel:
         result.samples = self.to_data(result.samples)
         result.frames = [self.to_data(f) for f in result.frames]
         return result
-
-    def describe_data(self) -> str:
-        if self.dataset is not None:
-            return DatasetSpec.from_dict(self.dataset).describe()
-        if self.dataset_from_upload is not None:
-            return DatasetSpec.from_dict(self.dataset_from_upload).describe() + " (uploaded run: data not available)"
-        return "unknown data"

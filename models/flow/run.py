@@ -263,16 +263,6 @@ def samples_at_steps(model: FlowModel, steps: int, evaluation: torch.Tensor | No
             "ratio": ed / floor if ed is not None and floor else None}
 
 
-def reference_score_for(data: TrainingData | None):
-    """The score the implied one is compared with: exact for a Gaussian mixture, else the empirical score
-    of the training points (see models.score.reference), or None without data."""
-    if data is None:
-        return None
-    from models.score.reference import reference_score
-
-    return reference_score(data.spec, data.points)
-
-
 def guidance_table(model: FlowModel, label: int, centers: torch.Tensor | None, weights=(0.0, 1.0, 3.0), *,
                    n: int = 1000, seed: int = 0) -> list[dict]:
     """Share nearest the class centre and spread for a few guidance weights (the classic CFG trade-off)."""

@@ -14,13 +14,12 @@ conditional and the unconditional velocity (Ho & Salimans 2022).
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
 import torch
 
 from models.core.errors import InputError
-from models.lab.checks import LIMITS, SEED_MAX, short_repr, type_problem
+from models.lab.checks import check_field_types, check_loop_settings, short_repr
 from models.lab.flow_matching import TIME_SAMPLINGS, drop_labels, flow_matching_loss, sample_times
 from models.lab.training import Trainer
 
@@ -56,34 +55,20 @@ class FlowConfig:
     reflow: int = 0                       # 0: trained on (data, fresh noise); k: the k-th reflow
 
     def validate(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            problem = type_problem(value, _FIELD_TYPES[f.name])
-            if problem:
-                raise InputError(f"{f.name.replace('_', ' ')} must be {problem} (got {short_repr(value)})")
+        """Types first, then bounds: a config may come from an uploaded run, so nothing is trusted."""
+        check_field_types(self, _FIELD_TYPES)
         if self.model != "flow":
             raise InputError(f"a flow config has model 'flow' (got {short_repr(self.model)})")
         if self.time_sampling not in TIME_SAMPLINGS:
             raise InputError(f"unknown time sampling {short_repr(self.time_sampling)}: use "
                              f"{' or '.join(TIME_SAMPLINGS)}")
-        for name in ("hidden", "depth", "steps", "batch_size", "log_every", "num_threads"):
-            v, high = getattr(self, name), LIMITS[name]
-            if v is not None and not 1 <= v <= high:
-                raise InputError(f"{name.replace('_', ' ')} must be a whole number from 1 to {high:,} (got {v:,})")
-        if not 0 <= self.seed <= SEED_MAX:
-            raise InputError(f"seed must be a whole number from 0 to 2**63 − 1 (got {short_repr(self.seed)})")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise InputError(f"learning rate must be a positive number (got {self.lr})")
-        if not 0 <= self.ema < 1:
-            raise InputError("EMA decay must be in [0, 1)")
+        check_loop_settings(self, ("hidden", "depth", "steps", "batch_size", "log_every", "num_threads"))
         if not 0 <= self.num_classes <= MAX_CLASSES:
             raise InputError(f"num classes must be from 0 to {MAX_CLASSES} (got {self.num_classes})")
         if not 0 <= self.label_dropout < 1:
             raise InputError(f"label dropout must be in [0, 1) (got {self.label_dropout})")
         if not 0 <= self.reflow <= MAX_REFLOWS:
             raise InputError(f"reflow must be from 0 to {MAX_REFLOWS} (got {self.reflow})")
-        if self.device not in ("cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
-            raise InputError(f"unknown device {short_repr(self.device)}: use cpu, cuda or mps")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import typing
+from dataclasses import fields
+from typing import Iterable
 
 from models.core.errors import InputError
 
@@ -59,3 +61,30 @@ def number(value, name: str, bound: float) -> float:
     if not (abs(value) <= bound):  # also false for NaN; compared before float() so 10**400 cannot overflow
         raise InputError(f"{name} must hold finite numbers no larger than {bound:g} (got {short_repr(value)})")
     return float(value)
+
+
+def check_field_types(config, field_types: dict) -> None:
+    """Every field of a config dataclass holds what `field_types` says (InputError naming the first that does not):
+    a config may come from an uploaded run, so nothing is trusted, and types are checked before bounds."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        problem = type_problem(value, field_types[f.name])
+        if problem:
+            raise InputError(f"{f.name.replace('_', ' ')} must be {problem} (got {short_repr(value)})")
+
+
+def check_loop_settings(config, whole_numbers: Iterable[str]) -> None:
+    """The bounds of the training loop's settings (models/lab/training.LoopSettings): the whole numbers named
+    (each from 1 to its LIMITS), the seed, the learning rate, the EMA decay and the device's name."""
+    for name in whole_numbers:
+        v, high = getattr(config, name), LIMITS[name]
+        if v is not None and not 1 <= v <= high:
+            raise InputError(f"{name.replace('_', ' ')} must be a whole number from 1 to {high:,} (got {v:,})")
+    if not 0 <= config.seed <= SEED_MAX:
+        raise InputError(f"seed must be a whole number from 0 to 2**63 − 1 (got {short_repr(config.seed)})")
+    if not (math.isfinite(config.lr) and config.lr > 0):
+        raise InputError(f"learning rate must be a positive number (got {config.lr})")
+    if not 0 <= config.ema < 1:
+        raise InputError("EMA decay must be in [0, 1)")
+    if config.device not in ("cpu", "cuda", "mps") and not config.device.startswith("cuda:"):
+        raise InputError(f"unknown device {short_repr(config.device)}: use cpu, cuda or mps")

@@ -8,12 +8,12 @@ or a ladder of them (`NoiseLadderObjective`, an NCSN), both in objectives.py.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
 import torch
 
 from models.core.errors import InputError
-from models.lab.checks import LIMITS, SEED_MAX, short_repr, type_problem
+from models.lab.checks import LIMITS, check_field_types, check_loop_settings, short_repr
 from models.lab.training import Trainer
 
 from .networks import build_network
@@ -62,35 +62,20 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Types first, then bounds: a config may come from an uploaded run, so nothing is trusted."""
-        for f in fields(self):
-            value = getattr(self, f.name)
-            problem = type_problem(value, _FIELD_TYPES[f.name])
-            if problem:
-                raise InputError(f"{f.name.replace('_', ' ')} must be {problem} (got {short_repr(value)})")
+        check_field_types(self, _FIELD_TYPES)
         if self.model not in MODEL_KINDS:
             raise InputError(f"unknown model {short_repr(self.model)}: use 'single-sigma' or 'ncsn'")
         if self.objective not in OBJECTIVES:
             raise InputError(f"unknown objective {short_repr(self.objective)}: use one of {', '.join(OBJECTIVES)}")
         if self.conditioning not in CONDITIONINGS:
             raise InputError(f"unknown conditioning {short_repr(self.conditioning)}: use 'embedding' or 'scale'")
-        for name, high in LIMITS.items():
-            v = getattr(self, name)
-            if v is not None and not 1 <= v <= high:
-                raise InputError(f"{name.replace('_', ' ')} must be a whole number from 1 to {high:,} (got {v:,})")
-        if not 0 <= self.seed <= SEED_MAX:
-            raise InputError(f"seed must be a whole number from 0 to 2**63 − 1 (got {short_repr(self.seed)})")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise InputError(f"learning rate must be a positive number (got {self.lr})")
+        check_loop_settings(self, LIMITS)
         for name in ("sigma", "sigma_max", "sigma_min"):
             v = getattr(self, name)
             if v is not None and not (math.isfinite(v) and v > 0):
                 raise InputError(f"{name.replace('_', ' ').replace('sigma', 'σ')} must be positive (got {v})")
         if self.model == "ncsn" and self.levels < 2:
             raise InputError("the NCSN ladder needs at least 2 noise levels")
-        if not 0 <= self.ema < 1:
-            raise InputError("EMA decay must be in [0, 1)")
-        if self.device not in ("cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
-            raise InputError(f"unknown device {short_repr(self.device)}: use cpu, cuda or mps")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -22,9 +22,10 @@ import torch
 from models.core.atomic import atomic_write_bytes
 from models.core.errors import InputError
 from models.lab import cli as lab_cli
+from models.lab.run_folder import check_run_target
 
 from .images import grid_png
-from .runs import check_run_target, load_run, save_run
+from .runs import load_run, save_run
 from .sample import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_GUIDANCE, MAX_IMAGES, MAX_STEPS, generate
 from .train import LIMITS, Progress, TrainConfig, train
 from .text_encoder import token_pieces

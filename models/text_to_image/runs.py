@@ -18,12 +18,12 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
-from safetensors.torch import save as safetensors_bytes
 
-from models.core.atomic import atomic_folder, file_in_the_way, recover_folder, write_synced
+from models.core.atomic import recover_folder
 from models.core.reading import read_bounded
 from models.core.clip_tokenizer import VOCAB_SIZE
 from models.core.errors import InputError
+from models.lab import run_folder
 
 from .train import TrainConfig, Trained, new_model
 
@@ -38,11 +38,10 @@ MAX_HISTORY_ROWS = 100_000
 
 
 def run_files(run: Trained) -> dict[str, bytes]:
-    tensors = {k: v.detach().cpu().contiguous() for k, v in run.model.state_dict().items()}
-    weights = safetensors_bytes(tensors, metadata={"format": "diffusion-classroom"})
+    weights = run_folder.weights_bytes(run.model)
     config = {"format_version": FORMAT_VERSION, "kind": KIND, "train": run.config.to_dict(),
               "steps_trained": int(run.steps_trained), "cpu_seconds": float(run.cpu_seconds),
-              "seen_token_ids": list(run.seen_ids), "weights_sha256": hashlib.sha256(weights).hexdigest()}
+              "seen_token_ids": list(run.seen_ids), "weights_sha256": run_folder.weights_digest(weights)}
     files = {"model.safetensors": weights, "config.json": json.dumps(config, indent=1).encode()}
     if run.history:
         buf = io.StringIO()
@@ -54,44 +53,13 @@ def run_files(run: Trained) -> dict[str, bytes]:
     return files
 
 
-def check_run_target(directory: str | Path) -> Path:
-    """A new folder, an empty one or an earlier run (replaced whole); anything else is refused before training."""
-    d = Path(directory)
-    if d.is_symlink():
-        raise InputError(f"{d} is a symbolic link: give a plain folder for the run")
-    if d.exists() and not d.is_dir():
-        raise InputError(f"{d} is a file, not a folder: give a new folder for the run")
-    blocker = file_in_the_way(d)
-    if blocker is not None:
-        raise InputError(f"{blocker} is a file: a run folder cannot be made inside it")
-    if d.is_dir():
-        others = sorted(p.name for p in d.iterdir() if p.name not in RUN_FILES)
-        if others:
-            shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
-            raise InputError(f"{d} already holds other files ({shown}): give a new or empty folder "
-                             "(only an earlier run is replaced)")
-    return d
-
-
 def save_run(directory: str | Path, run: Trained) -> Path:
     """Written whole into a hidden sibling folder, then renamed into place: never half a run."""
-    d = check_run_target(directory)
-    files = run_files(run)
-    try:
-        with atomic_folder(d) as tmp:
-            for name, data in files.items():
-                write_synced(tmp / name, data)
-    except OSError as exc:
-        raise InputError(f"cannot write the run to {d}: {exc.strerror or exc}") from None
-    return d
+    return run_folder.write_run_folder(directory, run_files(run))
 
 
 def run_zip_bytes(run: Trained) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in sorted(run_files(run).items()):
-            zf.writestr(name, data)
-    return buf.getvalue()
+    return run_folder.zip_bytes(run_files(run))
 
 
 # ----------------------------------------------------------------------------- reading back

@@ -18,7 +18,7 @@ from app.gallery.messages import md_escape
 from app.gallery.session import next_revision
 from app.ui.access import can_edit
 from models.flux.params import (
-    SCHNELL_SETTINGS, SIZE_MAX, SIZE_MIN, GenerationParams, random_seed,
+    SCHNELL_SETTINGS, SEED_MAX, SIZE_MAX, SIZE_MIN, GenerationParams, random_seed, seed_problem,
 )
 from models.flux.prompt_schema import OVERRIDE_KEYS
 from models.flux.store import ImageStore
@@ -29,18 +29,31 @@ SIZES = list(range(SIZE_MIN, SIZE_MAX + 1, 32))  # the official demo's choices: 
 
 
 def _randomize() -> None:
-    st.session_state.scratch_seed = random_seed()
+    st.session_state.scratch_seed = str(random_seed())
+
+
+def parse_seed(text: str) -> tuple[int | None, str | None]:
+    """(seed, None) for a whole number in range, else (None, why): a text box, not a number box, so what
+    it shows is exactly what is used (a number box kept an out-of-range value on screen and sent the old one;
+    and JavaScript rounds numbers past 2**53)."""
+    text = str(text).strip()
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 20 else None
+    if value is None or seed_problem(value):
+        return None, f"“{text[:30]}” is not a seed: use a whole number from 0 to {SEED_MAX:,}"
+    return value, None
 
 
 def scratch_panel(*, store: ImageStore, backend: Backend, start_job: Callable, busy: bool, can_generate: bool,
                   add_prompt: Callable[[GenerationParams, str], str] | None, section_ids: list[str]) -> None:
     """The whole panel. add_prompt(params, section id) -> new prompt id (None: read-only session)."""
     state = st.session_state
-    state.setdefault("scratch_seed", random_seed())
+    if not isinstance(state.get("scratch_seed"), str):
+        state.scratch_seed = str(random_seed())
     text = st.text_area("Prompt", key="scratch_text", placeholder="a cat wizard casting a spell, gouache",
                         help="Sent to the model exactly as written")
     row = st.container(horizontal=True, vertical_alignment="bottom")
-    seed = row.number_input("Seed", min_value=0, max_value=gi.WIDGET_SEED_MAX, key="scratch_seed", width=200)
+    seed, seed_error = parse_seed(row.text_input("Seed", key="scratch_seed", width=200,
+                                                 help=f"A whole number from 0 to {SEED_MAX:,}"))
     row.button("Randomize", key="scratch_random", icon=":material/casino:", on_click=_randomize,
                help="A new seed; the one used is always recorded in the image")
     steps = row.slider("Steps", *STEPS_RANGE, value=SCHNELL_SETTINGS["steps"], key="scratch_steps", width=220,
@@ -49,8 +62,12 @@ def scratch_panel(*, store: ImageStore, backend: Backend, start_job: Callable, b
     height = row.select_slider("Height", SIZES, value=SCHNELL_SETTINGS["height"], key="scratch_height", width=220)
     if backend.is_demo:
         st.caption("The demo pipeline draws at most 256 px whatever the size asked (its pictures are noise).")
+    if seed_error:
+        shown = state.get("scratch_params")
+        st.error(md_escape(seed_error) + (f" (the image below is seed {shown.seed})" if shown is not None else ""),
+                 icon=":material/error:")
     if st.button("Generate", key="scratch_go", icon=":material/play_arrow:", type="primary",
-                 disabled=busy or not can_generate or not text.strip()):
+                 disabled=busy or not can_generate or not text.strip() or seed_error is not None):
         params = GenerationParams(prompt=text, seed=int(seed), steps=int(steps), width=int(width),
                                   height=int(height), model_id=backend.model_id or "", revision=backend.revision)
         problems = params.problems()

@@ -456,7 +456,7 @@ def test_same_seed_translation_draws_both_and_compares_them_step_by_step(gallery
 def test_scratch_prompt_draws_large_and_only_the_instructor_adds_it(gallery, tmp_path):
     at = open_page(GALLERY)
     at.text_area(key="scratch_text").input("a lighthouse in fog").run()
-    at.number_input(key="scratch_seed").set_value(99).run()
+    at.text_input(key="scratch_seed").input("99").run()
     at.slider(key="scratch_steps").set_value(2).run()
     at.button(key="scratch_go").click().run()
     wait_for_job(at)
@@ -466,7 +466,7 @@ def test_scratch_prompt_draws_large_and_only_the_instructor_adds_it(gallery, tmp
     assert "seed 99 · 2 steps · 1024×1024" in captions
     assert [c for c in captions if c.startswith("step ")] == ["step 1 · t = 1.00", "step 2 · t = 0.50"]
     at.button(key="scratch_random").click().run()
-    assert at.number_input(key="scratch_seed").value != 99
+    assert at.text_input(key="scratch_seed").value != "99"
     at.button(key="scratch_add").click().run()
     new = [p for p in at.session_state["gallery_pf"].prompt_ids() if p not in ("witch-black-hole",)]
     prompt = next(at.session_state["gallery_pf"].prompt(p) for p in new
@@ -585,3 +585,21 @@ def test_a_damaged_step_timeline_never_breaks_the_image_dialog(gallery, tmp_path
     at.button(key=f"gallery_grid_{WITCH}_open_{image.path.stem}").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("timeline cannot be read" in c for c in texts(at.caption))
+
+
+def test_a_scratch_seed_out_of_range_is_said_and_never_silently_replaced(gallery, tmp_path):
+    """A number box kept an out-of-range seed on screen while the image used the old one: what the box
+    shows is now what is used, or the page says it cannot be."""
+    at = open_page(GALLERY)
+    at.text_area(key="scratch_text").input("a lighthouse in fog").run()
+    at.text_input(key="scratch_seed").input("7").run()
+    at.button(key="scratch_go").click().run()
+    wait_for_job(at)
+    for bad in ("99999999999999999999999", "-1", "4.5", "seven"):
+        at.text_input(key="scratch_seed").input(bad).run()
+        assert any("whole number from 0 to" in e for e in texts(at.error)), (bad, texts(at.error))
+        assert at.button(key="scratch_go").disabled
+        assert at.session_state["scratch_params"].seed == 7
+    at.text_input(key="scratch_seed").input(str(2**63 - 1)).run()  # the largest seed: exact, not rounded
+    at.button(key="scratch_go").click().run()
+    assert at.session_state["scratch_params"].seed == 2**63 - 1

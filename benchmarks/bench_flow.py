@@ -20,6 +20,7 @@ import time
 import torch
 
 from models.flow import run as flow
+from models.flow.defaults import DEFAULTS
 from models.flow.exact import marginal_mixture, mixture_velocity
 from models.flow.labels import mode_centers
 from models.flow.model import FlowModel
@@ -92,13 +93,15 @@ def steps_and_reflow(model: FlowModel, seed: int = 0) -> dict:
 def guidance(seed: int = 0) -> dict:
     spec = DatasetSpec.builtin("8-gaussians")
     data, labels, names = flow.load_training_data(spec, conditional=True, seed=seed)
-    config = flow.flow_config(steps=flow.GUIDED_TRAIN_STEPS, num_classes=len(names), seed=seed)
+    config = flow.flow_config(steps=DEFAULTS.conditional_train_steps, num_classes=len(names), seed=seed)
     model, _ = flow.train(data, config, labels=labels)
     centers = mode_centers(spec)
     rows = {}
-    for w in (0.0, 1.0, 3.0):
-        per_class = [flow.guidance_summary(model, c, w, centers, n=1000, seed=seed + c) for c in range(len(names))]
-        rows[w] = {"share_min": min(s["share"] for s in per_class),
+    band = DEFAULTS.guidance_interval
+    for w, interval in ((0.0, None), (1.0, None), (3.0, None), (3.0, band), (5.0, None), (5.0, band)):
+        per_class = [flow.guidance_summary(model, c, w, centers, n=1000, seed=seed + c, interval=interval)
+                     for c in range(len(names))]
+        rows[(w, interval)] = {"share_min": min(s["share"] for s in per_class),
                    "share_mean": sum(s["share"] for s in per_class) / len(per_class),
                    "spread_mean": sum(s["spread"] for s in per_class) / len(per_class),
                    "offset_mean": sum(s["offset"] for s in per_class) / len(per_class)}
@@ -141,8 +144,9 @@ def main() -> None:
           f"50-step after {r['after_50']:.4f}; straightness S {b['straightness']:.3f} → {a['straightness']:.4f}")
 
     g = guidance()
-    for w, row in g.items():
-        print(f"3. guidance w = {w:g} (8-gaussians, {flow.GUIDED_TRAIN_STEPS} training steps, 8 classes × 1000 "
+    for (w, interval), row in g.items():
+        print(f"3. guidance w = {w:g}, {flow.interval_label(interval)} (8-gaussians, "
+              f"{DEFAULTS.conditional_train_steps} training steps, 8 classes × 1000 "
               f"samples): nearest own mode min {row['share_min']:.1%} / mean {row['share_mean']:.1%}; spread (RMS "
               f"distance to the samples' mean) {row['spread_mean']:.3f}; mean's offset from the mode "
               f"{row['offset_mean']:.3f}")

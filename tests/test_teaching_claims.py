@@ -346,7 +346,8 @@ def test_the_score_vanishes_where_the_density_is_low():
     assert np.abs(out["log_p"] - true)[shown].max() < 0.3
     centre = out["log_p"][cells // 2, cells // 2]
     assert centre < out["log_p"].max() - 150
-    assert sentence("app/score_lab/results.py", "Dark = the score vanishes: at the modes, and at the saddles between them")
+    assert sentence("app/score_lab/results.py",
+                    "Dark = the score vanishes: at the modes, and at the saddles between them")
 
 
 # ----------------------------------------------------------------------------- 10. off every mode

@@ -7,6 +7,7 @@ import streamlit as st
 from app.flow_lab import session
 from app.flow_lab.live import act, live_panel
 from models.flow import run as flow
+from models.flow.defaults import DEFAULTS
 from models.lab.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, DatasetSpec
 
 FLOW_DATASETS = [name for name in DATASET_NAMES if name != "ncsn-mixture"]
@@ -17,9 +18,10 @@ def train_ui() -> None:
     dataset = c1.selectbox("Data", FLOW_DATASETS, key="fx_dataset", help="Built-in 2-D shapes (the Score lab's).")
     c1.caption(DATASET_DESCRIPTIONS[dataset])
     time_sampling = c2.radio("Training times t", ["logit-normal", "uniform"], key="fx_times", horizontal=True,
-                             help="Logit-normal (SD3, Esser et al. 2024) draws more t's in the middle of the path, where the "
-                                  "velocity is hardest to guess; uniform is the original rectified flow.")
-    steps = c3.number_input("Training steps", min_value=100, max_value=20_000, value=2000, step=500, key="fx_steps")
+                             help="Logit-normal (SD3, Esser et al. 2024) draws more t's in the middle of the path, "
+                                  "where the velocity is hardest to guess; uniform is the original rectified flow.")
+    steps = c3.number_input("Training steps", min_value=100, max_value=20_000, value=DEFAULTS.train_steps, step=500,
+                            key="fx_steps")
     main_running = session.running("main")
     b1, b2, _ = st.columns([1, 1, 2])
     if b1.button("Train", type="primary", key="fx_train", disabled=session.any_running(),

@@ -20,9 +20,11 @@ from models.core.errors import InputError
 from models.lab.cli import check_output_file
 from models.lab.flow_matching import SAMPLERS
 
+from .defaults import DEFAULTS
+
 N_TRAIN = 10_000
 MAX_FLOW_STEPS = 1000        # sample --steps: 50 is plenty for a 2-D flow
-SAMPLE_STEPS = 50
+SAMPLE_STEPS = DEFAULTS.sample_steps
 DEFAULT_SAMPLER = "euler"
 MAX_GUIDANCE = 20.0
 NOT_FOR_FLOWS = {            # score options a flow has no use for, and why
@@ -47,6 +49,13 @@ NOT_FOR_FLOWS = {            # score options a flow has no use for, and why
 
 
 # ----------------------------------------------------------------------------- train
+
+def training_steps(args) -> int | None:
+    """--steps, else the defaults table's count for this kind of flow (None for a reflow: its parent's)."""
+    if args.steps is not None:
+        return args.steps
+    return None if args.reflow_from is not None else DEFAULTS.training_steps(bool(args.conditional))
+
 
 def cmd_train(args) -> None:
     from models.lab.datasets import DatasetSpec
@@ -82,7 +91,7 @@ def cmd_train(args) -> None:
         data, _, _ = flow.load_training_data(DatasetSpec.from_dict(parent_model.dataset), conditional=False,
                                              seed=parent_model.config.seed)
         parent = flow.FlowRun(data=data, config=parent_model.config, loaded=parent_model)
-        run = flow.reflow_run(parent, steps=args.steps)
+        run = flow.reflow_run(parent, steps=training_steps(args))
         run.config.seed, run.config.lr, run.config.batch_size = args.seed, args.lr, args.batch_size
         run.config.time_sampling = args.time_sampling or run.config.time_sampling
         print(f"sampling {flow.REFLOW_PAIRS:,} (noise, sample) pairs from {args.reflow_from} …", flush=True)
@@ -94,12 +103,12 @@ def cmd_train(args) -> None:
         data, labels, names = flow.load_training_data(spec, conditional=bool(args.conditional),
                                                       n=args.n_train or N_TRAIN, seed=args.seed)
         config = FlowConfig(hidden=args.hidden or base.hidden, depth=args.depth or base.depth,
-                            time_sampling=args.time_sampling or base.time_sampling, steps=args.steps,
+                            time_sampling=args.time_sampling or base.time_sampling, steps=training_steps(args),
                             batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
                             num_classes=len(names) if args.conditional else 0)
         run = flow.FlowRun(data=data, config=config, labels=labels, class_names=names)
     run.config.num_threads = args.threads
-    run.config.log_every = max(1, min(100, args.steps // 20))
+    run.config.log_every = max(1, min(100, run.config.steps // 20))
     run.config.validate()
     trainer = run.trainer = run.new_trainer()
     print(f"training {run.describe()} [{len(trainer.data)} points]", flush=True)
@@ -139,6 +148,10 @@ def cmd_sample(args) -> None:
         raise InputError("--guidance needs --class C (guidance pushes towards a class)")
     if args.guidance is not None and not 0 <= args.guidance <= MAX_GUIDANCE:
         raise InputError(f"--guidance must be from 0 to {MAX_GUIDANCE:g} (got {args.guidance:g})")
+    interval = None if args.guidance_interval is None else tuple(args.guidance_interval)
+    if interval is not None and (args.guidance is None or not 0 <= interval[0] < interval[1] <= 1):
+        raise InputError("--guidance-interval T_LOW T_HIGH needs --guidance and 0 ≤ T_LOW < T_HIGH ≤ 1 "
+                         f"(got {' '.join(f'{v:g}' for v in interval)})")
     model, _, names = load_flow_run(args.run, args.device)
     if args.label is not None:
         if not model.config.conditional:
@@ -146,12 +159,15 @@ def cmd_sample(args) -> None:
         if not 0 <= args.label < model.config.num_classes:
             raise InputError(f"--class must be from 0 to {model.config.num_classes - 1} (got {args.label})")
     result = model.sample(n=args.n, steps=steps, sampler=sampler, seed=args.seed, shift=args.shift or 1.0,
-                          label=args.label, guidance=1.0 if args.guidance is None else args.guidance)
+                          label=args.label, guidance=1.0 if args.guidance is None else args.guidance,
+                          guidance_interval=interval)
     write_points_csv(result.samples, args.out)
     what = f"{sampler}, {steps} step{'s' if steps > 1 else ''}"
     if args.label is not None:
         label_name = names[args.label] if names else f"class {args.label}"
         what += f", {label_name}, guidance {1.0 if args.guidance is None else args.guidance:g}"
+        if interval is not None:
+            what += f" for {interval[0]:g} < t ≤ {interval[1]:g}"
     print(f"wrote {args.n} samples ({what}) to {args.out}")
 
 

@@ -22,6 +22,7 @@ from models.lab.flow_matching import FlowSamples, guided_velocity, integrate, no
 from models.lab.flow_matching import time_of_sigma, velocity_to_score
 from models.lab.training import Trainer, limited_threads
 
+from .defaults import DEFAULTS
 from .trainer import FlowConfig
 
 
@@ -79,13 +80,15 @@ class FlowModel:
         v = self.standard_velocity(z, t)
         return (1 - t) * velocity_to_score(z, t, v) / self.spread
 
-    def sample(self, *, n: int = 2000, steps: int = 50, sampler: str = "euler", seed: int = 0, shift: float = 1.0,
-               label: int | None = None, guidance: float = 1.0, stride: int = 0,
+    def sample(self, *, n: int = 2000, steps: int = DEFAULTS.sample_steps, sampler: str = "euler", seed: int = 0,
+               shift: float = 1.0, label: int | None = None, guidance: float = 1.0,
+               guidance_interval: tuple[float, float] | None = None, stride: int = 0,
                start: torch.Tensor | None = None) -> FlowSamples:
-        """Integrate from noise (or `start`, standardized) to data; samples and frames in data coordinates."""
+        """Integrate from noise (or `start`, standardized) to data; samples and frames in data coordinates.
+        `guidance_interval` (t_low, t_high): guide only there (see `flow_matching.guided_velocity`)."""
         z0 = noise_start(n, seed) if start is None else start.float()
         labels = self._labels(label, len(z0))
-        fn = guided_velocity(self.network, labels, guidance)
+        fn = guided_velocity(self.network, labels, guidance, interval=guidance_interval)
         dev = self.device
         with limited_threads(self.config.num_threads):
             result = integrate(lambda z, t: fn(z.to(dev), t).cpu(), z0, steps=steps, sampler=sampler, shift=shift,

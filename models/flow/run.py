@@ -27,6 +27,7 @@ from models.lab.metrics import energy_distance, energy_distance_floor
 from models.lab.run import PreviewClock, Run, grid_points, log_every_for, progress_of, training_job
 from models.lab.training import Trainer
 
+from .defaults import DEFAULTS
 from .exact import mixture_velocity, standardized
 from .labels import LabelledData, labelled_data
 from .model import FlowModel
@@ -37,14 +38,13 @@ N_TRAIN = 10_000
 PREVIEW_POINTS = 400
 PREVIEW_STEPS = 20
 PREVIEW_GAP_S = 1.5
-SAMPLE_STEPS = 50                          # the default sampler: Euler, 50 steps
+SAMPLE_STEPS = DEFAULTS.sample_steps       # the default sampler: Euler
 SCHNELL_STEPS = 4                          # FLUX.1-schnell's choice
 STEP_COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 25, 50)
 EVAL_POINTS = 2000
 EVAL_SEED = 12_345
 REFLOW_PAIRS = 10_000
-GUIDED_TRAIN_STEPS = 6000                  # guidance multiplies the network's errors by w: train the labelled flow
-                                           # longer (8-gaussians, w = 3: spread 0.37 after 2000 steps, 0.057 after 6000)
+GUIDANCE_WEIGHTS = (0.0, 1.0, 3.0, 5.0)    # the rows of the guidance table
 
 
 def flow_config(*, steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
@@ -222,12 +222,15 @@ def reflow_numbers(before: FlowModel, after: FlowModel, evaluation: torch.Tensor
 
 
 def guidance_summary(model: FlowModel, label: int, guidance: float, centers: torch.Tensor | None, *,
-                     n: int = 1000, steps: int = SAMPLE_STEPS, seed: int = 0) -> dict:
-    """Samples for one class at guidance w and what guidance does to them:
+                     n: int = 1000, steps: int = SAMPLE_STEPS, seed: int = 0,
+                     interval: tuple[float, float] | None = None) -> dict:
+    """Samples for one class at guidance w (on the whole path, or only for t in `interval`) and what
+    guidance does to them:
     share — of samples landing nearest that class's centre (None when classes have no centre);
     spread — their root-mean-square distance to their own mean (the class's diversity);
     offset — how far their mean sits from the class centre (guidance pushes away from the other classes)."""
-    samples = model.sample(n=n, steps=steps, seed=seed, label=label, guidance=guidance).samples
+    samples = model.sample(n=n, steps=steps, seed=seed, label=label, guidance=guidance,
+                           guidance_interval=interval).samples
     finite = samples[torch.isfinite(samples).all(1)]
     mean = finite.mean(0)
     spread = float(((finite - mean) ** 2).sum(1).mean().sqrt())
@@ -263,13 +266,20 @@ def samples_at_steps(model: FlowModel, steps: int, evaluation: torch.Tensor | No
             "ratio": ed / floor if ed is not None and floor else None}
 
 
-def guidance_table(model: FlowModel, label: int, centers: torch.Tensor | None, weights=(0.0, 1.0, 3.0), *,
-                   n: int = 1000, seed: int = 0) -> list[dict]:
-    """Share nearest the class centre and spread for a few guidance weights (the classic CFG trade-off)."""
+def interval_label(interval: tuple[float, float] | None) -> str:
+    return "whole path" if interval is None else f"{interval[0]:g} < t ≤ {interval[1]:g}"
+
+
+def guidance_table(model: FlowModel, label: int, centers: torch.Tensor | None, weights=GUIDANCE_WEIGHTS, *,
+                   interval: tuple[float, float] = DEFAULTS.guidance_interval, n: int = 1000,
+                   seed: int = 0) -> list[dict]:
+    """Share nearest the class centre, spread and the mean's offset for a few guidance weights on the whole
+    path, then for the weights above 1 with guidance only in `interval` (what the limited interval changes)."""
     rows = []
-    for w in weights:
-        s = guidance_summary(model, label, float(w), centers, n=n, seed=seed)
-        rows.append({"w": float(w), "share": s["share"], "spread": s["spread"], "offset": s["offset"]})
+    for w, where in [(w, None) for w in weights] + [(w, interval) for w in weights if w > 1]:
+        s = guidance_summary(model, label, float(w), centers, n=n, seed=seed, interval=where)
+        rows.append({"w": float(w), "guided": interval_label(where), "share": s["share"], "spread": s["spread"],
+                     "offset": s["offset"]})
     return rows
 
 

@@ -23,6 +23,7 @@ from models.lab.checks import check_field_types, check_loop_settings, short_repr
 from models.lab.flow_matching import TIME_SAMPLINGS, drop_labels, flow_matching_loss, sample_times
 from models.lab.training import Trainer
 
+from .defaults import DEFAULTS
 from .network import VelocityNetwork
 
 MAX_CLASSES = 64
@@ -41,7 +42,7 @@ class FlowConfig:
     hidden: int = 128
     depth: int = 3
     time_sampling: str = "logit-normal"   # SD3 (Esser et al. 2024); "uniform" is the original rectified flow
-    steps: int = 2000
+    steps: int = DEFAULTS.train_steps
     batch_size: int = 256
     lr: float = 5e-3
     lr_decay: bool = True                 # cosine decay to 5% of lr over `steps`

@@ -182,16 +182,24 @@ def integrate(velocity: VelocityFn, start: torch.Tensor, *, steps: int, sampler:
                        bend=bend)
 
 
-def guided_velocity(network: torch.nn.Module, labels: torch.Tensor | None, guidance: float) -> VelocityFn:
+def guided_velocity(network: torch.nn.Module, labels: torch.Tensor | None, guidance: float, *,
+                    interval: tuple[float, float] | None = None) -> VelocityFn:
     """A velocity function for `integrate`: unconditional (labels None), or guided towards `labels`.
 
     w = 1 needs only the conditional pass; any other w runs both (the classic CFG cost: 2×).
+    `interval` (t_low, t_high): guidance only while t_low < t ≤ t_high, the plain conditional velocity
+    elsewhere (Kynkäänniemi et al. 2024: guidance near pure noise drags samples along, and near the data
+    it mostly amplifies the network's errors).
     """
+    if interval is not None and not 0.0 <= interval[0] < interval[1] <= 1.0:
+        raise ValueError(f"a guidance interval is 0 ≤ t_low < t_high ≤ 1 (got {interval})")
+
     def velocity(x: torch.Tensor, t: float) -> torch.Tensor:
         if labels is None:
             return network(x, t)
         cond = network(x, t, labels)
-        if guidance == 1.0:
+        inside = interval is None or interval[0] < float(t) <= interval[1]
+        if guidance == 1.0 or not inside:
             return cond
         uncond = network(x, t, None)
         return uncond + guidance * (cond - uncond)

@@ -124,12 +124,13 @@ def cmd_train(args) -> None:
     if old_spelling:  # after the checks, so an error stays one line
         print("note: --model dsm is now --model single-sigma", file=sys.stderr)
     data = training_data(_spec(args), args.n_train or N_TRAIN, args.seed)
+    steps = base.steps if args.steps is None else args.steps
     config = TrainConfig(model=args.model, objective=args.objective, hidden=args.hidden or base.hidden,
                          depth=args.depth or base.depth,
                          sigma=args.sigma, sigma_max=args.sigma_max, sigma_min=args.sigma_min,
-                         levels=args.levels or LEVELS, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                         levels=args.levels or LEVELS, steps=steps, batch_size=args.batch_size, lr=args.lr,
                          seed=args.seed, device=args.device, num_threads=args.threads,
-                         log_every=max(1, min(100, args.steps // 20)))
+                         log_every=max(1, min(100, steps // 20)))
     trainer = new_trainer(data, config)
     sigmas = trainer.objective.sigmas
     print(f"training {args.model} ({args.objective}) on {data.spec.describe()} "

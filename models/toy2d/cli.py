@@ -25,6 +25,7 @@ from pathlib import Path
 
 from models.core.errors import InputError
 from models.flow import cli as flow_cli
+from models.flow.defaults import DEFAULTS as FLOW_DEFAULTS
 from models.lab import cli as check
 from models.lab.checks import LIMITS
 from models.lab.cli import (POINTS, STEPS, Parser, device, finite_number, positive_number, run_command, seed,
@@ -34,6 +35,7 @@ from models.score import cli as score_cli
 from models.score import cli_limits
 from models.score.cli_loglik import add_loglik_parser, cmd_loglik
 from models.score.sampling import DEFAULT_SAMPLER
+from models.score.trainer import TrainConfig
 
 MODELS = ("ncsn", "single-sigma", "flow")
 SCORE_SAMPLERS = score_cli.SAMPLERS  # annealed, langevin, denoise, pc, ode
@@ -43,7 +45,7 @@ SCORE_TRAIN_ONLY = ("objective", "sigma", "sigma_min", "sigma_max", "levels")
 FLOW_TRAIN_ONLY = ("reflow_from", "conditional", "time_sampling")
 SCORE_SAMPLE_ONLY = ("reference", "dataset", "data", "text", "n_train", "steps_per_level", "solver", "eps", "sigma",
                      "sigma_min", "sigma_max", "levels", "final_denoise", "start", "start_range")
-FLOW_SAMPLE_ONLY = ("shift", "label", "guidance")
+FLOW_SAMPLE_ONLY = ("shift", "label", "guidance", "guidance_interval")
 
 
 def flag(args, name: str) -> str:
@@ -90,7 +92,9 @@ def build_parser(prog: str = "python -m models.toy2d") -> argparse.ArgumentParse
                         "flow: flow matching, FLUX's convention (dsm is the old spelling of single-sigma)")
     _data_args(t)
     t.add_argument("--objective", choices=["dsm", "sliced", "implicit"], help="ncsn, single-sigma (default dsm)")
-    t.add_argument("--steps", type=STEPS, default=2000)
+    t.add_argument("--steps", type=STEPS,
+                   help=f"training steps (default {TrainConfig().steps:,}; a flow: {FLOW_DEFAULTS.train_steps:,}, "
+                        f"{FLOW_DEFAULTS.conditional_train_steps:,} with --conditional, a reflow its parent's)")
     t.add_argument("--seed", type=seed, default=0)
     t.add_argument("--device", type=device, default="cpu")
     t.add_argument("--batch-size", type=whole_number(LIMITS["batch_size"]), default=256)
@@ -145,6 +149,10 @@ def build_parser(prog: str = "python -m models.toy2d") -> argparse.ArgumentParse
     s.add_argument("--class", dest="label", type=int, help="a conditional flow: one of its classes (0, 1, …)")
     s.add_argument("--guidance", type=finite_number,
                    help="a conditional flow: w in v_uncond + w·(v_cond − v_uncond) (default 1)")
+    low, high = FLOW_DEFAULTS.guidance_interval
+    s.add_argument("--guidance-interval", type=finite_number, nargs=2, metavar=("T_LOW", "T_HIGH"),
+                   help=f"a conditional flow: guide only for T_LOW < t ≤ T_HIGH, the plain conditional flow "
+                        f"elsewhere (Kynkäänniemi et al. 2024; How FLUX samples uses {low:g} {high:g})")
     s.add_argument("--device", type=device, default="cpu")
     s.add_argument("--out", type=Path, required=True)
 

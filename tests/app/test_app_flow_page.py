@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.flow_lab.guidance import measured_caption
 from models.flow import run as flow
+from models.flow.defaults import DEFAULTS
 from models.flow.labels import mode_centers
 from tests.helpers import chart_rows, metric, open_page
 
@@ -65,6 +67,8 @@ def test_a_short_flow_trains_and_the_page_shows_its_own_numbers():
 
 def test_guidance_section_shows_share_and_spread_of_the_guided_samples():
     at = open_page(PAGE)
+    assert at.number_input(key="fx_steps").value == DEFAULTS.train_steps              # the CLI's table
+    assert at.number_input(key="fx_guided_steps").value == DEFAULTS.conditional_train_steps
     at.number_input(key="fx_guided_steps").set_value(150)
     at.button(key="fx_guided_train").click().run()
     run = _runs(at)["guided"]
@@ -79,8 +83,18 @@ def test_guidance_section_shows_share_and_spread_of_the_guided_samples():
     assert metric(at, "spread (RMS distance to the samples' own mean)") == f"{summary['spread']:.3f}"
     assert metric(at, "their mean's distance from the mode's centre") == f"{summary['offset']:.3f}"
     table = at.dataframe[-1].value
-    assert table["w"].tolist() == [0.0, 1.0, 3.0]
+    assert table["w"].tolist() == [0.0, 1.0, 3.0, 5.0, 3.0, 5.0]
+    assert table["guidance on"].tolist() == ["whole path"] * 4 + ["0.4 < t ≤ 0.8"] * 2
     assert table["nearest this mode"].iloc[0] < 0.5 < table["nearest this mode"].iloc[1]
+    rows = flow.guidance_table(run.model(), 2, mode_centers(run.data.spec))
+    assert table["spread"].tolist() == pytest.approx([r["spread"] for r in rows])
+    assert any(c.value == measured_caption(rows, run.class_names[2]) for c in at.caption)
+    # the toggle: guidance only in the band, measured the same way
+    at.toggle(key="fx_interval").set_value(True).run()
+    banded = flow.guidance_summary(run.model(), 2, 3.0, mode_centers(run.data.spec),
+                                   interval=DEFAULTS.guidance_interval)
+    assert metric(at, "spread (RMS distance to the samples' own mean)") == f"{banded['spread']:.3f}"
+    assert metric(at, "their mean's distance from the mode's centre") == f"{banded['offset']:.3f}"
 
 
 def test_a_reloaded_tab_finds_its_flow_by_the_url():
@@ -105,3 +119,20 @@ def test_a_crafted_conditional_flow_zip_never_breaks_the_page(changes):
                                                  "application/zip").run()
     assert not at.exception, [e.value for e in at.exception]
     assert _runs(at)["guided"].config.num_classes == 8
+
+
+def test_the_guidance_caption_says_what_this_flow_measured():
+    """The caption reads the table: wider or narrower, and how far the mean moved, as measured."""
+    from app.flow_lab.guidance import measured_caption
+
+    def rows(spread_3, offset_3):
+        return [{"w": 1.0, "guided": "whole path", "share": 1.0, "spread": 0.11, "offset": 0.01},
+                {"w": 3.0, "guided": "whole path", "share": 1.0, "spread": spread_3, "offset": offset_3},
+                {"w": 3.0, "guided": "0.4 < t ≤ 0.8", "share": 1.0, "spread": 0.07, "offset": 0.10}]
+
+    wider = measured_caption(rows(0.37, 0.21), "mode 1 (0°)")
+    assert "wider" in wider and "0.110 → 0.370" in wider and "0.210" in wider and "0.070" in wider
+    narrower = measured_caption(rows(0.06, 0.09), "mode 1 (0°)")
+    assert "narrower" in narrower and "wider" not in narrower
+    no_centre = measured_caption([dict(r, share=None, offset=None) for r in rows(0.2, 0.1)], "upper moon")
+    assert "wider" in no_centre and "None" not in no_centre

@@ -127,3 +127,32 @@ def test_a_flow_that_diverges_is_one_line_and_leaves_no_broken_run(tmp_path, cap
     assert "training stopped" in err and "learning rate" in err
     assert not out.exists() or is_flow_run(out)  # nothing, or the last finite weights as a whole run
     assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["run"])
+
+
+def test_the_command_line_and_the_page_read_one_defaults_table():
+    """A class-conditional flow trains for the same default number of steps from the command line as on
+    How FLUX samples (the page's side: tests/app/test_app_flow_page.py), and a plain one too."""
+    from models.flow.cli import training_steps
+    from models.flow.defaults import DEFAULTS
+    from models.toy2d.cli import build_parser
+
+    def steps(*extra):
+        return training_steps(build_parser().parse_args(["train", "--model", "flow", "--out", "x", *extra]))
+
+    assert steps("--dataset", "8-gaussians", "--conditional") == DEFAULTS.conditional_train_steps == 6000
+    assert steps("--dataset", "moons") == DEFAULTS.train_steps
+    assert steps("--dataset", "moons", "--steps", "300") == 300
+    assert steps("--reflow-from", "runs/flow") is None          # a reflow keeps its parent's count
+    from models.flow.cli import SAMPLE_STEPS
+    assert SAMPLE_STEPS == DEFAULTS.sample_steps
+
+
+def test_guided_sampling_in_a_limited_interval(guided_run, tmp_path, capsys):
+    out = tmp_path / "g.csv"
+    assert main(["sample", "--run", str(guided_run), "--class", "1", "--guidance", "3", "--guidance-interval",
+                 "0.4", "0.8", "--n", "200", "--out", str(out)]) == 0
+    assert "guidance 3 for 0.4 < t ≤ 0.8" in capsys.readouterr().out
+    for bad in (["0.8", "0.4"], ["-0.1", "0.5"], ["0.2", "1.5"]):
+        assert main(["sample", "--run", str(guided_run), "--class", "1", "--guidance", "3", "--guidance-interval",
+                     *bad, "--out", str(tmp_path / "bad.csv")]) == 2
+    assert "--guidance-interval" in capsys.readouterr().err

@@ -158,3 +158,23 @@ def test_exact_guidance_concentrates_a_class_and_pushes_it_past_its_mode():
     assert stats[1.0][0] == 1.0 and stats[3.0][0] == 1.0
     assert stats[3.0][1] < 0.7 * stats[1.0][1]                      # spread 0.13 → 0.06
     assert float(stats[3.0][2].norm()) > float(mode.norm()) + 0.1     # mean at radius ≈ 2.17, the mode at 2
+
+
+def test_guidance_in_a_limited_interval_of_t():
+    """Kynkäänniemi et al. 2024: guidance only while t_low < t ≤ t_high; elsewhere the plain conditional
+    velocity (w = 1), one network pass."""
+    calls = []
+
+    class Fake(torch.nn.Module):
+        def forward(self, x, t, labels=None):
+            calls.append(labels is None)
+            return torch.zeros_like(x) if labels is None else torch.ones_like(x)
+
+    x, labels = torch.zeros(3, 2), torch.tensor([0, 1, 2])
+    velocity = guided_velocity(Fake(), labels, 3.0, interval=(0.4, 0.8))
+    for t, expected, passes in ((0.9, 1.0, 1), (0.8, 3.0, 2), (0.5, 3.0, 2), (0.4, 1.0, 1), (0.1, 1.0, 1)):
+        calls.clear()
+        assert torch.equal(velocity(x, t), torch.full((3, 2), expected)), t
+        assert len(calls) == passes, t
+    with pytest.raises(ValueError):
+        guided_velocity(Fake(), labels, 3.0, interval=(0.8, 0.4))

@@ -65,6 +65,7 @@ def test_a_short_flow_trains_and_the_page_shows_its_own_numbers():
     assert numbers["after"]["straightness"] < numbers["before"]["straightness"]
 
 
+@pytest.mark.slow
 def test_guidance_section_shows_share_and_spread_of_the_guided_samples():
     at = open_page(PAGE)
     assert at.number_input(key="fx_steps").value == DEFAULTS.train_steps              # the CLI's table

@@ -67,6 +67,7 @@ def test_renders_the_file_with_the_demo_banner(gallery):
     assert not at.error
 
 
+@pytest.mark.slow
 def test_generate_one_image_star_it_and_save(gallery, tmp_path):
     at = open_page(GALLERY)
     assert "No image yet: press Generate." in texts(at.caption)

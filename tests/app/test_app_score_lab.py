@@ -234,6 +234,7 @@ def test_missing_cuda_shows_a_message_and_a_cpu_fallback():
     assert retry.job.wait(60) and retry.job.state == "done", retry.job.error
 
 
+@pytest.mark.slow
 def test_the_page_does_not_import_diffusers():
     code = (
         "import sys\n"

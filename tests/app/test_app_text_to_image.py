@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers import open_page
 
 PAGE = "views/text_to_image.py"
@@ -15,6 +17,7 @@ def test_page_opens_with_honest_labels_and_a_train_button():
     assert "FLUX" not in at.title[0].value
 
 
+@pytest.mark.slow
 def test_train_then_prompt_compare_failures_and_reattach():
     at = open_page(PAGE)
     at.number_input(key="t2i_steps").set_value(300)

@@ -94,6 +94,7 @@ def test_bad_input_is_one_line_exit_2(argv, message, flow_run, guided_run, tmp_p
     assert not out.exists()  # refused before any work
 
 
+@pytest.mark.slow
 def test_straightness_at_the_largest_n_costs_linear_time(flow_run, capsys, monkeypatch):
     """--n 100000 (the allowed maximum) grew as n² (5k: 5.8 s, 20k: 42 s): the paths are measured on all
     n points, the energy distances (which compare every pair) on at most a few thousand."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from models.core.jobs import JobPool
 from models.text_to_image import lesson
 from models.text_to_image.run import Live, TextToImageRun, loaded_run, training_job
 from models.text_to_image.train import TrainConfig
 
 
+@pytest.mark.slow
 def test_the_worker_reports_live_records_and_leaves_the_model_on_the_run():
     pool = JobPool(1)
     run = TextToImageRun(TrainConfig(steps=200, seed=3))

@@ -10,6 +10,7 @@ from tests.helpers import run_module
 COMMANDS = ("datasets", "train", "sample", "loglik", "animate", "straightness")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["models.toy2d", "models.score"])
 def test_help_lists_every_command_and_every_model(module):
     top, train = run_module(module, "--help"), run_module(module, "train", "--help")

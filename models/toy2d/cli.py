@@ -89,7 +89,8 @@ def build_parser(prog: str = "python -m models.toy2d") -> argparse.ArgumentParse
     t = sub.add_parser("train", help="train a model: an NCSN, a single-σ denoising network or a flow")
     t.add_argument("--model", choices=[*MODELS, "dsm"], default="ncsn",
                    help="ncsn: one network for a ladder of σ's; single-sigma: a denoising network at one σ; "
-                        "flow: flow matching, FLUX's convention (dsm is the old spelling of single-sigma)")
+                        "flow: flow matching on straight paths from data to noise "
+                        "(dsm is the old spelling of single-sigma)")
     _data_args(t)
     t.add_argument("--objective", choices=["dsm", "sliced", "implicit"], help="ncsn, single-sigma (default dsm)")
     t.add_argument("--steps", type=STEPS,

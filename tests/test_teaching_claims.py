@@ -103,7 +103,8 @@ def test_ancestral_step_is_not_one_langevin_step():
         assert agrees(ancestral_std, map(heavy_mode_std, ancestral))
 
 
-ANCESTRAL_TEXTS = (HOME, SAMPLERS, "models/score/samplers.py", "models/score/sampler_comparison.py")
+ANCESTRAL_TEXTS = (HOME, SAMPLERS, "models/score/samplers.py", "models/score/sampler_comparison.py",
+                   SAMPLERS_DOC, "README.md")
 
 
 def test_an_ancestral_step_has_the_drift_of_an_ode_step_plus_a_langevin_step_but_less_noise():

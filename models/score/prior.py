@@ -2,11 +2,11 @@
 
 At σ_max the noisy data p_σmax = p * N(0, σ_max² I) is nearly Gaussian, but not
 N(0, σ_max² I): its mean is the data's mean and its covariance is σ_max² I + Cov(data).
-Starting from N(0, σ_max² I) (or a cloud centred on the data but too narrow) puts more
-particles on one side than p_σmax has, and a sampler with finitely many steps does not
-fully undo that: with the exact score on the NCSN toy the ancestral sampler gives a
-heavy-mode share of 0.771 from N(0, σ_max²I), 0.791 centred on the data, and 0.800
-from the exact p_σmax.
+Starting from N(0, σ_max² I) puts more particles on one side than p_σmax has, and a
+sampler with finitely many steps does not fully undo that: with the exact score on the
+NCSN toy (8 seeds × 4000, ±0.002) the ancestral sampler gives a heavy-mode share of
+0.786 from N(0, σ_max²I) against 0.806 from the exact p_σmax or from N(data mean,
+σ_max² I) (its 100 levels add +0.006 of their own: 0.801 with 400).
 
 The one rule (`Prior`):
 * a known Gaussian mixture (or a finite point set, which is a mixture of deltas):

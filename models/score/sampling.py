@@ -16,17 +16,18 @@ N(center, σ_1²I); runs with one torch thread on small machines; and returns a
 The default settings below were chosen by measurement with the EXACT score of the NCSN
 toy (0.2·N((−5,−5), I) + 0.8·N((5,5), I), default ladder 21 → 0.041, exact prior; heavy-mode
 share, truth 0.80; within-mode std, truth 1.00; `python -m benchmarks.bench_samplers`,
-2000 particles × 3 seeds):
-  annealed, 10 levels × 20 steps, ε = 0.5σ_L², from N(mean, σ_1²I) (the old default) 0.748, std 1.10
-  annealed, 50 levels × 20 steps (the default) ........................... 0.786, std 1.01
-  ancestral (denoise), 100 levels ......................................... 0.786, std 0.97
-  predictor–corrector, 100 levels, 1 corrector step, r = 0.1 ............... 0.797, std 1.00
-  probability-flow ODE, Heun, 100 steps ................................... 0.798, std 1.00
-  (earlier sweeps, 2 seeds × 4000: annealed 10 levels × 100 steps 0.776; PC r = 0.16 0.795, r = 0.3 0.787)
+4000 particles × 8 seeds, share ±0.002):
+  annealed, 10 levels × 20 steps, ε = 0.5σ_L², from N(mean, σ_1²I) (the old default) 0.750, std 1.10
+  annealed, 50 levels × 20 steps (the default) ........................... 0.787, std 1.01
+  ancestral (denoise), 100 levels ......................................... 0.806, std 0.97
+  predictor–corrector, 100 levels, 1 corrector step, r = 0.1 ............... 0.804, std 1.00
+  probability-flow ODE, Heun, 100 steps ................................... 0.803, std 1.00
+  (the ancestral sampler's excess is its step size's: 400 levels give 0.802, std 0.99;
+  PC with r = 0.16 gives 0.802, r = 0.3 0.795)
 Annealed Langevin keeps a small bias at any affordable setting: it equilibrates at each
 level with a finite step (too wide a stationary law) and freezes the mode weights at
 σ ≈ 2–4, where crossing between modes becomes rare. With a trained network it does worse
-(0.765 for a default NCSN, against 0.79–0.81 for the others): its answer depends on the
+(0.764 for a default NCSN, against 0.80–0.81 for the others): its answer depends on the
 score in the empty band between the modes, where that network's score was 22 % off at
 σ = 2 (5 % near the modes) and leaned toward the light mode.
 """
@@ -46,7 +47,7 @@ from .samplers import (ScoreFn, annealed_langevin, denoising_sampler, gaussian_s
                        langevin_dynamics, predictor_corrector, probability_flow_ode, tweedie)
 
 # The one default sampler for an NCSN (Score lab and CLI): with a default-trained network the ancestral
-# sampler kept the NCSN toy's 80/20 weights (0.792) where annealed Langevin did not (0.765): bench_samplers.
+# sampler kept the NCSN toy's 80/20 weights (0.806) where annealed Langevin did not (0.764): bench_samplers.
 DEFAULT_SAMPLER = "denoise"
 
 ANNEALED_LEVELS = 50          # annealed Langevin's default ladder (a fine one: see the table above)
@@ -54,7 +55,7 @@ ANNEALED_STEPS_PER_LEVEL = 20
 DENOISING_LEVELS = 100        # the denoising sampler's fine ladder: one network call per level
 PC_LEVELS = 100               # predictor–corrector: levels × (corrector steps + 1) network calls
 PC_CORRECTOR_STEPS = 1
-PC_SNR = 0.1                  # measured: r = 0.1 → 0.80, 0.16 (the paper's images) → 0.795, 0.3 → 0.787
+PC_SNR = 0.1                  # heavy share, exact score, 8 × 4000 (±0.002): r = 0.1 → 0.804, 0.16 → 0.802, 0.3 → 0.795
 ODE_STEPS = 100
 ODE_SOLVER = "heun"
 LANGEVIN_EPS_SCALE = 0.01     # plain Langevin: ε = 0.01 (spread² + σ²), see default_langevin_eps

@@ -32,7 +32,7 @@ $(RAY_STAMP): requirements-ray.txt $(STAMP)
 	touch $(RAY_STAMP)
 
 run: $(STAMP)
-	@$(BIN)/python -m models.core.server_settings  # a bad DC_* setting stops here, in one line
+	@$(BIN)/python -m app.startup_check  # a bad DC_* setting stops here, in one line
 	$(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT)
 
 # The whole suite, browser tests included; it ends with the 25 slowest tests (CI logs them too).

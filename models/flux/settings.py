@@ -2,6 +2,7 @@
 
 The defaults work on a laptop with no GPU and no internet: `model="auto"` uses the real
 FLUX.1-schnell if it is already in the Hugging Face cache, else the tiny demo pipeline.
+`check_settings()` lists every problem with them for the start-up check (`python -m app.startup_check`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Mapping
 
 from models.flux import FluxError
+from models.flux.tiny import check_replaceable, is_tiny_pipeline
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHNELL_REPO_ID = "black-forest-labs/FLUX.1-schnell"
@@ -86,6 +88,46 @@ def load_settings(env: Mapping[str, str] | None = None) -> FluxSettings:
         cache_dir=Path(cache).expanduser() if cache else default_hf_cache(),
         prompts_file=path("DC_PROMPTS_FILE", d.prompts_file),
     )
+
+
+def check_settings(env: Mapping[str, str] | None = None) -> list[str]:
+    """Every problem with the engine's settings, one line each (empty: all good)."""
+    env = os.environ if env is None else env
+    problems = []
+    try:
+        load_settings(env)
+    except SettingsError as exc:
+        problems.append(str(exc))
+    return problems + _path_problems(env)
+
+
+def _path_problems(env: Mapping[str, str]) -> list[str]:
+    """Paths that exist but are the wrong kind of thing (a file where a folder must be, ...)."""
+    def path(name: str) -> Path | None:
+        value = env.get(name, "").strip()
+        return Path(value).expanduser() if value else None
+
+    problems = []
+    for name in ("DC_OUTPUT_DIR", "DC_HF_CACHE"):
+        folder = path(name)
+        if folder is not None and folder.exists() and not folder.is_dir():
+            problems.append(f"{name}={str(folder)!r} is a file: it must be a folder (or a path to create one)")
+    prompts = path("DC_PROMPTS_FILE")
+    if prompts is not None and prompts.is_dir():
+        problems.append(f"DC_PROMPTS_FILE={str(prompts)!r} is a folder: it must be a .toml prompt file")
+    elif prompts is not None and prompts.exists() and not prompts.is_file():
+        problems.append(f"DC_PROMPTS_FILE={str(prompts)!r} is not a regular file: it must be a .toml prompt file")
+    folder = path("DC_PROMPTS_DIR")
+    if folder is not None and folder.exists() and not folder.is_dir():
+        problems.append(f"DC_PROMPTS_DIR={str(folder)!r} is a file: it must be the folder that holds the prompt "
+                        "files (DC_PROMPTS_FILE names one file)")
+    tiny = path("DC_TINY_DIR")
+    if tiny is not None and not is_tiny_pipeline(tiny):
+        try:
+            check_replaceable(tiny.resolve())
+        except FluxError as exc:
+            problems.append(f"DC_TINY_DIR={str(tiny)!r}: {exc}")
+    return problems
 
 
 # An absolute or home path in a message: starts with / or ~/ where no word, URL or number goes on.

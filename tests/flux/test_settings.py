@@ -1,32 +1,11 @@
-"""Settings from DC_* environment variables (models/flux/settings.py, models/core/server_settings.py):
-a bad value is one clear line at start, never a traceback."""
+"""The FLUX engine's DC_* settings (models/flux/settings.py): a bad value is one clear line at start,
+never a traceback."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from models.core.server_settings import SettingError, check_settings, default_max_jobs, max_jobs_from_env
-from models.flux.settings import SettingsError, load_settings
-from tests.helpers import clean_env, run_module
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.mark.parametrize("value", ["abc", "0", "-1", "1e3", "2.5", "100000", "9" * 5000])
-def test_a_bad_dc_max_jobs_is_one_line_naming_the_variable(value):
-    with pytest.raises(SettingError) as err:
-        max_jobs_from_env({"DC_MAX_JOBS": value})
-    message = str(err.value)
-    assert message.startswith("DC_MAX_JOBS=") and "\n" not in message and len(message) < 200, message
-
-
-def test_dc_max_jobs_unset_or_empty_means_half_the_cores():
-    assert max_jobs_from_env({}) == max_jobs_from_env({"DC_MAX_JOBS": "  "}) == default_max_jobs()
-    assert default_max_jobs(cores=1) == 1 and default_max_jobs(cores=16) == 8
-    assert max_jobs_from_env({"DC_MAX_JOBS": " 3 "}) == 3
+from models.flux.settings import SettingsError, check_settings, load_settings
 
 
 def test_check_settings_lists_every_problem_one_line_each(tmp_path):
@@ -34,22 +13,13 @@ def test_check_settings_lists_every_problem_one_line_each(tmp_path):
     a_file.write_text("not a folder")
     (tmp_path / "thesis").mkdir()
     (tmp_path / "thesis" / "chapter.tex").write_text("mine")
-    env = {"DC_MAX_JOBS": "abc", "DC_ALLOW_DOWNLOAD": "maybe", "DC_OUTPUT_DIR": str(a_file),
-           "DC_HF_CACHE": str(a_file), "DC_PROMPTS_FILE": str(tmp_path), "DC_TINY_DIR": str(tmp_path / "thesis")}
+    env = {"DC_ALLOW_DOWNLOAD": "maybe", "DC_OUTPUT_DIR": str(a_file), "DC_HF_CACHE": str(a_file),
+           "DC_PROMPTS_FILE": str(tmp_path), "DC_TINY_DIR": str(tmp_path / "thesis")}
     problems = check_settings(env)
-    assert [p.split("=")[0] for p in problems] == ["DC_MAX_JOBS", "DC_ALLOW_DOWNLOAD", "DC_OUTPUT_DIR",
-                                                   "DC_HF_CACHE", "DC_PROMPTS_FILE", "DC_TINY_DIR"], problems
+    assert [p.split("=")[0] for p in problems] == ["DC_ALLOW_DOWNLOAD", "DC_OUTPUT_DIR", "DC_HF_CACHE",
+                                                   "DC_PROMPTS_FILE", "DC_TINY_DIR"], problems
     assert all("\n" not in p for p in problems)
-    assert check_settings({"DC_OUTPUT_DIR": str(tmp_path / "new"), "DC_MAX_JOBS": "2"}) == []
-
-
-def test_the_start_check_exits_2_with_one_line(tmp_path):
-    env = {**os.environ, "DC_MAX_JOBS": "abc"}
-    p = run_module("models.core.server_settings", env=env, timeout=60)
-    assert p.returncode == 2
-    assert p.stderr.strip().splitlines() == [p.stderr.strip()] and "DC_MAX_JOBS" in p.stderr
-    p = run_module("models.core.server_settings", env=clean_env(), timeout=60)
-    assert p.returncode == 0, p.stderr
+    assert check_settings({"DC_OUTPUT_DIR": str(tmp_path / "new")}) == []
 
 
 def test_a_bad_yes_no_setting_is_one_line():

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
             curve.append((step, cpu, acc))
             print(f"   {step:>5}  {cpu:6.1f}   {acc:6.1%}", flush=True)
 
-    run = train(TrainConfig(steps=args.steps, seed=args.seed), on_step=look)
+    run = train(TrainConfig(steps=args.steps, seed=args.seed), on_log=look)
     within = [c for c in curve if c[1] <= 60]
     if within:
         best = max(within, key=lambda c: c[2])

@@ -1,10 +1,12 @@
-"""ONE training loop for every model of the 2-D lab, read top to bottom:
+"""ONE training loop for every model trained here (the 2-D lab's and the 8×8 digits'), read top to bottom:
 data (a random batch) → loss (the objective's) → step (backward, Adam, EMA).
 
 What a family changes is its objective: `objective.loss(network, batch, generator)` returns the
 loss and, for a ladder of noise levels, the loss per level (`objective.levels` of them, 0 for
 none). The score families' objectives live in models/score/objectives.py, the flow's in
-models/flow/trainer.py; the loop never asks which family it trains.
+models/flow/trainer.py, the text-to-image model's in models/text_to_image/train.py; the loop never
+asks which family it trains. Two things an objective may add (`Objective` says how): parameter
+groups that learn at a multiple of the learning rate, and random streams of its own.
 
 Around the loop, what a live classroom needs, each a small helper: a callback every
 `log_every` steps (`_log`), a stop event checked every step, resume from where it
@@ -63,6 +65,7 @@ class Progress:
     per_sigma: list[float] | None        # a ladder's mean loss per level over the window (else None)
     steps_per_second: float
     lr: float
+    cpu_seconds: float = 0.0             # the training steps' own CPU time so far (this thread)
 
 
 # Every objective here is O(1) for a sane network (score losses by their λ(σ)=σ² weighting, DSM
@@ -95,6 +98,7 @@ class TrainState:
     step: int = 0
     history: list[dict] = field(default_factory=list)   # one row per log window
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # thread CPU time: wall time says little on a machine a class shares
 
 
 class LossWindow:
@@ -105,7 +109,7 @@ class LossWindow:
         self.loss = torch.zeros((), device=device)
         self.per_level = torch.zeros(levels, device=device) if levels else None
         self.steps = 0
-        self.started = time.perf_counter()
+        self.started, self.cpu_started = time.perf_counter(), time.thread_time()
 
     def add(self, loss: torch.Tensor, per_level: torch.Tensor | None) -> None:
         self.loss += loss.detach()
@@ -117,11 +121,22 @@ class LossWindow:
         self.loss.zero_()
         if self.per_level is not None:
             self.per_level.zero_()
-        self.steps, self.started = 0, time.perf_counter()
+        self.steps, self.started, self.cpu_started = 0, time.perf_counter(), time.thread_time()
 
 
 class Objective(Protocol):
-    """What the loop trains towards; `batch` is the data's rows (with their partners, if any)."""
+    """What the loop trains towards; `batch` is the data's rows (with their partners, if any), and
+    `generator` the loop's, which drew them.
+
+    Optional, where a family needs them:
+      parameter_groups(network) -> list[dict]   Adam's parameter groups; a group's "lr_scale" multiplies
+                                                the schedule's learning rate (default: one group, ×1)
+      streams: dict[str, torch.Generator]       a generator per kind of draw (models/lab/streams.py),
+                                                the batch's rows from streams["data"]; they travel in
+                                                export_state. Without them one generator seeded with the
+                                                seed serves the batch and the objective (score and flow:
+                                                their seeded outputs were fixed that way).
+    """
 
     levels: int  # losses per noise level it reports (0: none)
 
@@ -141,6 +156,21 @@ class LoopSettings(Protocol):
     device: str
     num_threads: int | None
     log_every: int
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """The loop's settings on their own, for a family whose config names them otherwise (text to image)."""
+
+    steps: int
+    batch_size: int
+    lr: float
+    seed: int
+    device: str = "cpu"
+    lr_decay: bool = False
+    ema: float = 0.0
+    num_threads: int | None = None
+    log_every: int = 50
 
 
 def training_device(name: str) -> torch.device:
@@ -170,16 +200,22 @@ class Trainer:
         torch.manual_seed(config.seed)  # weight init only; batches use their own generator
         self.network = build_network().to(self.device)
         self.ema_network = copy.deepcopy(self.network).requires_grad_(False) if config.ema else None
-        self.optimizer = torch.optim.Adam(self.network.parameters(), lr=config.lr)
+        groups = getattr(objective, "parameter_groups", None)
+        self.optimizer = torch.optim.Adam(self.network.parameters() if groups is None else groups(self.network),
+                                          lr=config.lr)
+        for group in self.optimizer.param_groups:
+            group["lr"] = config.lr * group.get("lr_scale", 1.0)
         self.data = self.data_cpu.to(self.device)
         self.partners = tuple(None if p is None else p.to(self.device) for p in partners)
-        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.streams: dict[str, torch.Generator] = getattr(objective, "streams", None) or {}
+        self.generator = (self.streams["data"] if "data" in self.streams
+                          else torch.Generator(device=self.device).manual_seed(config.seed))
         self.state = TrainState()
 
     def export_state(self) -> dict:
         """Everything a new Trainer of the same config needs to go on exactly from here: the weights, the
-        EMA weights, Adam's moments, the batch generator, the step count and the history (CPU tensors:
-        it travels between a job's worker process and the app)."""
+        EMA weights, Adam's moments, the batch generator and the objective's streams, the step count and
+        the history (CPU tensors: it travels between a job's worker process and the app)."""
         def cpu(state: dict) -> dict:
             return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
 
@@ -189,7 +225,9 @@ class Trainer:
         return {"network": cpu(self.network.state_dict()),
                 "ema": cpu(self.ema_network.state_dict()) if self.ema_network is not None else None,
                 "optimizer": optimizer, "generator": self.generator.get_state().cpu(),
-                "step": self.state.step, "history": list(self.state.history), "seconds": self.state.seconds}
+                "streams": {name: g.get_state().cpu() for name, g in self.streams.items()},
+                "step": self.state.step, "history": list(self.state.history), "seconds": self.state.seconds,
+                "cpu_seconds": self.state.cpu_seconds}
 
     def load_state(self, state: dict) -> None:
         """Go on from `export_state()` of a Trainer of the same config (trained elsewhere)."""
@@ -198,7 +236,10 @@ class Trainer:
             self.ema_network.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])  # a CPU byte tensor, whatever the generator's device
-        self.state = TrainState(int(state["step"]), list(state["history"]), float(state["seconds"]))
+        for name, g in self.streams.items():
+            g.set_state(state["streams"][name])
+        self.state = TrainState(int(state["step"]), list(state["history"]), float(state["seconds"]),
+                                float(state["cpu_seconds"]))
 
     # The network to sample with: the EMA weights when kept (smoother samples).
     @property
@@ -244,7 +285,9 @@ class Trainer:
                         callback(progress)
                     window.reset()
         finally:
-            self.state.seconds += time.perf_counter() - window.started if window.steps else 0.0
+            if window.steps:
+                self.state.seconds += time.perf_counter() - window.started
+                self.state.cpu_seconds += time.thread_time() - window.cpu_started
         return self.state
 
     def _random_batch(self):
@@ -256,7 +299,7 @@ class Trainer:
     def _optimizer_step(self, loss: torch.Tensor, step: int) -> None:
         if step % 10 == 1:  # the cosine schedule moves slowly: updating it every step costs ~3%
             for group in self.optimizer.param_groups:
-                group["lr"] = self.lr_at(step)
+                group["lr"] = self.lr_at(step) * group.get("lr_scale", 1.0)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -267,12 +310,14 @@ class Trainer:
         seconds = time.perf_counter() - window.started
         rate = window.steps / max(seconds, 1e-9)
         self.state.seconds += seconds
+        self.state.cpu_seconds += time.thread_time() - window.cpu_started
         per_sigma = (window.per_level / window.steps).tolist() if window.per_level is not None else None
-        row = {"step": step, "loss": mean_loss, "steps_per_second": rate, "lr": self.lr_at(step)}
+        row = {"step": step, "loss": mean_loss, "steps_per_second": rate, "lr": self.lr_at(step),
+               "cpu_seconds": self.state.cpu_seconds}
         if per_sigma is not None:
             row["per_sigma"] = per_sigma
         self.state.history.append(row)
-        return Progress(step, target, mean_loss, per_sigma, rate, row["lr"])
+        return Progress(step, target, mean_loss, per_sigma, rate, row["lr"], self.state.cpu_seconds)
 
     @torch.no_grad()
     def _update_ema(self) -> None:

@@ -96,14 +96,14 @@ def train_config(job: Job, config: TrainConfig) -> Trained:
         live = Live(p.step, p.steps, p.loss, p.cpu_seconds, p.history, live.grid, live.grid_step)
         job.report(live)
 
-    def on_step(step: int, cpu: float, model) -> None:
+    def on_log(step: int, cpu: float, model) -> None:
         nonlocal live
         if step % PREVIEW_EVERY == 0 or step == config.steps:
             live = Live(live.step, live.steps, live.loss, live.cpu_seconds, live.history, digit_grid(model), step)
             job.report(live)
             model.train()
 
-    return train(config, progress=progress, report_every=20, should_stop=job.should_stop, on_step=on_step)
+    return train(config, progress=progress, report_every=20, stop_event=job.stop_event, on_log=on_log)
 
 
 def loaded_run(content: bytes, name: str) -> TextToImageRun:

@@ -1,9 +1,11 @@
-"""Training the text-to-image model: rectified flow on the digits, captions through CLIP tokens.
+"""Training the text-to-image model: rectified flow on the digits, captions through CLIP tokens, on the
+lab's one training loop (models/lab/training.py).
 
 Each step: a batch of digits, one caption each (drawn from the image's captions, `captions.py`), 10 % of
 captions dropped to the empty prompt (so the same network gives the unconditional velocity that
 classifier-free guidance needs), times t from the logit-normal, and the flow-matching loss
-‖v_θ(x_t, t, text) − (ε − x₀)‖² on x_t = (1 − t)·x₀ + t·ε (`models.lab.flow_matching`).
+‖v_θ(x_t, t, text) − (ε − x₀)‖² on x_t = (1 − t)·x₀ + t·ε (`models.lab.flow_matching`). The objective
+below is that step; the loop brings the batch, Adam, the stop, the CPU-time clock and the NaN guard.
 
 Every random draw has its own generator (`stream`): which digits, which captions, which are dropped,
 the times, the noise and the initial weights. Changing one (say, the caption templates) leaves the
@@ -13,19 +15,20 @@ others' draws as they were, and no stream replays another's numbers.
 from __future__ import annotations
 
 import math
-import time
+import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Callable
 
 import torch
 
+from models.core.clip_tokenizer import VOCAB_SIZE
 from models.core.errors import InputError
 from models.lab import flow_matching as fm
+from models.lab import training
 from models.lab.checks import SEED_MAX
 from models.lab.streams import stream
-from models.lab.training import limited_threads
 
-from .captions import caption_bank
+from .captions import CaptionBank, caption_bank
 from .data import load_digits, to_model
 from .model import TextToImage
 from .text_encoder import EMPTY_PROMPT, Tokens, tokenize
@@ -103,19 +106,6 @@ def new_model(config: TrainConfig) -> TextToImage:
         return TextToImage(config.width, config.depth, config.text_dim, config.cond_dim)
 
 
-def optimizer(model: TextToImage, config: TrainConfig) -> torch.optim.Adam:
-    """Adam; the token embeddings learn `embed_lr_scale` times faster than the rest.
-
-    They start tiny (std 0.02, as in CLIP), and a caption is a mean of them: at the base rate a digit's
-    word took long to outgrow the filler words ("a", "drawing", "of"). Measured: 10× gave 99.8 % vs
-    95 % correct digits after 1,000 steps. A row that never gets a gradient still never moves.
-    """
-    embed = model.text.embed.weight
-    rest = [p for p in model.parameters() if p is not embed]
-    return torch.optim.Adam([{"params": rest}, {"params": [embed], "lr": config.lr * config.embed_lr_scale}],
-                            lr=config.lr)
-
-
 @dataclass
 class Progress:
     """What a training job reports: the step, the last logged loss, the training CPU seconds so far, and a
@@ -149,61 +139,79 @@ def drop_captions(tokens: Tokens, drop: torch.Tensor, empty: Tokens) -> Tokens:
     return Tokens(ids, mask)
 
 
+class CaptionedDigits:
+    """The objective: the flow-matching loss on a batch of digits, each with one of its captions (or the
+    empty prompt), t and ε drawn from streams of their own. It records which CLIP ids a training caption
+    used (`seen`): the others' embeddings never get a gradient."""
+
+    levels = 0
+    DRAWS = ("data", "caption", "dropout", "time", "noise")  # "data": the loop draws the batch's rows
+
+    def __init__(self, config: TrainConfig, bank: CaptionBank, device: torch.device):
+        self.config = config
+        self.captions = tokenize(bank.texts).to(device)
+        self.empty = tokenize([EMPTY_PROMPT]).to(device)
+        self.offsets, self.counts = bank.offsets.to(device), bank.counts.to(device)
+        self.streams = {name: stream(config.seed, name, device) for name in self.DRAWS}
+        self.seen = torch.zeros(VOCAB_SIZE, dtype=torch.bool, device=device)
+
+    def parameter_groups(self, model: TextToImage) -> list[dict]:
+        """The token embeddings learn `embed_lr_scale` times faster than the rest.
+
+        They start tiny (std 0.02, as in CLIP), and a caption is a mean of them: at the base rate a digit's
+        word took long to outgrow the filler words ("a", "drawing", "of"). Measured: 10× gave 99.8 % vs
+        95 % correct digits after 1,000 steps. A row that never gets a gradient still never moves.
+        """
+        embed = model.text.embed.weight
+        return [{"params": [p for p in model.parameters() if p is not embed]},
+                {"params": [embed], "lr_scale": self.config.embed_lr_scale}]
+
+    def loss(self, model: TextToImage, batch, generator: torch.Generator) -> tuple[torch.Tensor, None]:
+        x0, k = batch  # the digits and their caption-bank keys, rows drawn by the loop from streams["data"]
+        g, n = self.streams, len(x0)
+        u = torch.rand(n, generator=g["caption"], device=x0.device)
+        cap = self.offsets[k] + (u * self.counts[k]).long().clamp_max(self.counts[k] - 1)
+        drop = torch.rand(n, generator=g["dropout"], device=x0.device) < self.config.caption_dropout
+        tokens = drop_captions(self.captions[cap], drop, self.empty)
+        self.seen[tokens.ids[tokens.mask]] = True
+        t = fm.sample_times(n, self.config.time_sampling, g["time"], device=x0.device)
+        eps = torch.randn(x0.shape, generator=g["noise"], device=x0.device)
+        return fm.flow_matching_loss(model, x0, eps, t, tokens), None
+
+
 def train(config: TrainConfig, *, progress: Callable[[Progress], None] | None = None, report_every: int = 50,
-          should_stop: Callable[[], bool] | None = None,
-          on_step: Callable[[int, float, TextToImage], None] | None = None) -> Trained:
-    """Train from scratch. `progress` is called every `report_every` steps; `should_stop` is polled each step
-    (a stopped run keeps what it learned); `on_step(step, cpu_seconds, model)` lets a benchmark look at the
-    model mid-run without its time counting as training."""
+          stop_event: threading.Event | None = None,
+          on_log: Callable[[int, float, TextToImage], None] | None = None) -> Trained:
+    """Train from scratch. The loop logs every HISTORY_EVERY steps; `progress` is called at the first log at
+    or past each multiple of `report_every`, and `on_log(step, cpu_seconds, model)` at every log (a
+    benchmark or a preview looks at the model mid-run without its time counting as training). A run stopped
+    by `stop_event` keeps what it learned."""
     config.validate()
     device = resolve_device(config.device)
-    with limited_threads(config.num_threads):
-        digits = load_digits()
-        x_all = to_model(digits.images).to(device)
-        bank = caption_bank(digits)
-        captions = tokenize(bank.texts).to(device)
-        empty = tokenize([EMPTY_PROMPT]).to(device)
-        key, offsets, counts = bank.key.to(device), bank.offsets.to(device), bank.counts.to(device)
-        model = new_model(config).to(device)
-        opt = optimizer(model, config)
-        g = {name: stream(config.seed, name, device) for name in ("data", "caption", "dropout", "time", "noise")}
-        seen = torch.zeros(model.text.embed.num_embeddings, dtype=torch.bool, device=device)
-        history: list[dict] = []
-        cpu = 0.0
-        window: list[torch.Tensor] = []
-        step = 0
-        stopped = False
-        while step < config.steps:
-            if should_stop is not None and should_stop():
-                stopped = True
-                break
-            t0 = time.thread_time()
-            idx = torch.randint(len(x_all), (config.batch,), generator=g["data"], device=device)
-            k = key[idx]
-            u = torch.rand(config.batch, generator=g["caption"], device=device)
-            cap = offsets[k] + (u * counts[k]).long().clamp_max(counts[k] - 1)
-            drop = torch.rand(config.batch, generator=g["dropout"], device=device) < config.caption_dropout
-            tokens = drop_captions(captions[cap], drop, empty)
-            seen[tokens.ids[tokens.mask]] = True
-            x0 = x_all[idx]
-            t = fm.sample_times(config.batch, config.time_sampling, g["time"], device=device)
-            eps = torch.randn(x0.shape, generator=g["noise"], device=device)
-            loss = fm.flow_matching_loss(model, x0, eps, t, tokens)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            window.append(loss.detach())
-            step += 1
-            cpu += time.thread_time() - t0
-            if step % HISTORY_EVERY == 0 or step == config.steps:
-                history.append({"step": step, "loss": torch.stack(window).mean().item(), "cpu_seconds": cpu})
-                window = []
-            if progress is not None and (step % report_every == 0 or step == config.steps):
-                progress(Progress(step, config.steps, history[-1]["loss"] if history else float("nan"), cpu,
-                                  list(history)))
-            if on_step is not None:
-                on_step(step, cpu, model)
-        model.eval()
-        seen_ids = tuple(int(i) for i in seen.nonzero().flatten().tolist())
-    return Trained(model=model.cpu(), config=config, seen_ids=seen_ids, history=history, steps_trained=step,
-                   cpu_seconds=cpu, stopped=stopped)
+    digits = load_digits()
+    bank = caption_bank(digits)
+    objective = CaptionedDigits(config, bank, device)
+    loop = training.LoopConfig(steps=config.steps, batch_size=config.batch, lr=config.lr, seed=config.seed,
+                               device=str(device), num_threads=config.num_threads, log_every=HISTORY_EVERY)
+    trainer = training.Trainer(loop, objective, lambda: new_model(config), to_model(digits.images),
+                               partners=(bank.key,))
+    next_report = report_every
+
+    def logged(p: training.Progress) -> None:
+        nonlocal next_report
+        if progress is not None and (p.step >= next_report or p.step == config.steps):
+            next_report = (p.step // report_every + 1) * report_every
+            progress(Progress(p.step, config.steps, p.loss, p.cpu_seconds, history(trainer)))
+        if on_log is not None:
+            on_log(p.step, p.cpu_seconds, trainer.network)
+
+    state = trainer.run(logged, stop_event)
+    model = trainer.network.eval()
+    seen_ids = tuple(int(i) for i in objective.seen.nonzero().flatten().tolist())
+    return Trained(model=model.cpu(), config=config, seen_ids=seen_ids, history=history(trainer),
+                   steps_trained=state.step, cpu_seconds=state.cpu_seconds, stopped=state.step < config.steps)
+
+
+def history(trainer: training.Trainer) -> list[dict]:
+    """The loop's history as this model's runs keep it: step, loss and training CPU seconds."""
+    return [{"step": r["step"], "loss": r["loss"], "cpu_seconds": r["cpu_seconds"]} for r in trainer.state.history]

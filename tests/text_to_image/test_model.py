@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import torch
 
 from models.text_to_image import judge as J
@@ -79,10 +81,10 @@ def test_training_is_reproducible_and_can_stop():
     b = train(TrainConfig(steps=5, seed=1, batch=32))
     assert [r["loss"] for r in a.history] == [r["loss"] for r in b.history] or not a.history
     assert all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
-    calls = []
-    c = train(TrainConfig(steps=50, seed=1, batch=32), should_stop=lambda: len(calls) >= 3,
-              on_step=lambda step, cpu, model: calls.append(step))
-    assert c.stopped and c.steps_trained == 3
+    stop = threading.Event()
+    c = train(TrainConfig(steps=50, seed=1, batch=32), stop_event=stop,
+              on_log=lambda step, cpu, model: step >= 20 and stop.set())
+    assert c.stopped and c.steps_trained == 20 and [r["step"] for r in c.history] == [10, 20]
 
 
 def test_a_combination_rare_in_the_data_is_rarely_drawn(trained):

@@ -1,4 +1,4 @@
-"""Section 7: classifier-free guidance on labelled 2-D data (train a class-conditional flow, then
+"""The last section: classifier-free guidance on labelled 2-D data (train a class-conditional flow, then
 sample one class at a guidance weight w)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from app.flow_lab import session
 from app.flow_lab.live import act, live_panel, ready
 from app.ui import charts
 from app.ui.presentation import chart
+from app.ui.tables import reading_table
 from models.flow import run as flow
 from models.flow.defaults import DEFAULTS
 from models.flow.labels import LABELLED_DATASETS, mode_centers
@@ -86,11 +87,8 @@ def _guided_samples(guided, guided_run) -> None:
                                                     "offset": "mean's offset"})
         if centers is None:
             frame = frame.drop(columns=["nearest this mode", "mean's offset"])
-        st.dataframe(frame, hide_index=True, key="fx_guidance_table",
-                     column_config={"w": st.column_config.NumberColumn(format="%.1f"),
-                                    "nearest this mode": st.column_config.NumberColumn(format="percent"),
-                                    "spread": st.column_config.NumberColumn(format="%.3f"),
-                                    "mean's offset": st.column_config.NumberColumn(format="%.3f")})
+        reading_table(frame, {"w": "{:.1f}", "nearest this mode": "percent", "spread": "{:.3f}",
+                              "mean's offset": "{:.3f}"})
     st.caption(measured_caption(table, names[label]))
     st.caption("Guidance pushes a class away from the others, so its mean moves past the mode's centre, and with "
                "exact velocities it narrows the class; most of that push comes from guidance at high noise (t near "

@@ -16,6 +16,7 @@ from app.flow_lab import session
 from app.flow_lab.live import act, live_panel, ready
 from app.ui import charts
 from app.ui.presentation import chart
+from app.ui.tables import reading_table
 from models.flow import run as flow
 from models.score.reference import reference_score
 
@@ -147,9 +148,7 @@ def _reflow_comparison(f: TrainedFlow, reflow_run, after) -> None:
                        numbers["before"]["ratio_4"]],
         "after reflow": [numbers["after"]["straightness"], numbers["after"]["ratio_1"],
                          numbers["after"]["ratio_4"]]})
-    st.dataframe(table, hide_index=True, key="fx_reflow_table",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
-                                ("first flow", "after reflow")})
+    reading_table(table, {"first flow": "{:.3f}", "after reflow": "{:.3f}"})
     one_after = session.cached(("at_steps", reflow_run.id, reflow_run.steps_done, 1),
                                lambda: flow.samples_at_steps(after, 1, evaluation, floor))
     one_before = session.cached(("at_steps",) + key + (1,),

@@ -3,10 +3,10 @@ table row per sampler."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from app.ui import charts, presentation
+from app.ui.tables import reading_table
 from models.core.jobs import Task
 from models.score.sampler_comparison import every_sampler_job
 
@@ -30,10 +30,14 @@ def comparison_ui(comparisons: list, n_samples: int) -> None:
             with col:
                 presentation.chart(charts.scatter(outcome.samples, data, outcome.short_label, domain,
                                                   paths=outcome.paths, size=280))
-    st.dataframe(pd.DataFrame(_table_rows(main, exact)), hide_index=True, key="sm_table")
+    rows = _table_rows(main, exact)
+    reading_table(rows, {c: "{:.2f}" if c in ("seconds", ED_COLUMN) else "{:.3f}" for c in rows[0] if c != "score calls"})
     st.caption(f"{n_samples} samples per sampler, default settings. The energy distance is divided by the "
                f"distance between two fresh draws of the data ({main.floor:.4f}): about 1 is as close as two "
                "samples of the data itself. Seconds depend on the machine and its load.")
+
+
+ED_COLUMN = "energy distance ÷ data-vs-data floor"
 
 
 def _table_rows(main, exact) -> list[dict]:
@@ -49,7 +53,7 @@ def _table_rows(main, exact) -> list[dict]:
                 row["same, exact score"] = round(float(exact.outcomes[k].shares[heavy]), 3)
             row["largest share error"] = round(float(max(abs(o.shares - main.truth.weights))), 3)
             row[f"within-mode std (truth {main.true_within_std:.2f})"] = round(o.within_std, 3)
-        row["energy distance ÷ data-vs-data floor"] = round(o.energy_ratio, 2)
+        row[ED_COLUMN] = round(o.energy_ratio, 2)
         row["score calls"] = o.calls
         row["seconds"] = round(o.seconds, 2)
         rows.append(row)

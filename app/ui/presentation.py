@@ -28,14 +28,19 @@ CHART_LABEL_PX = 16   # chart axis labels, legends, text marks while presenting
 CHART_TITLE_PX = 20
 TITLE_PX = 15         # chart titles otherwise
 # Plot heights while presenting: a chart fits on a 1024×768 projector, and the live training charts
-# (Vega-Lite dicts) are short enough for Train, the numbers and the loss chart to fit on one screen.
-CHART_MAX_PX, LIVE_CHART_MAX_PX = 400, 160
+# (Vega-Lite dicts) are short enough for Train, the numbers, the loss chart and the live samples beside it
+# to fit on one screen.
+CHART_MAX_PX, LIVE_CHART_MAX_PX = 400, 140
 TITLE_EM_PER_CHAR = 0.5  # a bold title's average character width, in font sizes (measured ~0.4)
 LABEL_EM_PER_CHAR = 0.45  # a legend label's
 LABEL_PX = 12             # legend labels otherwise
 
 # Always on. Metric labels and deltas wrap instead of ending in "…"; button labels wrap at spaces
 # rather than being cut (a column too narrow for one word is still caught by the browser tests).
+# A displayed equation too wide for its column breaks after a top-level =, + or − (KaTeX splits it
+# there, as TeX would; its own CSS forbids the break) instead of scrolling sideways. The 2 px of
+# padding hold KaTeX's 2-px struts (.vlist-s), which stuck out of an equation as wide as its column
+# and gave it a scroll bar of its own.
 LAYOUT_CSS = """
 [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] *,
 [data-testid="stMetricDelta"], [data-testid="stMetricDelta"] * {
@@ -44,6 +49,7 @@ LAYOUT_CSS = """
 }
 [data-testid="stMetricDelta"] { align-items: flex-start; }
 button [data-testid="stMarkdownContainer"] p { white-space: normal; text-overflow: clip; }
+.katex-display > .katex { white-space: normal; padding-inline: 2px; }
 """
 
 PRESENT_CSS = f"""

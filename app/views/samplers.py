@@ -1,12 +1,12 @@
 """One score, many samplers: the same score drives annealed Langevin, the reverse SDE,
 predictor–corrector and the probability-flow ODE side by side (Song et al. 2021)."""
 
-import pandas as pd
 import streamlit as st
 
 from app.score_lab.session import trained_ncsn_run
 from app.score_pages.samplers import comparison_ui, every_sampler
 from app.ui.job_status import background_progress, submit_page_job
+from app.ui.tables import reading_table
 from models.score.loss_conventions import decode_reported_losses
 from models.score.sampler_comparison import exact_setup, network_setup, step_decomposition
 
@@ -110,11 +110,11 @@ with d1:
 with d2:
     ratio = st.select_slider("σ′ / σ (to)", [0.5, 0.8, 0.9, 0.95], 0.9, key="sm_ratio")
 step_rows = decomposition_rows(float(sigma), float(sigma) * float(ratio))
-st.dataframe(pd.DataFrame([{"step": r["what"], "mean ‖drift‖": round(r["drift"], 4),
-                            "noise std per coordinate": round(r["noise_std"], 4),
-                            "share at (5, 5)": round(r["heavy_share"], 3),
-                            "within-mode std": round(r["within_std"], 3)} for r in step_rows]),
-             hide_index=True, key="sm_steps")
+reading_table([{"step": r["what"], "mean ‖drift‖": round(r["drift"], 4),
+               "noise std per coordinate": round(r["noise_std"], 4), "share at (5, 5)": round(r["heavy_share"], 3),
+               "within-mode std": round(r["within_std"], 3)} for r in step_rows],
+              {"mean ‖drift‖": "{:.4f}", "noise std per coordinate": "{:.4f}", "share at (5, 5)": "{:.3f}",
+               "within-mode std": "{:.3f}"})
 st.caption("Each half moves the particles by half the ancestral drift. For a small step the ODE half alone "
            "carries p_σ to about p_σ′ (compare its within-mode std with the truth row) and the Langevin half "
            "alone keeps them at p_σ (std √(1+σ²)). Together they have the ancestral drift but a noise larger by "

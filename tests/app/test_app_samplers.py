@@ -25,7 +25,7 @@ def test_loss_conventions_numbers():
 def test_page_shows_the_decomposition_and_runs_every_sampler_on_one_click():
     at = open_page("views/samplers.py")
     assert at.title[0].value == "One score, many samplers"
-    steps = at.dataframe[0].value
+    steps = at.table[0].value
     assert list(steps["step"])[0].startswith("ancestral step")
     # the two halves each carry half the ancestral drift; the ODE half adds no noise
     assert steps["mean ‖drift‖"][1] == pytest.approx(steps["mean ‖drift‖"][0] / 2, rel=1e-3)
@@ -38,10 +38,10 @@ def test_page_shows_the_decomposition_and_runs_every_sampler_on_one_click():
     while time.monotonic() < deadline:
         time.sleep(1)
         at.run()
-        if len(at.dataframe) >= 2:  # the comparison table appears above the decomposition table
+        if len(at.table) >= 2:  # the comparison table appears above the decomposition table
             break
     assert not at.exception, [e.value for e in at.exception]
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["sampler"]) == ["annealed Langevin (Langevin only)", "reverse SDE (ancestral)",
                                       "predictor–corrector", "probability-flow ODE (Heun)"]
     heavy = table["heaviest-mode share (truth 0.80)"]

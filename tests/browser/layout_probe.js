@@ -1,6 +1,7 @@
 () => {
   // Every chart, table, image and equation must lie inside the box it is drawn in (its column, or the
-  // main column); every button, metric label/value must show its whole text.
+  // main column); every button, metric label/value must show its whole text; no equation, table or data
+  // frame scrolls sideways; no column of text is so narrow that it wraps a word or two a line.
   const problems = [];
   const main = document.querySelector("[data-testid='stMainBlockContainer']");
   if (!main) return ["no main block"];
@@ -58,6 +59,28 @@
     if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "visible") {
       const owner = el.closest("button, [data-testid='stMetric']") || el;
       problems.push(`${name(owner)}: text cut (${el.scrollWidth} > ${el.clientWidth})`);
+    }
+  }
+  // nothing the text asks students to read scrolls sideways: an equation, a table or a data frame that
+  // needs a horizontal scroll bar shows only part of itself on a projector (a frozen screen)
+  const scrollers = document.querySelectorAll(
+    "[data-testid='stMainBlockContainer'] :is(.katex-display, [data-testid='stTable'], [data-testid='stTable'] *, " +
+    "[data-testid='stDataFrame'] *, [data-testid='stMarkdownContainer'], [data-testid='stMarkdownContainer'] *)");
+  for (const el of scrollers) {
+    if (!visible(el) || !scrollsX(el) || el.scrollWidth <= el.clientWidth + 1) continue;
+    const owner = el.closest("[data-testid='stDataFrame'], [data-testid='stTable'], .katex-display, " +
+                             "[data-testid='stMarkdownContainer']") || el;
+    const what = owner.classList.contains("katex-display") ? `equation ${(owner.querySelector("annotation") || owner).textContent.replace(/\s+/g, " ").slice(0, 50)}` : name(owner);
+    problems.push(`${what}: scrolls sideways (${el.scrollWidth} > ${el.clientWidth})`);
+  }
+  // a column of running text at least ~18 characters wide: narrower, it wraps a word or two a line
+  for (const el of document.querySelectorAll("[data-testid='stMainBlockContainer'] [data-testid='stMarkdownContainer'] :is(p, li)")) {
+    if (!visible(el) || el.closest("button, label, [data-testid='stMetric'], [data-testid='stCaptionContainer'], " +
+                                   "[data-testid='stTooltipContent'], [data-testid='stExpander'] summary")) continue;
+    const words = el.innerText.trim().split(/\s+/).length;
+    const em = parseFloat(getComputedStyle(el).fontSize);
+    if (words >= 8 && el.getBoundingClientRect().width < 9 * em) {
+      problems.push(`${name(el)}: text column ${el.getBoundingClientRect().width.toFixed(0)} px, a word or two a line`);
     }
   }
   return [...new Set(problems)];

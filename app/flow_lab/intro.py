@@ -2,20 +2,13 @@
 
 import streamlit as st
 
-from app.flow_lab import session
-from app.ui import presentation
-
 
 def flow_matching_in_one_screen() -> None:
-    """Open until the first flow, and closed on a projector (presentation mode)."""
-    with st.expander("Flow matching in one screen",
-                     expanded=session.current("main") is None and not presentation.active(),
-                     icon=":material/school:"):
-        left, right = st.columns([3, 2], gap="large")
-        with left:
-            _the_maths()
-        with right:
-            _what_to_notice()
+    """Closed: Train stays on the first screen. Opened, the maths and then what to notice, each the
+    column's whole width (side by side beside an open sidebar, the notes wrapped a word a line)."""
+    with st.expander("Flow matching in one screen", icon=":material/school:"):
+        _the_maths()
+        _what_to_notice()
 
 
 def _the_maths() -> None:

@@ -2,20 +2,14 @@
 
 import streamlit as st
 
-from app.score_lab import session
-from app.ui import presentation
-
 
 def how_it_works() -> None:
-    """Open until the first run, and closed on a projector (presentation mode)."""
-    with st.expander("How it works, and what to notice",
-                     expanded=session.current_run() is None and not presentation.active(),
-                     icon=":material/school:"):
-        left, right = st.columns([3, 2], gap="large")
-        with left:
-            _the_maths()
-        with right:
-            _what_to_notice()
+    """Closed: Train stays on the first screen (a projector's 1024×768, a zoomed 853×533). Opened, the
+    maths and then what to notice, each the column's whole width (side by side beside an open sidebar,
+    the notes wrapped a word a line)."""
+    with st.expander("How it works, and what to notice", icon=":material/school:"):
+        _the_maths()
+        _what_to_notice()
 
 
 def _the_maths() -> None:

@@ -39,8 +39,9 @@ def live_status() -> None:
     if run is None:
         _start_hint()
         return
-    st.caption(f"Model: {run.describe()}")
     job = run.job
+    if job is None or job.state != "running":  # while training, the progress bar says where it is (one line less:
+        st.caption(f"Model: {run.describe()}")  # the loss and the live samples fit on a projector's screen)
     if job is not None and job.state != ss.get("sl_page_state"):
         st.rerun()  # queued → running → finished: the whole page changes (polling rates, results section)
     snap = progress_of(job)
@@ -111,7 +112,8 @@ def _numbers(run, snap: TrainingProgress) -> None:
 
 
 def live_charts() -> None:
-    """Loss charts; while training also the live samples and the speed."""
+    """The loss, and beside it the live samples while training (one screen on a projector), else the loss
+    per noise level; below them while training the loss per level and the speed."""
     run = session.current_run()
     if run is None or (run.job is not None and run.job.state == "queued"):
         return
@@ -128,11 +130,10 @@ def live_charts() -> None:
                        "dimension), so near the optimum it is **negative**. That is expected, not a bug: only the "
                        "distance to the floor means anything.")
     with c2:
-        if run.kind == "ncsn" and run.model() is not None:
-            sig = [float(s) for s in run.model().sigmas]
-            spec_chart(training_charts.per_sigma_spec(history, sig, run.level_floors))
-        elif run.kind == "ncsn" and job is not None:
-            st.caption("Per-σ losses appear once the network is built.")
+        if training:
+            _live_samples(run, snap)
+        else:
+            _per_sigma(run, history)
     if not training:
         if history and job is not None:
             with st.expander("Training speed"):
@@ -140,14 +141,23 @@ def live_charts() -> None:
         return
     c3, c4 = st.columns(2)
     with c3:
-        _live_samples(run, snap)
-    with c4:
+        _per_sigma(run, history)  # a one-σ network has no ladder: the speed takes its place
+    with c4 if run.kind == "ncsn" else c3:
         spec_chart(training_charts.speed_spec(history))
+
+
+def _per_sigma(run, history: list[dict]) -> None:
+    if run.kind == "ncsn" and run.model() is not None:
+        sig = [float(s) for s in run.model().sigmas]
+        spec_chart(training_charts.per_sigma_spec(history, sig, run.level_floors))
+    elif run.kind == "ncsn" and run.job is not None:
+        st.caption("Per-σ losses appear once the network is built.")
 
 
 def _live_samples(run, snap: TrainingProgress) -> None:
     preview = snap.preview
     if preview is None or run.data is None:
+        st.caption("The live samples appear here after the first few steps.")
         return
     domain = session.cached(("domain", run.id), lambda: charts.square_domain(run.data.points))
     backdrop = session.cached(("backdrop", run.id), lambda: training_charts.samples_rows(run.data.points, "data", 600))

@@ -80,7 +80,8 @@ def _loss_chart(data, with_floor: bool, title: str, y_title: str, width: int | s
     series = [LOSS_LABEL] + ([FLOOR_LABEL] if with_floor else [])
     # one entry per line, never shortened: FLOOR_LABEL must stay whole; above the plot, where it is on
     # screen together with the curve it explains (presentation mode on a 1024×768 projector)
-    legend = alt.Legend(title=None, orient="top", direction="vertical", labelLimit=0)
+    legend = alt.Legend(title=None, orient="top", direction="vertical", labelLimit=0, offset=4, padding=0,
+                        rowPadding=2)
     return alt.Chart(data).mark_line(clip=True).encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("loss:Q", title=y_title, scale=alt.Scale(zero=False)),

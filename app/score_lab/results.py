@@ -188,20 +188,23 @@ def _colour_map(view: View, field: dict, sigma: float) -> None:
 
 
 def _sampling_movie(view: View, result, key: tuple, sampler: str) -> None:
-    """The sampler's frames: an interactive player with trails, and the same as a looping GIF to download."""
+    """The sampler's frames in the player (Play, or drag the slider), and the same frames as a looping GIF
+    to download for slides. The GIF is not shown beside the player: it would loop on its own clock, at
+    another frame than the one the class is looking at."""
     frames, train_pts, run = result.frames, view.train_pts, view.run
     if not frames:
         return
-    m1, m2 = st.columns(2)
-    with m1:
-        backdrop = [{"x": x, "y": y} for x, y in _thin(train_pts, 600).tolist()] if train_pts is not None else []
-        trajectory_player(frames, result.labels, backdrop, view.domain, key=f"sl_player_{run.id}_{sampler}")
-    with m2:
+    backdrop = [{"x": x, "y": y} for x, y in _thin(train_pts, 600).tolist()] if train_pts is not None else []
+
+    def download() -> None:
         gif = session.cached(("gif",) + key, lambda: gif_bytes(frames, data=_thin(train_pts), titles=result.labels,
                                                                size=360, max_frames=50))
-        st.image(gif, caption="Sampling across noise levels (plays in a loop)")
-        st.download_button("Download the GIF", gif, file_name="score_lab_sampling.gif", mime="image/gif",
-                           icon=":material/download:", key="sl_gif_download")
+        st.download_button("GIF", gif, file_name="score_lab_sampling.gif", mime="image/gif", width="stretch",
+                           icon=":material/download:", key="sl_gif_download", on_click="ignore",
+                           help="The same frames as a looping GIF, for slides")
+
+    trajectory_player(frames, result.labels, backdrop, view.domain, key=f"sl_player_{run.id}_{sampler}",
+                      extra=download)
 
 
 def _thin(points, n: int = 2000):

@@ -292,12 +292,16 @@ def trail_particles(n_points: int, count: int = TRAIL_PARTICLES, seed: int = 0) 
     return np.sort(g.choice(n_points, size=min(count, n_points), replace=False))
 
 
-def trail_segments(frames: Sequence, index: int, particles: np.ndarray, tail: int = TRAIL_FRAMES) -> list[dict]:
+def trail_segments(frames: Sequence, index: int, particles: np.ndarray, tail: int = TRAIL_FRAMES,
+                   window: tuple[float, float] | None = None, max_jump: float | None = None) -> list[dict]:
     """The recent path of each chosen particle up to frame `index`, as line segments for a chart.
 
     One row per particle per step, {x, y, x2, y2, age}: the segment from frame j−1 to frame j,
     age = index − j (0 the newest, tail − 1 the oldest, drawn faintest). Segments with a
-    non-finite end are left out (a sampler that ran off).
+    non-finite end are left out (a sampler that ran off), and with `window` = (lo, hi) those with an
+    end outside the square [lo, hi]²: at a large σ most particles are far outside the plot, and their
+    long jumps across it, clipped at its edge, drew a web over the picture. With `max_jump`, segments
+    longer than that are left out too: at a large σ one step's noise crosses the plot, a jump, not a path.
     """
     if not 0 <= index < len(frames):
         raise IndexError(f"frame {index} of {len(frames)}")
@@ -305,6 +309,12 @@ def trail_segments(frames: Sequence, index: int, particles: np.ndarray, tail: in
     for j in range(max(1, index - tail + 1), index + 1):
         a, b = _np_points(frames[j - 1])[particles], _np_points(frames[j])[particles]
         ok = np.isfinite(a).all(1) & np.isfinite(b).all(1)
+        if window is not None:
+            lo, hi = window
+            ok &= ((a >= lo) & (a <= hi) & (b >= lo) & (b <= hi)).all(1)
+        if max_jump is not None:
+            with np.errstate(invalid="ignore"):
+                ok &= np.linalg.norm(b - a, axis=1) <= max_jump
         age = index - j
         rows += [{"x": float(p[0]), "y": float(p[1]), "x2": float(q[0]), "y2": float(q[1]), "age": age}
                  for p, q in zip(a[ok], b[ok])]

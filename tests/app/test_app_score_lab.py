@@ -13,7 +13,7 @@ import re
 import pytest
 import torch
 
-from app.ui import training_charts
+from app.ui import charts, trajectory_player, training_charts
 from models.core.jobs import JobPool
 from models.lab.datasets import DatasetSpec
 from models.lab.run import progress_of
@@ -348,6 +348,17 @@ def test_the_trajectory_player_plays_pauses_and_stops_at_the_last_frame():
     assert at.session_state[f"{key}_frame"] == 2  # paused: it stays
     tails = [r for r in chart(at, frame.options[2])["inline_rows"] if "age" in r]
     assert tails and {r["age"] for r in tails} == {0, 1}  # two steps behind frame 2, newest = age 0
+    # no web: every tail segment lies inside the plotted square and is short (a jump across it is noise)
+    lo, hi = charts.square_domain(loaded.data.points.numpy())
+    for i in range(1, last + 1, max(last // 6, 1)):
+        at.session_state[f"{key}_frame"] = i
+        at.run()
+        for r in (r for r in chart(at, frame.options[i])["inline_rows"] if "age" in r):
+            assert all(lo <= v <= hi for v in (r["x"], r["y"], r["x2"], r["y2"])), r
+            assert math.dist((r["x"], r["y"]), (r["x2"], r["y2"])) <= (hi - lo) * trajectory_player.MAX_JUMP, r
+    # the GIF is a download, not a second movie looping on its own clock beside the player
+    assert not at.get("image") and not at.get("imgs")
+    assert at.get("download_button")
     at.session_state[f"{key}_frame"], at.session_state[f"{key}_playing"] = last, True
     at.run()  # at the last frame the player stops itself
     assert at.session_state[f"{key}_playing"] is False and at.session_state[f"{key}_frame"] == last

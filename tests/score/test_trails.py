@@ -41,3 +41,17 @@ def test_the_same_particles_trail_in_every_frame():
     a, b = trail_particles(2000), trail_particles(2000)
     assert len(a) == 150 and (a == b).all() and len(set(a.tolist())) == 150
     assert len(trail_particles(40)) == 40
+
+
+def test_segments_with_an_end_outside_the_window_are_left_out():
+    # at a large σ particles sit far outside the plot: their jumps across it must not be drawn (a web)
+    frames = [torch.tensor([[-50.0, 40.0], [0.0, 0.0], [1.0, 1.0]]),
+              torch.tensor([[60.0, -30.0], [0.5, 0.5], [9.0, 1.0]]),
+              torch.tensor([[0.2, 0.1], [1.0, 1.0], [1.5, 1.5]])]
+    everything = trail_segments(frames, 2, np.array([0, 1, 2]))
+    assert len(everything) == 6
+    inside = trail_segments(frames, 2, np.array([0, 1, 2]), window=(-3.0, 3.0))
+    assert [(r["x"], r["y"], r["x2"], r["y2"]) for r in inside] == [(0.0, 0.0, 0.5, 0.5), (0.5, 0.5, 1.0, 1.0)]
+    # a jump longer than max_jump is noise at a large σ, not a path: left out too
+    short = trail_segments(frames, 2, np.array([0, 1, 2]), max_jump=1.0)
+    assert [(r["x"], r["y"], r["x2"], r["y2"]) for r in short] == [(0.0, 0.0, 0.5, 0.5), (0.5, 0.5, 1.0, 1.0)]

@@ -70,6 +70,8 @@ def _live(slot: str) -> None:
         spec_chart(training_charts.loss_spec(live_history(run, snap), None, title=f"Loss of {STATUS[slot]}",
                                              y_title="½‖v − (ε − x₀)‖² (mean over x and y)"))
     preview = snap.preview
+    if job is not None and job.state == "running" and preview is None:
+        c2.caption("The live samples appear here after the first few steps.")
     if job is not None and job.state == "running" and preview is not None and run.data is not None:
         with c2:
             domain = session.cached(("domain", run.id), lambda: charts.square_domain(run.data.points))

@@ -1,4 +1,4 @@
-"""What a trained flow shows (sections 2 to 6): its velocity field, straight training lines against
+"""What a trained flow shows (the sections between Train and Guidance): its velocity field, straight training lines against
 curved sampling paths, quality against the number of Euler steps, reflow, and the implied score.
 
 Each result is memoized per flow and step count (app/flow_lab/session.py `cached`).
@@ -61,15 +61,18 @@ def velocity_field_ui(f: TrainedFlow) -> None:
     with f1:
         chart(charts.vector_field(field["arrow_points"], field["arrows"], charts.downsample(points.numpy(), 1500),
                                   domain=domain, size=360, color_title="‖v‖", title=f"Learned velocity at t = {t:.2f}"))
+    how_to_read = ("The arrows are dx/dt as t *grows* (towards noise); the sampler walks against them, from t = 1 "
+                   "down to 0. Near t = 1 the field points almost straight out of the middle; near t = 0 it is "
+                   "shaped by the data.")
     with f2:
         if exact is not None:
             chart(charts.vector_field(exact["arrow_points"], exact["arrows"], None, domain=domain, size=360,
                                       color_title="‖v‖", title=f"Exact velocity of the mixture at t = {t:.2f}"))
-        else:
-            st.caption("For 8-gaussians the exact velocity is known in closed form and is drawn here.")
-    st.caption("The arrows are dx/dt as t *grows* (towards noise); the sampler walks against them, from t = 1 "
-               "down to 0. Near t = 1 the field points almost straight out of the middle; near t = 0 it is "
-               "shaped by the data.")
+        else:  # no empty column waiting for a chart: what to read in the one beside it
+            st.caption(how_to_read + " For 8-gaussians the exact velocity is known in closed form and is drawn "
+                                     "beside the learned one.")
+    if exact is not None:
+        st.caption(how_to_read)
 
 
 def paths_ui(f: TrainedFlow) -> None:
@@ -92,12 +95,18 @@ def paths_ui(f: TrainedFlow) -> None:
                f"at constant speed, where one Euler step is exact): {learned['bend']:.3f}.")
 
 
+@st.fragment
 def steps_ui(f: TrainedFlow) -> None:
-    """Samples with k Euler steps, their distance to the data, and the whole quality-vs-steps curve."""
+    """Samples with k Euler steps, their distance to the data, and the whole quality-vs-steps curve.
+
+    Every step count of the curve is sampled once per flow (the curve needs them all anyway), and the
+    slider picks among them: moving it redraws this section only, without sampling."""
     model, points, domain, evaluation, floor, key = f.model, f.points, f.domain, f.evaluation, f.floor, f.key
-    k = st.slider("Euler steps", 1, 50, flow.SCHNELL_STEPS, key="fx_k")
-    picked = session.cached(("at_steps",) + key + (k,), lambda: flow.samples_at_steps(model, k, evaluation, floor))
-    sweep = session.cached(("sweep",) + key, lambda: flow.quality_vs_steps(model, evaluation, floor))
+    every = session.cached(("at_every_step_count",) + key, lambda: {
+        k: flow.samples_at_steps(model, k, evaluation, floor) for k in flow.STEP_COUNTS})
+    sweep = [{"steps": k, "energy_distance": r["energy_distance"], "ratio": r["ratio"]} for k, r in every.items()]
+    k = st.select_slider("Euler steps", list(every), flow.SCHNELL_STEPS, key="fx_k")
+    picked = every[k]
     s1, s2 = st.columns(2, gap="large")
     with s1:
         chart(charts.scatter(picked["samples"], points.numpy(), domain=domain, size=380, max_points=2000,

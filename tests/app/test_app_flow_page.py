@@ -23,27 +23,35 @@ def test_page_is_in_the_navigation_and_explains_before_training():
     assert at.title[0].value == "How FLUX samples"
     assert len(at.latex) >= 3
     assert at.button(key="fx_train").disabled is False and at.button(key="fx_stop").disabled is True
+    assert [h.value for h in at.header] == ["1 · Train a flow", "2 · Guidance"]  # numbered as shown, no jump
     text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
     assert "FLUX.1-schnell has no guidance input" in text and "w = 1 here" in text   # schnell and dev as they are
     assert "FLUX.1-dev takes a guidance value as an extra input" in text and "no second" in text
 
 
 @pytest.mark.slow
-def test_a_short_flow_trains_and_the_page_shows_its_own_numbers():
+def test_a_short_flow_trains_and_the_page_shows_its_own_numbers(monkeypatch):
     at = open_page(PAGE)
     at.number_input(key="fx_steps").set_value(150)
     at.button(key="fx_train").click().run()
     run = _runs(at)["main"]
     assert run.job.wait(120) and run.job.state == "done", run.job.error
     at.run()
-    at.slider(key="fx_k").set_value(4)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    assert [h.value.split(" · ")[0] for h in at.header] == [str(i) for i in range(1, 8)]
+    assert at.select_slider(key="fx_k").options == [str(k) for k in flow.STEP_COUNTS]
     model = run.model()
     evaluation, floor = flow.evaluation_points(run.data.spec), flow.ed_floor(run.data.spec)
-    expected = flow.samples_at_steps(model, 4, evaluation, floor)
-    assert metric(at, "energy distance to fresh data") == f"{expected['energy_distance']:.4f}"
-    assert metric(at, "÷ data-vs-data floor") == f"{expected['ratio']:.1f}×"
+    expected = {k: flow.samples_at_steps(model, k, evaluation, floor) for k in (4, 8)}
+    # every step count was sampled with the page; moving the slider only picks one of them (no sampling)
+    with monkeypatch.context() as m:
+        m.setattr(flow, "samples_at_steps", lambda *a, **k: pytest.fail("the steps slider sampled again"))
+        m.setattr(flow.FlowModel, "sample", lambda *a, **k: pytest.fail("the steps slider sampled again"))
+        for k in (8, 4):
+            at.select_slider(key="fx_k").set_value(k)
+            at.run()
+            assert not at.exception, [e.value for e in at.exception]
+            assert metric(at, "energy distance to fresh data") == f"{expected[k]['energy_distance']:.4f}"
+            assert metric(at, "÷ data-vs-data floor") == f"{expected[k]['ratio']:.1f}×"
     sweep = [r for r in chart_rows(at, "Quality vs steps") if "series" in r and not r.get("picked")]
     assert [r["steps"] for r in sweep] == list(flow.STEP_COUNTS)
     assert sweep[0]["ratio"] > sweep[-1]["ratio"]                   # 1 step is worse than 50
@@ -57,7 +65,7 @@ def test_a_short_flow_trains_and_the_page_shows_its_own_numbers():
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     numbers = flow.reflow_numbers(model, child.model(), evaluation, floor)
-    table = next(d.value for d in at.dataframe if "first flow" in d.value.columns)
+    table = next(d.value for d in at.table if "first flow" in d.value.columns)
     assert table["first flow"].tolist() == pytest.approx([numbers["before"][k] for k in
                                                           ("straightness", "ratio_1", "ratio_4")])
     assert table["after reflow"].tolist() == pytest.approx([numbers["after"][k] for k in
@@ -83,7 +91,7 @@ def test_guidance_section_shows_share_and_spread_of_the_guided_samples():
     assert metric(at, "samples nearest this class's mode") == f"{summary['share']:.1%}"
     assert metric(at, "spread (RMS distance to the samples' own mean)") == f"{summary['spread']:.3f}"
     assert metric(at, "their mean's distance from the mode's centre") == f"{summary['offset']:.3f}"
-    table = at.dataframe[-1].value
+    table = at.table[-1].value
     assert table["w"].tolist() == [0.0, 1.0, 3.0, 5.0, 3.0, 5.0]
     assert table["guidance on"].tolist() == ["whole path"] * 4 + ["0.4 < t ≤ 0.8"] * 2
     assert table["nearest this mode"].iloc[0] < 0.5 < table["nearest this mode"].iloc[1]

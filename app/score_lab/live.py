@@ -103,8 +103,8 @@ def _numbers(run, snap: TrainingProgress) -> None:
                    "on average. At the smallest σ it is a memorizing model's loss; the population floor (shown "
                    "for a known mixture) is what a generalizing network can reach."
                    + ("" if floor is not None or run.loaded is not None else " Being computed during training…"))
-    if training:
-        sps, label = (last or {}).get("steps_per_second"), "steps / s"
+    if training:  # over the last few seconds, as the average below is over the whole run
+        sps, label = training_charts.recent_rate(history), "steps / s"
     else:  # a finished run: the average, not the last window's rate
         seconds = run.trainer.state.seconds if run.trainer is not None else 0.0
         sps, label = (run.steps_done / seconds if seconds > 0 else None), "steps / s (average)"

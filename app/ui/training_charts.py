@@ -160,6 +160,28 @@ def per_sigma_spec(history: Sequence[dict], sigmas: Sequence[float], floors: Seq
 
 # ----------------------------------------------------------------------------- speed
 
+RATE_WINDOW_S = 5.0  # the live "steps / s": over about this much of the latest training time
+
+
+def recent_rate(history: Sequence[dict], seconds: float = RATE_WINDOW_S) -> float | None:
+    """Steps per second over the latest `seconds` of training, measured as the run's final average is
+    (its steps ÷ the time they took, models/lab/training.py TrainState.seconds): whole log windows,
+    newest first, until they cover `seconds`. A window's time is its steps ÷ its rate. The last window
+    alone (a few hundred ms) jumps with every pause of the thread: it read 293 while the run averaged 80.
+    None before the first window."""
+    steps = spent = 0.0
+    for i in range(len(history) - 1, -1, -1):
+        row, before = history[i], history[i - 1]["step"] if i > 0 else 0
+        rate = row.get("steps_per_second")
+        if not _finite(rate) or rate <= 0 or row["step"] <= before:
+            continue
+        steps += row["step"] - before
+        spent += (row["step"] - before) / rate
+        if spent >= seconds:
+            break
+    return steps / spent if spent > 0 else None
+
+
 def speed_rows(history: Sequence[dict], max_rows: int = MAX_ROWS) -> list[dict]:
     return [{"step": r["step"], "steps_per_second": float(r["steps_per_second"])}
             for r in thin(history, max_rows) if _finite(r.get("steps_per_second"))]

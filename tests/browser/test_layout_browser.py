@@ -3,10 +3,18 @@
 Sizes: 1024×768 with the sidebar open (a projector), 853×533 (1280×800 zoomed to 150 % for the back
 row), 1920×1080, and 390×844 (a phone). On every page in the navigation (read from app/main.py, so a
 new page is covered without touching this file): no chart, table, image or equation reaches past the
-box it is drawn in (its column, or the main column; an equation may scroll inside its own box), and
-no button label, metric label, value or delta is cut off.
+box it is drawn in (its column, or the main column), no equation, table or data frame scrolls
+sideways (on a projector that part is simply not there), no column of text wraps a word or two a
+line, and no button label, metric label, value or delta is cut off (layout_probe.js).
 
-Cost: one browser tab, each page loaded once at 1024×768 and then resized.
+Then the pages as a class uses them, with results on them, at 1024×768 and 853×533, with and without
+?present=1: the Score lab's Train on the first screen, its "How it works" box readable when opened,
+while presenting its live samples beside the loss chart on one screen, after training its results and
+the trajectory player (Play and the picture on one screen); the samplers page's results table and
+one-step table; How FLUX samples trained, with its reflow and guidance tables.
+
+Cost: one browser tab for the pages before training, each page loaded once at 1024×768 and then
+resized; a tab per trained page (short runs: a few hundred steps, or Stop after a few seconds).
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ from tests.browser.conftest import ROOT, assert_no_exception, wait_for_app
 pytestmark = pytest.mark.browser
 
 PROJECTOR = (1024, 768)
-RESIZED = [(853, 533), (1920, 1080)]   # the same tab resized: the sidebar stays open
+ZOOMED = (853, 533)                    # 1280×800 at 150 %
+RESIZED = [ZOOMED, (1920, 1080)]       # the same tab resized: the sidebar stays open
 PHONE = (390, 844)                     # resized last: Streamlit collapses the sidebar, columns stack
 
 # What must fit, for one page as it is now. Returns one line per problem.
@@ -118,7 +127,7 @@ def _px(page, selector: str, prop: str = "font-size") -> float:
     return float(value.removesuffix("px"))
 
 
-def test_presentation_mode_puts_train_and_the_loss_chart_above_the_fold(app_server, browser):
+def test_presentation_mode_puts_train_the_loss_and_the_live_samples_on_one_screen(app_server, browser):
     context = browser.new_context(viewport={"width": PROJECTOR[0], "height": PROJECTOR[1]})
     tab = context.new_page()
     try:
@@ -133,12 +142,15 @@ def test_presentation_mode_puts_train_and_the_loss_chart_above_the_fold(app_serv
 
         train.click()
         loss = tab.locator("[data-testid='stVegaLiteChart'][aria-label*='Loss']").first
-        loss.wait_for(timeout=60_000)
-        tab.wait_for_timeout(500)
-        # the chart (title, legend, the curve itself) is on screen; at most its x axis may be below the fold
-        box = loss.bounding_box()
-        on_screen = (PROJECTOR[1] - box["y"]) / box["height"]
-        assert on_screen >= 0.75, f"the loss chart spans {box['y']:.0f}..{box['y'] + box['height']:.0f} px"
+        samples = tab.locator("[data-testid='stVegaLiteChart'][aria-label^='Live samples']").first
+        samples.wait_for(timeout=60_000)
+        tab.wait_for_timeout(1000)
+        # the loss chart, axis and all, and the live samples beside it, on the first screen with Train
+        for chart in (loss, samples):
+            box = chart.bounding_box()
+            assert box["y"] + box["height"] <= PROJECTOR[1], (
+                f"{chart.get_attribute('aria-label')} spans {box['y']:.0f}..{box['y'] + box['height']:.0f} px")
+        assert abs(loss.bounding_box()["y"] - samples.bounding_box()["y"]) <= 2  # side by side
         assert _px(tab, "[data-testid='stMetricValue']") >= 40
         assert "present=1" in tab.url  # bookmarkable: the address keeps the mode
 
@@ -151,6 +163,9 @@ def test_presentation_mode_puts_train_and_the_loss_chart_above_the_fold(app_serv
         for size in [PROJECTOR] + RESIZED + [PHONE]:
             problems += _problems(tab, size)
         assert not problems, "\n".join(problems)
+        tab.set_viewport_size({"width": ZOOMED[0], "height": ZOOMED[1]})
+        _player_on_one_screen(tab)
+        tab.get_by_role("tab", name="Score field").click()
 
         # one chart full screen (Streamlit's element toolbar): it takes the whole window's width
         tab.set_viewport_size({"width": PROJECTOR[0], "height": PROJECTOR[1]})
@@ -184,5 +199,167 @@ def test_the_switch_turns_presentation_mode_off_and_on(app_server, browser):
         tab.get_by_role("switch", name="Presentation mode").click(force=True)
         wait_for_app(tab)
         assert _px(tab, "html") == normal and "present" not in tab.url
+    finally:
+        context.close()
+
+
+# ----------------------------------------------------------------------------- pages with results on them
+
+MODES = [False, True]
+MODE_IDS = ["normal", "present"]
+
+
+def _tab(browser, size):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    return context, context.new_page()
+
+
+def _url(app_server, path: str, present: bool) -> str:
+    return f"{app_server.url}/{path}" + ("?present=1" if present else "")
+
+
+def _visible_height(tab) -> float:
+    """The window's height below Streamlit's header bar (what a student sees of the page at once)."""
+    header = tab.locator("[data-testid='stHeader']").bounding_box()
+    return tab.viewport_size["height"] - (header["y"] + header["height"] if header else 0)
+
+
+def _span(*locators) -> tuple[float, float]:
+    boxes = [loc.bounding_box() for loc in locators]
+    assert all(boxes), "an element is not drawn"
+    return min(b["y"] for b in boxes), max(b["y"] + b["height"] for b in boxes)
+
+
+def _fits_one_screen(tab, *locators) -> None:
+    """The elements, scrolled to, are all on one screen at once."""
+    locators[0].scroll_into_view_if_needed()
+    top, bottom = _span(*locators)
+    assert bottom - top <= _visible_height(tab), (
+        f"{tab.viewport_size}: the elements span {top:.0f}..{bottom:.0f} px, more than one screen "
+        f"({_visible_height(tab):.0f} px below the header)")
+
+
+def _all_sizes(tab, sizes) -> list[str]:
+    problems = []
+    for size in sizes:
+        problems += _problems(tab, size)
+    return problems
+
+
+@pytest.mark.parametrize("present", MODES, ids=MODE_IDS)
+@pytest.mark.parametrize("size", [PROJECTOR, ZOOMED], ids=["1024x768", "853x533"])
+def test_score_lab_train_is_on_the_first_screen_and_how_it_works_reads_when_opened(app_server, browser,
+                                                                                     size, present):
+    context, tab = _tab(browser, size)
+    try:
+        _open(tab, _url(app_server, "score_lab", present))
+        assert tab.locator("[data-testid='stExpander'] details[open]").count() == 0  # it starts closed
+        train = tab.get_by_role("button", name="Train", exact=True)
+        box = train.bounding_box()
+        assert box["y"] + box["height"] <= size[1], f"Train ends at {box['y'] + box['height']:.0f} px"
+        # opened: the maths and what to notice read at the column's width (no equation scrolls sideways,
+        # no side column wrapped a word a line)
+        tab.locator("[data-testid='stExpander'] summary", has_text="How it works").click()
+        tab.locator("[data-testid='stExpander'] details[open] .katex-display").first.wait_for()
+        problems = _problems(tab, size)
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("present", MODES, ids=MODE_IDS)
+def test_the_flow_pages_box_reads_when_opened(app_server, browser, present):
+    context, tab = _tab(browser, PROJECTOR)
+    try:
+        _open(tab, _url(app_server, "how_flux_samples", present))
+        tab.locator("[data-testid='stExpander'] summary", has_text="Flow matching in one screen").click()
+        tab.locator("[data-testid='stExpander'] details[open] .katex-display").first.wait_for()
+        problems = _all_sizes(tab, [PROJECTOR, ZOOMED])
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
+
+
+def _train_the_score_lab_briefly(tab) -> None:
+    """Train, a few hundred steps, Stop: the results (samples, score field, the player) are drawn."""
+    tab.get_by_role("button", name="Train", exact=True).click()
+    tab.wait_for_function("""() => [...document.querySelectorAll("[data-testid='stMetricValue']")]
+        .some(m => parseInt(m.innerText.replace(/,/g, "")) >= 300)""", timeout=120_000)
+    tab.get_by_role("button", name="Stop", exact=True).click()
+    tab.locator("[data-testid='stVegaLiteChart'][aria-label*='samples vs the training data']").wait_for(
+        timeout=120_000)
+    wait_for_app(tab)
+
+
+def _player_on_one_screen(tab) -> None:
+    """The "Sampling, step by step" tab: Play and the picture on one screen; the GIF a download only."""
+    tab.get_by_role("tab", name="Sampling, step by step").click()
+    player = tab.locator("[class*='st-key-sl_player_']").first
+    player.wait_for()
+    tab.wait_for_timeout(1000)
+    play = player.get_by_role("button", name="Play")
+    picture = player.locator("[data-testid='stVegaLiteChart']").first
+    _fits_one_screen(tab, play, picture)
+    # no second movie looping beside it on its own clock: the GIF is a download
+    assert tab.locator("[data-testid='stTabs'] [data-testid='stImage']").count() == 0
+    assert player.get_by_role("button", name="GIF").count() == 1
+
+
+def test_the_trained_score_lab_fits_and_its_player_is_on_one_screen(app_server, browser):
+    context, tab = _tab(browser, PROJECTOR)
+    try:
+        _open(tab, _url(app_server, "score_lab", False))
+        _train_the_score_lab_briefly(tab)
+        problems = _all_sizes(tab, [PROJECTOR, ZOOMED, (1920, 1080)])
+        assert not problems, "\n".join(problems)
+        tab.set_viewport_size({"width": ZOOMED[0], "height": ZOOMED[1]})
+        _player_on_one_screen(tab)
+        problems = _all_sizes(tab, [ZOOMED, PROJECTOR])
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("present", MODES, ids=MODE_IDS)
+def test_the_samplers_tables_and_equations_show_every_column(app_server, browser, present):
+    context, tab = _tab(browser, PROJECTOR)
+    try:
+        _open(tab, _url(app_server, "samplers", present))
+        tab.get_by_role("button", name="Run every sampler").click()
+        # the results table (within-mode std, energy distance ÷ floor) above the one-step table
+        tab.locator("[data-testid='stTable']").nth(1).wait_for(timeout=240_000)
+        wait_for_app(tab)
+        headers = tab.locator("[data-testid='stTable']").first.inner_text()
+        assert "within-mode std" in headers and "floor" in headers
+        problems = _all_sizes(tab, [PROJECTOR, ZOOMED, (1920, 1080)])
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
+
+
+def test_how_flux_samples_trained_shows_every_section_and_table(app_server, browser):
+    context, tab = _tab(browser, PROJECTOR)
+    try:
+        _open(tab, _url(app_server, "how_flux_samples", False))
+        for key, steps in (("fx_steps", 400), ("fx_guided_steps", 400)):
+            field = tab.locator(f".st-key-{key} input")
+            field.fill(str(steps))
+            field.press("Enter")
+            wait_for_app(tab)
+        tab.locator(".st-key-fx_train").get_by_role("button").click()
+        tab.locator("[data-testid='stHeading']", has_text="How many steps").wait_for(timeout=240_000)
+        wait_for_app(tab)
+        tab.locator(".st-key-fx_reflow").get_by_role("button").click()
+        tab.locator("[data-testid='stTable']", has_text="after reflow").wait_for(timeout=240_000)
+        wait_for_app(tab)
+        tab.locator(".st-key-fx_guided_train").get_by_role("button").click()
+        tab.locator("[data-testid='stTable']", has_text="mean's offset").wait_for(timeout=240_000)
+        wait_for_app(tab)
+        problems = _all_sizes(tab, [PROJECTOR, ZOOMED])
+        # the same flows presenting: the address names them, so a reload with ?present=1 finds them
+        _open(tab, tab.url + "&present=1" if "?" in tab.url else tab.url + "?present=1")
+        tab.locator("[data-testid='stTable']", has_text="mean's offset").wait_for(timeout=60_000)
+        problems += _all_sizes(tab, [PROJECTOR, ZOOMED])
+        assert not problems, "\n".join(problems)
     finally:
         context.close()

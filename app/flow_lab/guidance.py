@@ -83,12 +83,12 @@ def _guided_samples(guided, guided_run) -> None:
         if summary["offset"] is not None:
             st.metric("their mean's distance from the mode's centre", f"{summary['offset']:.3f}",
                       help="Guidance pushes away from the other classes, so the samples drift past the mode.")
-        frame = pd.DataFrame(table).rename(columns={"guided": "guidance on", "share": "nearest this mode",
-                                                    "offset": "mean's offset"})
-        if centers is None:
-            frame = frame.drop(columns=["nearest this mode", "mean's offset"])
-        reading_table(frame, {"w": "{:.1f}", "nearest this mode": "percent", "spread": "{:.3f}",
-                              "mean's offset": "{:.3f}"})
+    # the column's whole width: five columns in half of it hid the mean's offset at 1024×768
+    frame = pd.DataFrame(table).rename(columns={"guided": "guidance on", "share": "nearest this mode",
+                                                "offset": "mean's offset"})
+    if centers is None:
+        frame = frame.drop(columns=["nearest this mode", "mean's offset"])
+    reading_table(frame, {"w": "{:.1f}", "nearest this mode": "percent", "spread": "{:.3f}", "mean's offset": "{:.3f}"})
     st.caption(measured_caption(table, names[label]))
     st.caption("Guidance pushes a class away from the others, so its mean moves past the mode's centre, and with "
                "exact velocities it narrows the class; most of that push comes from guidance at high noise (t near "

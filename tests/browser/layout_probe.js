@@ -73,10 +73,11 @@
     const what = owner.classList.contains("katex-display") ? `equation ${(owner.querySelector("annotation") || owner).textContent.replace(/\s+/g, " ").slice(0, 50)}` : name(owner);
     problems.push(`${what}: scrolls sideways (${el.scrollWidth} > ${el.clientWidth})`);
   }
-  // a column of running text at least ~18 characters wide: narrower, it wraps a word or two a line
+  // a column of running text at least 9 em wide: narrower, it wraps a word or two a line
   for (const el of document.querySelectorAll("[data-testid='stMainBlockContainer'] [data-testid='stMarkdownContainer'] :is(p, li)")) {
     if (!visible(el) || el.closest("button, label, [data-testid='stMetric'], [data-testid='stCaptionContainer'], " +
-                                   "[data-testid='stTooltipContent'], [data-testid='stExpander'] summary")) continue;
+                                   "[data-testid='stTooltipContent'], [data-testid='stExpander'] summary, " +
+                                   "[data-testid='stTable']")) continue;  // a table's cells wrap by design
     const words = el.innerText.trim().split(/\s+/).length;
     const em = parseFloat(getComputedStyle(el).fontSize);
     if (words >= 8 && el.getBoundingClientRect().width < 9 * em) {

@@ -117,15 +117,20 @@ def test_make_tiny_refuses_a_target_that_is_not_its_own_pipeline(tmp_path, run_c
     assert _everything(tmp_path / "home") == before  # every file, link and folder as it was
 
 
-@pytest.mark.slow
-def test_dc_tiny_dir_pointing_at_user_files_is_refused_even_by_info(tmp_path, run_cli, cli_env):
+def test_dc_tiny_dir_pointing_at_user_files_is_refused_even_by_info(tmp_path, cli, cli_env, run_cli):
+    from models.flux.cli import main
+
     targets = _user_targets(tmp_path / "home")
     before = _everything(tmp_path / "home")
-    for target in targets:
-        run = run_cli("generate", "a cat", "--model", "tiny", "--out", tmp_path / "out",
-                      env={**cli_env, "DC_TINY_DIR": str(target)})
+    for target in targets:  # in this process (the shared `cli` fixture): no interpreter start-up per target
+        env = {**cli_env, "DC_TINY_DIR": str(target)}
+        run = cli(main, "generate", "a cat", "--model", "tiny", "--out", tmp_path / "out", env=env)
         assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
-        run_cli("info", "--model", "tiny", env={**cli_env, "DC_TINY_DIR": str(target)})
+        cli(main, "info", "--model", "tiny", env=env)
+    # The real entry, once: `python -m models.flux` refuses the link to someone's folder in one line too.
+    run = run_cli("generate", "a cat", "--model", "tiny", "--out", tmp_path / "out",
+                  env={**cli_env, "DC_TINY_DIR": str(tmp_path / "home" / "link-to-folder")})
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert _everything(tmp_path / "home") == before
 
 

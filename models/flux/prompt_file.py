@@ -42,6 +42,7 @@ from models.flux.prompt_schema import (
 
 
 LOCK_TIMEOUT_S = 10.0  # a save takes milliseconds; waiting longer means something is stuck
+LOCK_POLL_S = 0.002  # a waiting save retries this often (filelock's 50 ms default is ten saves' time)
 
 
 class FileBusy(FluxError):
@@ -56,7 +57,7 @@ def locked(path: str | Path) -> Iterator[None]:
     replacing it nobody else can write it.
     """
     path = Path(path)
-    lock = filelock.FileLock(path.parent / f".{path.name}.lock", timeout=LOCK_TIMEOUT_S)
+    lock = filelock.FileLock(path.parent / f".{path.name}.lock", timeout=LOCK_TIMEOUT_S, poll_interval=LOCK_POLL_S)
     try:
         lock.acquire()
     except filelock.Timeout:

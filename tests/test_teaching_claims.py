@@ -19,7 +19,6 @@ import torch
 from models.lab.datasets import DatasetSpec, dataset_mixture, training_data
 from models.lab.metrics import mode_shares
 from models.lab.streams import SAMPLER_NOISE, stream
-from models.lab.training import limited_threads
 from models.score.experiments import (NCSN_TOY, forward_noising, heavy_mode_std, heavy_side_mass,
                                       model_log_density, ncsn_toy_sampling, recovery)
 from models.score.floors import loss_floors, population_floors
@@ -38,13 +37,6 @@ SEEDS = range(8)
 HOME, LANGEVIN, SAMPLERS, NOISING = ("app/views/home.py", "app/views/langevin.py", "app/views/samplers.py",
                                      "app/views/forward_noising.py")
 SAMPLERS_DOC = "docs/samplers.md"   # the reference text repeats Home's sampler claim
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """2-D clouds are too small for intra-op threads (one thread is many times faster on a busy machine)."""
-    with limited_threads(1):
-        yield
 
 
 def heavy_share(x: torch.Tensor) -> float:

@@ -26,7 +26,6 @@ from models.flow.run import flow_config, paths, train as train_flow
 from models.lab import flow_matching
 from models.lab.datasets import DatasetSpec, dataset_mixture, sample_dataset, training_data
 from models.lab.streams import PRIOR, SAMPLER_NOISE, stream, stream_seed
-from models.lab.training import limited_threads
 from models.score import experiments, sampling
 from models.score.prior import gaussian_prior, mixture_prior, points_prior
 from models.score.run import SAMPLERS, draw_samples, train, training_config
@@ -46,12 +45,6 @@ def const_score(x: torch.Tensor, sigma: float) -> torch.Tensor:
 PRIORS = {"exact mixture": mixture_prior(TOY, 20.0),
           "moment-matched Gaussian": gaussian_prior(torch.zeros(2), 4.0, 20.0),
           "points + noise": points_prior(sample_dataset("moons", 500, 0), 20.0), "no prior": None}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    with limited_threads(1):
-        yield
 
 
 @pytest.fixture(scope="module")

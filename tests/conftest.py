@@ -65,12 +65,17 @@ class CliResult(NamedTuple):
 @pytest.fixture
 def cli(capsys, monkeypatch):
     """cli(main, *args, env=None) -> CliResult: a command line's `main` called in this process (no
-    interpreter start-up), with `env` set for the call's test, its output captured. A traceback never
-    reaches a user of the command line, so one on stderr fails the test."""
+    interpreter start-up), with `env` set for the call's test, its output captured; a `main` that exits
+    (SystemExit, as argparse does) gives that exit status. A traceback never reaches a user of the
+    command line, so one on stderr fails the test."""
     def call(main, *args, env: dict | None = None) -> CliResult:
         for key, value in (env or {}).items():
             monkeypatch.setenv(key, value)
-        code = main([str(a) for a in args])
+        capsys.readouterr()  # only this call's output
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
         out = capsys.readouterr()
         assert "Traceback" not in out.err, out.err
         return CliResult(code, out.out, out.err)

@@ -32,33 +32,35 @@ def _rows(path):
         return [r for r in csv.reader(f) if r and r[0] != "x"]
 
 
-def test_train_writes_a_flow_run_and_sample_reads_it(flow_run, tmp_path, capsys):
+def test_train_writes_a_flow_run_and_sample_reads_it(flow_run, tmp_path, cli):
     assert is_flow_run(flow_run)
     model, history, _ = load_flow_run(flow_run)
     assert model.config.model == "flow" and model.config.hidden == 32 and history[-1]["step"] == 60
     out = tmp_path / "s.csv"
-    assert main(["sample", "--run", str(flow_run), "--sampler", "heun", "--steps", "4", "--n", "300",
-                 "--out", str(out)]) == 0
+    run = cli(main, "sample", "--run", flow_run, "--sampler", "heun", "--steps", "4", "--n", "300", "--out", out)
+    assert run.returncode == 0
     assert len(_rows(out)) == 300
-    assert "heun, 4 steps" in capsys.readouterr().out
+    assert "heun, 4 steps" in run.stdout
 
 
-def test_reflow_from_a_run_trains_on_its_pairs_and_straightness_reports(flow_run, tmp_path, capsys):
+def test_reflow_from_a_run_trains_on_its_pairs_and_straightness_reports(flow_run, tmp_path, cli):
     out = tmp_path / "reflow"
-    assert main(["train", "--model", "flow", "--reflow-from", str(flow_run), "--steps", "20", "--out", str(out)]) == 0
+    run = cli(main, "train", "--model", "flow", "--reflow-from", flow_run, "--steps", "20", "--out", out)
+    assert run.returncode == 0
     model, _, _ = load_flow_run(out)
     assert model.config.reflow == 1 and model.dataset == {"kind": "builtin", "name": "moons"}
-    capsys.readouterr()
-    assert main(["straightness", "--run", str(out), "--n", "300"]) == 0
-    text = capsys.readouterr().out
+    run = cli(main, "straightness", "--run", out, "--n", "300")
+    assert run.returncode == 0
+    text = run.stdout
     assert "straightness S =" in text and "4 Euler step(s): energy distance" in text
 
 
-def test_guided_sampling_of_a_conditional_flow(guided_run, tmp_path, capsys):
+def test_guided_sampling_of_a_conditional_flow(guided_run, tmp_path, cli):
     out = tmp_path / "g.csv"
-    assert main(["sample", "--run", str(guided_run), "--class", "2", "--guidance", "3", "--n", "200", "--steps", "8",
-                 "--out", str(out)]) == 0
-    assert "mode 3 (90°), guidance 3" in capsys.readouterr().out and len(_rows(out)) == 200
+    run = cli(main, "sample", "--run", guided_run, "--class", "2", "--guidance", "3", "--n", "200", "--steps", "8",
+              "--out", out)
+    assert run.returncode == 0
+    assert "mode 3 (90°), guidance 3" in run.stdout and len(_rows(out)) == 200
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -82,20 +84,19 @@ def test_guided_sampling_of_a_conditional_flow(guided_run, tmp_path, capsys):
     (["sample", "--run", "GUIDED", "--class", "1", "--guidance", "50"], "--guidance must be from 0 to 20"),
     (["straightness", "--run", "NOWHERE"], "run directory not found"),
 ])
-def test_bad_input_is_one_line_exit_2(argv, message, flow_run, guided_run, tmp_path, capsys):
-    argv = [str(flow_run) if a == "RUN" else str(guided_run) if a == "GUIDED" else a for a in argv]
+def test_bad_input_is_one_line_exit_2(argv, message, flow_run, guided_run, tmp_path, cli):
+    argv = [flow_run if a == "RUN" else guided_run if a == "GUIDED" else a for a in argv]
     out = tmp_path / ("x.csv" if argv[0] == "sample" else "run")
     if argv[0] != "straightness":
-        argv += ["--out", str(out)]
-    capsys.readouterr()
-    assert main(argv) == 2
-    err = capsys.readouterr().err
+        argv += ["--out", out]
+    rc, _, err = cli(main, *argv)
+    assert rc == 2
     assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
     assert not out.exists()  # refused before any work
 
 
 @pytest.mark.slow
-def test_straightness_at_the_largest_n_costs_linear_time(flow_run, capsys, monkeypatch):
+def test_straightness_at_the_largest_n_costs_linear_time(flow_run, cli, monkeypatch):
     """--n 100000 (the allowed maximum) grew as n² (5k: 5.8 s, 20k: 42 s): the paths are measured on all
     n points, the energy distances (which compare every pair) on at most a few thousand."""
     import time
@@ -109,21 +110,20 @@ def test_straightness_at_the_largest_n_costs_linear_time(flow_run, capsys, monke
     monkeypatch.setattr(flow, "energy_distance_floor",
                         lambda draw, n, *a, **k: sizes.append((n, n)) or real_floor(draw, n, *a, **k))
     start = time.perf_counter()
-    assert main(["straightness", "--run", str(flow_run), "--n", "100000"]) == 0
+    rc, out, _ = cli(main, "straightness", "--run", flow_run, "--n", "100000")
     seconds = time.perf_counter() - start
-    out = capsys.readouterr().out
+    assert rc == 0
     assert "straightness S =" in out and "energy distance" in out
     assert sizes and max(max(s) for s in sizes) <= 4000, sizes
     assert seconds < 120, seconds
 
 
 @pytest.mark.parametrize("lr", ["10", "1e6"])
-def test_a_flow_that_diverges_is_one_line_and_leaves_no_broken_run(tmp_path, capsys, lr):
+def test_a_flow_that_diverges_is_one_line_and_leaves_no_broken_run(tmp_path, cli, lr):
     """train --lr 10 ended in AttributeError: 'NoneType' object has no attribute 'network'."""
     out = tmp_path / "run"
-    rc = main(["train", "--model", "flow", "--dataset", "moons", "--lr", lr, "--steps", "300", "--hidden", "32",
-               "--n-train", "2000", "--out", str(out)])
-    err = capsys.readouterr().err
+    rc, _, err = cli(main, "train", "--model", "flow", "--dataset", "moons", "--lr", lr, "--steps", "300", "--hidden",
+                     "32", "--n-train", "2000", "--out", out)
     assert rc == 2 and err.count("\n") == 1 and "internal error" not in err, err
     assert "training stopped" in err and "learning rate" in err
     assert not out.exists() or is_flow_run(out)  # nothing, or the last finite weights as a whole run
@@ -148,12 +148,12 @@ def test_the_command_line_and_the_page_read_one_defaults_table():
     assert SAMPLE_STEPS == DEFAULTS.sample_steps
 
 
-def test_guided_sampling_in_a_limited_interval(guided_run, tmp_path, capsys):
+def test_guided_sampling_in_a_limited_interval(guided_run, tmp_path, cli):
     out = tmp_path / "g.csv"
-    assert main(["sample", "--run", str(guided_run), "--class", "1", "--guidance", "3", "--guidance-interval",
-                 "0.4", "0.8", "--n", "200", "--out", str(out)]) == 0
-    assert "guidance 3 for 0.4 < t ≤ 0.8" in capsys.readouterr().out
+    run = cli(main, "sample", "--run", guided_run, "--class", "1", "--guidance", "3", "--guidance-interval",
+              "0.4", "0.8", "--n", "200", "--out", out)
+    assert run.returncode == 0 and "guidance 3 for 0.4 < t ≤ 0.8" in run.stdout
     for bad in (["0.8", "0.4"], ["-0.1", "0.5"], ["0.2", "1.5"]):
-        assert main(["sample", "--run", str(guided_run), "--class", "1", "--guidance", "3", "--guidance-interval",
-                     *bad, "--out", str(tmp_path / "bad.csv")]) == 2
-    assert "--guidance-interval" in capsys.readouterr().err
+        rc, _, err = cli(main, "sample", "--run", guided_run, "--class", "1", "--guidance", "3", "--guidance-interval",
+                         *bad, "--out", tmp_path / "bad.csv")
+        assert rc == 2 and "--guidance-interval" in err, (bad, err)

@@ -12,16 +12,11 @@ import pytest
     ("models.flux.cli", ["tokens", "a cat", "--max", "5"]),
     ("models.text_to_image.cli", ["tokens", "a one", "--run", "run", "--he"]),
 ])
-def test_an_abbreviated_option_is_refused_in_one_line(module, argv, capsys, tmp_path, monkeypatch):
+def test_an_abbreviated_option_is_refused_in_one_line(module, argv, cli, tmp_path, monkeypatch):
     import importlib
 
     monkeypatch.chdir(tmp_path)
-    main = importlib.import_module(module).main
-    try:
-        rc = main(argv)
-    except SystemExit as stop:  # a parser that exits by itself
-        rc = stop.code
-    err = capsys.readouterr().err
+    rc, _, err = cli(importlib.import_module(module).main, *argv)  # a parser may exit by itself: cli takes both
     assert rc == 2 and err.count("\n") == 1, err
     assert "unrecognized arguments" in err and "invalid choice" not in err, err
     assert list(tmp_path.iterdir()) == []
@@ -29,7 +24,7 @@ def test_an_abbreviated_option_is_refused_in_one_line(module, argv, capsys, tmp_
 
 @pytest.mark.parametrize("device, words", [("cuda", "no CUDA GPU"), ("cuda:3", "no CUDA GPU"),
                                            ("banana", "not a device")])
-def test_a_device_this_machine_lacks_is_one_line_before_any_work(tiny_score_run, tmp_path, capsys, device, words):
+def test_a_device_this_machine_lacks_is_one_line_before_any_work(tiny_score_run, tmp_path, cli, device, words):
     """`sample --device cuda` without a GPU ended in torch's AssertionError."""
     import torch
 
@@ -37,16 +32,15 @@ def test_a_device_this_machine_lacks_is_one_line_before_any_work(tiny_score_run,
 
     if device.startswith("cuda") and torch.cuda.is_available():
         pytest.skip("this machine has a CUDA GPU")
-    rc = main(["sample", "--run", str(tiny_score_run), "--device", device, "--n", "10",
-               "--out", str(tmp_path / "s.csv")])
-    err = capsys.readouterr().err
+    rc, _, err = cli(main, "sample", "--run", tiny_score_run, "--device", device, "--n", "10",
+                     "--out", tmp_path / "s.csv")
     assert rc == 2 and err.count("\n") == 1 and words in err, err
     assert not (tmp_path / "s.csv").exists()
 
 
 @pytest.mark.parametrize("command", [["datasets", "moons"], ["sample", "--run", "{run}", "--n", "10"],
                                      ["animate", "--run", "{run}", "--n", "10", "--frames", "2"]])
-def test_an_output_the_system_will_not_let_us_write_is_one_line(tiny_score_run, capsys, command):
+def test_an_output_the_system_will_not_let_us_write_is_one_line(tiny_score_run, cli, command):
     """sample, animate and datasets ended in a PermissionError traceback for an unwritable --out."""
     from pathlib import Path
 
@@ -56,8 +50,7 @@ def test_an_output_the_system_will_not_let_us_write_is_one_line(tiny_score_run, 
         pytest.skip("needs Linux's /sys, which nobody may create files in")
     argv = [a.replace("{run}", str(tiny_score_run)) for a in command]
     suffix = ".gif" if command[0] == "animate" else ".csv"
-    rc = main(argv + ["--out", f"/sys/diffusion-classroom-test{suffix}"])
-    err = capsys.readouterr().err
+    rc, _, err = cli(main, *argv, "--out", f"/sys/diffusion-classroom-test{suffix}")
     assert rc == 2 and err.count("\n") == 1, err
     assert "internal error" not in err and ".tmp" not in err and f"diffusion-classroom-test{suffix}" in err, err
 
@@ -89,7 +82,7 @@ def test_a_run_whose_config_is_no_small_regular_file_is_refused_without_reading_
     assert "config.json" in done.stderr and not (tmp_path / "s.csv").exists()
 
 
-def test_a_run_whose_replace_was_killed_half_way_is_restored_by_the_next_load(tiny_score_run, tmp_path, capsys):
+def test_a_run_whose_replace_was_killed_half_way_is_restored_by_the_next_load(tiny_score_run, tmp_path, cli):
     """SIGKILL between atomic_folder's two renames left only .run.old-* / .run.new-*: the run looked gone."""
     import shutil
 
@@ -103,8 +96,8 @@ def test_a_run_whose_replace_was_killed_half_way_is_restored_by_the_next_load(ti
     import os
 
     os.utime(tmp_path / ".run.new-xyz789", (0, 0))
-    rc = main(["sample", "--run", str(tmp_path / "run"), "--n", "10", "--out", str(tmp_path / "s.csv")])
-    assert rc == 0, capsys.readouterr().err
+    rc, _, err = cli(main, "sample", "--run", tmp_path / "run", "--n", "10", "--out", tmp_path / "s.csv")
+    assert rc == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "s.csv"]
 
 
@@ -125,13 +118,12 @@ def flow_run(tmp_path_factory):
     ["sample", "--run", "{flow}", "--n", "10", "--out", "{flow}/config.json"],
     ["train", "--model", "flow", "--reflow-from", "{flow}", "--steps", "5", "--out", "{flow}"],
 ])
-def test_an_output_inside_the_run_it_reads_is_refused_and_the_run_survives(tiny_score_run, flow_run, capsys, command):
+def test_an_output_inside_the_run_it_reads_is_refused_and_the_run_survives(tiny_score_run, flow_run, cli, command):
     """`sample --run R --out R/config.json` exited 0 and destroyed the run."""
     from models.toy2d.cli import main
 
     before = {run: {p.name: p.read_bytes() for p in run.iterdir()} for run in (tiny_score_run, flow_run)}
     argv = [a.replace("{score}", str(tiny_score_run)).replace("{flow}", str(flow_run)) for a in command]
-    rc = main(argv)
-    err = capsys.readouterr().err
+    rc, _, err = cli(main, *argv)
     assert rc == 2 and err.count("\n") == 1 and "the run --" in err, err
     assert before == {run: {p.name: p.read_bytes() for p in run.iterdir()} for run in (tiny_score_run, flow_run)}

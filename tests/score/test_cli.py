@@ -120,7 +120,7 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", list(BAD))
-def test_bad_input_exits_2_with_one_line(tmp_path, capsys, case):
+def test_bad_input_exits_2_with_one_line(tmp_path, cli, case):
     files = {
         "tmp": tmp_path,
         "nan": _csv(tmp_path, "nan.csv", "x,y\n" + "1,2\n" * 12 + "nan,1\n"),
@@ -130,8 +130,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, case):
         "few": _csv(tmp_path, "few.csv", "x,y\n" + "1,2\n" * 5),
     }
     args, needle = BAD[case]
-    code = main([a.format(**files) for a in args])  # in-process: fast, same code path as the CLI
-    err = capsys.readouterr().err
+    code, _, err = cli(main, *(a.format(**files) for a in args))  # in-process: fast, same code path as the CLI
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
@@ -259,10 +258,9 @@ REJECTED = {
 
 
 @pytest.mark.parametrize("case", list(REJECTED))
-def test_an_option_that_does_not_apply_is_an_error(tmp_path, capsys, small_run, single_run, case):
+def test_an_option_that_does_not_apply_is_an_error(tmp_path, cli, small_run, single_run, case):
     args, needle = REJECTED[case]
-    code = main([a.format(tmp=tmp_path, run=small_run, single=single_run) for a in args])
-    err = capsys.readouterr().err
+    code, _, err = cli(main, *(a.format(tmp=tmp_path, run=small_run, single=single_run) for a in args))
     assert code == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err

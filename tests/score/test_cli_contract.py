@@ -56,34 +56,32 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_is_one_line_exit_2_before_any_work(tmp_path, capsys, tiny_score_run, case):
+def test_bad_input_is_one_line_exit_2_before_any_work(tmp_path, cli, tiny_score_run, case):
     files = {**_files(tmp_path), "run": tiny_score_run}
     before = sorted((str(p), p.read_bytes() if p.is_file() else None) for p in tmp_path.rglob("*"))
     args, needle = CASES[case]
     started = time.perf_counter()
-    code = main([a.format(**files) for a in args])
+    code, stdout, err = cli(main, *(a.format(**files) for a in args))
     seconds = time.perf_counter() - started
-    out = capsys.readouterr()
-    lines = out.err.strip().splitlines()
-    assert code == 2, (out.out, out.err)
-    assert len(lines) == 1 and lines[0].startswith("error: "), out.err
+    lines = err.strip().splitlines()
+    assert code == 2, (stdout, err)
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert needle.lower() in lines[0].lower(), lines[0]
-    assert "training" not in out.out and "wrote" not in out.out   # refused before any work...
+    assert "training" not in stdout and "wrote" not in stdout     # refused before any work...
     assert seconds < 5, seconds                                     # ...(not after a whole run)
     after = sorted((str(p), p.read_bytes() if p.is_file() else None) for p in tmp_path.rglob("*"))
     assert after == before                                          # and nothing written or replaced
 
 
-def test_sigma_nan_does_not_blame_the_step_size(capsys, tmp_path):
-    main(REFERENCE + ["--sampler", "langevin", "--sigma", "nan", "--out", str(tmp_path / "s.csv")])
-    assert "--eps" not in capsys.readouterr().err
+def test_sigma_nan_does_not_blame_the_step_size(cli, tmp_path):
+    run = cli(main, *REFERENCE, "--sampler", "langevin", "--sigma", "nan", "--out", tmp_path / "s.csv")
+    assert "--eps" not in run.stderr
 
 
-def test_train_may_replace_its_own_earlier_run(tmp_path, capsys):
+def test_train_may_replace_its_own_earlier_run(tmp_path, cli):
     out = tmp_path / "run"
-    args = ["train", "--dataset", "moons", "--steps", "10", "--hidden", "16", "--depth", "2", "--levels", "3",
-            "--out", str(out)]
-    assert main(args) == 0
-    assert main(args[:-2] + ["--seed", "1", "--out", str(out)]) == 0
+    args = ["train", "--dataset", "moons", "--steps", "10", "--hidden", "16", "--depth", "2", "--levels", "3"]
+    assert cli(main, *args, "--out", out).returncode == 0
+    assert cli(main, *args, "--seed", "1", "--out", out).returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "losses.csv", "model.safetensors"]

@@ -89,10 +89,9 @@ def test_plain_langevin_warns_when_particles_barely_moved(cli, tmp_path):
     assert code == 0 and err == "", err
 
 
-def test_loglik_with_the_exact_score_matches_the_true_density(capsys, tmp_path, cli):
+def test_loglik_with_the_exact_score_matches_the_true_density(tmp_path, cli):
     points = tmp_path / "mix.csv"
-    assert main(["datasets", "ncsn-mixture", "--n", "100", "--seed", "7", "--out", str(points)]) == 0
-    capsys.readouterr()
+    assert cli(main, "datasets", "ncsn-mixture", "--n", "100", "--seed", "7", "--out", points).returncode == 0
     code, stdout, err = cli(main, "loglik", "--reference", "exact", "--dataset", "ncsn-mixture",
                               "--data", points, "--steps", "100")
     assert code == 0, err
@@ -102,10 +101,9 @@ def test_loglik_with_the_exact_score_matches_the_true_density(capsys, tmp_path, 
     assert true == pytest.approx(float(TOY.log_prob(read_points_csv(points).double(), 0.0417).mean()), abs=0.01)
 
 
-def test_loglik_of_a_run_prints_the_models_number(capsys, tmp_path, tiny_ncsn, cli):
+def test_loglik_of_a_run_prints_the_models_number(tmp_path, tiny_ncsn, cli):
     points = tmp_path / "p.csv"
-    assert main(["datasets", "8-gaussians", "--n", "50", "--out", str(points)]) == 0
-    capsys.readouterr()
+    assert cli(main, "datasets", "8-gaussians", "--n", "50", "--out", points).returncode == 0
     code, stdout, err = cli(main, "loglik", "--run", tiny_ncsn, "--data", points, "--steps", "5")
     assert code == 0, err
     assert "mean log-likelihood" in stdout and "true mean log-density" in stdout  # 8-gaussians is a mixture

@@ -67,18 +67,18 @@ def cli_run(tmp_path_factory):
     return out
 
 
-def test_cli_trains_samples_and_reads_tokens(cli_run, tmp_path, capsys):
+def test_cli_trains_samples_and_reads_tokens(cli_run, tmp_path, cli):
     assert (cli_run / "model.safetensors").is_file() and (cli_run / "losses.csv").is_file()
     npy, png = tmp_path / "a.npy", tmp_path / "a.png"
-    assert main(["sample", "--run", str(cli_run), "--prompt", "seven", "--n", "5", "--steps", "3", "--guidance",
-                 "2.5", "--seed", "1", "--out", str(npy)]) == 0
+    assert cli(main, "sample", "--run", cli_run, "--prompt", "seven", "--n", "5", "--steps", "3", "--guidance",
+               "2.5", "--seed", "1", "--out", npy).returncode == 0
     images = np.load(npy)
     assert images.shape == (5, 8, 8) and images.dtype == np.float32 and 0 <= images.min() and images.max() <= 1
-    assert main(["sample", "--run", str(cli_run), "--prompt", "seven", "--n", "5", "--out", str(png)]) == 0
+    assert cli(main, "sample", "--run", cli_run, "--prompt", "seven", "--n", "5", "--out", png).returncode == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    capsys.readouterr()
-    assert main(["tokens", "--run", str(cli_run), "семь seven"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    tokens = cli(main, "tokens", "--run", cli_run, "семь seven")
+    assert tokens.returncode == 0
+    out = tokens.stdout.splitlines()
     assert any("seen" in line and "seven" in line for line in out)
     assert any("UNSEEN" in line for line in out) and "never seen" in out[-1]
 
@@ -101,9 +101,8 @@ def test_cli_trains_samples_and_reads_tokens(cli_run, tmp_path, capsys):
     (["sample", "--run", "{run}", "--prompt", "x" * 1001, "--out", "{tmp}/a.png"], "1,000"),
     (["tokens", "--run", "{run}"], "required"),
 ])
-def test_cli_bad_input_exits_2_with_one_line(args, message, cli_run, tmp_path, capsys):
+def test_cli_bad_input_exits_2_with_one_line(args, message, cli_run, tmp_path, cli):
     (tmp_path / "file.txt").write_text("x")
-    argv = [a.format(tmp=tmp_path, run=cli_run) for a in args]
-    assert main(argv) == 2
-    err = capsys.readouterr().err
+    rc, _, err = cli(main, *(a.format(tmp=tmp_path, run=cli_run) for a in args))
+    assert rc == 2
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err

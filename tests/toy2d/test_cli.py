@@ -20,14 +20,13 @@ def test_help_lists_every_command_and_every_model(module):
     assert f"python -m {module}" in top.stdout
 
 
-def test_train_dispatches_on_the_parsed_model_wherever_it_is_written(tmp_path, capsys):
+def test_train_dispatches_on_the_parsed_model_wherever_it_is_written(tmp_path, cli):
     out = tmp_path / "flow"
-    assert main(["train", "--dataset", "moons", "--steps", "3", "--n-train", "200", "--model=flow",
-                 "--out", str(out)]) == 0
+    assert cli(main, "train", "--dataset", "moons", "--steps", "3", "--n-train", "200", "--model=flow",
+               "--out", out).returncode == 0
     assert '"kind": "flow"' in (out / "config.json").read_text()
-    samples = tmp_path / "s.csv"
-    assert main(["sample", "--steps", "2", "--n", "10", "--out", str(samples), "--run", str(out)]) == 0
-    assert "euler, 2 steps" in capsys.readouterr().out
+    run = cli(main, "sample", "--steps", "2", "--n", "10", "--out", tmp_path / "s.csv", "--run", out)
+    assert run.returncode == 0 and "euler, 2 steps" in run.stdout
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -40,9 +39,9 @@ def test_train_dispatches_on_the_parsed_model_wherever_it_is_written(tmp_path, c
     (["sample", "--reference", "exact", "--dataset", "ncsn-mixture", "--sampler", "heun"],
      "--sampler heun samples a flow run"),
 ])
-def test_an_option_of_the_other_family_is_refused_by_name(argv, message, tmp_path, capsys):
+def test_an_option_of_the_other_family_is_refused_by_name(argv, message, tmp_path, cli):
     out = tmp_path / ("x.csv" if argv[0] == "sample" else "run")
-    assert main(argv + ["--out", str(out)]) == 2
-    err = capsys.readouterr().err
+    rc, _, err = cli(main, *argv, "--out", out)
+    assert rc == 2
     assert err.count("\n") == 1 and message in err, err
     assert not out.exists()

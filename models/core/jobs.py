@@ -78,45 +78,24 @@ class RemoteFailure(Exception):
         self.exception, self.partial, self.has_partial = exception, partial, has_partial
 
 
-def replaced_record(progress: Any, record: Any, fields: dict) -> Any:
-    progress = progress if record is None else record
-    if progress is None:
-        raise TypeError("report a progress record first, then change its fields")
-    return dataclasses.replace(progress, **fields) if fields else progress
+class JobSide:
+    """The job as its work sees it, wherever the work runs (a `Job` in this process, a `WorkerJob` in a
+    worker process): `report` progress, `should_stop` / `stop_event`, `on_failure`, `snapshot`."""
 
-
-class Job:
-    """A unit of background work: progress goes in through `report`, out through `snapshot`."""
-
-    def __init__(self, fn: Callable[["Job"], Any] | Task, name: str, owner: str | None, pool: "JobPool",
-                 background: bool = False):
-        self.id = next(_ids)
-        self.name = name
-        self.owner = owner
-        self.background = background  # started by a page on its own: a button press supersedes it
-        self._fn = fn
-        self._pool = pool
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._done = threading.Event()
-        self._remote_stop: Callable[[], None] | None = None
         self._salvage: Callable[[], Any] | None = None
-        self.state = QUEUED
         self.progress: Any = None  # a frozen dataclass, or None until the worker reports
-        self.result: Any = None
-        self.error: str | None = None
-        self.exception: BaseException | None = None
-        self.worker_pid: int | None = None  # the process running it (a worker process, or this one)
-        self.created = time.monotonic()
-        self.started: float | None = None
-        self.finished: float | None = None
 
-    # --- called from the worker (a thread here, or a worker's stand-in: WorkerJob) -----------------
     def report(self, record: Any = None, /, **fields: Any) -> None:
         """Publish progress: a new `record` (a frozen dataclass), and/or new values of some of its fields
         (a name the record does not have is a TypeError, not a silently new key)."""
         with self._lock:
-            self.progress = replaced_record(self.progress, record, fields)
+            progress = self.progress if record is None else record
+            if progress is None:
+                raise TypeError("report a progress record first, then change its fields")
+            self.progress = dataclasses.replace(progress, **fields) if fields else progress
 
     def should_stop(self) -> bool:
         return self._stop.is_set()
@@ -130,12 +109,45 @@ class Job:
         handed to the task's `apply` before the job is marked failed."""
         self._salvage = salvage
 
-    # --- called from the UI ---------------------------------------------------------
+    def salvaged(self) -> tuple[bool, Any]:
+        """(whether the work left something, what it left); a salvage that fails leaves nothing."""
+        if self._salvage is None:
+            return False, None
+        try:
+            return True, self._salvage()
+        except BaseException:
+            return False, None
+
     def snapshot(self) -> Any:
         """The progress record as last published (frozen: it cannot change under the reader), or None."""
         with self._lock:
             return self.progress
 
+
+class Job(JobSide):
+    """A unit of background work: progress goes in through `report`, out through `snapshot`."""
+
+    def __init__(self, fn: Callable[["Job"], Any] | Task, name: str, owner: str | None, pool: "JobPool",
+                 background: bool = False):
+        super().__init__()
+        self.id = next(_ids)
+        self.name = name
+        self.owner = owner
+        self.background = background  # started by a page on its own: a button press supersedes it
+        self._fn = fn
+        self._pool = pool
+        self._done = threading.Event()
+        self._remote_stop: Callable[[], None] | None = None
+        self.state = QUEUED
+        self.result: Any = None
+        self.error: str | None = None
+        self.exception: BaseException | None = None
+        self.worker_pid: int | None = None  # the process running it (a worker process, or this one)
+        self.created = time.monotonic()
+        self.started: float | None = None
+        self.finished: float | None = None
+
+    # --- called from the UI (the worker's side is JobSide's) -----------------------------------
     def cancel(self) -> None:
         """Ask the job to stop; a queued job is dropped from the line at once."""
         self._stop.set()
@@ -273,10 +285,11 @@ class JobPool:
         with self._lock:
             return next((j for j in self._active(owner) if include_background or not j.background), None)
 
-    def check_free(self, owner: str) -> None:
-        """OneJobPerSession (with the blocking job) when `owner` could not start a job now."""
+    def check_free(self, owner: str, mine: Job | None = None) -> None:
+        """OneJobPerSession (with the blocking job) when `owner` could not start a job now; `mine` (the job
+        of the run about to start again) does not block."""
         job = self.active_job(owner, include_background=False)
-        if job is not None:
+        if job is not None and job is not mine:
             raise OneJobPerSession(busy_message(job), job)
 
     def adopt(self, job: Job, owner: str) -> None:
@@ -391,8 +404,8 @@ class InThisProcess(Executor):
         try:
             return task.fn(job, *task.args, **task.kwargs)
         except BaseException as exc:
-            salvage = job._salvage
-            raise RemoteFailure(exc, salvage() if salvage else None, salvage is not None) from exc
+            has_partial, partial = job.salvaged()
+            raise RemoteFailure(exc, partial, has_partial) from exc
 
     def describe(self) -> str:
         return "threads of the server process"

@@ -19,27 +19,23 @@ import time
 import traceback
 from typing import Any, Callable
 
-from models.core.jobs import PROGRESS_GAP_S, WATCH_EVERY_S, Executor, Job, RemoteFailure, Task, WorkerDied, replaced_record
+from models.core.jobs import PROGRESS_GAP_S, WATCH_EVERY_S, Executor, Job, JobSide, RemoteFailure, Task, WorkerDied
 
 
-class WorkerJob:
-    """The job as a worker process sees it: the same `report` / `should_stop` / `stop_event` /
-    `snapshot` / `on_failure` as `Job`; progress goes to `send` at most every PROGRESS_GAP_S (and
-    whenever `flush` is called: before the result)."""
+class WorkerJob(JobSide):
+    """The job as a worker process sees it (`JobSide`: the same calls as `Job`); progress goes to `send`
+    at most every PROGRESS_GAP_S (and whenever `flush` is called: before the result)."""
 
     def __init__(self, job_id: int, send: Callable[[Any], None]):
+        super().__init__()
         self.id = job_id
         self._send = send
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._record: Any = None
         self._dirty = False
         self._sent_at = 0.0
-        self._salvage: Callable[[], Any] | None = None
 
     def report(self, record: Any = None, /, **fields: Any) -> None:
+        super().report(record, **fields)
         with self._lock:
-            self._record = replaced_record(self._record, record, fields)
             self._dirty = True
             due = time.monotonic() - self._sent_at >= PROGRESS_GAP_S
         if due:
@@ -49,30 +45,8 @@ class WorkerJob:
         with self._lock:
             if not self._dirty:
                 return
-            record, self._dirty, self._sent_at = self._record, False, time.monotonic()
+            record, self._dirty, self._sent_at = self.progress, False, time.monotonic()
         self._send(record)
-
-    def snapshot(self) -> Any:
-        with self._lock:
-            return self._record
-
-    def should_stop(self) -> bool:
-        return self._stop.is_set()
-
-    @property
-    def stop_event(self) -> threading.Event:
-        return self._stop
-
-    def on_failure(self, salvage: Callable[[], Any]) -> None:
-        self._salvage = salvage
-
-    def salvaged(self) -> tuple[bool, Any]:
-        if self._salvage is None:
-            return False, None
-        try:
-            return True, self._salvage()
-        except BaseException:
-            return False, None
 
 
 def portable(exc: BaseException) -> BaseException:

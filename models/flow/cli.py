@@ -13,11 +13,10 @@ Options that a flow does not read are refused by name, with what to use instead 
 
 from __future__ import annotations
 
-import time
 
 from models.core.atomic import output_clash
 from models.core.errors import InputError
-from models.lab.cli import check_output_file
+from models.lab.cli import check_output_file, train_printing_progress, training_saved
 from models.lab.flow_matching import SAMPLERS
 
 from .defaults import DEFAULTS
@@ -60,7 +59,6 @@ def training_steps(args) -> int | None:
 def cmd_train(args) -> None:
     from models.lab.datasets import DatasetSpec
     from models.lab.run_folder import check_run_target
-    from models.lab.training import TrainingDiverged
 
     from . import run as flow
     from .checkpoints import load_flow_run, save_flow_run
@@ -113,21 +111,12 @@ def cmd_train(args) -> None:
     trainer = run.trainer = run.new_trainer()
     print(f"training {run.describe()} [{len(trainer.data)} points]", flush=True)
 
-    def report(p):
-        print(f"step {p.step:>6}/{p.total_steps}  loss {p.loss:9.4f}  {p.steps_per_second:7.0f} steps/s", flush=True)
-
-    start, error = time.perf_counter(), None
-    try:
-        trainer.run(report)
-    except TrainingDiverged as exc:
-        error = exc
+    error, seconds = train_printing_progress(trainer)
     model = run.model()
     if model is None:  # it diverged before a single step finished: there are no weights worth a run folder
         raise InputError(f"training stopped: {error} Nothing was written to {args.out}.")
     save_flow_run(args.out, model, trainer.state.history, run.class_names)
-    if error is not None:
-        raise InputError(f"training stopped: {error} (the last finite weights were saved to {args.out})")
-    print(f"done in {time.perf_counter() - start:.1f} s → {args.out}")
+    training_saved(args.out, error, seconds)
 
 
 # ----------------------------------------------------------------------------- sample

@@ -15,6 +15,7 @@ import argparse
 import math
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -76,13 +77,40 @@ def run_command(command: Callable[[], int | None], *,
         return BUG
 
 
+def train_printing_progress(trainer) -> tuple[Exception | None, float]:
+    """Run a lab Trainer to its end, one line per log window: (the TrainingDiverged that stopped it early,
+    or None; the seconds it took). After a divergence the trainer holds the last finite weights."""
+    from .training import TrainingDiverged  # torch: not needed to parse a command line
+
+    def report(p) -> None:
+        print(f"step {p.step:>6}/{p.total_steps}  loss {p.loss:9.4f}  {p.steps_per_second:7.0f} steps/s", flush=True)
+
+    start = time.perf_counter()
+    try:
+        trainer.run(report)
+    except TrainingDiverged as exc:
+        return exc, time.perf_counter() - start
+    return None, time.perf_counter() - start
+
+
+def training_saved(out: Path, error: Exception | None, seconds: float) -> None:
+    """After the run was saved to `out`: exit 2 naming the divergence if there was one, else say where it is."""
+    if error is not None:
+        raise InputError(f"training stopped: {error} (the last finite weights were saved to {out})")
+    print(f"done in {seconds:.1f} s → {out}")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+
+
 def whole_number(high: int, why: str = ""):
     """An argparse type: a whole number from 1 to `high` (the error names the ceiling and why)."""
     def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+        v = _int(text)
         if v < 1:
             raise argparse.ArgumentTypeError(f"must be positive, got {v}")
         if v > high:
@@ -92,10 +120,7 @@ def whole_number(high: int, why: str = ""):
 
 
 def seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+    v = _int(text)
     if not 0 <= v <= SEED_MAX:
         raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 2**63 − 1, got {text[:40]}")
     return v

@@ -223,7 +223,13 @@ def gif_bytes(
     lim: Limits | None = None,
     color=DEFAULT_COLOR,
 ) -> bytes:
-    """An animated GIF (as bytes) of a list of (N, 2) point sets; see `make_gif`."""
+    """An animated GIF (as bytes) of a list of (N, 2) point sets.
+
+    All frames share one view; more than `max_frames` frames are thinned evenly (first and
+    last kept); the last frame is held for 1.5 s; if the GIF would exceed `max_bytes`
+    the picture is shrunk (then frames dropped) until it fits. Pillow merges consecutive
+    frames that are pixel-identical into one longer frame.
+    """
     frames = list(frames)
     if not frames:
         raise ValueError("need at least one frame")
@@ -257,27 +263,9 @@ def gif_bytes(
             raise ValueError(f"cannot fit the GIF into {max_bytes:,} bytes even at {size}px and 2 frames")
 
 
-def make_gif(
-    frames: Sequence,
-    path: str | os.PathLike,
-    data=None,
-    titles: Sequence[str] | None = None,
-    size: int = 320,
-    fps: float = 10,
-    max_frames: int = 60,
-    max_bytes: int = 2_000_000,
-    lim: Limits | None = None,
-    color=DEFAULT_COLOR,
-) -> Path:
-    """Write an animated scatter GIF of point sets `frames` to `path` (atomically) and return the path.
-
-    All frames share one view; more than `max_frames` frames are thinned evenly (first and
-    last kept); the last frame is held for 1.5 s; if the file would exceed `max_bytes`
-    the picture is shrunk (then frames dropped) until it fits. Pillow merges consecutive
-    frames that are pixel-identical into one longer frame.
-    """
-    blob = gif_bytes(frames, data, titles, size, fps, max_frames, max_bytes, lim, color)
-    return atomic_write_bytes(path, blob)
+def make_gif(frames: Sequence, path: str | os.PathLike, **options) -> Path:
+    """Write `gif_bytes(frames, **options)` to `path` (atomically) and return the path."""
+    return atomic_write_bytes(path, gif_bytes(frames, **options))
 
 
 # ----------------------------------------------------------------------------- the trajectory player

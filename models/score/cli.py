@@ -29,7 +29,6 @@ at its own σ only.
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,7 +101,6 @@ def add_animate_parser(sub) -> None:
 def cmd_train(args) -> None:
     from models.lab.datasets import training_data
     from models.lab.run_folder import check_run_target
-    from models.lab.training import TrainingDiverged
 
     from .checkpoints import save_run
     from .run import new_trainer, trained_model
@@ -137,20 +135,9 @@ def cmd_train(args) -> None:
           f"[{len(data.points)} points, {len(sigmas)} noise level(s) "
           f"{float(sigmas[0]) * data.spread:.3g} → {float(sigmas[-1]) * data.spread:.3g}]", flush=True)
 
-    def report(p):
-        print(f"step {p.step:>6}/{p.total_steps}  loss {p.loss:9.4f}  {p.steps_per_second:7.0f} steps/s", flush=True)
-
-    start = time.perf_counter()
-    error = None
-    try:
-        trainer.run(report)
-    except TrainingDiverged as exc:
-        error = exc
-    model = trained_model(trainer, data)
-    save_run(args.out, model, trainer.state.history)
-    if error is not None:
-        raise InputError(f"training stopped: {error} (the last finite weights were saved to {args.out})")
-    print(f"done in {time.perf_counter() - start:.1f} s → {args.out}")
+    error, seconds = check.train_printing_progress(trainer)
+    save_run(args.out, trained_model(trainer, data), trainer.state.history)
+    check.training_saved(args.out, error, seconds)
 
 
 # ----------------------------------------------------------------------------- sample

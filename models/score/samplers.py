@@ -55,11 +55,14 @@ def gaussian_start(n: int, sigma: float, seed: int = 0, center: torch.Tensor | N
 
 
 class _Recorder:
-    def __init__(self, stride: int):
+    """A sampler's frames: the start `x` at `sigma`, then every `stride` steps (0: none at all)."""
+
+    def __init__(self, stride: int, x: torch.Tensor, sigma: float):
         self.stride = max(int(stride), 0)
         self.result_frames: list[torch.Tensor] = []
         self.labels: list[str] = []
         self.sigmas: list[float] = []
+        self(x, "start", sigma, force=True)
 
     def __call__(self, x: torch.Tensor, label: str, sigma: float, force: bool = False, count: int = 0):
         if self.stride and (force or count % self.stride == 0):
@@ -86,8 +89,7 @@ def langevin_dynamics(score_fn: ScoreFn, x0: torch.Tensor, *, sigma: float = 0.0
         raise ValueError("Langevin needs a positive step size ε and at least one step")
     g = _noise_source(seed, device)
     x = x0.to(device).clone()
-    rec = _Recorder(stride)
-    rec(x, "start", sigma, force=True)
+    rec = _Recorder(stride, x, sigma)
     sq = math.sqrt(eps)
     noise = torch.empty_like(x)
     for t in range(1, n_steps + 1):
@@ -114,8 +116,7 @@ def annealed_langevin(score_fn: ScoreFn, x0: torch.Tensor, sigmas, *, eps: float
         raise ValueError("annealed Langevin needs a positive ε and at least one step per level")
     g = _noise_source(seed, device)
     x = x0.to(device).clone()
-    rec = _Recorder(stride)
-    rec(x, "start", sigmas[0], force=True)
+    rec = _Recorder(stride, x, sigmas[0])
     noise = torch.empty_like(x)
     last = sigmas[-1] ** 2
     count = 0
@@ -148,17 +149,14 @@ def denoising_sampler(score_fn: ScoreFn, x0: torch.Tensor, sigmas, *, seed: int 
     sigmas = [float(s) for s in sigmas]
     g = _noise_source(seed, device)
     x = x0.to(device).clone()
-    rec = _Recorder(stride)
-    rec(x, "start", sigmas[0], force=True)
+    rec = _Recorder(stride, x, sigmas[0])
     noise = torch.empty_like(x)
     for i, sigma in enumerate(sigmas):
         s = score_fn(x, sigma)
         if i + 1 < len(sigmas):
             nxt = sigmas[i + 1]
-            x.add_(s, alpha=sigma**2 - nxt**2)
-            x.add_(noise.normal_(generator=g), alpha=_ancestral_noise_scale(sigma, nxt))
-            label = f"σ = {nxt:.3g} · step {i + 1}/{len(sigmas)}"
-            rec(x, label, nxt, force=i + 2 == len(sigmas), count=i + 1)
+            _ancestral_step(x, s, sigma, nxt, noise, g)
+            rec(x, f"σ = {nxt:.3g} · step {i + 1}/{len(sigmas)}", nxt, force=i + 2 == len(sigmas), count=i + 1)
         else:
             x = tweedie(x, sigma, s)  # the posterior mean at the smallest σ
             rec(x, "denoised (Tweedie mean)", 0.0, force=True)
@@ -168,6 +166,12 @@ def denoising_sampler(score_fn: ScoreFn, x0: torch.Tensor, sigmas, *, seed: int 
 def _ancestral_noise_scale(sigma: float, nxt: float) -> float:
     """σ_{i+1} √(1 − σ_{i+1}²/σ_i²): the std of the Gaussian posterior of x_{σ_{i+1}} given x_{σ_i}."""
     return nxt * math.sqrt(max(1 - nxt**2 / sigma**2, 0.0))
+
+
+def _ancestral_step(x: torch.Tensor, s: torch.Tensor, sigma: float, nxt: float, noise: torch.Tensor,
+                    g: torch.Generator) -> None:
+    """σ_i → σ_{i+1} in place: (σ_i² − σ_{i+1}²) along the score s, then the posterior's fresh noise."""
+    x.add_(s, alpha=sigma**2 - nxt**2).add_(noise.normal_(generator=g), alpha=_ancestral_noise_scale(sigma, nxt))
 
 
 @torch.no_grad()
@@ -188,8 +192,7 @@ def predictor_corrector(score_fn: ScoreFn, x0: torch.Tensor, sigmas, *, correcto
         raise ValueError("predictor-corrector needs corrector_steps ≥ 0 and a positive signal-to-noise ratio")
     g = _noise_source(seed, device)
     x = x0.to(device).clone()
-    rec = _Recorder(stride)
-    rec(x, "start", sigmas[0], force=True)
+    rec = _Recorder(stride, x, sigmas[0])
     noise = torch.empty_like(x)
     for i, sigma in enumerate(sigmas):
         for _ in range(corrector_steps):
@@ -200,8 +203,7 @@ def predictor_corrector(score_fn: ScoreFn, x0: torch.Tensor, sigmas, *, correcto
         s = score_fn(x, sigma)
         if i + 1 < len(sigmas):
             nxt = sigmas[i + 1]
-            x.add_(s, alpha=sigma**2 - nxt**2)
-            x.add_(noise.normal_(generator=g), alpha=_ancestral_noise_scale(sigma, nxt))
+            _ancestral_step(x, s, sigma, nxt, noise, g)  # the predictor
             rec(x, f"σ = {nxt:.3g} · level {i + 1}/{len(sigmas)}", nxt, force=i + 2 == len(sigmas), count=i + 1)
         else:
             x = tweedie(x, sigma, s)
@@ -242,8 +244,7 @@ def probability_flow_ode(score_fn: ScoreFn, x0: torch.Tensor, sigmas, *, solver:
     if solver not in ODE_SOLVERS:
         raise ValueError(f"unknown ODE solver {solver!r}: use one of {', '.join(ODE_SOLVERS)}")
     x = x0.to(device).clone()
-    rec = _Recorder(stride)
-    rec(x, "start", sigmas[0], force=True)
+    rec = _Recorder(stride, x, sigmas[0])
     for i in range(len(sigmas) - 1):
         x = _ode_step(score_fn, x, sigmas[i], sigmas[i + 1], solver)
         rec(x, f"σ = {sigmas[i + 1]:.3g} · step {i + 1}/{len(sigmas) - 1}", sigmas[i + 1],

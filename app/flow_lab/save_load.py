@@ -5,12 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from app.flow_lab import session
-from models.core.errors import InputError
+from app.ui.zip_upload import zip_upload
 from models.flow import run as flow
 from models.flow.checkpoints import load_flow_zip
 from models.lab.run_folder import MAX_ZIP_BYTES
-
-ss = st.session_state
 
 
 def save_load_ui() -> None:
@@ -24,16 +22,10 @@ def save_load_ui() -> None:
                                    mime="application/zip", icon=":material/download:", key=f"fx_zip_{slot}")
         st.caption("model.safetensors + config.json + losses.csv, the Score lab's layout (`\"kind\": \"flow\"`).")
     with s2:
-        upload = st.file_uploader("Load a saved flow (.zip)", type=["zip"], key="fx_zip_upload",
-                                  max_upload_size=MAX_ZIP_BYTES // 1_000_000, disabled=session.any_running())
-        if upload is not None and ss.get("fx_zip_id") != upload.file_id:
-            ss["fx_zip_id"] = upload.file_id
-            try:
-                loaded, history, names = load_flow_zip(upload.getvalue(), upload.name)
-                session.set_loaded(flow.loaded_flow_run(loaded, history, names))
-                ss.pop("fx_zip_error", None)
-                st.rerun()
-            except InputError as exc:
-                ss["fx_zip_error"] = str(exc)
-        if ss.get("fx_zip_error"):
-            st.error(ss.fx_zip_error, icon=":material/error:")
+        zip_upload("fx", _load, max_bytes=MAX_ZIP_BYTES, disabled=session.any_running(),
+                   label="Load a saved flow (.zip)")
+
+
+def _load(content: bytes, name: str) -> None:
+    loaded, history, names = load_flow_zip(content, name)
+    session.set_loaded(flow.loaded_flow_run(loaded, history, names))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui.resources import job_pool, run_gone_notice, run_registry, session_id
+from app.ui.tab_run import session_cache
 from models.flow import run as flow
 from models.lab.run import training_job
 
@@ -57,12 +58,7 @@ def current(slot: str) -> flow.FlowRun | None:
 
 def cached(key: tuple, compute):
     """Per-session memo for results of this tab's flows (keys carry the run's id and step count)."""
-    store = st.session_state.setdefault(CACHE_KEY, {})
-    if key not in store:
-        if len(store) > 40:
-            store.clear()
-        store[key] = compute()
-    return store[key]
+    return session_cache(CACHE_KEY, 40, key, compute)
 
 
 def _check_no_other_job() -> None:

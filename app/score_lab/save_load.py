@@ -5,12 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from app.score_lab import session
-from models.core.errors import InputError
+from app.ui.zip_upload import zip_upload
 from models.lab.run_folder import MAX_ZIP_BYTES
 from models.score import checkpoints
 from models.score import run as training_run
-
-ss = st.session_state
 
 
 def save_load_ui(run, *, running: bool) -> None:
@@ -32,18 +30,8 @@ def _download(run, running: bool) -> None:
 
 
 def _upload(running: bool) -> None:
-    """A zip is read once per file; a bad one says why and leaves the current run alone."""
-    upload = st.file_uploader("Load a saved model (.zip)", type=["zip"], key="sl_zip_upload", disabled=running,
-                              max_upload_size=MAX_ZIP_BYTES // 1_000_000)
-    if upload is not None and ss.get("sl_zip_id") != upload.file_id:
-        ss["sl_zip_id"] = upload.file_id
-        try:
-            model, history = checkpoints.load_run_zip(upload.getvalue(), upload.name)
-            with st.spinner("Loading the model and computing its Bayes-optimal floor…"):
-                session.set_loaded(model, history)
-            ss.pop("sl_zip_error", None)
-            st.rerun()
-        except InputError as exc:
-            ss["sl_zip_error"] = str(exc)
-    if ss.get("sl_zip_error"):
-        st.error(ss.sl_zip_error, icon=":material/error:")
+    def load(content: bytes, name: str) -> None:
+        session.set_loaded(*checkpoints.load_run_zip(content, name))
+
+    zip_upload("sl", load, max_bytes=MAX_ZIP_BYTES, disabled=running,
+               spinner="Loading the model and computing its Bayes-optimal floor…")

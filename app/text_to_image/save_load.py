@@ -5,10 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app.text_to_image import session
-from models.core.errors import InputError
+from app.ui.zip_upload import zip_upload
 from models.text_to_image.runs import MAX_ZIP_BYTES
-
-ss = st.session_state
 
 
 def save_load_ui(run, *, running: bool) -> None:
@@ -23,15 +21,4 @@ def save_load_ui(run, *, running: bool) -> None:
         else:
             st.caption("Train a model (and let it finish or stop it) to download it.")
     with s2:
-        upload = st.file_uploader("Load a saved model (.zip)", type=["zip"], key="t2i_zip_upload", disabled=running,
-                                  max_upload_size=MAX_ZIP_BYTES // 1_000_000)
-        if upload is not None and ss.get("t2i_zip_id") != upload.file_id:
-            ss["t2i_zip_id"] = upload.file_id
-            try:
-                session.load_zip(upload.getvalue(), upload.name)
-                ss.pop("t2i_zip_error", None)
-                st.rerun()
-            except InputError as exc:
-                ss["t2i_zip_error"] = str(exc)
-        if ss.get("t2i_zip_error"):
-            st.error(ss.t2i_zip_error, icon=":material/error:")
+        zip_upload("t2i", session.load_zip, max_bytes=MAX_ZIP_BYTES, disabled=running)

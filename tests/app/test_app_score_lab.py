@@ -255,9 +255,9 @@ def test_a_reloaded_tab_finds_its_run_by_the_id_in_the_url(monkeypatch):
     run = first.session_state["score_lab_run"]
     run_id = first.query_params["run"][0] if isinstance(first.query_params["run"], list) else first.query_params["run"]
     assert wait_for(lambda: (progress_of(run.job).step or 0) > 0)
-    from app.score_lab import session as score_lab_session
+    from app.ui import tab_run
 
-    monkeypatch.setattr(score_lab_session, "session_id", lambda: "reloaded-tab")  # AppTests share one id
+    monkeypatch.setattr(tab_run, "session_id", lambda: "reloaded-tab")  # AppTests share one id
 
     reloaded = new_session(query={"run": run_id})  # a reload: a new session, only the URL survives
     reloaded.switch_page(PAGE).run()

@@ -47,9 +47,9 @@ def prompt_card(lesson: Lesson, prompt: dict, *, editing_on: bool, index: int, c
         if pair is not None:
             with st.expander("Same seed, side by side", expanded=True, icon=":material/compare:"):
                 compare.show_pair(lesson, pair)
-        if len(images) >= 2:
-            with st.expander("Compare two images side by side"):
-                compare_two(images, key=f"gallery_cmp_{pid}")
+        # drawn only when asked: two full-size images per card would otherwise travel with every page
+        if len(images) >= 2 and st.toggle("Compare two images side by side", key=f"gallery_cmp_on_{pid}"):
+            compare_two(images, key=f"gallery_cmp_{pid}")
 
 
 def card_errors(lesson: Lesson, prompt_id: str, params) -> list[str]:

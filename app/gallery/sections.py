@@ -12,19 +12,39 @@ from models.flux.params import random_seed
 from models.flux.prompt_schema import id_problem
 
 
+PROMPTS_PER_PAGE = 4  # prompt cards drawn at first (a screen or two); "Show more" adds as many again
+SHOWN_KEY = "gallery_prompts_shown"
+
+
 def sections_ui(lesson: Lesson, *, editing_on: bool) -> None:
+    """Every section in file order; outside edit mode the prompt cards a page at a time (a lesson of 50
+    images would otherwise send them all before the first one is seen), then a button for the next ones."""
     sections = lesson.pf.sections()
     seen_ids: set[str] = set()  # a duplicated id is shown once: its widgets would clash and edits be ambiguous
+    limit = None if editing_on else st.session_state.get(SHOWN_KEY, PROMPTS_PER_PAGE)
+    shown = total = 0
     for index, section in enumerate(sections):
-        _section_head(lesson, section, seen_ids, editing_on=editing_on, index=index, count=len(sections))
         prompts = section["prompts"]
+        if limit is not None and shown >= limit:
+            total += len(prompts)
+            continue
+        _section_head(lesson, section, seen_ids, editing_on=editing_on, index=index, count=len(sections))
         for p_index, prompt in enumerate(prompts):
+            total += 1
+            if limit is not None and shown >= limit:
+                continue
             if not _usable_prompt(prompt, seen_ids):
                 st.warning("A prompt of this section is skipped: it needs a unique, valid `id` and a `text` "
                            "(see the problems listed above).", icon=":material/warning:")
                 continue
             seen_ids.add(f"p:{prompt['id']}")
             prompt_card(lesson, prompt, editing_on=editing_on, index=p_index, count=len(prompts))
+            shown += 1
+    if limit is not None and total > shown:
+        left = total - shown
+        st.button(f"Show {min(left, PROMPTS_PER_PAGE)} more prompt{'s' if min(left, PROMPTS_PER_PAGE) > 1 else ''} "
+                  f"({left} not shown yet)", key="gallery_more", icon=":material/expand_more:",
+                  on_click=lambda: st.session_state.update({SHOWN_KEY: limit + PROMPTS_PER_PAGE}))
     if editing_on:
         st.divider()
         st.button("Add a section", key="gallery_sadd", icon=":material/add_box:", on_click=editing.structural,

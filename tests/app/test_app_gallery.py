@@ -12,11 +12,17 @@ from PIL import Image, PngImagePlugin
 from streamlit.testing.v1 import AppTest
 
 from models.flux.store import DEMO_LABEL, ImageStore
-from tests.helpers import open_page
+from app.gallery.sections import PROMPTS_PER_PAGE, SHOWN_KEY
+from tests import helpers
 
 REPO = Path(__file__).resolve().parents[2]
 PART1 = REPO / "prompts" / "part1.toml"
 GALLERY = "views/gallery.py"
+
+
+def open_page(page: str, **kwargs):
+    """The page with every prompt card drawn (the first page of cards: test_cards_come_a_page_at_a_time)."""
+    return helpers.open_page(page, **{SHOWN_KEY: 1000, **kwargs})
 WITCH = "witch-black-hole"
 
 
@@ -101,6 +107,8 @@ def test_new_seed_variations_are_recorded_in_their_images(gallery, tmp_path):
     assert len(images) == 2 and len(seeds) == 2
     stars = [b for b in at.button if b.key.startswith(f"gallery_grid_{WITCH}_star_")]
     assert {b.key.rsplit("_", 1)[1] for b in stars} == {im.path.stem for im in images}  # both in the grid
+    assert len(at.image) == 2  # two thumbnails; the side-by-side comparison only when asked for
+    at.toggle(key=f"gallery_cmp_on_{WITCH}").set_value(True).run()
     assert len(at.multiselect(key=f"gallery_cmp_{WITCH}").value) == 2  # compare side by side offered
     assert len(at.image) == 4  # two thumbnails + the same two side by side
 
@@ -604,3 +612,17 @@ def test_a_scratch_seed_out_of_range_is_said_and_never_silently_replaced(gallery
     at.text_input(key="scratch_seed").input(str(2**63 - 1)).run()  # the largest seed: exact, not rounded
     at.button(key="scratch_go").click().run()
     assert at.session_state["scratch_params"].seed == 2**63 - 1
+
+
+def test_cards_come_a_page_at_a_time(gallery):
+    """A lesson of many images sends the first cards only; "Show more" adds the next ones, in file order."""
+    at = helpers.open_page(GALLERY)
+    data = tomllib.loads(gallery.read_text(encoding="utf-8"))
+    prompts = [p["text"] for s in data["sections"] for p in s.get("prompts", [])]
+    assert len(prompts) > PROMPTS_PER_PAGE
+    shown = texts(at.code)
+    assert [p for p in prompts if p in shown] == prompts[:PROMPTS_PER_PAGE]
+    more = at.button(key="gallery_more")
+    assert f"({len(prompts) - PROMPTS_PER_PAGE} not shown yet)" in more.label
+    more.click().run()
+    assert all(p in texts(at.code) for p in prompts[:2 * PROMPTS_PER_PAGE])

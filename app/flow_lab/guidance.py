@@ -25,9 +25,9 @@ def guidance_ui() -> None:
                 "FLUX.1-dev takes a guidance value as an extra input (it was guidance-distilled), so it needs no "
                 "second, unconditional pass.")
     g1, g2, g3 = st.columns(3)
-    guided_data = g1.selectbox("Labelled data", LABELLED_DATASETS, key="fx_guided_data",
-                               format_func={"8-gaussians": "8-gaussians, one class per mode",
-                                            "moons": "moons, one class per moon"}.get)
+    guided_data = g1.radio("Labelled data", LABELLED_DATASETS, key="fx_guided_data",  # a select box cut the choice
+                           format_func={"8-gaussians": "8-gaussians, one class per mode",
+                                        "moons": "moons, one class per moon"}.get)
     guided_steps = g2.number_input("Training steps", min_value=100, max_value=20_000,
                                    value=DEFAULTS.conditional_train_steps,
                                    step=500, key="fx_guided_steps",

@@ -138,10 +138,11 @@ def any_two_ui(lesson: Lesson) -> None:
     if len(keys) < 2:
         st.caption("The file needs two prompts to compare.")
         return
+    # one picker a row, the column's width: side by side they cut an id to "lear-birds-in-the-"
+    left_key = st.selectbox("Left", keys, format_func=lambda k: choices[k].label, key="gallery_pair_left")
+    right_key = st.selectbox("Right", keys, index=1, format_func=lambda k: choices[k].label,
+                             key="gallery_pair_right")
     pick = st.container(horizontal=True, vertical_alignment="bottom")
-    left_key = pick.selectbox("Left", keys, format_func=lambda k: choices[k].label, key="gallery_pair_left")
-    right_key = pick.selectbox("Right", keys, index=1, format_func=lambda k: choices[k].label,
-                               key="gallery_pair_right")
     own_seed = lesson.pf.params(choices[left_key].prompt_id).seed
     pair_seed = pick.number_input("Seed", min_value=0, max_value=WIDGET_SEED_MAX, key="gallery_pair_seed",
                                   value=own_seed if isinstance(own_seed, int) and 0 <= own_seed <= WIDGET_SEED_MAX

@@ -15,12 +15,13 @@ import streamlit as st
 from app.gallery.backend import Backend
 from app.gallery.messages import md_escape
 from app.gallery.session import prompt_generation_params
-from models.flux.export import export_name, image_key, matches_chosen, params_line, prompt_images
+from models.flux.export import export_name, image_key, matches_chosen, params_line, prompt_images, representative_image
 from models.flux.params import GenerationParams
 from models.flux.prompt_file import PromptFile
 from models.flux.store import DEMO_LABEL, ImageStore, StoredImage, png_parameters, thumbnail
 
 TILE_WIDTH = 320  # px: projected from the back of a room, a 140-px thumbnail is a smudge
+SHEET_WIDTH = 150  # px: the contact sheet's thumbnails, three a row beside an open sidebar at 1024×768
 TILE_PIXELS = 480  # thumbnails at 1.5x the tile width: sharp enough on a projector, 44 % fewer pixels than 2x
 WIDGET_SEED_MAX = 2**53 - 1  # a number widget's value goes through JavaScript: exact only up to 2**53
 
@@ -61,6 +62,27 @@ def image_caption(image: StoredImage) -> str:
     return caption
 
 
+def contact_sheet(lesson) -> None:
+    """Every prompt's image at a glance: its starred one (else the file's seed's, else the newest), small,
+    several a row, each under its prompt id; the cards below show them large."""
+    tiles = []
+    for section in lesson.pf.sections() if lesson.can_generate else []:
+        for prompt in section["prompts"]:
+            if not isinstance(prompt.get("id"), str) or not isinstance(prompt.get("text"), str):
+                continue
+            image = representative_image(images_of(lesson.store, lesson.pf, prompt, lesson.backend),
+                                         prompt.get("chosen"), lesson.pf.params(prompt["id"]).seed)
+            if image is not None:
+                tiles.append((prompt["id"], image))
+    if not tiles:
+        return
+    with st.expander(f"Contact sheet: {len(tiles)} prompts at a glance", expanded=True, icon=":material/grid_view:"):
+        row = st.container(horizontal=True, gap="small", key="gallery_sheet")
+        for pid, image in tiles:
+            with row.container(width=SHEET_WIDTH, gap=None):
+                st.image(thumbnail(image.path, SHEET_WIDTH * 2), caption=pid, width="stretch")
+
+
 def compare_two(images: list[StoredImage], key: str) -> None:
     """Pick two of a prompt's images and show them side by side, full size, with their parameters."""
     by_name = {image.path.stem: image for image in images}
@@ -87,7 +109,9 @@ def image_tiles(images: list[StoredImage], chosen: Any, on_star: Callable[[Store
                 st.button("Chosen" if starred else "Star", key=f"{key}_star_{stem}",
                           icon=":material/star:" if starred else ":material/star_border:",
                           type="primary" if starred else "tertiary", disabled=starred or not can_star,
-                          on_click=on_star, args=(image,), help="Mark as the image for the handout (saved with Save)")
+                          on_click=on_star, args=(image,),
+                          help="Mark as the image for the handout (saved with Save)" if can_star  # a student has no Save
+                          else "The instructor stars one image of each prompt for the handout")
                 if st.button("Open", key=f"{key}_open_{stem}", icon=":material/open_in_full:", type="tertiary",
                              help="Full size, PNG info, the image at each step, download"):
                     lightbox(str(image.path), str(store.root))

@@ -85,8 +85,9 @@ def scratch_panel(*, store: ImageStore, backend: Backend, start_job: Callable, b
     if path is None:
         st.caption("Generating… the image appears here when it is ready.")
         return
+    # at most its own pixels (a 256-px demo picture stretched to the column was a blur of big squares)
     st.image(str(path), caption=f"seed {params.seed} · {params.steps} steps · {params.width}×{params.height}",
-             width="stretch")
+             width="content")
     gi.timeline_strip(store, path, key="scratch_timeline")
     if add_prompt is None:
         return

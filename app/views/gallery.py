@@ -12,7 +12,7 @@ The pieces live in app/gallery/; this script is the page's outline.
 
 import streamlit as st
 
-from app.gallery import compare, editing, files, jobs, recall, scratch, sections, session, toolbar
+from app.gallery import compare, editing, files, images, jobs, recall, scratch, sections, session, toolbar
 from app.gallery.backend import backend_status, model_spec, shared_generator, show_backend
 from app.gallery.lesson import Lesson, broken_file_ui, heading_ui, settings_or_stop
 from app.ui.access import can_edit
@@ -47,7 +47,8 @@ editing.conflict_ui(lesson)
 editing_on = toolbar.toolbar_ui(lesson)
 jobs.progress_ui()
 
-# 6. Scratch prompt (like the FLUX.1-schnell Space)
+# 6. Every prompt's image at a glance, then the scratch prompt (like the FLUX.1-schnell Space)
+images.contact_sheet(lesson)
 with st.expander("Scratch prompt: try any prompt", icon=":material/edit_square:",
                  expanded=state.get("scratch_params") is not None):
     scratch.scratch_ui(lesson)

@@ -626,3 +626,36 @@ def test_cards_come_a_page_at_a_time(gallery):
     assert f"({len(prompts) - PROMPTS_PER_PAGE} not shown yet)" in more.label
     more.click().run()
     assert all(p in texts(at.code) for p in prompts[:2 * PROMPTS_PER_PAGE])
+
+
+def _store_demo_images(gallery: Path, tmp_path: Path, count: int) -> list[str]:
+    """A stored 256-px demo image for each of the file's first `count` prompts (no generation)."""
+    from models.flux.params import GenerationParams
+    from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
+
+    data = tomllib.loads(gallery.read_text(encoding="utf-8"))
+    prompts = [p for s in data["sections"] for p in s.get("prompts", [])][:count]
+    store = ImageStore(tmp_path / "outputs")
+    for prompt in prompts:
+        params = GenerationParams(prompt=prompt["text"], seed=prompt["seed"], width=256, height=256,
+                                  model_id=TINY_MODEL_ID, revision=TINY_REVISION)
+        store.save(Image.new("RGB", (256, 256), (90, 120, 200)), params,
+                   extra={"prompt_id": prompt["id"], "is_demo": True})
+    return [p["id"] for p in prompts]
+
+
+def test_a_contact_sheet_shows_every_prompts_image_small_and_a_students_star_says_no_save(
+        gallery, served_to_the_class, tmp_path):
+    ids = _store_demo_images(gallery, tmp_path, 4)
+    at = open_page(GALLERY)
+    assert not at.exception, [e.value for e in at.exception]
+    sheet = [e for e in at.expander if e.label.startswith("Contact sheet")]
+    assert sheet and sheet[0].label == "Contact sheet: 4 prompts at a glance"
+    assert [i.proto.imgs[0].caption for i in sheet[0].get("image")] == ids  # one per prompt, in file order
+    # a student cannot star, and has no Save: the tooltip says what the star is, not how to keep it
+    stars = [b for b in at.button if b.key.startswith(f"gallery_grid_{ids[0]}_star_")]
+    assert stars and all(b.disabled and "Save" not in (b.help or "") for b in stars)
+    at.session_state["instructor_signed_in"] = True
+    at.run()
+    stars = [b for b in at.button if b.key.startswith(f"gallery_grid_{ids[0]}_star_")]
+    assert stars and all("Save" in b.help for b in stars if not b.disabled)

@@ -52,12 +52,14 @@ def _fmt_number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
-def a1111_parameters(params: GenerationParams) -> str:
-    """The AUTOMATIC1111-style `parameters` text for `params`."""
+def a1111_parameters(params: GenerationParams, size: tuple[int, int] | None = None) -> str:
+    """The AUTOMATIC1111-style `parameters` text for `params`; `size`: the size actually drawn when it
+    differs from the one asked (the demo pipeline draws at most 256 px): the text describes the picture."""
+    width, height = size or (params.width, params.height)
     return (
         f"{params.prompt}\n"
         f"Steps: {params.steps}, Sampler: {SAMPLER}, CFG scale: {_fmt_number(params.guidance_scale)}, "
-        f"Seed: {params.seed}, Size: {params.width}x{params.height}, Model: {params.model_id}"
+        f"Seed: {params.seed}, Size: {width}x{height}, Model: {params.model_id}"
         + (f", Model revision: {params.revision}" if params.revision else "")
         + f", Max sequence length: {params.max_sequence_length}"
     )
@@ -324,7 +326,9 @@ class ImageStore:
         if record["is_demo"]:
             record["label"] = DEMO_LABEL
         info = PngInfo()
-        info.add_text(A1111_KEY, a1111_parameters(params))
+        drawn = extra.get("rendered_size")
+        drawn = tuple(drawn) if isinstance(drawn, (list, tuple)) and len(drawn) == 2 else None
+        info.add_text(A1111_KEY, a1111_parameters(params, drawn))
         info.add_text(JSON_KEY, json.dumps(record, ensure_ascii=False))
 
         self.root.mkdir(parents=True, exist_ok=True)

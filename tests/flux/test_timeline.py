@@ -8,7 +8,7 @@ from PIL import Image
 
 from models.flux.generate import DEMO_RENDER_MAX, Generator, demo_size_note, render_size
 from models.flux.params import GenerationParams
-from models.flux.store import ImageStore, TIMELINE_SUFFIX
+from models.flux.store import ImageStore, TIMELINE_SUFFIX, png_parameters
 from models.flux.timeline import TimelineRecorder
 from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
 
@@ -77,6 +77,8 @@ def test_demo_renders_small_whatever_the_files_size_and_says_so(tiny_settings):
     meta = store.metadata(result.path)
     assert meta["width"] == 1024 and meta["rendered_size"] == [256, 192]
     assert meta["size_note"] == "demo rendered at 256×192 (the settings ask 1024×768)"
+    # the PNG info other tools read (and the lightbox shows) gives the size of the picture, not the one asked
+    assert "Size: 256x192," in png_parameters(result.path) and "1024" not in png_parameters(result.path)
 
 
 def _tampered_store(tmp_path):

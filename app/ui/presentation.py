@@ -13,7 +13,9 @@ All CSS here is constant text written in this file, never user input.
 
 from __future__ import annotations
 
+import math
 import sys
+import textwrap
 import threading
 import time
 import unicodedata
@@ -29,6 +31,8 @@ ICON = Path(__file__).parents[1] / "static" / "favicon.png"  # local: a material
 BODY_PX = 20          # body text while presenting
 CHART_LABEL_PX = 16   # chart axis labels, legends, text marks while presenting
 CHART_TITLE_PX = 20
+CHART_TITLE_MIN_PX = 14  # presenting, a title never shrinks below this: a long one takes two lines instead
+TITLE_LINE_CHARS = 34    # presenting, a longer title takes lines (14 px fits 34 characters in 240 px)
 TITLE_PX = 15         # chart titles otherwise
 # Plot heights while presenting: a chart fits on a 1024×768 projector, and the live training charts
 # (Vega-Lite dicts) are short enough for Train, the numbers, the loss chart and the live samples beside it
@@ -129,7 +133,8 @@ def apply() -> None:
 
 def chart_config(title: str = "") -> dict:
     """Vega-Lite config: presentation-size chart text while presenting, and a title that shrinks to
-    fit a narrow chart instead of ending in "…" (Vega cuts a title at the chart's width)."""
+    fit a narrow chart instead of ending in "…" (Vega cuts a title at the chart's width). Presenting, it
+    shrinks to CHART_TITLE_MIN_PX at most, its longest line counted (`title_lines` splits a long one)."""
     config = {}
     if active():
         label = {"labelFontSize": CHART_LABEL_PX, "titleFontSize": CHART_LABEL_PX + 1}
@@ -137,8 +142,27 @@ def chart_config(title: str = "") -> dict:
                   "text": {"fontSize": CHART_LABEL_PX}}
     if title:  # `width` is the plot's width in pixels, known only in the browser
         size = CHART_TITLE_PX if active() else TITLE_PX
-        config["title"] = {"fontSize": {"expr": f"min({size}, width / {TITLE_EM_PER_CHAR * _chars(title):.1f})"}}
+        longest = max(_chars(line) for line in _as_lines(title_lines(title)))
+        fit = f"min({size}, width / {TITLE_EM_PER_CHAR * longest:.1f})"
+        config["title"] = {"fontSize": {"expr": f"max({CHART_TITLE_MIN_PX}, {fit})" if active() else fit}}
     return config
+
+
+def title_lines(title: str) -> str | list[str]:
+    """The title as drawn: presenting, one longer than TITLE_LINE_CHARS takes as many lines of about
+    equal length as it needs (a 41-character title in a 250-px column shrank to 12 px)."""
+    if not active() or _chars(title) <= TITLE_LINE_CHARS or " " not in title.strip():
+        return title
+    lines = math.ceil(len(title) / TITLE_LINE_CHARS)
+    for width in range(math.ceil(len(title) / lines), TITLE_LINE_CHARS + 1):  # the most even split in `lines`
+        wrapped = textwrap.wrap(title, width, break_long_words=False)
+        if len(wrapped) <= lines:
+            return wrapped
+    return textwrap.wrap(title, TITLE_LINE_CHARS, break_long_words=False)
+
+
+def _as_lines(title: str | list[str]) -> list[str]:
+    return [title] if isinstance(title, str) else title
 
 
 def _chars(text: str) -> int:
@@ -168,6 +192,8 @@ def chart(altair_chart, *, width="stretch") -> None:
     """st.altair_chart filling the column, titled for screen readers, with presentation-size text."""
     title = _title(getattr(altair_chart, "title", None))
     config = chart_config(title)
+    if title and title_lines(title) != title:
+        altair_chart = altair_chart.properties(title=title_lines(title))
     if config:
         altair_chart = altair_chart.configure(**config)
     height = getattr(altair_chart, "height", None)
@@ -181,6 +207,8 @@ def spec_chart(spec: dict, *, width="stretch") -> None:
     title = _title(spec.get("title"))
     spec = _fit_legend_labels(spec)
     config = chart_config(title)
+    if title:
+        spec = {**spec, "title": title_lines(title)}
     if config:
         spec = {**spec, "config": {**spec.get("config", {}), **config}}
     if active() and isinstance(spec.get("height"), int) and spec["height"] > LIVE_CHART_MAX_PX:

@@ -22,6 +22,7 @@ from models.lab.uploads import forget_uploads, save_upload
 
 CANVAS_SIZE = 240  # pixels: the sidebar's width inside its padding (at its default width)
 CANVAS_KEY = "sl_canvas"
+TOOLBAR_PX = 40  # the height of the toolbar Streamlit shows above the canvas's top edge
 PEN_MODES = {"freedraw": "draw strokes", "point": "click points"}
 FILE_NAME = "your-drawing.csv"
 
@@ -43,6 +44,7 @@ def drawing_source_ui() -> DatasetSpec:
     mode = st.radio("Pen", list(PEN_MODES), key="sl_pen", persist_state="session", horizontal=True, format_func=PEN_MODES.get,
                     help=f"Strokes and clicked points become {DRAWN_POINTS:,} training points along your ink. "
                          "The bin icon above the canvas clears it; the pencil icon moves or deletes a stroke.")
+    st.space(TOOLBAR_PX)  # the canvas's toolbar (upload, undo, redo, edit, clear) sits in this gap, not over the pen
     result = st_canvas(stroke_width=3, stroke_color="#1f77b4", background_color="#ffffff", height=CANVAS_SIZE,
                        width=CANVAS_SIZE, drawing_mode=mode, point_display_radius=3,
                        initial_drawing=_restore_point(), key=CANVAS_KEY)

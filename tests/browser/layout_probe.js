@@ -61,6 +61,23 @@
       problems.push(`${name(owner)}: text cut (${el.scrollWidth} > ${el.clientWidth})`);
     }
   }
+  // presenting (20-px body text), a chart title (drawn as SVG) is at least 14 px: smaller, it is
+  // unreadable from the back of a room
+  if (parseFloat(getComputedStyle(document.documentElement).fontSize) >= 20) {
+    for (const el of document.querySelectorAll("[data-testid='stMainBlockContainer'] [data-testid='stVegaLiteChart'] .role-title-text text")) {
+      const px = parseFloat(getComputedStyle(el).fontSize);
+      if (visible(el) && px < 14 - 0.01) {
+        problems.push(`chart title "${el.textContent.slice(0, 40)}": ${px.toFixed(1)} px while presenting`);
+      }
+    }
+  }
+  // a select box shows its whole choice (a prompt id cut to "lear-birds-in-the-" names nothing)
+  for (const el of document.querySelectorAll("[data-testid='stMainBlockContainer'] [data-testid='stSelectbox'] input")) {
+    if (visible(el) && el.scrollWidth > el.clientWidth + 1) {
+      const box = el.closest("[data-testid='stSelectbox']");
+      problems.push(`select box "${(box.querySelector("label") || box).innerText.trim().slice(0, 40)}": choice cut (${el.scrollWidth} > ${el.clientWidth})`);
+    }
+  }
   // nothing the text asks students to read scrolls sideways: an equation, a table or a data frame that
   // needs a horizontal scroll bar shows only part of itself on a projector (a frozen screen)
   const scrollers = document.querySelectorAll(

@@ -363,3 +363,99 @@ def test_how_flux_samples_trained_shows_every_section_and_table(app_server, brow
         assert not problems, "\n".join(problems)
     finally:
         context.close()
+
+
+# ----------------------------------------------------------------------------- the gallery and the canvas
+
+SCRATCH_TEXT = "a red fox asleep in the snow, woodcut"
+
+
+@pytest.fixture
+def gallery_images(app_server, lesson_file):
+    """Stored 256-px demo images (what the demo pipeline draws) for the lesson's first five prompts and for
+    one scratch prompt: the page shows them without generating anything."""
+    import tomllib
+
+    from PIL import Image
+
+    from models.flux.params import GenerationParams
+    from models.flux.store import ImageStore
+    from models.flux.tiny import TINY_MODEL_ID, TINY_REVISION
+
+    store = ImageStore(app_server.output_dir)
+    data = tomllib.loads(lesson_file.read_text(encoding="utf-8"))
+    prompts = [p for s in data["sections"] for p in s.get("prompts", [])][:5]
+    made = [(GenerationParams(prompt=p["text"], seed=p["seed"], model_id=TINY_MODEL_ID, revision=TINY_REVISION),
+             p["id"]) for p in prompts]
+    made.append((GenerationParams(prompt=SCRATCH_TEXT, seed=7, model_id=TINY_MODEL_ID, revision=TINY_REVISION),
+                 "scratch"))
+    paths = [store.save(Image.new("RGB", (256, 256), (40 * k % 255, 120, 200)), params,
+                        extra={"prompt_id": pid, "is_demo": True, "rendered_size": [256, 256]})
+             for k, (params, pid) in enumerate(made)]
+    yield [pid for _, pid in made[:-1]]
+    for path in paths:
+        store.delete(path)
+
+
+@pytest.mark.parametrize("present", MODES, ids=MODE_IDS)
+def test_the_gallery_has_a_contact_sheet_whole_ids_and_a_scratch_image_at_its_own_size(
+        app_server, browser, gallery_images, present):
+    context, tab = _tab(browser, PROJECTOR)
+    try:
+        _open(tab, _url(app_server, "gallery", present))
+        # several images a row at 1024×768 (a 320-px tile a row beside the sidebar is one image a screen)
+        sheet = tab.locator(".st-key-gallery_sheet [data-testid='stImage'] img")
+        sheet.first.wait_for(timeout=30_000)
+        assert sheet.count() == len(gallery_images)
+        tops = [round(sheet.nth(i).bounding_box()["y"]) for i in range(sheet.count())]
+        assert tops.count(tops[0]) >= 3, f"the contact sheet's first row holds {tops.count(tops[0])} images"
+        # the compare pickers show whole ids, the longest choice included
+        tab.locator("[data-testid='stExpander'] summary", has_text="Compare two prompts").click()
+        tab.locator(".st-key-gallery_pair_left").click()
+        tab.keyboard.type("English translation")  # the list shows a few options at a time: filter it
+        tab.get_by_role("option", name="pastoral-holiday-mixed-script · English translation").click()
+        wait_for_app(tab)
+        # the scratch prompt's image (256 px, as the demo draws) is not blown up past its pixels
+        tab.locator("[data-testid='stExpander'] summary", has_text="Scratch prompt").click()
+        tab.locator(".st-key-scratch_text textarea").fill(SCRATCH_TEXT)
+        seed = tab.locator(".st-key-scratch_seed input")
+        seed.fill("7")
+        seed.press("Enter")
+        wait_for_app(tab)
+        tab.locator(".st-key-scratch_go button").click()
+        wait_for_app(tab)
+        picture = tab.locator("[data-testid='stExpander']", has_text="Scratch prompt").locator(
+            "[data-testid='stImage'] img").first
+        picture.wait_for(timeout=30_000)
+        drawn, pixels = picture.evaluate("img => [img.getBoundingClientRect().width, img.naturalWidth]")
+        assert pixels == 256 and drawn <= pixels + 1, f"a {pixels}-px picture drawn {drawn:.0f} px wide"
+        problems = _all_sizes(tab, [PROJECTOR, ZOOMED, (1920, 1080)])
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("present", MODES, ids=MODE_IDS)
+def test_the_canvas_toolbar_leaves_the_pen_choice_clickable(app_server, browser, present):
+    context, tab = _tab(browser, PROJECTOR)
+    try:
+        _open(tab, _url(app_server, "score_lab", present))
+        if present:  # the sidebar starts collapsed
+            tab.locator("[data-testid='stExpandSidebarButton']").click()
+        tab.locator("[data-testid='stSidebar'] label", has_text="your drawing").click()
+        wait_for_app(tab)
+        canvas = tab.locator(".st-key-sl_canvas")
+        canvas.wait_for(timeout=30_000)
+        canvas.scroll_into_view_if_needed()
+        canvas.hover()  # the canvas's toolbar shows above its top edge
+        tab.wait_for_timeout(800)
+        choice = tab.locator(".st-key-sl_pen label", has_text="click points")
+        box = choice.bounding_box()
+        on_top = tab.evaluate("([x, y]) => !!document.elementFromPoint(x, y)?.closest('.st-key-sl_pen')",
+                              [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
+        assert on_top, "the canvas's toolbar covers the 'click points' choice"
+        choice.click()
+        wait_for_app(tab)
+        assert tab.locator(".st-key-sl_pen input[type='radio']").nth(1).is_checked()
+    finally:
+        context.close()

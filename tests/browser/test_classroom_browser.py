@@ -55,7 +55,7 @@ def test_a_reloaded_tab_keeps_its_training_run(app_server, page):
     page.locator("[data-testid='stSidebarNavLink']", has_text="Score lab").click()
     wait_for_app(page)
     steps = page.get_by_role("spinbutton", name="Training steps")
-    steps.fill("4010")
+    steps.fill("20000")  # the most a run may ask for: still training long after the reload (Stop ends it)
     steps.press("Enter")
     wait_for_app(page)
     page.get_by_role("button", name="Train", exact=True).click()
@@ -64,5 +64,9 @@ def test_a_reloaded_tab_keeps_its_training_run(app_server, page):
     page.reload()  # a new Streamlit session: only the URL survives
     wait_for_app(page)
     assert_no_exception(page)
+    # The new session has the same run, still training (its 20,000 steps), and its Stop button stops it.
+    page.get_by_text(re.compile(r"training: step [\d,]+ / 20,000")).first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("What the model learned").first.wait_for(timeout=180_000)
-    assert page.get_by_text(re.compile(r"Model: NCSN · dsm · moons · 4,010 steps")).count() == 1
+    assert page.get_by_text(re.compile(r"Stopped at step [\d,]+ of 20,000")).count() == 1
+    assert page.get_by_text(re.compile(r"Model: NCSN · dsm · moons · [\d,]+ steps")).count() == 1

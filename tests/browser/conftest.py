@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -85,6 +86,7 @@ def _serve(tmp: Path, extra_env: dict):
         [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the server and its job workers stop together
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -98,14 +100,25 @@ def _serve(tmp: Path, extra_env: dict):
         if proc.poll() is not None:
             pytest.fail(f"streamlit exited early:\n{log.read_text()}")
     else:
-        proc.kill()
+        _stop(proc)
         pytest.fail(f"streamlit did not become healthy:\n{log.read_text()}")
     yield AppServer(url, prompts, output, log, proc)
+    _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the server and its job workers: a moment to stop by itself, then killed (a busy server took up to
+    10 s to wind down after the last test, and nothing here reads what it does meanwhile)."""
     proc.terminate()
     try:
-        proc.wait(10)
+        proc.wait(2)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the group: workers of a killed server would live on
+    except ProcessLookupError:
+        pass
+    proc.wait(10)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 from typing import Any
 
 import ray
@@ -103,7 +104,7 @@ class RayCluster(Executor):
     cluster), or None: the Ray instance this process already started (tests), else a new local one."""
 
     def __init__(self, address: str | None, *, gpus_per_job: float = 0.0, name: str = "jobs",
-                 init_options: dict | None = None):
+                 init_options: dict | None = None, connect_timeout_s: float = 60.0):
         if not ray.is_initialized():
             options = dict(init_options or {})
             if address is None:
@@ -111,7 +112,7 @@ class RayCluster(Executor):
                 options.setdefault("include_dashboard", False)
             else:
                 options.setdefault("runtime_env", {"env_vars": {"DC_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1"}})
-            ray.init(address=address, log_to_driver=False, **options)
+            _connect(address, options, connect_timeout_s)
         self.address = address
         self.gpus_per_job = gpus_per_job
         self._relay = Relay.options(name=None).remote()
@@ -165,6 +166,20 @@ class RayCluster(Executor):
             ray.kill(self._relay)
         except Exception:
             pass
+
+
+def _connect(address: str | None, options: dict, timeout_s: float) -> None:
+    """ray.init, retried while a cluster that is still starting refuses the connection; then one line."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            ray.init(address=address, log_to_driver=False, **options)
+            return
+        except ConnectionError as exc:
+            if time.monotonic() >= deadline:
+                raise ConnectionError(f"no Ray cluster answers at {address} after {timeout_s:.0f} s ({exc}): start "
+                                      "it (docs/classroom.md), or leave DC_JOBS unset for worker processes") from None
+            time.sleep(2.0)
 
 
 def _death_line(exc: BaseException) -> str:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from models.core.errors import InputError
-from models.core.jobs import Job, Task
+from models.core.jobs import Job, Task, WorkerDied
 from models.lab import run as lab_run
 from models.lab.datasets import DatasetSpec, TrainingData, load_dataset, training_data
 from models.lab.run import Run, grid_points, log_every_for
@@ -377,9 +377,12 @@ def score_on_grid(score_fn, sigma: float, points: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------- errors
 
 def classify_error(exc: BaseException | None) -> str:
-    """What kind of failure a job had: "diverged", "device", "input" or "other" (drives the help shown)."""
+    """What kind of failure a job had: "diverged", "worker" (its process died or passed its memory
+    ceiling), "device", "input" or "other" (drives the help shown)."""
     if isinstance(exc, TrainingDiverged):
         return "diverged"
+    if isinstance(exc, WorkerDied):
+        return "worker"
     if isinstance(exc, InputError):
         return "device" if ("CUDA" in str(exc) or "MPS" in str(exc)) else "input"
     oom = getattr(torch.cuda, "OutOfMemoryError", ())
@@ -393,6 +396,8 @@ def error_message(job: Job) -> str:
     kind = classify_error(job.exception)
     if kind == "diverged":
         return f"Training diverged: {job.error}"
+    if kind == "worker":
+        return f"Training did not finish: {job.error}"
     if kind == "device":
         gpu = "Apple GPU" if "mps" in (job.error or "").lower() else "GPU"
         return f"The {gpu} could not train this model: {job.error}"

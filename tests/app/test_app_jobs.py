@@ -81,3 +81,30 @@ def test_a_blocking_job_is_named_with_its_stop_button_on_the_page_that_is_blocke
     at.button(key="sl_train").click().run()
     assert not _errors(at), _errors(at)
     assert at.session_state["score_lab_run"].job is not None
+
+
+def test_a_killed_worker_fails_the_run_in_one_line_and_the_next_train_works():
+    import os
+    import signal
+
+    from models.lab.run import progress_of
+
+    at = _app()
+    _train_score_lab(at, steps=20_000)
+    run = at.session_state["score_lab_run"]
+    deadline = time.monotonic() + 90
+    while (progress_of(run.job).step or 0) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    victim = run.job.worker_pid
+    os.kill(victim, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    assert run.job.wait(30) and run.job.state == "failed"
+    at.run()
+    lines = [e for e in _errors(at) if "worker process" in e]
+    assert len(lines) == 1 and "SIGKILL" in lines[0] and "\n" not in lines[0], _errors(at)
+    assert lines[0].startswith("Training did not finish: the worker process") and "GPU" not in lines[0]
+    at.number_input(key="sl_steps").set_value(300).run()
+    at.button(key="sl_train").click().run()
+    again = at.session_state["score_lab_run"]
+    assert again is not run
+    assert again.job.wait(120) and again.job.state == "done", again.job.error
+    assert again.steps_done == 300 and again.job.worker_pid != victim

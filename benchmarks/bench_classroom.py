@@ -278,15 +278,17 @@ def report_rush(r: dict, workers: int, sessions: int, steps: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    global VISITORS, THINK_S
+    global VISITORS, THINK_S, TRAINERS, STEPS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=VISITORS, help="sessions clicking around (websocket)")
     parser.add_argument("--think", type=float, default=THINK_S, help="seconds a visitor waits between clicks")
+    parser.add_argument("--trainers", type=int, default=TRAINERS, help="sessions training (browser tabs)")
+    parser.add_argument("--steps", type=int, default=STEPS, help="training steps of each of them")
     parser.add_argument("--only", choices=("class", "rush"), help="run one of the two scenarios")
     parser.add_argument("--rush-sessions", type=int, default=RUSH_SESSIONS)
     parser.add_argument("--rush-steps", type=int, default=RUSH_STEPS)
     args, _ = parser.parse_known_args(argv)
-    VISITORS, THINK_S = args.visitors, args.think
+    VISITORS, THINK_S, TRAINERS, STEPS = args.visitors, args.think, args.trainers, args.steps
     from models.core.server_settings import max_jobs_from_env
 
     workers = max_jobs_from_env()

@@ -134,3 +134,37 @@ def test_reap_waits_out_the_grace_period_and_a_reattached_job_survives():
     assert gone.wait(5) and gone.state == CANCELLED
     assert reloaded.state == "running"
     reloaded.cancel()
+
+
+def test_a_pages_own_job_gives_way_to_a_button_and_never_pushes_one_aside():
+    pool = JobPool(2)
+    on_sight = pool.submit(lambda job: job.stop_event.wait(5), owner="tab", name="memorization", background=True)
+    with pytest.raises(OneJobPerSession) as blocked:  # a second page's own job waits for the first
+        pool.submit(lambda job: "other page", owner="tab", background=True)
+    assert blocked.value.job is on_sight
+    pool.check_free("tab")  # a button may start: the page's own job does not block it
+    pressed = pool.submit(lambda job: job.stop_event.wait(5) or "trained", owner="tab", name="Train")
+    assert on_sight.wait(5) and on_sight.state == CANCELLED
+    with pytest.raises(OneJobPerSession) as blocked:  # a button's job does block, and names itself
+        pool.check_free("tab")
+    assert blocked.value.job is pressed and "(Train)" in str(blocked.value)
+    pressed.cancel()
+
+
+def test_the_job_backend_and_memory_ceiling_settings_are_checked_in_one_line():
+    from models.core.job_backends import jobs_backend_from_env, worker_memory_mb_from_env
+    from models.core.server_settings import check_settings
+
+    assert jobs_backend_from_env({}) == "processes"
+    assert jobs_backend_from_env({"DC_JOBS": "threads"}) == "threads"
+    assert jobs_backend_from_env({"DC_JOBS": "ray://head.example:10001"}) == "ray://head.example:10001"
+    for bad in ("ray://nowhere", "celery", "ray://:10001"):
+        with pytest.raises(ValueError, match="DC_JOBS"):
+            jobs_backend_from_env({"DC_JOBS": bad})
+    assert worker_memory_mb_from_env({"DC_WORKER_MEMORY_MB": "2048"}) == 2048
+    assert worker_memory_mb_from_env({}, default=7) == 7
+    with pytest.raises(ValueError, match="DC_WORKER_MEMORY_MB"):
+        worker_memory_mb_from_env({"DC_WORKER_MEMORY_MB": "12"})
+    problems = check_settings({"DC_JOBS": "celery", "DC_WORKER_MEMORY_MB": "lots"})
+    assert any(p.startswith("DC_JOBS=") for p in problems) and any("DC_WORKER_MEMORY_MB" in p for p in problems)
+

@@ -27,7 +27,6 @@ LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED":
 os.environ.update(LOOPBACK)  # read when ray is imported: before the import below
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # the in-process instance: loopback only, no token file
 
-from models.core.job_backends import jobs_backend_from_env
 from models.core.jobs import CANCELLED, DONE, FAILED, JobPool, Task, WorkerDied
 from models.core.workers import WorkerProcesses
 from tests.core.test_job_workers import Count, Refused, count, refuse
@@ -57,13 +56,6 @@ def _wait_for(predicate, timeout: float = 90.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
-
-
-def test_a_ray_address_is_checked_in_one_line():
-    assert jobs_backend_from_env({"DC_JOBS": "ray://10.0.0.5:10001"}) == "ray://10.0.0.5:10001"
-    assert jobs_backend_from_env({}) == "processes"
-    with pytest.raises(ValueError, match="ray://HOST:PORT"):
-        jobs_backend_from_env({"DC_JOBS": "ray://nowhere"})
 
 
 def test_progress_stop_and_errors_come_back_from_ray(cluster):

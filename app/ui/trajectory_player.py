@@ -77,7 +77,8 @@ def trajectory_player(frames: Sequence, labels: Sequence[str], backdrop: list[di
                 ss[play_key] = False
                 st.rerun()  # the whole page: the timer stops and the button reads Play
             ss[frame_key] += 1
-        controls = st.columns([1, 4, 1] if extra is not None else [1, 5], vertical_alignment="bottom")
+        # Pause in large type needs ~110 px: a sixth of the player (106 px presenting at 853×533) broke the word
+        controls = st.columns([2, 5, 2] if extra is not None else [2, 7], vertical_alignment="bottom")
         controls[0].button("Pause" if playing else "Play", key=f"{key}_play", on_click=toggle, width="stretch",
                            icon=":material/pause:" if playing else ":material/play_arrow:",
                            help="Plays the sampler's frames in order; each particle leaves a fading trail of its "

@@ -61,6 +61,15 @@
       problems.push(`${name(owner)}: text cut (${el.scrollWidth} > ${el.clientWidth})`);
     }
   }
+  // a button label wraps at spaces only: a one-word label on two lines ("Pau" / "se") is broken
+  for (const el of document.querySelectorAll("[data-testid='stMainBlockContainer'] button [data-testid='stMarkdownContainer'] p")) {
+    const text = el.innerText.trim();
+    if (!visible(el) || !text || /\s/.test(text)) continue;
+    const line = parseFloat(getComputedStyle(el).lineHeight) || 1.6 * parseFloat(getComputedStyle(el).fontSize);
+    if (el.getBoundingClientRect().height > 1.5 * line) {
+      problems.push(`${name(el.closest("button"))}: its one word is broken over two lines`);
+    }
+  }
   // presenting (20-px body text), a chart title (drawn as SVG) is at least 14 px: smaller, it is
   // unreadable from the back of a room
   if (parseFloat(getComputedStyle(document.documentElement).fontSize) >= 20) {

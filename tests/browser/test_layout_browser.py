@@ -303,6 +303,15 @@ def _player_on_one_screen(tab) -> None:
     # no second movie looping beside it on its own clock: the GIF is a download
     assert tab.locator("[data-testid='stTabs'] [data-testid='stImage']").count() == 0
     assert player.get_by_role("button", name="GIF").count() == 1
+    # playing, the button reads Pause: whole, on one line, at this size too
+    play.click()
+    pause = player.get_by_role("button", name="Pause")
+    pause.wait_for(timeout=10_000)
+    size = (tab.viewport_size["width"], tab.viewport_size["height"])
+    problems = _problems(tab, size, settle_s=1.0)
+    pause.click()
+    wait_for_app(tab)
+    assert not problems, "\n".join(problems)
 
 
 def test_the_trained_score_lab_fits_and_its_player_is_on_one_screen(app_server, browser):

@@ -25,7 +25,7 @@ from models.score.experiments import LOG_DENSITY_CELLS, model_log_density
 
 SAMPLER_LABELS = {"annealed": "annealed Langevin", "denoise": "denoising (ancestral)", "pc": "predictor–corrector",
                   "ode": "probability-flow ODE"}
-N_SAMPLES = 2000
+N_SAMPLES = training_run.RESULT_SAMPLES  # the worker draws the first ones when training ends (run.drawn)
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def results_ui(run: training_run.TrainingRun) -> None:
     sampler, steps_per_level = _sampler_ui(view)
     key = (run.id, run.steps_done, sampler, steps_per_level)
     with st.spinner("Sampling…"):
-        result = session.cached(("samples",) + key, lambda: training_run.draw_samples(
+        result = session.cached(("samples",) + key, lambda: run.drawn.get(key[1:]) or training_run.draw_samples(
             view.model, sampler, n=N_SAMPLES, seed=view.model.config.seed, steps_per_level=steps_per_level or 20))
     samples = result.samples.numpy()
     c1, c2 = st.columns([3, 2], gap="large")

@@ -16,6 +16,7 @@ from app.ui.tab_run import TabRun
 from models.core.jobs import Job
 from models.lab.datasets import DatasetSpec, training_data
 from models.score.checkpoints import ScoreModel
+from models.score.defaults import default_settings
 from models.score.run import N_TRAIN, TrainingRun, loaded_run, training_job
 from models.score.trainer import TrainConfig
 
@@ -31,7 +32,10 @@ def load_data(spec: DatasetSpec, seed: int):
 
 def _submit(run: TrainingRun) -> Job:
     """Train `run` in a job worker; the weights come back onto it when the job ends (or is stopped)."""
-    run.job = job_pool().submit(run.training_task(training_job), name="score-lab training", owner=session_id())
+    results = (st.session_state.get("sl_sampler") or default_settings(run.data.spec).sampler,
+               int(st.session_state.get("sl_spl") or 20))  # what the results will show first: drawn in the worker
+    run.job = job_pool().submit(run.training_task(training_job, results=results), name="score-lab training",
+                                owner=session_id())
     return run.job
 
 

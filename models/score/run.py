@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -101,8 +101,16 @@ class TrainingRun(Run):
     """One score model of one session (σ's of `config` in DATA coordinates, as the user gave them)."""
 
     loss_floors: LossFloors | None = None  # per-level floors, DSM convention (see objective_offset)
+    # samples the worker drew when training ended, by (steps, sampler, Langevin steps per level): the results
+    # the page shows first come with the weights instead of being sampled in the app's process
+    drawn: dict = field(default_factory=dict)
 
-    WORKER_FIELDS = ("loss_floors",)
+    WORKER_FIELDS = ("loss_floors", "drawn")
+
+    def for_worker(self) -> "TrainingRun":
+        copy = super().for_worker()
+        copy.drawn = {}
+        return copy
 
     def new_trainer(self) -> Trainer:
         return new_trainer(self.data, self.config)
@@ -229,10 +237,22 @@ def _floors_in_background(floors: LossFloors, job: Job) -> threading.Thread:
     return thread
 
 
-def training_job(job: Job, run: TrainingRun, *, previews: bool = True, loss_floors: bool = True) -> TrainingRun:
+RESULT_SAMPLES = 2000  # the samples the Score lab's results draw (app/score_lab/results.py N_SAMPLES)
+
+
+def training_job(job: Job, run: TrainingRun, *, previews: bool = True, loss_floors: bool = True,
+                 results: tuple[str, int] | None = None) -> TrainingRun:
     """The lab's worker (models/lab/run.py) for a score run; with `loss_floors` the Bayes-optimal floors
-    are computed beside training, on the second core."""
-    return lab_run.training_job(job, run, previews=previews, beside=run.floors_beside_training if loss_floors else None)
+    are computed beside training, on the second core. With `results` (sampler, Langevin steps per level)
+    the samples the page's results show first are drawn here too, once training ends (`run.drawn`)."""
+    lab_run.training_job(job, run, previews=previews, beside=run.floors_beside_training if loss_floors else None)
+    if results is not None and run.trainer is not None and run.steps_done > 0 and not job.should_stop():
+        model = run.model()
+        sampler, steps_per_level = results if model.config.model == "ncsn" else ("langevin", 0)
+        job.report(phase="drawing samples for the results")
+        run.drawn = {(run.steps_done, sampler, steps_per_level): draw_samples(
+            model, sampler, n=RESULT_SAMPLES, seed=model.config.seed, steps_per_level=steps_per_level or 20)}
+    return run
 
 
 def train_then_sample(job: Job, run: TrainingRun, sample: Callable[..., Any], **kwargs: Any) -> Any:

@@ -108,3 +108,22 @@ def test_a_killed_worker_fails_the_run_in_one_line_and_the_next_train_works():
     assert again is not run
     assert again.job.wait(120) and again.job.state == "done", again.job.error
     assert again.steps_done == 300 and again.job.worker_pid != victim
+
+
+def test_the_results_first_samples_come_from_the_worker(monkeypatch):
+    """The app's process only draws: the samples a finished run shows first were drawn in its worker."""
+    from models.score import run as training_run
+
+    at = _app()
+    _train_score_lab(at, steps=200)
+    run = at.session_state["score_lab_run"]
+    assert run.job.wait(120) and run.job.state == "done", run.job.error
+    assert [steps for steps, _, _ in run.drawn] == [200]
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("sampled in the app's process")
+
+    monkeypatch.setattr(training_run, "draw_samples", not_here)
+    at.run()
+    assert not at.exception, at.exception
+    assert any(s.value == "What the model learned" for s in at.subheader)

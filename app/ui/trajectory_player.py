@@ -4,8 +4,8 @@ No loop in the page script: while playing, a fragment reruns every FRAME_S secon
 the frame slider on by one; at the last frame it stops itself (one full rerun, so the timer
 ends and the button reads Play again). Pause, or dragging the slider, works at any time.
 The tails come from models/score/animation.py (`trail_segments`), the same frames as the GIF;
-a tail segment with an end outside the plotted square, or longer than a fifth of it, is left out (at
-a large σ those are noise jumps, and they drew a web across the picture).
+a tail segment with an end outside the plotted square, or longer than an eighth of it, is left out (at
+a large σ those are noise jumps, and they drew a web across the picture); 60 particles have a tail.
 
 Play, the frame slider and the chart are one block PLOT_PX high plus a row: on one screen at
 853×533 (1280×800 zoomed to 150 %), so the class sees the button and the picture together.
@@ -25,7 +25,8 @@ FRAME_S = 0.25      # seconds per frame while playing: 50 frames in about 12 s
 HEAD_POINTS = 1000  # particles drawn as dots (the frames' particles are independent: the first ones are a fair subset)
 PLOT_PX = 280       # the plot's height: with the controls above it, on one 853×533 screen (presenting too)
 MAX_W = 640         # px, the player's width at most: wider, a square domain only adds empty margins
-MAX_JUMP = 0.2      # a tail segment longer than this share of the plotted square is left out
+MAX_JUMP = 0.12     # a tail segment longer than this share of the plotted square is left out
+TRAILS = 60         # particles with a tail: at a mid σ 150 noisy tails were a mesh over the cloud
 
 ss = st.session_state
 
@@ -65,7 +66,7 @@ def trajectory_player(frames: Sequence, labels: Sequence[str], backdrop: list[di
             ss[frame_key] = 0  # at the end: play again from the first frame
         ss[play_key] = not ss.get(play_key)
 
-    particles = trail_particles(len(frames[0]))
+    particles = trail_particles(len(frames[0]), TRAILS)
     window = (float(domain[0]), float(domain[1]))
     max_jump = (window[1] - window[0]) * MAX_JUMP  # longer: one step's noise at a large σ, not a path
 

@@ -18,6 +18,8 @@ def test_a_wrong_value_type_is_shown_in_its_card_and_later_prompts_still_show(ap
     page.goto(f"{app_server.url}/gallery")
     wait_for_app(page)
     assert_no_exception(page)
+    page.locator(".st-key-gallery_more").get_by_role("button").click()  # the witch's card is past the first four
+    wait_for_app(page)
     page.get_by_text(f"{lesson_file.name}:{line}: steps must be a whole number").wait_for(timeout=30_000)
     page.get_by_text("пастораль 节日, illustration").first.wait_for(timeout=30_000)  # the prompt after it is there
     assert_no_exception(page)

@@ -33,4 +33,3 @@ page = st.navigation(pages)
 presentation.apply()  # the Presentation mode switch (or ?present=1) and the layout CSS
 instructor_sign_in_ui()
 page.run()
-presentation.import_icon_needs()  # after the page: the tab icon from the next run on

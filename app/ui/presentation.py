@@ -14,10 +14,7 @@ All CSS here is constant text written in this file, never user input.
 from __future__ import annotations
 
 import math
-import sys
 import textwrap
-import threading
-import time
 import unicodedata
 from pathlib import Path
 
@@ -85,30 +82,8 @@ def sidebar_state() -> str:
 
 
 def page_config() -> None:
-    st.set_page_config(page_title="Diffusion Classroom", page_icon=_icon(), layout="wide",
+    st.set_page_config(page_title="Diffusion Classroom", page_icon=str(ICON), layout="wide",
                        initial_sidebar_state=sidebar_state())
-
-
-_icon_imports: list[threading.Thread] = []
-
-
-def _icon() -> str | None:
-    """The tab's icon, once what Streamlit needs to serve an image file is imported (numpy and PIL: a few
-    tenths of a second in a fresh server, see `import_icon_needs`). The first page a fresh server draws
-    does not wait for them: it has Streamlit's own icon (local too) until the next page."""
-    return str(ICON) if "numpy" in sys.modules and "PIL.Image" in sys.modules else None
-
-
-def import_icon_needs() -> None:
-    """After the first page is drawn: import what the tab's icon needs, in the background, once."""
-    if _icon() is None and not _icon_imports:
-        def work() -> None:
-            time.sleep(0.5)  # the first page's last messages go out first
-            import numpy  # noqa: F401
-            import PIL.Image  # noqa: F401
-
-        _icon_imports.append(threading.Thread(target=work, name="icon-imports", daemon=True))
-        _icon_imports[0].start()
 
 
 def _address_follows_switch() -> None:

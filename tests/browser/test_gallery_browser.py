@@ -45,9 +45,22 @@ def test_edit_commentary_and_save_writes_the_file(app_server, page):
     assert page.locator(".st-key-gallery_save").get_by_role("button", name="Save").is_disabled()  # nothing left unsaved
 
 
+@pytest.fixture
+def new_images_deleted(app_server):
+    """Images a test makes in the shared server's store are deleted afterwards: later tests count the images."""
+    from models.flux.store import ImageStore
+
+    store = ImageStore(app_server.output_dir)
+    before = {image.path for image in store.find()}
+    yield
+    for image in store.find():
+        if image.path not in before:
+            store.delete(image.path)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_generate_shows_progress_then_the_image(app_server, page):
+def test_generate_shows_progress_then_the_image(app_server, page, new_images_deleted):
     """Loads the tiny pipeline in the server (imports diffusers) and makes a 1024x1024 demo image."""
     page.goto(f"{app_server.url}/gallery")
     wait_for_app(page)

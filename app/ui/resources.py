@@ -154,7 +154,7 @@ def flux_gpus() -> float:
 
 _torch_ready = threading.Event()
 _torch_lock = threading.Lock()
-_first_asked: list[float] = []  # when Home first asked (the import waits for its first paint)
+_first_asked_at: float | None = None  # when Home first asked (the import waits for its first paint)
 TORCH_IMPORT_DELAY_S = 0.8  # a cold import holds the GIL for seconds: not while the first page is drawn
 
 
@@ -170,10 +170,11 @@ def device_summary() -> str | None:
         if "torch" in sys.modules and hasattr(sys.modules["torch"], "cuda"):
             _torch_ready.set()  # already imported by another page
         else:
+            global _first_asked_at
             with _torch_lock:
-                first = _first_asked or [time.monotonic()]
-                _first_asked[:] = first
-                if time.monotonic() - first[0] < TORCH_IMPORT_DELAY_S:
+                if _first_asked_at is None:
+                    _first_asked_at = time.monotonic()
+                if time.monotonic() - _first_asked_at < TORCH_IMPORT_DELAY_S:
                     return None  # asked again by the line's fragment, after the page has painted
                 if not any(t.name == "import-torch" for t in threading.enumerate()):
                     threading.Thread(target=_import_torch, name="import-torch", daemon=True).start()

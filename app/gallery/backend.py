@@ -84,8 +84,7 @@ def show_backend(backend: Backend) -> None:
             icon=":material/science:",
         )
         st.page_link("views/text_to_image.py", icon=":material/draw:",
-                     label="See the lessons work on a model trained here: Text to image, trained here "
-                           "(an 8×8 digit model, under a minute on this computer)")
+                     label="Text to image, trained here: these lessons without FLUX")
         with st.expander("How to get the real FLUX.1-schnell weights"):
             st.markdown(how_to_get_weights())
     else:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from app.ui.chart_specs import cached_chart
+
 SCHNELL_STEPS = 4
 
 
+@cached_chart
 def quality_vs_steps(rows: list[dict], *, title: str, highlight: int | None = None, width: int | str = "container",
                      height: int = 220) -> alt.LayerChart:
     """Energy distance as a multiple of the data-vs-data floor against the number of Euler steps (log–log):

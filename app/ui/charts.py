@@ -1,4 +1,4 @@
-"""Chart builders shared by the score pages: tensors in, Altair charts out.
+"""Chart builders shared by the score pages: tensors in, Vega-Lite dicts out (built with Altair).
 
 Pure functions (no `st.*` calls), so they are tested headless and every page draws
 the same kind of picture the same way:
@@ -9,7 +9,9 @@ the same kind of picture the same way:
 * `histogram`    one or several overlaid histograms, pre-binned
 * `bar_shares`   mode shares as bars, with optional true weights as ticks
 
-Charts carry their data inline. Non-finite points (a diverged sampler) are dropped,
+Each builder is `@cached_chart` (app/ui/chart_specs.py): the same inputs give the same dict without
+building the chart again, because every visit to a page draws its charts; `builder.altair(...)` is the
+Altair chart itself. Charts carry their data with them. Non-finite points (a diverged sampler) are dropped,
 because NaN is not valid JSON and Vega would silently draw nothing. Large point sets
 are downsampled (deterministically) so the browser stays responsive.
 """
@@ -22,6 +24,8 @@ from typing import Mapping, Sequence
 import altair as alt
 import numpy as np
 import pandas as pd
+
+from app.ui.chart_specs import cached_chart
 
 MAX_POINTS = 3000
 SIZE = 380            # default plot height in pixels of a square chart (its width: the column's)
@@ -132,6 +136,7 @@ def _points_frame(groups: dict[str, np.ndarray], max_points: int, seed: int) -> 
 
 # ----------------------------------------------------------------------------- scatter
 
+@cached_chart
 def scatter(samples: Points | Mapping[str, Points] | None, data: Points | None = None, title: str = "",
             domain: tuple[float, float] | None = None, *, sample_label: str = "samples",
             data_label: str = "data", paths: Points | None = None, rings: Points | None = None,
@@ -203,6 +208,7 @@ def trajectories(paths: Points, domain: tuple[float, float], *, max_paths: int =
 
 # ----------------------------------------------------------------------------- vector field
 
+@cached_chart
 def vector_field(points: Points, vectors: Points, data: Points | None = None, title: str = "",
                  domain: tuple[float, float] | None = None, *, arrow_length: float | None = None,
                  size: int = SIZE, color_title: str = "‖score‖", max_points: int = MAX_POINTS,
@@ -258,6 +264,7 @@ def vector_field(points: Points, vectors: Points, data: Points | None = None, ti
 
 # ----------------------------------------------------------------------------- heatmap
 
+@cached_chart
 def heatmap(grid_x, grid_y, values, title: str = "", *, color_title: str = "value",
             scheme: str = "viridis", data: Points | None = None, size: int = SIZE,
             domain: tuple[float, float] | None = None, value_range: tuple[float, float] | None = None,
@@ -313,6 +320,7 @@ def heatmap(grid_x, grid_y, values, title: str = "", *, color_title: str = "valu
 
 # ----------------------------------------------------------------------------- histogram
 
+@cached_chart
 def histogram(values, title: str = "", *, bins: int = 30, x_title: str = "value",
               log_x: bool = False, extent: tuple[float, float] | None = None, rows: bool = False,
               colors: Sequence[str] | None = None, width: int | None = None,
@@ -397,6 +405,7 @@ def _histogram_rows(frame: pd.DataFrame, labels: list[str], x: alt.X, color: alt
 
 # ----------------------------------------------------------------------------- bar shares
 
+@cached_chart
 def bar_shares(shares: Mapping[str, float], title: str = "", *, reference: Mapping[str, float] | None = None,
                reference_label: str = "true weight", color: str = PALETTE[0], width: int | str = "container",
                height: int = 200, show_values: bool = True) -> alt.Chart | alt.LayerChart:

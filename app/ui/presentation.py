@@ -20,6 +20,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.ui.chart_specs import vega_lite
+
 PARAM = "present"                # ?present=1
 KEY = "presentation_mode"        # the sidebar switch's session-state key
 ON_VALUES = ("1", "true", "yes", "on")
@@ -163,30 +165,29 @@ def _fit_legend_labels(spec: dict) -> dict:
     return spec
 
 
-def chart(altair_chart, *, width="stretch") -> None:
-    """st.altair_chart filling the column, titled for screen readers, with presentation-size text."""
-    title = _title(getattr(altair_chart, "title", None))
-    config = chart_config(title)
-    if title and title_lines(title) != title:
-        altair_chart = altair_chart.properties(title=title_lines(title))
-    if config:
-        altair_chart = altair_chart.configure(**config)
-    height = getattr(altair_chart, "height", None)
-    if active() and isinstance(height, int) and height > CHART_MAX_PX:
-        altair_chart = altair_chart.properties(height=CHART_MAX_PX)
-    st.altair_chart(altair_chart, width=width, alt=title or "chart")
+def chart(chart_or_spec, *, width="stretch") -> None:
+    """A chart filling the column, titled for screen readers, with presentation-size text: a Vega-Lite
+    dict (a builder of app/ui/charts.py) or an Altair chart (converted here, never by st.altair_chart:
+    see app/ui/chart_specs.py)."""
+    spec = chart_or_spec if isinstance(chart_or_spec, dict) else vega_lite(chart_or_spec)
+    _draw(spec, width, CHART_MAX_PX, fit_legend=False)
 
 
 def spec_chart(spec: dict, *, width="stretch") -> None:
     """st.vega_lite_chart of a Vega-Lite dict (app/ui/training_charts.py), with presentation-size text."""
+    _draw(spec, width, LIVE_CHART_MAX_PX, fit_legend=True)
+
+
+def _draw(spec: dict, width, max_height: int, fit_legend: bool) -> None:
     title = _title(spec.get("title"))
-    spec = _fit_legend_labels(spec)
+    if fit_legend:
+        spec = _fit_legend_labels(spec)
     config = chart_config(title)
     if title:
         spec = {**spec, "title": title_lines(title)}
     if config:
         spec = {**spec, "config": {**spec.get("config", {}), **config}}
-    if active() and isinstance(spec.get("height"), int) and spec["height"] > LIVE_CHART_MAX_PX:
-        spec = {**spec, "height": LIVE_CHART_MAX_PX}
+    if active() and isinstance(spec.get("height"), int) and spec["height"] > max_height:
+        spec = {**spec, "height": max_height}
     st.vega_lite_chart(spec, width=width, alt=title or "chart")
 

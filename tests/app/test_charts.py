@@ -4,22 +4,28 @@ import json
 import math
 
 import numpy as np
+from altair.utils.schemapi import validate_jsonschema
+from altair.vegalite.v6.schema import load_schema
 import pytest
 import torch
 
 from app.ui import charts
+from app.ui.chart_specs import dataset_rows
 from models.lab.datasets import sample_dataset
 from models.lab.metrics import score_grid
 
 
-def _spec(chart) -> dict:
-    spec = chart.to_dict()
-    json.dumps(spec, allow_nan=False)  # raises on NaN/Inf anywhere in the spec
+def _spec(spec: dict) -> dict:
+    """The builder's Vega-Lite dict, checked: valid against the Vega-Lite schema, data included, and
+    no NaN/Inf anywhere (NaN is not valid JSON: Vega would draw nothing)."""
+    inline = {**spec, "datasets": dataset_rows(spec)}
+    json.dumps(inline, allow_nan=False)
+    validate_jsonschema(inline, load_schema())  # raises on a spec Vega-Lite would reject
     return spec
 
 
 def _rows(spec) -> list[dict]:
-    return [row for rows in spec.get("datasets", {}).values() for row in rows]
+    return [row for rows in dataset_rows(spec).values() for row in rows]
 
 
 def _all_finite(rows) -> bool:

@@ -16,16 +16,15 @@ from __future__ import annotations
 import math
 import textwrap
 import unicodedata
-from pathlib import Path
 
 import streamlit as st
-
-from app.ui.chart_specs import vega_lite
 
 PARAM = "present"                # ?present=1
 KEY = "presentation_mode"        # the sidebar switch's session-state key
 ON_VALUES = ("1", "true", "yes", "on")
-ICON = Path(__file__).parents[1] / "static" / "favicon.png"  # local: a material icon is fetched from a font CDN
+# An emoji: Streamlit draws it as an inline SVG (a material icon is fetched from a font CDN, and an image file
+# costs the first page of a cold start ~0.1 s of importing PIL).
+ICON = "🎓"
 
 BODY_PX = 20          # body text while presenting
 CHART_LABEL_PX = 16   # chart axis labels, legends, text marks while presenting
@@ -84,7 +83,7 @@ def sidebar_state() -> str:
 
 
 def page_config() -> None:
-    st.set_page_config(page_title="Diffusion Classroom", page_icon=str(ICON), layout="wide",
+    st.set_page_config(page_title="Diffusion Classroom", page_icon=ICON, layout="wide",
                        initial_sidebar_state=sidebar_state())
 
 
@@ -169,7 +168,11 @@ def chart(chart_or_spec, *, width="stretch") -> None:
     """A chart filling the column, titled for screen readers, with presentation-size text: a Vega-Lite
     dict (a builder of app/ui/charts.py) or an Altair chart (converted here, never by st.altair_chart:
     see app/ui/chart_specs.py)."""
-    spec = chart_or_spec if isinstance(chart_or_spec, dict) else vega_lite(chart_or_spec)
+    if not isinstance(chart_or_spec, dict):
+        from app.ui.chart_specs import vega_lite  # Altair and pandas: not on Home's first paint
+
+        chart_or_spec = vega_lite(chart_or_spec)
+    spec = chart_or_spec
     _draw(spec, width, CHART_MAX_PX, fit_legend=False)
 
 

@@ -155,7 +155,7 @@ def flux_gpus() -> float:
 _torch_ready = threading.Event()
 _torch_lock = threading.Lock()
 _first_asked_at: float | None = None  # when Home first asked (the import waits for its first paint)
-TORCH_IMPORT_DELAY_S = 0.8  # a cold import holds the GIL for seconds: not while the first page is drawn
+TORCH_IMPORT_DELAY_S = 2.5  # a cold import holds the GIL for seconds: not while the browser still fetches and paints Home
 
 
 def _import_torch() -> None:

@@ -36,9 +36,9 @@ with right:
     st.subheader("Part 2 · Score models")
     st.markdown(
         "The same machinery on 2-D toy data, where everything can be computed exactly:\n"
-        "- **denoising score matching** — a network learns the score $\\nabla_x \\log p_\\sigma(x)$ "
+        "- **denoising score matching** — a network learns the score ∇ₓ log p_σ(x) "
         "by learning to denoise;\n"
-        "- **NCSN** — one network for a whole ladder of noise levels $\\sigma_1 > \\dots > \\sigma_L$;\n"
+        "- **NCSN** — one network for a whole ladder of noise levels σ₁ > … > σ_L;\n"
         "- **annealed Langevin dynamics** — sample by following the score while the noise level is "
         "lowered step by step."
     )
@@ -49,32 +49,14 @@ with right:
 
 st.divider()
 st.subheader("One score, several samplers")
+# Plain text, no LaTeX, and short: Home is the map and the first page of a cold start (bench_app part 1).
+# How an ancestral step splits into an ODE step and a Langevin step, with its equations and numbers, is on
+# the samplers page linked below and in docs/samplers.md.
 st.markdown(
     "Denoising and Langevin dynamics use **the same score**. Tweedie's formula says the best guess of the "
-    "clean point behind a noisy one is one step **along the score**, so a network trained to denoise *is* a "
-    "score model (Vincent, 2011). Langevin dynamics samples by taking many small steps along the score plus "
-    "a little noise:"
-)
-st.latex(r"\hat x = \tilde x + \sigma^2\, \nabla_{\tilde x} \log p_\sigma(\tilde x)"
-         r"\qquad\qquad x \leftarrow x + \tfrac{\alpha}{2}\, \nabla_x \log p_\sigma(x) + \sqrt{\alpha}\, z")
-st.markdown(
-    "Related, but not the same sampler. One step of the denoising (ancestral) sampler from σᵢ down to "
-    "σᵢ₊₁, with Δσ² = σᵢ² − σᵢ₊₁², has exactly the drift of one deterministic **probability-flow-ODE** step "
-    "(½Δσ²·s) plus one **Langevin** step at the current level (α = Δσ²), but its noise is smaller than that "
-    "Langevin step's by the factor σᵢ₊₁/σᵢ:"
-)
-st.latex(r"x \leftarrow x + \underbrace{\tfrac12 \Delta\sigma^2\, s(x, \sigma_i)}_{\text{ODE drift}}"
-         r" + \underbrace{\tfrac{\alpha}{2}\, s(x, \sigma_i)}_{\text{Langevin drift}}"
-         r" + \underbrace{\tfrac{\sigma_{i+1}}{\sigma_i}\sqrt{\alpha}\, z}_{\text{less noise}},"
-         r"\qquad \alpha = \Delta\sigma^2")
-st.markdown(
-    "With the Langevin step's full noise √α·z, ODE step + Langevin step is exactly the Euler–Maruyama step of "
-    "the reverse SDE; the ancestral step matches it only as the steps shrink (σᵢ₊₁/σᵢ → 1).\n\n"
-    "Annealed Langevin keeps only the Langevin part and takes many steps per level. Swapping each ancestral "
-    "step for a single Langevin step with the same drift changes the result: with the exact score of the "
-    "NCSN toy (0.2/0.8 mixture of unit Gaussians, 100 levels, exact starting density) that chain puts 0.70 "
-    "of the samples in the heavy mode with a within-mode std of 1.45, where the ancestral sampler gives "
-    "0.81 and 0.97 (truth: 0.80 and 1.00; that small gap is its step size's, and it shrinks with the steps).\n\n"
+    "clean point behind a noisy one is one step **along the score**, x̂ = x̃ + σ² ∇log p_σ(x̃), so a network "
+    "trained to denoise *is* a score model (Vincent, 2011). Langevin dynamics samples by taking many small "
+    "steps along the score plus a little noise.\n\n"
     "FLUX.1-schnell in Part 1 is yet another sampler: it integrates a flow ODE (rectified flow) in "
     "4 deterministic Euler steps — no Langevin steps at all. FLUX.1-schnell has no guidance input: each step "
     "is one conditional pass of the network, which is w = 1 in the guidance terms of How FLUX samples."

@@ -7,6 +7,8 @@ slider redraws without sampling again.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,7 +61,7 @@ def results_ui(run: training_run.TrainingRun) -> None:
     with tab_field:
         _score_field(view)
     with tab_movie:
-        _sampling_movie(view, result, key, sampler)
+        _sampling_movie(view, result, sampler)
 
 
 def _view(run: training_run.TrainingRun) -> View:
@@ -187,7 +189,7 @@ def _colour_map(view: View, field: dict, sigma: float) -> None:
                              color_title="σ·‖s‖", title="Score size (dark = the score vanishes)"))
 
 
-def _sampling_movie(view: View, result, key: tuple, sampler: str) -> None:
+def _sampling_movie(view: View, result, sampler: str) -> None:
     """The sampler's frames in the player (Play, or drag the slider), and the same frames as a looping GIF
     to download for slides. The GIF is not shown beside the player: it would loop on its own clock, at
     another frame than the one the class is looking at."""
@@ -197,8 +199,9 @@ def _sampling_movie(view: View, result, key: tuple, sampler: str) -> None:
     backdrop = [{"x": x, "y": y} for x, y in _thin(train_pts, 600).tolist()] if train_pts is not None else []
 
     def download() -> None:
-        gif = session.cached(("gif",) + key, lambda: gif_bytes(frames, data=_thin(train_pts), titles=result.labels,
-                                                               size=360, max_frames=50))
+        # drawn when the GIF is asked for (on Streamlit's download thread), not on every visit to the results
+        gif = functools.partial(gif_bytes, frames, data=_thin(train_pts), titles=result.labels, size=360,
+                                max_frames=50)
         st.download_button("GIF", gif, file_name="score_lab_sampling.gif", mime="image/gif", width="stretch",
                            icon=":material/download:", key="sl_gif_download", on_click="ignore",
                            help="The same frames as a looping GIF, for slides")

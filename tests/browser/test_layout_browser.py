@@ -303,6 +303,9 @@ def _player_on_one_screen(tab) -> None:
     # no second movie looping beside it on its own clock: the GIF is a download
     assert tab.locator("[data-testid='stTabs'] [data-testid='stImage']").count() == 0
     assert player.get_by_role("button", name="GIF").count() == 1
+    with tab.expect_download(timeout=60_000) as download:  # drawn only now, when it is asked for
+        player.get_by_role("button", name="GIF").click()
+    assert Path(download.value.path()).read_bytes()[:6] == b"GIF89a"
     # playing, the button reads Pause: whole, on one line, at this size too
     play.click()
     pause = player.get_by_role("button", name="Pause")

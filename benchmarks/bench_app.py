@@ -265,7 +265,7 @@ def _start_training(browser, url: str, steps: int):
     box.press("Enter")
     _painted(page, None)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.locator("[data-testid='stProgress'], [data-testid='stAlertContentInfo']").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Stop", exact=True).first.wait_for(timeout=60_000)  # training or in line
     return page
 
 

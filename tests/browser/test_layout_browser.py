@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import ROOT, assert_no_exception, wait_for_app
 
@@ -312,7 +313,13 @@ def _player_on_one_screen(tab) -> None:
     pause.wait_for(timeout=10_000)
     size = (tab.viewport_size["width"], tab.viewport_size["height"])
     problems = _problems(tab, size, settle_s=1.0)
-    pause.click()
+    for _ in range(3):  # a click that lands while the playing fragment redraws the button can be lost
+        pause.click()
+        try:
+            player.get_by_role("button", name="Play").wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
     wait_for_app(tab)
     assert not problems, "\n".join(problems)
 
@@ -417,7 +424,11 @@ def test_the_gallery_has_a_contact_sheet_whole_ids_and_a_scratch_image_at_its_ow
         _open(tab, _url(app_server, "gallery", present))
         # several images a row at 1024×768 (a 320-px tile a row beside the sidebar is one image a screen)
         sheet = tab.locator(".st-key-gallery_sheet [data-testid='stImage'] img")
-        sheet.first.wait_for(timeout=30_000)
+        # the sheet's images arrive one by one: wait for as many as there are (a loaded machine drew 4 of 5
+        # by the time the first was there), then count them exactly
+        tab.wait_for_function("([selector, n]) => document.querySelectorAll(selector).length >= n",
+                              arg=[".st-key-gallery_sheet [data-testid='stImage'] img", len(gallery_images)],
+                              timeout=30_000)
         assert sheet.count() == len(gallery_images)
         tops = [round(sheet.nth(i).bounding_box()["y"]) for i in range(sheet.count())]
         assert tops.count(tops[0]) >= 3, f"the contact sheet's first row holds {tops.count(tops[0])} images"

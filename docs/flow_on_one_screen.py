@@ -65,11 +65,11 @@ def flow_matching_loss(net, x0, g):
 
 def train(data, steps=STEPS, seed=SEED):
     """5. Random batches, Adam with a cosine learning rate (down to 5%), and an EMA copy of the weights."""
-    torch.manual_seed(seed)                      # the initial weights
+    torch.manual_seed(stream(seed, "init").initial_seed())  # the initial weights: a stream of their own
     net = VelocityNet()
     ema = copy.deepcopy(net).requires_grad_(False)
     opt = torch.optim.Adam(net.parameters(), lr=LR)
-    g = torch.Generator().manual_seed(seed)      # batches, noise and times: a stream of their own
+    g = stream(seed, "batches")                  # batches, noise and times: a stream of their own
     losses = []
     for step in range(1, steps + 1):
         if step % 10 == 1:                       # the schedule moves slowly: set it every 10 steps

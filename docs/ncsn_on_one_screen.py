@@ -76,11 +76,11 @@ def dsm_loss(net, x, sigmas, g):
 
 def train(data, sigmas, steps=STEPS, seed=SEED):
     """5. Random batches, Adam with a cosine learning rate (down to 5%), and an EMA copy of the weights."""
-    torch.manual_seed(seed)                      # the initial weights
+    torch.manual_seed(stream(seed, "init").initial_seed())  # the initial weights: a stream of their own
     net = ScoreNet()
     ema = copy.deepcopy(net).requires_grad_(False)
     opt = torch.optim.Adam(net.parameters(), lr=LR)
-    g = torch.Generator().manual_seed(seed)      # batches and noise: a stream of their own
+    g = stream(seed, "batches")                  # batches and noise: a stream of their own
     losses = []
     for step in range(1, steps + 1):
         if step % 10 == 1:                       # the schedule moves slowly: set it every 10 steps

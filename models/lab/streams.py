@@ -7,7 +7,8 @@ on the NCSN toy to 0.788 where the truth is 0.800. So every kind of draw takes i
 seeded by a hash of (seed, name): streams never coincide, and each is fixed by the seed alone.
 
 Names in use: "prior" (where a sampler starts), "sampler-noise" (the noise a sampler adds along
-the way); the text-to-image model adds its own ("init", "data", "noise", "sample-noise", …).
+the way), "init" and "batches" (the training loop's initial weights and batches; the dataset itself
+is drawn from the seed as it is); the text-to-image model adds its own ("init", "data", "noise", "sample-noise", …).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from .checks import SEED_MAX
 
 PRIOR = "prior"
 SAMPLER_NOISE = "sampler-noise"
+INIT = "init"        # a network's initial weights (lab/training.py)
+BATCHES = "batches"  # the training loop's batches and the objective's noise (lab/training.py)
 
 
 def stream_seed(seed: int, name: str) -> int:

@@ -29,6 +29,7 @@ import torch
 
 from models.core.devices import available_devices
 from models.core.errors import InputError
+from models.lab.streams import BATCHES, INIT, stream, stream_seed
 
 
 def default_num_threads() -> int:
@@ -197,7 +198,9 @@ class Trainer:
         self.objective = objective
         self.data_cpu = data.float()
         self.device = training_device(config.device)
-        torch.manual_seed(config.seed)  # weight init only; batches use their own generator
+        # the initial weights and the batches each take a stream of their own: seeded with the seed itself,
+        # they would replay the numbers that drew the dataset (models/lab/datasets.py) and each other's
+        torch.manual_seed(stream_seed(config.seed, INIT))
         self.network = build_network().to(self.device)
         self.ema_network = copy.deepcopy(self.network).requires_grad_(False) if config.ema else None
         groups = getattr(objective, "parameter_groups", None)
@@ -209,7 +212,7 @@ class Trainer:
         self.partners = tuple(None if p is None else p.to(self.device) for p in partners)
         self.streams: dict[str, torch.Generator] = getattr(objective, "streams", None) or {}
         self.generator = (self.streams["data"] if "data" in self.streams
-                          else torch.Generator(device=self.device).manual_seed(config.seed))
+                          else stream(config.seed, BATCHES, device=self.device))
         self.state = TrainState()
 
     def export_state(self) -> dict:

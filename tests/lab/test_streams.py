@@ -190,3 +190,22 @@ def test_a_flows_start_is_not_its_training_noise(tiny_flow, seed_log):
     assert not set(trained) & set(seed_log)
     replay = torch.randn(50, 2, generator=torch.Generator().manual_seed(SEED))
     assert not torch.equal(flow_matching.noise_start(50, SEED), replay)
+
+
+@pytest.mark.parametrize("family", ["ncsn", "single-sigma", "flow"])
+def test_training_draws_its_data_weights_and_batches_from_streams_of_their_own(family, seed_log, monkeypatch):
+    """From the dataset to the trained weights with one seed: the points, the initial weights (torch's
+    global generator) and the batches were all seeded with the seed itself, so the first batches replayed
+    the numbers that drew the points. Every generator of the whole pipeline now has a seed of its own."""
+    global_seeds = []
+    manual_seed = torch.manual_seed
+    monkeypatch.setattr(torch, "manual_seed", lambda s: (global_seeds.append(int(s)), manual_seed(s))[1])
+    spec = DatasetSpec.builtin("ncsn-mixture" if family == "ncsn" else "moons")
+    data = training_data(spec, 500, SEED)
+    if family == "flow":
+        train_flow(data, flow_config(steps=2, batch_size=16, seed=SEED))
+    else:
+        train(data, training_config(model=family, steps=2, batch_size=16, seed=SEED))
+    seeds = seed_log + global_seeds
+    assert len(seeds) >= 3, seeds  # the data, the weights and the batches were all seen
+    assert not [s for s, k in Counter(seeds).items() if k > 1], f"seeded alike: {seeds}"

@@ -10,10 +10,12 @@ precision stayed at 0.77 after 20,000 steps, 0.66 at 12,000, 0.47 at 2,000; batc
 What mattered, measured on the busy 2-core reference machine:
 
 * steps: 2,000 left sharp shapes blurred (precision 0.62 checkerboard, 0.68 circles,
-  0.83 spirals); 6,000 fixed that for all but checkerboard, which needs 12,000.
+  0.83 spirals); 6,000 fixed that for all but checkerboard and spirals, which need 12,000
+  (spirals at 6,000 missed the energy-distance target at seeds 0, 1 and 2: 3.1-3.6x the floor;
+  at 12,000, 1.3-1.9x).
 * the sampler: annealed Langevin with finite steps misplaced the NCSN toy's 80/20 mode
   weights (energy distance 5-17x the floor at 2,000 steps, 1.3x at 6,000), the ancestral
-  denoising sampler did not (0.3-0.4x), and it is 5-10x faster.
+  denoising sampler less (0.3-1.8x, from seed to seed), and it is 5-10x faster.
 
 The sidebar reads these (app/views/score_lab.py); a student's own changes are kept.
 """
@@ -52,6 +54,7 @@ DEFAULTS: dict[str, SourceDefaults] = {
 }
 BUILTIN_DEFAULTS: dict[str, SourceDefaults] = {
     "checkerboard": SourceDefaults(steps=12_000),   # sharp square edges
+    "spirals": SourceDefaults(steps=12_000),        # two thin arms close together
 }
 
 

@@ -8,7 +8,6 @@ slider redraws without sampling again.
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass
 
 import numpy as np

@@ -172,8 +172,7 @@ def chart(chart_or_spec, *, width="stretch") -> None:
         from app.ui.chart_specs import vega_lite  # Altair and pandas: not on Home's first paint
 
         chart_or_spec = vega_lite(chart_or_spec)
-    spec = chart_or_spec
-    _draw(spec, width, CHART_MAX_PX, fit_legend=False)
+    _draw(chart_or_spec, width, CHART_MAX_PX, fit_legend=False)
 
 
 def spec_chart(spec: dict, *, width="stretch") -> None:

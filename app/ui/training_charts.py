@@ -21,6 +21,7 @@ from typing import Sequence
 import altair as alt
 import numpy as np
 
+from app.ui.chart_specs import vega_lite
 from app.ui.charts import FIT_WIDTH, square_scales
 
 MAX_ROWS = 300
@@ -51,8 +52,7 @@ def sigma_label(sigma: float) -> str:
 
 
 def _template(chart: alt.TopLevelMixin) -> str:
-    spec = chart.to_dict(validate=False)
-    spec.pop("config", None)  # Altair's default theme sizes; Streamlit drops them too
+    spec = vega_lite(chart)  # the chart reads the named dataset DATA, filled in per redraw by `_spec`
     # Redrawn every second: a canvas repaints far faster than SVG rebuilding a node per point.
     spec["usermeta"] = {"embedOptions": {"renderer": "canvas"}}
     return json.dumps(spec)

@@ -8,7 +8,8 @@ seeded by a hash of (seed, name): streams never coincide, and each is fixed by t
 
 Names in use: "prior" (where a sampler starts), "sampler-noise" (the noise a sampler adds along
 the way), "init" and "batches" (the training loop's initial weights and batches; the dataset itself
-is drawn from the seed as it is); the text-to-image model adds its own ("init", "data", "noise", "sample-noise", …).
+is drawn from the seed as it is); the text-to-image model adds its own ("init", "data", "noise",
+"sample-noise", …).
 """
 
 from __future__ import annotations

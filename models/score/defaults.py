@@ -14,8 +14,10 @@ What mattered, measured on the busy 2-core reference machine:
   (spirals at 6,000 missed the energy-distance target at seeds 0, 1 and 2: 3.1-3.6x the floor;
   at 12,000, 1.3-1.9x).
 * the sampler: annealed Langevin with finite steps misplaced the NCSN toy's 80/20 mode
-  weights (energy distance 5-17x the floor at 2,000 steps, 1.3x at 6,000), the ancestral
-  denoising sampler less (0.3-1.8x, from seed to seed), and it is 5-10x faster.
+  weights (exact score, 8 seeds x 4,000 samples: heavy-mode share 0.787 against a truth of
+  0.80), the ancestral denoising sampler less (0.806; docs/samplers.md), and it is 5-10x faster.
+  One run's energy distance moves too much on this toy to decide it (annealed at 2,000 steps:
+  17x the floor once, 5x in a rerun).
 
 The sidebar reads these (app/views/score_lab.py); a student's own changes are kept.
 """

@@ -23,7 +23,9 @@ PARAM = "present"                # ?present=1
 KEY = "presentation_mode"        # the sidebar switch's session-state key
 ON_VALUES = ("1", "true", "yes", "on")
 # An emoji: Streamlit draws it as an inline SVG (a material icon is fetched from a font CDN, and an image file
-# costs the first page of a cold start ~0.1 s of importing PIL).
+# costs the first page of a cold start ~0.1 s of importing PIL). Checking that it is an emoji still costs the first
+# page ~50 ms (Streamlit compiles a regex of every emoji), but no icon is not an option: the tab then takes the
+# page's material icon, from the CDN.
 ICON = "🎓"
 
 BODY_PX = 20          # body text while presenting

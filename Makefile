@@ -35,13 +35,21 @@ run: $(STAMP)
 	@$(BIN)/python -m app.startup_check  # a bad DC_* setting stops here, in one line
 	$(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT)
 
-# The whole suite, browser tests included; it ends with the 25 slowest tests (CI logs them too).
+# The whole suite in two phases; each ends with its 25 slowest tests (CI logs them too).
+# 1. Everything without a browser or a served app, on every core (pytest-xdist).
+# 2. The browser and served-app tests one at a time: they time page loads and share the machine's
+#    cores with the `streamlit run` they drive, so running them side by side makes them flaky.
+# Phase 2 runs even when phase 1 fails, so one run shows every failure.
 test: $(STAMP) $(RAY_STAMP)
-	$(BIN)/python -m pytest --durations=25
+	@status=0; \
+	$(BIN)/python -m pytest -n auto -m "not browser and not server" --durations=25 || status=$$?; \
+	$(BIN)/python -m pytest -m "browser or server" --durations=25 || status=$$?; \
+	exit $$status
 
-# The inner loop: no browser, no streamlit server, nothing slower than a few seconds (pytest.ini).
+# The inner loop: no browser, no streamlit server, nothing slower than a few seconds (pytest.ini),
+# on every core.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not browser and not server and not slow"
+	$(BIN)/python -m pytest -q -n auto -m "not browser and not server and not slow"
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

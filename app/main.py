@@ -14,10 +14,11 @@ pages = {
     ],
     "Part 1 · Text to image": [
         st.Page("views/gallery.py", title="FLUX gallery", icon=":material/photo_library:"),
+        # Part 1's lessons without a GPU or FLUX weights (Home lists it here too)
+        st.Page("views/text_to_image.py", title="Text to image, trained here", icon=":material/draw:"),
     ],
     "Bridge · Part 1 ↔ Part 2": [
         st.Page("views/how_flux_samples.py", title="How FLUX samples", icon=":material/air:"),
-        st.Page("views/text_to_image.py", title="Text to image, trained here", icon=":material/draw:"),
     ],
     "Part 2 · Score models": [
         st.Page("views/score_lab.py", title="Score lab", icon=":material/scatter_plot:"),

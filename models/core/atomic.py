@@ -52,6 +52,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             yield tmp
         return
     final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temp_files(final)
     fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -67,6 +68,20 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
     else:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _remove_stale_temp_files(final: Path, stale_after_s: float | None = None) -> None:
+    """A write killed before its rename (SIGKILL, power cut) left its hidden temp file beside `final`:
+    the next write of the same file removes those older than STALE_AFTER_S (younger ones may be another
+    process writing now). The glob is mkstemp's exact shape, so another file's temp files never match."""
+    stale_after_s = STALE_AFTER_S if stale_after_s is None else stale_after_s
+    now = time.time()
+    for old in final.parent.glob(glob.escape(f".{final.name}.") + "?" * 8 + ".tmp"):
+        try:
+            if now - old.lstat().st_mtime >= stale_after_s:
+                old.unlink()
+        except OSError:
+            continue
 
 
 @contextlib.contextmanager
@@ -123,7 +138,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
-STALE_AFTER_S = 3600.0  # a `.NAME.new-*` folder this old is a killed write's, not one in progress
+STALE_AFTER_S = 3600.0  # a `.NAME.new-*` folder or `.NAME.*.tmp` file this old is a killed write's, not one in progress
 
 
 @contextlib.contextmanager

@@ -174,3 +174,36 @@ def test_a_finished_swap_only_loses_its_debris_and_a_fresh_temp_folder_is_left_a
     os.utime(tmp_path / ".run.new-xyz", (0, 0))  # an hour-old one is a killed write's
     recover_folder(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+KILLED_IN_THE_MIDDLE_OF_A_SAVE = """
+import os, signal, sys
+from models.core import atomic
+with atomic.atomic_file(sys.argv[1], "w") as f:
+    f.write("half of the new")
+    f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_save_killed_before_its_rename_leaves_a_temp_file_that_a_later_save_removes_once_stale(tmp_path):
+    """A prompt file's save killed half way kept the old file but left a hidden .part1.toml.*.tmp forever."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "part1.toml"
+    target.write_text("old")
+    kill = [sys.executable, "-c", KILLED_IN_THE_MIDDLE_OF_A_SAVE, str(target)]
+    for _ in range(2):
+        run = subprocess.run(kill, cwd=Path(__file__).resolve().parents[2], capture_output=True, timeout=60)
+        assert run.returncode == -9, run.stderr
+    temps = sorted(p for p in tmp_path.iterdir() if p.name.endswith(".tmp"))
+    assert len(temps) == 2 and all(p.name.startswith(".part1.toml.") for p in temps)
+    assert target.read_text() == "old"
+    os.utime(temps[0], (0, 0))  # an hour-old one is a killed save's; the other may be a save in progress
+    other = tmp_path / ".part1.toml.b.12345678.tmp"  # a temp file of another file, part1.toml.b
+    other.write_text("x")
+    os.utime(other, (0, 0))
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([temps[1].name, other.name, "part1.toml"])

@@ -6,10 +6,10 @@ Quality and cost of every sampler with the same score, each against baselines fr
      energy distance ÷ the data-vs-data floor, score calls, and seconds as a ratio to the ancestral
      sampler; the old annealed default (10 levels × 20 steps from N(data mean, σ_1²I)) as the baseline
      the defaults replace, and the ancestral sampler on a 4× finer ladder (its step bias);
-  2. a default-trained NCSN (2000 steps) on the toy, sampled through `draw_samples` with each
-     sampler's defaults, beside the exact score's numbers;
-  3. a 3-component mixture known only as a CSV of points: default NCSN, default sampler, every
-     mode's share vs its weight, energy distance against fresh points;
+  2. default-trained NCSNs (2000 steps; 6 training seeds) on the toy, sampled through `draw_samples`
+     with each sampler's defaults, beside the exact score's numbers;
+  3. a 3-component mixture known only as a CSV of points: default NCSNs (3 training seeds), every
+     sampler, every mode's share vs its weight, energy distance against fresh points;
   4. the ODE log-likelihood with the exact score vs the true mixture log density.
 """
 
@@ -32,6 +32,7 @@ from models.score.sampler_comparison import exact_setup, run_sampler, within_mod
 from models.score.sampling import sample_annealed_langevin, sample_denoising
 
 SEEDS = (0, 1, 2)
+TRAIN_SEEDS = (0, 1, 2, 3, 4, 5)  # section 2: a network per seed
 N = 2000
 EXACT_SEEDS, EXACT_N = tuple(range(8)), 4000   # share s.e. ≈ 0.002: enough to see a 0.01 bias
 THREE = GaussianMixture((0.5, 0.3, 0.2), ((2.0, 6.0), (7.0, 0.0), (-3.0, -1.0)), (1.0, 0.7, 0.5))
@@ -88,39 +89,43 @@ def exact_score_samplers() -> None:
 
 
 def trained_network_samplers() -> None:
+    """One network's answer is mostly that network's: the spread is over networks trained with different
+    seeds (one sampling run of each), so the share's standard error includes training."""
     setup = exact_setup("ncsn-mixture")
     fresh = setup.fresh_fn(N, 12_345)
     floor = _floor(setup.fresh_fn, N)
     t = time.perf_counter()
-    model, _ = train(training_data(DatasetSpec.builtin("ncsn-mixture"), 10_000, 0), training_config(steps=2000))
-    train_s = time.perf_counter() - t
+    models = [train(training_data(DatasetSpec.builtin("ncsn-mixture"), 10_000, seed),
+                    training_config(steps=2000, seed=seed))[0] for seed in TRAIN_SEEDS]
+    train_s = (time.perf_counter() - t) / len(TRAIN_SEEDS)
     rows = []
     for name in ("annealed", "denoise", "pc", "ode"):
         t = time.perf_counter()
-        xs = [draw_samples(model, name, n=N, seed=s).samples for s in SEEDS[:2]]
-        rows.append(_row(f"network, {name} (defaults)", xs, (time.perf_counter() - t) / 2, None, setup.truth, fresh,
-                         floor))
-    print(f"2. default NCSN (2000 steps, {train_s:.0f} s to train) on the NCSN toy, draw_samples defaults "
-          f"({N} samples × 2 seeds); time as a ratio to the ancestral sampler")
+        xs = [draw_samples(model, name, n=N, seed=seed).samples for model, seed in zip(models, TRAIN_SEEDS)]
+        rows.append(_row(f"network, {name} (defaults)", xs, (time.perf_counter() - t) / len(models), None, setup.truth,
+                         fresh, floor))
+    print(f"2. default NCSN (2000 steps, {train_s:.0f} s each to train) on the NCSN toy, trained with seeds "
+          f"{TRAIN_SEEDS}, draw_samples defaults ({N} samples from each); time as a ratio to the ancestral sampler")
     _print(rows, rows[1]["seconds"])
 
 
 def csv_mixture() -> None:
     g = torch.Generator().manual_seed(0)
+    seeds = TRAIN_SEEDS[:3]  # a network per seed, each trained on the same CSV and sampled once
     with tempfile.TemporaryDirectory() as tmp:
         path = write_points_csv(THREE.sample(10_000, g), Path(tmp) / "three.csv")
-        data = training_data(DatasetSpec.csv(path), 10_000, 0)
-        model, _ = train(data, training_config(steps=2000))
+        models = [train(training_data(DatasetSpec.csv(path), 10_000, seed), training_config(steps=2000, seed=seed))[0]
+                  for seed in seeds]
     fresh = THREE.sample(N, torch.Generator().manual_seed(99))
     floor = float(np.mean([energy_distance(THREE.sample(N, torch.Generator().manual_seed(200 + i)),
                                            THREE.sample(N, torch.Generator().manual_seed(300 + i))) for i in range(3)]))
-    print(f"3. 3-component mixture from a CSV of points (weights {THREE.weights}), default NCSN, {N} samples; "
-          f"ED floor {floor:.4f}")
+    print(f"3. 3-component mixture from a CSV of points (weights {THREE.weights}), default NCSN trained with seeds "
+          f"{seeds}, {N} samples from each; ED floor {floor:.4f}")
     for name in ("annealed", "denoise", "pc", "ode"):
-        for seed in SEEDS[:2]:
+        for model, seed in zip(models, seeds):
             x = draw_samples(model, name, n=N, seed=seed).samples
             shares = mode_shares(x, THREE.means_tensor())
-            print(f"  {name:9s} seed {seed}  shares {np.round(shares, 3)}  "
+            print(f"  {name:9s} network {seed}  shares {np.round(shares, 3)}  "
                   f"max error {np.max(np.abs(shares - THREE.weights)):.3f}  ED {energy_distance(x, fresh):.4f}")
 
 

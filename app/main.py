@@ -4,7 +4,7 @@ import streamlit as st
 
 from app.ui import presentation
 from app.ui.access import instructor_sign_in_ui
-from app.ui.resources import upload_sweeper
+from app.ui.uploads import upload_sweeper
 
 presentation.page_config()  # title, a local icon (offline), wide layout; sidebar collapsed when presenting
 

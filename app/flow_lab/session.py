@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui.resources import job_pool, run_gone_notice, run_registry, session_id
+from app.ui.resources import job_pool, run_gone_notice, run_registry
+from app.ui.sessions import session_id
 from app.ui.tab_run import session_cache
 from models.flow import run as flow
 from models.lab.run import training_job

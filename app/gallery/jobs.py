@@ -9,7 +9,8 @@ import streamlit as st
 
 from app.gallery.messages import md_escape
 from app.gallery.session import ensure_seed, prompt_generation_params
-from app.ui.resources import generation_pool, session_id
+from app.ui.resources import generation_pool
+from app.ui.sessions import session_id
 from models.flux.generate import Generator
 from models.flux.params import GenerationParams
 from models.flux.worker import GenerationOutcome, GenerationProgress, generation_task

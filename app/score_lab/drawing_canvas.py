@@ -14,7 +14,8 @@ import json
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from app.ui.resources import live_upload_owners, remember_upload, session_id
+from app.ui.sessions import session_id
+from app.ui.uploads import live_upload_owners, remember_upload
 from models.core.errors import InputError
 from models.lab.datasets import DatasetSpec
 from models.lab.drawing import DRAWN_POINTS, drawing_csv, drawing_summary

@@ -11,7 +11,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app.ui.resources import job_pool, session_id
+from app.ui.resources import job_pool
+from app.ui.sessions import session_id
 from app.ui.tab_run import TabRun
 from models.core.jobs import Job
 from models.lab.datasets import DatasetSpec, training_data

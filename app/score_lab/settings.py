@@ -12,7 +12,8 @@ import streamlit as st
 
 from app.score_lab import session
 from app.score_lab.drawing_canvas import drawing_source_ui
-from app.ui.resources import live_upload_owners, remember_upload, session_id
+from app.ui.sessions import session_id
+from app.ui.uploads import live_upload_owners, remember_upload
 from models.core.devices import available_devices
 from models.core.errors import InputError
 from models.lab.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES, MAX_CSV_BYTES, DatasetSpec, read_points_csv

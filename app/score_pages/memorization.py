@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from app.ui.resources import job_pool, session_id
+from app.ui.resources import job_pool
+from app.ui.sessions import session_id
 from models.core.jobs import Job, OneJobPerSession
 from models.score.experiments import memorization_network_result, memorization_run
 from models.score.run import train_then_sample_task

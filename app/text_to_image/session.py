@@ -7,7 +7,8 @@ pool. Keeping it in this tab, and finding it again after a reload through the UR
 
 from __future__ import annotations
 
-from app.ui.resources import job_pool, session_id
+from app.ui.resources import job_pool
+from app.ui.sessions import session_id
 from app.ui.tab_run import TabRun
 from models.text_to_image.run import TextToImageRun, loaded_run
 from models.text_to_image.train import TrainConfig

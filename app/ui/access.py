@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from app.ui.resources import session_id
+from app.ui.sessions import session_id
 from models.core.access import CLASSROOM_ENV, TOKEN_ENV, SignInLimiter, is_loopback, token_matches
 
 SIGNED_IN = "instructor_signed_in"

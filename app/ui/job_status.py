@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui.resources import job_pool, session_id
+from app.ui.resources import job_pool
+from app.ui.sessions import session_id
 from models.core.jobs import OneJobPerSession
 from models.lab.run import TrainingProgress, progress_of
 

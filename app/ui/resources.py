@@ -1,21 +1,22 @@
-"""Process-wide resources shared by every session (one job pool, a reaper for closed tabs)."""
+"""Process-wide resources shared by every session: the job pools, a reaper for closed tabs, the run registry.
+
+Home never imports this (its first paint would wait ~30 ms for the job machinery): the sessions, uploads
+and device line it needs are `sessions.py`, `uploads.py` and `device.py`.
+"""
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 
 import streamlit as st
-from streamlit.runtime import Runtime
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from app.ui.sessions import session_alive
 from models.core.job_backends import (default_worker_memory_mb, jobs_backend_from_env, make_executor,
                                       worker_memory_mb_from_env)
 from models.core.jobs import JobPool
 from models.core.registry import RunRegistry
 from models.core.server_settings import max_jobs_from_env
-from models.lab.uploads import forget_uploads, owner_key, prune_uploads
 
 # A closed tab's jobs stop after this long; a reloaded tab reattaches its run within it.
 REAP_GRACE_S = 60.0
@@ -33,65 +34,13 @@ WORKER_PRELOAD = ("torch", "models.score.run:warm_up", "models.flow.run", "model
                   "models.score.experiments", "models.score.sampler_comparison")
 
 
-def session_id() -> str:
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else "no-session"
-
-
-def _session_alive(owner: str) -> bool:
-    try:
-        return Runtime.instance().is_active_session(owner)
-    except Exception:  # no runtime (AppTest, bare mode): nobody to reap
-        return True
-
-
-_uploads: dict[str, list[str]] = {}   # session id → the CSVs it uploaded (deleted when it goes)
-_uploads_lock = threading.Lock()
-
-
-def remember_upload(path) -> None:
-    with _uploads_lock:
-        _uploads.setdefault(session_id(), []).append(str(path))
-
-
-def live_upload_owners() -> set[str]:
-    """The upload folders (models.lab.uploads.owner_key) of the sessions still open, this one included:
-    their files are never removed to make room for someone else's."""
-    with _uploads_lock:
-        owners = [owner for owner in _uploads if _session_alive(owner)]
-    return {owner_key(owner) for owner in owners + [session_id()]}
-
-
-def _forget_closed_sessions_uploads() -> None:
-    with _uploads_lock:
-        gone = [owner for owner in _uploads if not _session_alive(owner)]
-        paths = [p for owner in gone for p in _uploads.pop(owner)]
-    if paths:
-        forget_uploads(paths)
-
-
-@st.cache_resource
-def upload_sweeper() -> threading.Thread:
-    """From the first page view on (not from the first Train): a closed tab's uploads leave the disk."""
-    prune_uploads()  # once per server start: what earlier runs of the app left behind
-
-    def sweep():
-        while True:
-            time.sleep(5)
-            _forget_closed_sessions_uploads()
-
-    thread = threading.Thread(target=sweep, name="uploads-sweeper", daemon=True)
-    thread.start()
-    return thread
-
-
 def _reaped_pool(workers: int, name: str, executor) -> JobPool:
     pool = JobPool(workers, reap_grace_s=REAP_GRACE_S, executor=executor)
 
     def reaper():  # a closed tab must not keep a CPU busy
         while True:
             time.sleep(5)
-            pool.reap(_session_alive)
+            pool.reap(session_alive)
 
     threading.Thread(target=reaper, name=f"{name}-reaper", daemon=True).start()
     return pool
@@ -122,7 +71,7 @@ def run_registry() -> RunRegistry:
     """Every lab page's runs by the id in their tab's URL, so a reload finds its run again: sized for a
     class (each student with a run on every lab page, plus closed tabs' runs kept for three hours), and
     an open tab's run is never evicted."""
-    return RunRegistry(max_runs=256, max_age_s=3 * 3600, per_owner=4, is_alive=_session_alive)
+    return RunRegistry(max_runs=256, max_age_s=3 * 3600, per_owner=4, is_alive=session_alive)
 
 
 def run_gone_notice(what: str) -> None:
@@ -150,36 +99,3 @@ def flux_gpus() -> float:
         return max(0.0, float(text)) if text else 0.0
     except ValueError:
         return 0.0
-
-
-_torch_ready = threading.Event()
-_torch_lock = threading.Lock()
-_first_asked_at: float | None = None  # when Home first asked (the import waits for its first paint)
-TORCH_IMPORT_DELAY_S = 2.5  # a cold import holds the GIL for seconds: not while the browser still fetches and paints Home
-
-
-def _import_torch() -> None:
-    import torch  # noqa: F401  (the import is the work)
-
-    _torch_ready.set()
-
-
-def device_summary() -> str | None:
-    """One Markdown line on the devices, or None while torch is still being imported."""
-    if not _torch_ready.is_set():
-        if "torch" in sys.modules and hasattr(sys.modules["torch"], "cuda"):
-            _torch_ready.set()  # already imported by another page
-        else:
-            global _first_asked_at
-            with _torch_lock:
-                if _first_asked_at is None:
-                    _first_asked_at = time.monotonic()
-                if time.monotonic() - _first_asked_at < TORCH_IMPORT_DELAY_S:
-                    return None  # asked again by the line's fragment, after the page has painted
-                if not any(t.name == "import-torch" for t in threading.enumerate()):
-                    threading.Thread(target=_import_torch, name="import-torch", daemon=True).start()
-            if not _torch_ready.wait(0.05):
-                return None
-    from models.core.devices import device_summary as summary
-
-    return summary()

@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from app.ui.resources import job_pool, run_gone_notice, run_registry, session_id
+from app.ui.resources import job_pool, run_gone_notice, run_registry
+from app.ui.sessions import session_id
 
 URL_PARAM = "run"
 

@@ -6,7 +6,7 @@ seconds), so the first page a class sees paints at once.
 
 import streamlit as st
 
-from app.ui.resources import device_summary
+from app.ui.device import device_summary
 
 st.title("Diffusion Classroom")
 st.markdown(

@@ -31,11 +31,13 @@ def test_home_links_every_page_and_names_the_device():
     assert re.search(r"\d+ PyTorch CPU threads", device[0])
 
 
-def test_home_does_not_import_the_image_stack():
+def test_home_does_not_import_the_image_stack_or_the_job_machinery():
     # diffusers/transformers cost seconds to import: the first page a class sees must not wait for them.
+    # Nor for the job pools (~30 ms of a cold start's first run; bench_app part 1): they load with a lab page.
     code = ("import sys; from streamlit.testing.v1 import AppTest; "
             "at = AppTest.from_file(sys.argv[1], default_timeout=60); at.run(); assert not at.exception; "
-            "print(sorted(m for m in ('diffusers', 'transformers') if m in sys.modules))")
+            "print(sorted(m for m in ('diffusers', 'transformers', 'app.ui.resources', 'models.core.jobs', "
+            "'models.core.workers') if m in sys.modules))")
     out = run_python(code, MAIN)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"

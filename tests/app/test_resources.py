@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.ui import resources
+from app.ui import uploads
 from models.lab.uploads import save_upload
 from tests.helpers import new_session
 
@@ -13,18 +13,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_a_closed_sessions_uploads_are_forgotten(tmp_path, monkeypatch):
     monkeypatch.setattr("models.lab.uploads.UPLOAD_DIR", tmp_path)
-    monkeypatch.setattr(resources, "forget_uploads", lambda paths: __import__(
+    monkeypatch.setattr(uploads, "forget_uploads", lambda paths: __import__(
         "models.lab.uploads", fromlist=["forget_uploads"]).forget_uploads(paths, folder=tmp_path))
     mine = save_upload("a.csv", b"x,y\n1,2\n", folder=tmp_path, owner="closed-tab")
     theirs = save_upload("a.csv", b"x,y\n1,2\n", folder=tmp_path, owner="open-tab")
-    monkeypatch.setattr(resources, "session_id", lambda: "closed-tab")
-    resources.remember_upload(mine)
-    monkeypatch.setattr(resources, "session_id", lambda: "open-tab")
-    resources.remember_upload(theirs)
-    monkeypatch.setattr(resources, "_session_alive", lambda owner: owner == "open-tab")
-    resources._forget_closed_sessions_uploads()
+    monkeypatch.setattr(uploads, "session_id", lambda: "closed-tab")
+    uploads.remember_upload(mine)
+    monkeypatch.setattr(uploads, "session_id", lambda: "open-tab")
+    uploads.remember_upload(theirs)
+    monkeypatch.setattr(uploads, "session_alive", lambda owner: owner == "open-tab")
+    uploads._forget_closed_sessions_uploads()
     assert not mine.exists() and theirs.exists()
-    assert "closed-tab" not in resources._uploads and resources._uploads.pop("open-tab") == [str(theirs)]
+    assert "closed-tab" not in uploads._uploads and uploads._uploads.pop("open-tab") == [str(theirs)]
 
 
 def test_uploads_are_swept_from_the_first_page_view_not_from_the_first_train():

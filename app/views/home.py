@@ -1,7 +1,7 @@
 """Home: what the dashboard teaches, where each page is, and what hardware it runs on.
 
 Kept light on purpose: no diffusers/transformers import here (that alone costs
-seconds), so the first page a class sees paints at once.
+seconds), nor the job pools (app/ui/resources.py), so the first page a class sees paints at once.
 """
 
 import streamlit as st

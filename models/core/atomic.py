@@ -70,15 +70,14 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         Path(tmp).unlink(missing_ok=True)
 
 
-def _remove_stale_temp_files(final: Path, stale_after_s: float | None = None) -> None:
+def _remove_stale_temp_files(final: Path) -> None:
     """A write killed before its rename (SIGKILL, power cut) left its hidden temp file beside `final`:
     the next write of the same file removes those older than STALE_AFTER_S (younger ones may be another
     process writing now). The glob is mkstemp's exact shape, so another file's temp files never match."""
-    stale_after_s = STALE_AFTER_S if stale_after_s is None else stale_after_s
     now = time.time()
     for old in final.parent.glob(glob.escape(f".{final.name}.") + "?" * 8 + ".tmp"):
         try:
-            if now - old.lstat().st_mtime >= stale_after_s:
+            if now - old.lstat().st_mtime >= STALE_AFTER_S:
                 old.unlink()
         except OSError:
             continue
